@@ -1,0 +1,179 @@
+//! Element-wise activations, fused into the layer that produces the values or
+//! used standalone (Keras's `Activation` layer).
+//!
+//! Every derivative is computed from the activation's *output* `y`, so a layer
+//! needs to keep only its output for backward, not its pre-activation.
+
+use crate::error::{expect_len, expect_nonzero, KernelError};
+
+/// An activation function, as Keras names them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// Identity (`activation=None` or `'linear'`).
+    Linear,
+    Relu,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+    /// `x` for positive `x`, `alpha * x` otherwise (Keras's default alpha is 0.3;
+    /// `alpha` must be positive so the derivative can be read off the output).
+    LeakyRelu(f32),
+    Sigmoid,
+    Tanh,
+    /// Softmax over the last axis, max-subtracted for stability.
+    Softmax,
+}
+
+impl Activation {
+    /// The Keras name, for summaries and graphs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Relu6 => "relu6",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    fn check(self, kernel: &'static str, width: usize) -> Result<(), KernelError> {
+        expect_nonzero(kernel, "last-axis width", width)?;
+        if let Activation::LeakyRelu(alpha) = self {
+            if alpha.is_nan() || alpha <= 0.0 {
+                return Err(KernelError::InvalidArgument {
+                    kernel,
+                    message: format!("leaky relu alpha must be positive, got {alpha}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies `act` in place. `width` is the length of the last axis (softmax
+/// normalises each row of that length); `values.len()` must be a multiple of it.
+pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Result<(), KernelError> {
+    act.check("activation", width)?;
+    expect_len("activation", "values", values, values.len() / width * width)?;
+    match act {
+        Activation::Linear => {}
+        Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Activation::Relu6 => values.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        Activation::LeakyRelu(alpha) => values
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v }),
+        Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
+    }
+    Ok(())
+}
+
+/// Standalone forward: `y = act(x)`.
+pub fn forward(act: Activation, x: &[f32], y: &mut [f32], width: usize) -> Result<(), KernelError> {
+    expect_len("activation", "y", y, x.len())?;
+    y.copy_from_slice(x);
+    forward_in_place(act, y, width)
+}
+
+/// Fused backward: turns the gradient of the output `dy` into the gradient of
+/// the pre-activation, in place, given the output `y`.
+pub fn backward_in_place(
+    act: Activation,
+    y: &[f32],
+    dy: &mut [f32],
+    width: usize,
+) -> Result<(), KernelError> {
+    act.check("activation backward", width)?;
+    expect_len("activation backward", "dy", dy, y.len())?;
+    expect_len("activation backward", "y", y, y.len() / width * width)?;
+    match act {
+        Activation::Linear => {}
+        Activation::Softmax => {
+            for (yr, dr) in y.chunks_exact(width).zip(dy.chunks_exact_mut(width)) {
+                let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
+                dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
+            }
+        }
+        _ => dy
+            .iter_mut()
+            .zip(y)
+            .for_each(|(d, &yv)| *d *= derivative_from_output(act, yv)),
+    }
+    Ok(())
+}
+
+/// Standalone backward: `dx += act'(.) * dy`, leaving `dy` untouched.
+pub fn backward(
+    act: Activation,
+    y: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    width: usize,
+) -> Result<(), KernelError> {
+    act.check("activation backward", width)?;
+    expect_len("activation backward", "dy", dy, y.len())?;
+    expect_len("activation backward", "dx", dx, y.len())?;
+    expect_len("activation backward", "y", y, y.len() / width * width)?;
+    match act {
+        Activation::Softmax => {
+            for ((yr, dr), xr) in y
+                .chunks_exact(width)
+                .zip(dy.chunks_exact(width))
+                .zip(dx.chunks_exact_mut(width))
+            {
+                let dot: f32 = yr.iter().zip(dr).map(|(a, b)| a * b).sum();
+                for ((x, &yv), &d) in xr.iter_mut().zip(yr).zip(dr) {
+                    *x += yv * (d - dot);
+                }
+            }
+        }
+        _ => {
+            for ((x, &yv), &d) in dx.iter_mut().zip(y).zip(dy) {
+                *x += d * derivative_from_output(act, yv);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[inline]
+fn derivative_from_output(act: Activation, y: f32) -> f32 {
+    match act {
+        Activation::Linear | Activation::Softmax => 1.0,
+        Activation::Relu => (y > 0.0) as u8 as f32,
+        Activation::Relu6 => (y > 0.0 && y < 6.0) as u8 as f32,
+        Activation::LeakyRelu(alpha) => {
+            if y > 0.0 {
+                1.0
+            } else {
+                alpha
+            }
+        }
+        Activation::Sigmoid => y * (1.0 - y),
+        Activation::Tanh => 1.0 - y * y,
+    }
+}
+
+#[inline]
+fn sigmoid(x: f32) -> f32 {
+    // Split by sign so exp never overflows.
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn softmax_row(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    row.iter_mut().for_each(|v| *v *= inv);
+}

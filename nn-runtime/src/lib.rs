@@ -1,0 +1,40 @@
+//! The CPU runtime behind `network!`: forward and backward kernels for every
+//! layer, over flat `f32` slices in NHWC order.
+//!
+//! Conventions shared by every kernel:
+//! - Sizes come from a small `Copy` description (`Conv2d`, `Dense`, ...) that
+//!   generated code builds as a constant; the batch size is an argument.
+//! - Outputs are written into caller-provided buffers; scratch comes from a
+//!   caller-owned [`Workspace`], so a planned network allocates nothing per step.
+//! - Backward *accumulates* (`+=`) into parameter and input gradients: shared
+//!   layers and tensors read by several layers need no special handling.
+//!   Where an activation is fused, backward turns the output gradient into the
+//!   pre-activation gradient in place.
+//! - Every buffer is checked against the description before use; a mismatch is
+//!   a [`KernelError`], never an out-of-bounds access.
+
+pub mod activation;
+pub mod batch_norm;
+mod bias;
+pub mod conv2d;
+pub mod dense;
+pub mod dropout;
+pub mod error;
+pub mod gemm;
+mod im2col;
+pub mod init;
+pub mod merge;
+pub mod pool2d;
+pub mod window;
+pub mod workspace;
+
+pub use activation::Activation;
+pub use batch_norm::{BatchNorm, BatchNormParams};
+pub use conv2d::Conv2d;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use error::KernelError;
+pub use init::Initializer;
+pub use pool2d::{GlobalAveragePool2d, Pool2d, PoolKind};
+pub use window::{Padding, Window2d};
+pub use workspace::Workspace;

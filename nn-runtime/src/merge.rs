@@ -1,0 +1,103 @@
+//! Joining tensors: element-wise `add` of equal shapes and `concat` along the
+//! channel (last) axis.
+
+use crate::error::{expect_len, expect_nonzero, KernelError};
+
+/// `y = x₀ + x₁ + …` for equal-length inputs.
+pub fn add_forward(inputs: &[&[f32]], y: &mut [f32]) -> Result<(), KernelError> {
+    let Some((first, rest)) = inputs.split_first() else {
+        return Err(KernelError::InvalidArgument {
+            kernel: "add",
+            message: "needs at least one input".into(),
+        });
+    };
+    expect_len("add", "y", y, first.len())?;
+    for x in rest {
+        expect_len("add", "input", x, first.len())?;
+    }
+    y.copy_from_slice(first);
+    for x in rest {
+        y.iter_mut().zip(x.iter()).for_each(|(o, v)| *o += v);
+    }
+    Ok(())
+}
+
+/// Each input's gradient is the output's: `dxᵢ += dy`.
+pub fn add_backward(dy: &[f32], dinputs: &mut [&mut [f32]]) -> Result<(), KernelError> {
+    for dx in dinputs.iter_mut() {
+        expect_len("add backward", "dx", dx, dy.len())?;
+        dx.iter_mut().zip(dy).for_each(|(d, g)| *d += g);
+    }
+    Ok(())
+}
+
+/// Concatenates along the last axis: input `i` is `[rows, channels[i]]`, the
+/// output `[rows, Σ channels]`. `rows` is the batch times all other axes.
+pub fn concat_forward(
+    rows: usize,
+    channels: &[usize],
+    inputs: &[&[f32]],
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    let total = check_concat("concat", rows, channels, inputs.len())?;
+    for (x, &c) in inputs.iter().zip(channels) {
+        expect_len("concat", "input", x, rows * c)?;
+    }
+    expect_len("concat", "y", y, rows * total)?;
+    let mut offset = 0;
+    for (x, &c) in inputs.iter().zip(channels) {
+        for (out_row, in_row) in y.chunks_exact_mut(total).zip(x.chunks_exact(c)) {
+            out_row[offset..offset + c].copy_from_slice(in_row);
+        }
+        offset += c;
+    }
+    Ok(())
+}
+
+/// Splits the output gradient back: `dxᵢ += dy[:, slice i]`.
+pub fn concat_backward(
+    rows: usize,
+    channels: &[usize],
+    dy: &[f32],
+    dinputs: &mut [&mut [f32]],
+) -> Result<(), KernelError> {
+    let total = check_concat("concat backward", rows, channels, dinputs.len())?;
+    expect_len("concat backward", "dy", dy, rows * total)?;
+    for (dx, &c) in dinputs.iter().zip(channels) {
+        expect_len("concat backward", "dx", dx, rows * c)?;
+    }
+    let mut offset = 0;
+    for (dx, &c) in dinputs.iter_mut().zip(channels) {
+        for (d_row, g_row) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(total)) {
+            d_row
+                .iter_mut()
+                .zip(&g_row[offset..offset + c])
+                .for_each(|(d, g)| *d += g);
+        }
+        offset += c;
+    }
+    Ok(())
+}
+
+fn check_concat(
+    name: &'static str,
+    rows: usize,
+    channels: &[usize],
+    count: usize,
+) -> Result<usize, KernelError> {
+    expect_nonzero(name, "rows", rows)?;
+    if channels.len() != count || count == 0 {
+        return Err(KernelError::InvalidArgument {
+            kernel: name,
+            message: format!(
+                "{} channel counts given for {} tensors (need one each, at least one)",
+                channels.len(),
+                count
+            ),
+        });
+    }
+    for &c in channels {
+        expect_nonzero(name, "channels of an input", c)?;
+    }
+    Ok(channels.iter().sum())
+}

@@ -1,0 +1,210 @@
+//! Max and average pooling over NHWC tensors, channel by channel.
+//!
+//! Max pooling's backward finds each window's maximum again in the input
+//! instead of storing argmax indices: the input is kept for backward anyway,
+//! and this saves a buffer the size of the output. Ties go to the first
+//! maximum in row-major window order.
+
+use crate::error::{expect_len, expect_nonzero, KernelError};
+use crate::window::Window2d;
+
+/// Which reduction a pooling layer applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    Max,
+    /// Average over the window cells inside the input (padding excluded, as
+    /// Keras does).
+    Average,
+}
+
+/// Static description of one pooling layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2d {
+    pub kind: PoolKind,
+    pub window: Window2d,
+    pub channels: usize,
+}
+
+impl Pool2d {
+    pub const fn in_len(&self) -> usize {
+        self.window.in_h * self.window.in_w * self.channels
+    }
+
+    pub const fn out_len(&self) -> usize {
+        self.window.out_h() * self.window.out_w() * self.channels
+    }
+
+    fn check(&self, name: &'static str, batch: usize) -> Result<(), KernelError> {
+        expect_nonzero(name, "batch", batch)?;
+        expect_nonzero(name, "channels", self.channels)?;
+        self.window.validate(name)
+    }
+
+    fn name(&self, backward: bool) -> &'static str {
+        match (self.kind, backward) {
+            (PoolKind::Max, false) => "max_pooling2d",
+            (PoolKind::Max, true) => "max_pooling2d backward",
+            (PoolKind::Average, false) => "average_pooling2d",
+            (PoolKind::Average, true) => "average_pooling2d backward",
+        }
+    }
+
+    /// `x: [batch, in_h, in_w, c]` → `y: [batch, out_h, out_w, c]`.
+    pub fn forward(&self, batch: usize, x: &[f32], y: &mut [f32]) -> Result<(), KernelError> {
+        let name = self.name(false);
+        self.check(name, batch)?;
+        expect_len(name, "x", x, batch * self.in_len())?;
+        expect_len(name, "y", y, batch * self.out_len())?;
+        let (w, c) = (&self.window, self.channels);
+        for (image, out) in x
+            .chunks_exact(self.in_len())
+            .zip(y.chunks_exact_mut(self.out_len()))
+        {
+            let mut cells = out.chunks_exact_mut(c);
+            for oy in 0..w.out_h() {
+                let (iy0, ky_lo, ky_hi) = w.rows_for(oy);
+                for ox in 0..w.out_w() {
+                    let (ix0, kx_lo, kx_hi) = w.cols_for(ox);
+                    let cell = cells.next().expect("output sized above");
+                    let init = match self.kind {
+                        PoolKind::Max => f32::NEG_INFINITY,
+                        PoolKind::Average => 0.0,
+                    };
+                    cell.fill(init);
+                    for ky in ky_lo..ky_hi {
+                        let iy = (iy0 + ky as isize) as usize;
+                        for kx in kx_lo..kx_hi {
+                            let ix = (ix0 + kx as isize) as usize;
+                            let src = &image[(iy * w.in_w + ix) * c..][..c];
+                            match self.kind {
+                                PoolKind::Max => cell.iter_mut().zip(src).for_each(|(o, &v)| *o = o.max(v)),
+                                PoolKind::Average => cell.iter_mut().zip(src).for_each(|(o, &v)| *o += v),
+                            }
+                        }
+                    }
+                    if self.kind == PoolKind::Average {
+                        let inv = 1.0 / ((ky_hi - ky_lo) * (kx_hi - kx_lo)) as f32;
+                        cell.iter_mut().for_each(|o| *o *= inv);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Backward: `dx += ` the gradient routed back through the pooling.
+    /// `x` and `y` are the forward input and output.
+    pub fn backward(
+        &self,
+        batch: usize,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), KernelError> {
+        let name = self.name(true);
+        self.check(name, batch)?;
+        expect_len(name, "x", x, batch * self.in_len())?;
+        expect_len(name, "y", y, batch * self.out_len())?;
+        expect_len(name, "dy", dy, batch * self.out_len())?;
+        expect_len(name, "dx", dx, batch * self.in_len())?;
+        let (w, c) = (&self.window, self.channels);
+        for n in 0..batch {
+            let image = &x[n * self.in_len()..][..self.in_len()];
+            let dimage = &mut dx[n * self.in_len()..][..self.in_len()];
+            let out = &y[n * self.out_len()..][..self.out_len()];
+            let dout = &dy[n * self.out_len()..][..self.out_len()];
+            for oy in 0..w.out_h() {
+                let (iy0, ky_lo, ky_hi) = w.rows_for(oy);
+                for ox in 0..w.out_w() {
+                    let (ix0, kx_lo, kx_hi) = w.cols_for(ox);
+                    let o = (oy * w.out_w() + ox) * c;
+                    let at = |ky: usize, kx: usize| {
+                        let iy = (iy0 + ky as isize) as usize;
+                        let ix = (ix0 + kx as isize) as usize;
+                        (iy * w.in_w + ix) * c
+                    };
+                    match self.kind {
+                        PoolKind::Average => {
+                            let inv = 1.0 / ((ky_hi - ky_lo) * (kx_hi - kx_lo)) as f32;
+                            for ky in ky_lo..ky_hi {
+                                for kx in kx_lo..kx_hi {
+                                    let i = at(ky, kx);
+                                    dimage[i..i + c]
+                                        .iter_mut()
+                                        .zip(&dout[o..o + c])
+                                        .for_each(|(d, g)| *d += g * inv);
+                                }
+                            }
+                        }
+                        PoolKind::Max => {
+                            for ch in 0..c {
+                                let target = out[o + ch];
+                                'search: for ky in ky_lo..ky_hi {
+                                    for kx in kx_lo..kx_hi {
+                                        let i = at(ky, kx) + ch;
+                                        if image[i] == target {
+                                            dimage[i] += dout[o + ch];
+                                            break 'search;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Global average pooling: `[batch, h, w, c]` → `[batch, c]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalAveragePool2d {
+    pub h: usize,
+    pub w: usize,
+    pub channels: usize,
+}
+
+impl GlobalAveragePool2d {
+    fn check(&self, name: &'static str, batch: usize) -> Result<(), KernelError> {
+        expect_nonzero(name, "batch", batch)?;
+        expect_nonzero(name, "height", self.h)?;
+        expect_nonzero(name, "width", self.w)?;
+        expect_nonzero(name, "channels", self.channels)
+    }
+
+    pub fn forward(&self, batch: usize, x: &[f32], y: &mut [f32]) -> Result<(), KernelError> {
+        const NAME: &str = "global_average_pooling2d";
+        self.check(NAME, batch)?;
+        let plane = self.h * self.w * self.channels;
+        expect_len(NAME, "x", x, batch * plane)?;
+        expect_len(NAME, "y", y, batch * self.channels)?;
+        let inv = 1.0 / (self.h * self.w) as f32;
+        for (image, out) in x.chunks_exact(plane).zip(y.chunks_exact_mut(self.channels)) {
+            out.fill(0.0);
+            for pixel in image.chunks_exact(self.channels) {
+                out.iter_mut().zip(pixel).for_each(|(o, v)| *o += v);
+            }
+            out.iter_mut().for_each(|o| *o *= inv);
+        }
+        Ok(())
+    }
+
+    /// `dx += dy / (h*w)` broadcast over every pixel.
+    pub fn backward(&self, batch: usize, dy: &[f32], dx: &mut [f32]) -> Result<(), KernelError> {
+        const NAME: &str = "global_average_pooling2d backward";
+        self.check(NAME, batch)?;
+        let plane = self.h * self.w * self.channels;
+        expect_len(NAME, "dy", dy, batch * self.channels)?;
+        expect_len(NAME, "dx", dx, batch * plane)?;
+        let inv = 1.0 / (self.h * self.w) as f32;
+        for (dimage, g) in dx.chunks_exact_mut(plane).zip(dy.chunks_exact(self.channels)) {
+            for pixel in dimage.chunks_exact_mut(self.channels) {
+                pixel.iter_mut().zip(g).for_each(|(d, g)| *d += g * inv);
+            }
+        }
+        Ok(())
+    }
+}

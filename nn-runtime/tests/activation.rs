@@ -1,0 +1,140 @@
+//! Activations: forward against closed forms, backward against finite
+//! differences on inputs kept away from kinks.
+
+mod common;
+
+use common::*;
+use nn_runtime::activation::{backward, forward};
+use nn_runtime::Activation;
+
+const WIDTH: usize = 5;
+
+fn inputs() -> Vec<f32> {
+    // Away from relu's kink at 0 and relu6's at 6, by more than the FD step.
+    let mut rng = rng(5);
+    random_vec(&mut rng, 4 * WIDTH)
+        .into_iter()
+        .map(|v| {
+            let v = v * 8.0;
+            if v.abs() < 0.1 || (v - 6.0).abs() < 0.1 {
+                v + 0.3
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+fn reference(act: Activation, x: &[f32]) -> Vec<f32> {
+    match act {
+        Activation::Softmax => x
+            .chunks(WIDTH)
+            .flat_map(|row| {
+                let s: f64 = row.iter().map(|&v| (v as f64).exp()).sum();
+                row.iter()
+                    .map(move |&v| ((v as f64).exp() / s) as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        _ => x
+            .iter()
+            .map(|&v| match act {
+                Activation::Linear => v,
+                Activation::Relu => {
+                    if v > 0.0 {
+                        v
+                    } else {
+                        0.0
+                    }
+                }
+                Activation::Relu6 => v.clamp(0.0, 6.0),
+                Activation::LeakyRelu(a) => {
+                    if v > 0.0 {
+                        v
+                    } else {
+                        a * v
+                    }
+                }
+                Activation::Sigmoid => (1.0 / (1.0 + (-(v as f64)).exp())) as f32,
+                Activation::Tanh => (v as f64).tanh() as f32,
+                Activation::Softmax => unreachable!(),
+            })
+            .collect(),
+    }
+}
+
+fn run(act: Activation) {
+    let x = inputs();
+    let mut y = vec![0.0; x.len()];
+    forward(act, &x, &mut y, WIDTH).unwrap();
+    assert_close(act.name(), &y, &reference(act, &x), 1e-5);
+
+    let r = random_vec(&mut rng(9), x.len());
+    let mut dx = vec![0.0; x.len()];
+    backward(act, &y, &r, &mut dx, WIDTH).unwrap();
+    let mut out = vec![0.0; x.len()];
+    check_gradient(act.name(), &x, &dx, |p| {
+        forward(act, p, &mut out, WIDTH).unwrap();
+        dot(&out, &r)
+    });
+
+    // The fused, in-place form agrees with the standalone one.
+    let mut dz = r.clone();
+    nn_runtime::activation::backward_in_place(act, &y, &mut dz, WIDTH).unwrap();
+    assert_close("in-place backward", &dz, &dx, 1e-6);
+}
+
+#[test]
+fn activation_linear() {
+    run(Activation::Linear);
+}
+
+#[test]
+fn activation_relu() {
+    run(Activation::Relu);
+}
+
+#[test]
+fn activation_relu6() {
+    run(Activation::Relu6);
+}
+
+#[test]
+fn activation_leaky_relu() {
+    run(Activation::LeakyRelu(0.3));
+}
+
+#[test]
+fn activation_sigmoid() {
+    run(Activation::Sigmoid);
+}
+
+#[test]
+fn activation_tanh() {
+    run(Activation::Tanh);
+}
+
+#[test]
+fn activation_softmax_last_axis() {
+    run(Activation::Softmax);
+}
+
+#[test]
+fn softmax_is_stable_for_large_inputs() {
+    let mut y = vec![0.0; 3];
+    forward(Activation::Softmax, &[1000.0, 1000.0, -1000.0], &mut y, 3).unwrap();
+    assert_close("softmax of large values", &y, &[0.5, 0.5, 0.0], 1e-6);
+    forward(Activation::Sigmoid, &[-1000.0, 1000.0, 0.0], &mut y, 3).unwrap();
+    assert_close("sigmoid of large values", &y, &[0.0, 1.0, 0.5], 1e-6);
+}
+
+#[test]
+fn activation_rejects_bad_arguments() {
+    let mut y = vec![0.0; 4];
+    let err = forward(Activation::Softmax, &[0.0; 4], &mut y, 3).unwrap_err();
+    assert!(err.to_string().contains("expected 3"), "{err}");
+    let err = forward(Activation::LeakyRelu(-1.0), &[0.0; 4], &mut y, 4).unwrap_err();
+    assert!(err.to_string().contains("alpha must be positive"), "{err}");
+    let err = forward(Activation::Relu, &[0.0; 4], &mut y, 0).unwrap_err();
+    assert!(err.to_string().contains("width is zero"), "{err}");
+}

@@ -1,0 +1,167 @@
+//! Batch normalization: training forward against an f64 reference, running
+//! statistics against Keras's update rule, gradients of both modes against
+//! finite differences.
+
+mod common;
+
+use common::*;
+use nn_runtime::{BatchNorm, BatchNormParams, Workspace};
+
+const ROWS: usize = 12;
+const C: usize = 3;
+
+#[test]
+fn batch_norm_training_forward_and_moving_statistics() {
+    let mut rng = rng(8);
+    let spec = BatchNorm::keras(C);
+    let x: Vec<f32> = random_vec(&mut rng, ROWS * C)
+        .iter()
+        .map(|v| v * 3.0 + 1.0)
+        .collect();
+    let gamma = random_vec(&mut rng, C);
+    let beta = random_vec(&mut rng, C);
+    let (mut mm, mut mv) = (vec![0.5; C], vec![2.0; C]);
+    let mut y = vec![0.0; x.len()];
+    let mut saved = vec![0.0; 2 * C];
+    let params = BatchNormParams {
+        gamma: &gamma,
+        beta: &beta,
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    spec.forward_train(ROWS, &x, params, &mut y, &mut saved).unwrap();
+    for ch in 0..C {
+        let col: Vec<f64> = (0..ROWS).map(|r| x[r * C + ch] as f64).collect();
+        let mean = col.iter().sum::<f64>() / ROWS as f64;
+        let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / ROWS as f64;
+        for r in 0..ROWS {
+            let expected = gamma[ch] as f64 * (col[r] - mean) / (var + 1e-3).sqrt() + beta[ch] as f64;
+            assert!(
+                (y[r * C + ch] as f64 - expected).abs() < 1e-5,
+                "row {r} channel {ch}"
+            );
+        }
+        assert!((mm[ch] as f64 - (0.99 * 0.5 + 0.01 * mean)).abs() < 1e-6);
+        assert!((mv[ch] as f64 - (0.99 * 2.0 + 0.01 * var)).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn batch_norm_training_gradients() {
+    let mut rng = rng(9);
+    let spec = BatchNorm::keras(C);
+    let x = random_vec(&mut rng, ROWS * C);
+    let gamma: Vec<f32> = random_vec(&mut rng, C).iter().map(|v| v + 1.5).collect();
+    let beta = random_vec(&mut rng, C);
+    let r = random_vec(&mut rng, x.len());
+    let forward = |x: &[f32], g: &[f32], b: &[f32], y: &mut [f32], saved: &mut [f32]| {
+        let (mut mm, mut mv) = (vec![0.0; C], vec![1.0; C]);
+        let p = BatchNormParams {
+            gamma: g,
+            beta: b,
+            moving_mean: &mut mm,
+            moving_variance: &mut mv,
+        };
+        spec.forward_train(ROWS, x, p, y, saved).unwrap();
+    };
+    let mut y = vec![0.0; x.len()];
+    let mut saved = vec![0.0; 2 * C];
+    forward(&x, &gamma, &beta, &mut y, &mut saved);
+    let (mut dg, mut db, mut dx) = (vec![0.0; C], vec![0.0; C], vec![0.0; x.len()]);
+    spec.backward_train(
+        ROWS,
+        &x,
+        &gamma,
+        &saved,
+        &r,
+        &mut dg,
+        &mut db,
+        Some(&mut dx),
+        &mut Workspace::new(),
+    )
+    .unwrap();
+    let mut out = vec![0.0; x.len()];
+    let mut s = vec![0.0; 2 * C];
+    check_gradient("batch norm dx", &x, &dx, |p| {
+        forward(p, &gamma, &beta, &mut out, &mut s);
+        dot(&out, &r)
+    });
+    check_gradient("batch norm dgamma", &gamma, &dg, |p| {
+        forward(&x, p, &beta, &mut out, &mut s);
+        dot(&out, &r)
+    });
+    check_gradient("batch norm dbeta", &beta, &db, |p| {
+        forward(&x, &gamma, p, &mut out, &mut s);
+        dot(&out, &r)
+    });
+}
+
+#[test]
+fn batch_norm_inference_uses_moving_statistics_and_its_gradients() {
+    let mut rng = rng(10);
+    let spec = BatchNorm::keras(C);
+    let x = random_vec(&mut rng, ROWS * C);
+    let gamma = random_vec(&mut rng, C);
+    let beta = random_vec(&mut rng, C);
+    let (mut mm, mut mv) = (vec![0.1, -0.2, 0.3], vec![0.5, 1.0, 2.0]);
+    let mut y = vec![0.0; x.len()];
+    let p = BatchNormParams {
+        gamma: &gamma,
+        beta: &beta,
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    spec.forward_infer(ROWS, &x, p, &mut y).unwrap();
+    for i in 0..x.len() {
+        let ch = i % C;
+        let expected = gamma[ch] * (x[i] - mm[ch]) / (mv[ch] + 1e-3).sqrt() + beta[ch];
+        assert!((y[i] - expected).abs() < 1e-5);
+    }
+    assert_eq!(mm, vec![0.1, -0.2, 0.3], "inference leaves statistics alone");
+
+    let r = random_vec(&mut rng, x.len());
+    let (mut dg, mut db, mut dx) = (vec![0.0; C], vec![0.0; C], vec![0.0; x.len()]);
+    let p = BatchNormParams {
+        gamma: &gamma,
+        beta: &beta,
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    spec.backward_infer(ROWS, &x, p, &r, &mut dg, &mut db, Some(&mut dx))
+        .unwrap();
+    let mut out = vec![0.0; x.len()];
+    let (mut mm2, mut mv2) = (mm.clone(), mv.clone());
+    let mut loss = |x: &[f32], g: &[f32]| {
+        let p = BatchNormParams {
+            gamma: g,
+            beta: &beta,
+            moving_mean: &mut mm2,
+            moving_variance: &mut mv2,
+        };
+        spec.forward_infer(ROWS, x, p, &mut out).unwrap();
+        dot(&out, &r)
+    };
+    check_gradient("batch norm inference dx", &x, &dx, |p| loss(p, &gamma));
+    check_gradient("batch norm inference dgamma", &gamma, &dg, |p| loss(&x, p));
+    let sum_r: Vec<f32> = (0..C)
+        .map(|ch| (0..ROWS).map(|r_| r[r_ * C + ch]).sum())
+        .collect();
+    assert_close("batch norm inference dbeta", &db, &sum_r, 1e-5);
+}
+
+#[test]
+fn batch_norm_rejects_wrong_parameter_length() {
+    let spec = BatchNorm::keras(C);
+    let (mut mm, mut mv) = (vec![0.0; C], vec![1.0; C]);
+    let p = BatchNormParams {
+        gamma: &[1.0; 2],
+        beta: &[0.0; C],
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    let err = spec.forward_infer(2, &[0.0; 6], p, &mut [0.0; 6]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "batch_normalization: buffer `gamma` has 2 elements, expected 3"
+    );
+}

@@ -1,0 +1,266 @@
+//! Conv2d: forward against a direct seven-loop reference, every gradient
+//! against central finite differences, across strides, paddings, odd/even
+//! sizes, 1x1, asymmetric kernels and batch sizes.
+
+mod common;
+
+use common::*;
+use nn_runtime::{activation, Activation, Conv2d, Padding, Window2d, Workspace};
+
+struct Case {
+    batch: usize,
+    h: usize,
+    w: usize,
+    cin: usize,
+    cout: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    padding: Padding,
+}
+
+impl Case {
+    fn spec(&self, activation: Activation) -> Conv2d {
+        Conv2d {
+            window: Window2d {
+                in_h: self.h,
+                in_w: self.w,
+                kernel_h: self.k.0,
+                kernel_w: self.k.1,
+                stride_h: self.s.0,
+                stride_w: self.s.1,
+                padding: self.padding,
+            },
+            in_channels: self.cin,
+            filters: self.cout,
+            activation,
+        }
+    }
+}
+
+/// Written from the TensorFlow definition, independently of `window.rs`.
+fn reference_forward(c: &Case, x: &[f32], kernel: &[f32], bias: &[f32]) -> (usize, usize, Vec<f32>) {
+    let (oh, ow, pt, pl) = match c.padding {
+        Padding::Valid => ((c.h - c.k.0) / c.s.0 + 1, (c.w - c.k.1) / c.s.1 + 1, 0, 0),
+        Padding::Same => {
+            let oh = (c.h + c.s.0 - 1) / c.s.0;
+            let ow = (c.w + c.s.1 - 1) / c.s.1;
+            let ph = ((oh - 1) * c.s.0 + c.k.0).saturating_sub(c.h);
+            let pw = ((ow - 1) * c.s.1 + c.k.1).saturating_sub(c.w);
+            (oh, ow, ph / 2, pw / 2)
+        }
+    };
+    let mut y = vec![0.0f32; c.batch * oh * ow * c.cout];
+    for n in 0..c.batch {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for co in 0..c.cout {
+                    let mut acc = bias[co] as f64;
+                    for ky in 0..c.k.0 {
+                        for kx in 0..c.k.1 {
+                            let iy = (oy * c.s.0 + ky) as isize - pt as isize;
+                            let ix = (ox * c.s.1 + kx) as isize - pl as isize;
+                            if iy < 0 || ix < 0 || iy >= c.h as isize || ix >= c.w as isize {
+                                continue;
+                            }
+                            for ci in 0..c.cin {
+                                let xv = x[((n * c.h + iy as usize) * c.w + ix as usize) * c.cin + ci];
+                                let kv = kernel[((ky * c.k.1 + kx) * c.cin + ci) * c.cout + co];
+                                acc += xv as f64 * kv as f64;
+                            }
+                        }
+                    }
+                    y[((n * oh + oy) * ow + ox) * c.cout + co] = acc as f32;
+                }
+            }
+        }
+    }
+    (oh, ow, y)
+}
+
+fn run(c: Case) {
+    let mut rng = rng(7);
+    let spec = c.spec(Activation::Linear);
+    let x = random_vec(&mut rng, c.batch * spec.in_len());
+    let kernel = random_vec(&mut rng, spec.kernel_len());
+    let bias = random_vec(&mut rng, c.cout);
+    let mut ws = Workspace::new();
+
+    // Forward against the reference.
+    let (oh, ow, expected) = reference_forward(&c, &x, &kernel, &bias);
+    assert_eq!((spec.out_h(), spec.out_w()), (oh, ow), "output size");
+    let mut y = vec![f32::NAN; c.batch * spec.out_len()];
+    spec.forward(c.batch, &x, &kernel, Some(&bias), &mut y, &mut ws)
+        .unwrap();
+    assert_close("conv2d forward", &y, &expected, 1e-4);
+
+    // Backward with loss = Σ y·r, so dy = r.
+    let r = random_vec(&mut rng, y.len());
+    let mut dy = r.clone();
+    let mut dk = vec![0.0; kernel.len()];
+    let mut db = vec![0.0; c.cout];
+    let mut dx = vec![0.0; x.len()];
+    spec.backward(
+        c.batch,
+        &x,
+        &kernel,
+        &y,
+        &mut dy,
+        &mut dk,
+        Some(&mut db),
+        Some(&mut dx),
+        &mut ws,
+    )
+    .unwrap();
+
+    let mut out = vec![0.0; y.len()];
+    let mut ws2 = Workspace::new();
+    let mut loss = |x: &[f32], k: &[f32], b: &[f32]| {
+        spec.forward(c.batch, x, k, Some(b), &mut out, &mut ws2).unwrap();
+        dot(&out, &r)
+    };
+    check_gradient("conv2d dx", &x, &dx, |p| loss(p, &kernel, &bias));
+    check_gradient("conv2d dkernel", &kernel, &dk, |p| loss(&x, p, &bias));
+    check_gradient("conv2d dbias", &bias, &db, |p| loss(&x, &kernel, p));
+
+    // Fused activation == linear conv followed by the standalone activation,
+    // forward and backward.
+    for act in [Activation::Relu, Activation::Tanh] {
+        let fused = c.spec(act);
+        let mut yf = vec![0.0; y.len()];
+        fused
+            .forward(c.batch, &x, &kernel, Some(&bias), &mut yf, &mut ws)
+            .unwrap();
+        let mut ya = vec![0.0; y.len()];
+        activation::forward(act, &y, &mut ya, c.cout).unwrap();
+        assert_close("fused activation forward", &yf, &ya, 1e-5);
+
+        let mut dyf = r.clone();
+        let (mut dkf, mut dbf, mut dxf) = (vec![0.0; kernel.len()], vec![0.0; c.cout], vec![0.0; x.len()]);
+        fused
+            .backward(
+                c.batch,
+                &x,
+                &kernel,
+                &yf,
+                &mut dyf,
+                &mut dkf,
+                Some(&mut dbf),
+                Some(&mut dxf),
+                &mut ws,
+            )
+            .unwrap();
+        let mut dz = vec![0.0; y.len()];
+        activation::backward(act, &ya, &r, &mut dz, c.cout).unwrap();
+        let (mut dkl, mut dbl, mut dxl) = (vec![0.0; kernel.len()], vec![0.0; c.cout], vec![0.0; x.len()]);
+        spec.backward(
+            c.batch,
+            &x,
+            &kernel,
+            &y,
+            &mut dz,
+            &mut dkl,
+            Some(&mut dbl),
+            Some(&mut dxl),
+            &mut ws,
+        )
+        .unwrap();
+        assert_close("fused activation dkernel", &dkf, &dkl, 1e-4);
+        assert_close("fused activation dbias", &dbf, &dbl, 1e-4);
+        assert_close("fused activation dx", &dxf, &dxl, 1e-4);
+    }
+}
+
+macro_rules! conv_case {
+    ($name:ident: batch $b:literal, in $h:literal x $w:literal x $ci:literal -> $co:literal,
+     kernel $kh:literal x $kw:literal, strides ($sh:literal, $sw:literal), $pad:ident) => {
+        #[test]
+        fn $name() {
+            run(Case {
+                batch: $b,
+                h: $h,
+                w: $w,
+                cin: $ci,
+                cout: $co,
+                k: ($kh, $kw),
+                s: ($sh, $sw),
+                padding: Padding::$pad,
+            });
+        }
+    };
+}
+
+conv_case!(conv2d_3x3_stride1_same_batch1: batch 1, in 6 x 6 x 3 -> 4, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_3x3_stride1_same_batch3: batch 3, in 5 x 7 x 2 -> 3, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_3x3_stride1_valid: batch 2, in 6 x 5 x 3 -> 2, kernel 3 x 3, strides (1, 1), Valid);
+conv_case!(conv2d_3x3_stride2_same_even_input: batch 2, in 6 x 6 x 2 -> 3, kernel 3 x 3, strides (2, 2), Same);
+conv_case!(conv2d_3x3_stride2_same_odd_input: batch 2, in 7 x 5 x 2 -> 3, kernel 3 x 3, strides (2, 2), Same);
+conv_case!(conv2d_3x3_stride2_valid_odd_input: batch 2, in 7 x 7 x 3 -> 2, kernel 3 x 3, strides (2, 2), Valid);
+conv_case!(conv2d_2x2_stride1_same_even_kernel: batch 2, in 5 x 4 x 2 -> 3, kernel 2 x 2, strides (1, 1), Same);
+conv_case!(conv2d_5x5_stride1_same: batch 2, in 6 x 6 x 2 -> 3, kernel 5 x 5, strides (1, 1), Same);
+conv_case!(conv2d_5x5_stride1_valid_exact_fit: batch 1, in 5 x 5 x 2 -> 2, kernel 5 x 5, strides (1, 1), Valid);
+conv_case!(conv2d_1x1_stride1_pointwise: batch 3, in 4 x 5 x 6 -> 4, kernel 1 x 1, strides (1, 1), Valid);
+conv_case!(conv2d_1x1_stride1_same_pointwise: batch 1, in 3 x 3 x 4 -> 5, kernel 1 x 1, strides (1, 1), Same);
+conv_case!(conv2d_1x1_stride2_projection: batch 2, in 6 x 5 x 4 -> 3, kernel 1 x 1, strides (2, 2), Same);
+conv_case!(conv2d_1x7_asymmetric_same: batch 2, in 4 x 9 x 2 -> 3, kernel 1 x 7, strides (1, 1), Same);
+conv_case!(conv2d_7x1_asymmetric_valid: batch 1, in 9 x 4 x 2 -> 2, kernel 7 x 1, strides (1, 1), Valid);
+conv_case!(conv2d_3x2_asymmetric_strides_2_1: batch 2, in 7 x 6 x 2 -> 3, kernel 3 x 2, strides (2, 1), Same);
+conv_case!(conv2d_kernel_larger_than_input_same: batch 1, in 2 x 3 x 2 -> 2, kernel 5 x 5, strides (1, 1), Same);
+
+#[test]
+fn conv2d_rejects_wrong_buffer_lengths_and_bad_geometry() {
+    let c = Case {
+        batch: 2,
+        h: 5,
+        w: 5,
+        cin: 2,
+        cout: 3,
+        k: (3, 3),
+        s: (1, 1),
+        padding: Padding::Valid,
+    };
+    let spec = c.spec(Activation::Linear);
+    let mut ws = Workspace::new();
+    let x = vec![0.0; 2 * spec.in_len()];
+    let k = vec![0.0; spec.kernel_len()];
+    let mut y = vec![0.0; 2 * spec.out_len()];
+    let err = spec.forward(2, &x[1..], &k, None, &mut y, &mut ws).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "conv2d: buffer `x` has 99 elements, expected 100"
+    );
+    let err = spec.forward(2, &x, &k[1..], None, &mut y, &mut ws).unwrap_err();
+    assert!(err.to_string().contains("`kernel`"), "{err}");
+    let err = spec.forward(0, &[], &k, None, &mut [], &mut ws).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "conv2d: batch is zero; every size must be at least 1"
+    );
+
+    let too_big = Case { h: 2, w: 2, ..c }.spec(Activation::Linear);
+    let err = too_big
+        .forward(1, &[0.0; 8], &k, None, &mut [], &mut ws)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "conv2d: window 3x3 is larger than its 2x2 input with `valid` padding"
+    );
+
+    let zero_stride = Case {
+        s: (0, 1),
+        ..Case {
+            batch: 1,
+            h: 5,
+            w: 5,
+            cin: 2,
+            cout: 3,
+            k: (3, 3),
+            s: (1, 1),
+            padding: Padding::Same,
+        }
+    }
+    .spec(Activation::Linear);
+    let err = zero_stride
+        .forward(1, &[0.0; 50], &k, None, &mut [0.0; 75], &mut ws)
+        .unwrap_err();
+    assert!(err.to_string().contains("vertical stride is zero"), "{err}");
+}

@@ -1,0 +1,139 @@
+//! Dense: forward against a naive triple loop, gradients against finite
+//! differences, with and without bias, batch 1 and several.
+
+mod common;
+
+use common::*;
+use nn_runtime::{Activation, Dense};
+
+fn reference(rows: usize, inputs: usize, units: usize, x: &[f32], k: &[f32], b: Option<&[f32]>) -> Vec<f32> {
+    let mut y = vec![0.0; rows * units];
+    for r in 0..rows {
+        for u in 0..units {
+            let mut acc = b.map_or(0.0, |b| b[u] as f64);
+            for i in 0..inputs {
+                acc += x[r * inputs + i] as f64 * k[i * units + u] as f64;
+            }
+            y[r * units + u] = acc as f32;
+        }
+    }
+    y
+}
+
+fn run(rows: usize, inputs: usize, units: usize, with_bias: bool, activation: Activation) {
+    let mut rng = rng(11);
+    let spec = Dense {
+        inputs,
+        units,
+        activation,
+    };
+    let x = random_vec(&mut rng, rows * inputs);
+    let k = random_vec(&mut rng, inputs * units);
+    let b = random_vec(&mut rng, units);
+    let bias = with_bias.then_some(&b[..]);
+    let mut y = vec![0.0; rows * units];
+    spec.forward(rows, &x, &k, bias, &mut y).unwrap();
+    if activation == Activation::Linear {
+        assert_close(
+            "dense forward",
+            &y,
+            &reference(rows, inputs, units, &x, &k, bias),
+            1e-5,
+        );
+    }
+
+    let r = random_vec(&mut rng, y.len());
+    let mut dy = r.clone();
+    let (mut dk, mut db, mut dx) = (vec![0.0; k.len()], vec![0.0; units], vec![0.0; x.len()]);
+    spec.backward(
+        rows,
+        &x,
+        &k,
+        &y,
+        &mut dy,
+        &mut dk,
+        with_bias.then_some(&mut db[..]),
+        Some(&mut dx),
+    )
+    .unwrap();
+    let mut out = vec![0.0; y.len()];
+    let mut loss = |x: &[f32], k: &[f32], b: &[f32]| {
+        spec.forward(rows, x, k, with_bias.then_some(b), &mut out)
+            .unwrap();
+        dot(&out, &r)
+    };
+    check_gradient("dense dx", &x, &dx, |p| loss(p, &k, &b));
+    check_gradient("dense dkernel", &k, &dk, |p| loss(&x, p, &b));
+    if with_bias {
+        check_gradient("dense dbias", &b, &db, |p| loss(&x, &k, p));
+    }
+}
+
+#[test]
+fn dense_linear_with_bias_batch1() {
+    run(1, 7, 5, true, Activation::Linear);
+}
+
+#[test]
+fn dense_linear_with_bias_batch4() {
+    run(4, 9, 6, true, Activation::Linear);
+}
+
+#[test]
+fn dense_linear_without_bias() {
+    run(3, 5, 4, false, Activation::Linear);
+}
+
+#[test]
+fn dense_softmax_fused() {
+    run(3, 8, 6, true, Activation::Softmax);
+}
+
+#[test]
+fn dense_sigmoid_fused() {
+    run(2, 5, 3, true, Activation::Sigmoid);
+}
+
+#[test]
+fn dense_accumulates_gradients_across_calls() {
+    // A shared layer runs backward twice; the second call must add to, not
+    // overwrite, the first call's gradients.
+    let spec = Dense {
+        inputs: 3,
+        units: 2,
+        activation: Activation::Linear,
+    };
+    let mut rng = rng(3);
+    let x = random_vec(&mut rng, 3);
+    let k = random_vec(&mut rng, 6);
+    let mut y = vec![0.0; 2];
+    spec.forward(1, &x, &k, None, &mut y).unwrap();
+    let mut dk = vec![0.0; 6];
+    for _ in 0..2 {
+        let mut dy = vec![1.0, -1.0];
+        spec.backward(1, &x, &k, &y, &mut dy, &mut dk, None, None)
+            .unwrap();
+    }
+    let once: Vec<f32> = (0..6)
+        .map(|i| x[i / 2] * if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let twice: Vec<f32> = once.iter().map(|v| 2.0 * v).collect();
+    assert_close("accumulated dkernel", &dk, &twice, 1e-6);
+}
+
+#[test]
+fn dense_rejects_mismatched_buffers() {
+    let spec = Dense {
+        inputs: 3,
+        units: 2,
+        activation: Activation::Linear,
+    };
+    let err = spec
+        .forward(2, &[0.0; 5], &[0.0; 6], None, &mut [0.0; 4])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "dense: buffer `x` has 5 elements, expected 6");
+    let err = spec
+        .forward(2, &[0.0; 6], &[0.0; 6], Some(&[0.0; 3]), &mut [0.0; 4])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "dense: buffer `bias` has 3 elements, expected 2");
+}

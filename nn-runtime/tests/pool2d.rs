@@ -1,0 +1,211 @@
+//! Max, average and global-average pooling: forward against direct loops,
+//! gradients against finite differences.
+
+mod common;
+
+use common::*;
+use nn_runtime::{GlobalAveragePool2d, Padding, Pool2d, PoolKind, Window2d};
+
+#[allow(clippy::too_many_arguments)]
+fn reference(
+    kind: PoolKind,
+    b: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    pad: Padding,
+    x: &[f32],
+) -> Vec<f32> {
+    let (oh, ow, pt, pl) = match pad {
+        Padding::Valid => ((h - k.0) / s.0 + 1, (w - k.1) / s.1 + 1, 0, 0),
+        Padding::Same => {
+            let (oh, ow) = ((h + s.0 - 1) / s.0, (w + s.1 - 1) / s.1);
+            let ph = ((oh - 1) * s.0 + k.0).saturating_sub(h);
+            let pw = ((ow - 1) * s.1 + k.1).saturating_sub(w);
+            (oh, ow, ph / 2, pw / 2)
+        }
+    };
+    let mut y = Vec::new();
+    for n in 0..b {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ch in 0..c {
+                    let mut vals = Vec::new();
+                    for ky in 0..k.0 {
+                        for kx in 0..k.1 {
+                            let iy = (oy * s.0 + ky) as isize - pt as isize;
+                            let ix = (ox * s.1 + kx) as isize - pl as isize;
+                            if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
+                                vals.push(x[((n * h + iy as usize) * w + ix as usize) * c + ch]);
+                            }
+                        }
+                    }
+                    y.push(match kind {
+                        PoolKind::Max => vals.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                        PoolKind::Average => vals.iter().sum::<f32>() / vals.len() as f32,
+                    });
+                }
+            }
+        }
+    }
+    y
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    kind: PoolKind,
+    b: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    pad: Padding,
+) {
+    let spec = Pool2d {
+        kind,
+        window: Window2d {
+            in_h: h,
+            in_w: w,
+            kernel_h: k.0,
+            kernel_w: k.1,
+            stride_h: s.0,
+            stride_w: s.1,
+            padding: pad,
+        },
+        channels: c,
+    };
+    let mut rng = rng(21);
+    let x = distinct_vec(&mut rng, b * spec.in_len());
+    let mut y = vec![0.0; b * spec.out_len()];
+    spec.forward(b, &x, &mut y).unwrap();
+    assert_close(
+        "pool forward",
+        &y,
+        &reference(kind, b, h, w, c, k, s, pad, &x),
+        1e-6,
+    );
+
+    let r = random_vec(&mut rng, y.len());
+    let mut dx = vec![0.0; x.len()];
+    spec.backward(b, &x, &y, &r, &mut dx).unwrap();
+    let mut out = vec![0.0; y.len()];
+    check_gradient("pool dx", &x, &dx, |p| {
+        spec.forward(b, p, &mut out).unwrap();
+        dot(&out, &r)
+    });
+}
+
+#[test]
+fn max_pool_2x2_default_stride_valid() {
+    run(PoolKind::Max, 2, 6, 6, 3, (2, 2), (2, 2), Padding::Valid);
+}
+
+#[test]
+fn max_pool_2x2_odd_input_valid_drops_edge() {
+    run(PoolKind::Max, 1, 5, 7, 2, (2, 2), (2, 2), Padding::Valid);
+}
+
+#[test]
+fn max_pool_3x3_stride2_valid_like_inception() {
+    run(PoolKind::Max, 2, 9, 9, 2, (3, 3), (2, 2), Padding::Valid);
+}
+
+#[test]
+fn max_pool_3x3_stride1_same_inception_branch() {
+    run(PoolKind::Max, 2, 5, 6, 3, (3, 3), (1, 1), Padding::Same);
+}
+
+#[test]
+fn max_pool_2x2_odd_input_same() {
+    run(PoolKind::Max, 1, 5, 5, 2, (2, 2), (2, 2), Padding::Same);
+}
+
+#[test]
+fn average_pool_2x2_valid() {
+    run(PoolKind::Average, 2, 6, 4, 3, (2, 2), (2, 2), Padding::Valid);
+}
+
+#[test]
+fn average_pool_3x3_stride1_same_excludes_padding() {
+    run(PoolKind::Average, 2, 5, 5, 2, (3, 3), (1, 1), Padding::Same);
+}
+
+#[test]
+fn average_pool_asymmetric_2x3_stride_1_2_same() {
+    run(PoolKind::Average, 1, 5, 7, 2, (2, 3), (1, 2), Padding::Same);
+}
+
+#[test]
+fn average_pool_same_corner_averages_only_real_cells() {
+    // 2x2 input, 3x3 window, stride 1, same: the top-left output covers the
+    // four real cells only (padding excluded), so it is their plain mean.
+    let spec = Pool2d {
+        kind: PoolKind::Average,
+        window: Window2d {
+            in_h: 2,
+            in_w: 2,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            padding: Padding::Same,
+        },
+        channels: 1,
+    };
+    let mut y = vec![0.0; 4];
+    spec.forward(1, &[1.0, 2.0, 3.0, 4.0], &mut y).unwrap();
+    assert_close("corner average", &y, &[2.5; 4], 1e-6);
+}
+
+#[test]
+fn global_average_pool() {
+    let spec = GlobalAveragePool2d {
+        h: 3,
+        w: 4,
+        channels: 5,
+    };
+    let mut rng = rng(2);
+    let x = random_vec(&mut rng, 2 * 3 * 4 * 5);
+    let mut y = vec![0.0; 10];
+    spec.forward(2, &x, &mut y).unwrap();
+    let expected: Vec<f32> = (0..10)
+        .map(|i| {
+            let (n, c) = (i / 5, i % 5);
+            (0..12).map(|p| x[(n * 12 + p) * 5 + c]).sum::<f32>() / 12.0
+        })
+        .collect();
+    assert_close("global average forward", &y, &expected, 1e-6);
+    let r = random_vec(&mut rng, 10);
+    let mut dx = vec![0.0; x.len()];
+    spec.backward(2, &r, &mut dx).unwrap();
+    let mut out = vec![0.0; 10];
+    check_gradient("global average dx", &x, &dx, |p| {
+        spec.forward(2, p, &mut out).unwrap();
+        dot(&out, &r)
+    });
+}
+
+#[test]
+fn pool_rejects_window_larger_than_valid_input() {
+    let spec = Pool2d {
+        kind: PoolKind::Max,
+        window: Window2d {
+            in_h: 2,
+            in_w: 2,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride_h: 2,
+            stride_w: 2,
+            padding: Padding::Valid,
+        },
+        channels: 1,
+    };
+    let err = spec.forward(1, &[0.0; 4], &mut []).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "max_pooling2d: window 3x3 is larger than its 2x2 input with `valid` padding"
+    );
+}
