@@ -1,0 +1,145 @@
+//! Kernel benchmark: forward and backward GFLOP/s of the lecture's layer
+//! shapes at batch 32, beside plain sgemm at the equivalent GEMM size, so the
+//! cost of im2col, bias, activation and packing is visible.
+//!
+//! Run: `cargo run --release -p nn-runtime --example kernel_bench`
+
+use std::time::Instant;
+
+use nn_runtime::gemm::{gemm, Transpose};
+use nn_runtime::{Activation, Conv2d, Dense, Padding, Window2d, Workspace};
+
+const BATCH: usize = 32;
+const REPEATS: usize = 9;
+
+/// Median seconds of `REPEATS` timed runs after one warm-up.
+fn median_seconds(mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..REPEATS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[REPEATS / 2]
+}
+
+fn filled(len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5)
+        .collect()
+}
+
+fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
+    let (a, b, mut c) = (filled(m * k), filled(k * n), vec![0.0; m * n]);
+    let t = median_seconds(|| gemm(m, k, n, 1.0, &a, Transpose::No, &b, Transpose::No, 0.0, &mut c).unwrap());
+    2.0 * (m * k * n) as f64 / t / 1e9
+}
+
+fn conv_row(h: usize, w: usize, cin: usize, cout: usize, k: usize) {
+    let spec = Conv2d {
+        window: Window2d {
+            in_h: h,
+            in_w: w,
+            kernel_h: k,
+            kernel_w: k,
+            stride_h: 1,
+            stride_w: 1,
+            padding: Padding::Same,
+        },
+        in_channels: cin,
+        filters: cout,
+        activation: Activation::Relu,
+    };
+    let x = filled(BATCH * spec.in_len());
+    let kernel = filled(spec.kernel_len());
+    let bias = filled(cout);
+    let mut y = vec![0.0; BATCH * spec.out_len()];
+    let mut ws = Workspace::new();
+    let (m, kk, n) = (BATCH * spec.out_h() * spec.out_w(), spec.patch_len(), cout);
+    let flops = 2.0 * (m * kk * n) as f64;
+    let fwd = median_seconds(|| {
+        spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
+            .unwrap()
+    });
+    let (mut dk, mut db, mut dx) = (vec![0.0; kernel.len()], vec![0.0; cout], vec![0.0; x.len()]);
+    let dy0 = filled(y.len());
+    let mut dy = dy0.clone();
+    let bwd = median_seconds(|| {
+        dy.copy_from_slice(&dy0);
+        spec.backward(
+            BATCH,
+            &x,
+            &kernel,
+            &y,
+            &mut dy,
+            &mut dk,
+            Some(&mut db),
+            Some(&mut dx),
+            &mut ws,
+        )
+        .unwrap()
+    });
+    println!(
+        "| conv {h}x{w}x{cin}->{cout} {k}x{k} | {m}x{kk}x{n} | {:.2} | {:.1} | {:.2} | {:.1} | {:.1} |",
+        fwd * 1e3,
+        flops / fwd / 1e9,
+        bwd * 1e3,
+        2.0 * flops / bwd / 1e9,
+        sgemm_gflops(m, kk, n)
+    );
+}
+
+fn dense_row(inputs: usize, units: usize) {
+    let spec = Dense {
+        inputs,
+        units,
+        activation: Activation::Softmax,
+    };
+    let x = filled(BATCH * inputs);
+    let kernel = filled(inputs * units);
+    let bias = filled(units);
+    let mut y = vec![0.0; BATCH * units];
+    let flops = 2.0 * (BATCH * inputs * units) as f64;
+    let fwd = median_seconds(|| spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y).unwrap());
+    let (mut dk, mut db, mut dx) = (vec![0.0; kernel.len()], vec![0.0; units], vec![0.0; x.len()]);
+    let dy0 = filled(y.len());
+    let mut dy = dy0.clone();
+    let bwd = median_seconds(|| {
+        dy.copy_from_slice(&dy0);
+        spec.backward(
+            BATCH,
+            &x,
+            &kernel,
+            &y,
+            &mut dy,
+            &mut dk,
+            Some(&mut db),
+            Some(&mut dx),
+        )
+        .unwrap()
+    });
+    println!(
+        "| dense {inputs}->{units} | {BATCH}x{inputs}x{units} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} |",
+        fwd * 1e3,
+        flops / fwd / 1e9,
+        bwd * 1e3,
+        2.0 * flops / bwd / 1e9,
+        sgemm_gflops(BATCH, inputs, units)
+    );
+}
+
+fn main() {
+    println!("batch {BATCH}, median of {REPEATS} runs; conv: same padding, stride 1, bias + relu fused");
+    println!("| layer | GEMM m x k x n | fwd ms | fwd GFLOP/s | bwd ms | bwd GFLOP/s | sgemm GFLOP/s |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    conv_row(64, 64, 3, 16, 3);
+    conv_row(64, 64, 16, 16, 3);
+    conv_row(64, 64, 16, 32, 3);
+    conv_row(32, 32, 32, 32, 3);
+    conv_row(31, 31, 64, 32, 1);
+    conv_row(31, 31, 64, 32, 5);
+    dense_row(8192, 6);
+}
