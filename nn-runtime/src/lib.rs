@@ -38,3 +38,14 @@ pub use init::Initializer;
 pub use pool2d::{GlobalAveragePool2d, Pool2d, PoolKind};
 pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
+
+pub mod arena;
+pub mod model;
+pub mod model_error;
+pub mod spec;
+pub mod summary;
+
+pub use arena::Arena;
+pub use model::{Mode, Model, ModelCore, Slot};
+pub use model_error::NnError;
+pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};

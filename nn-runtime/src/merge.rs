@@ -101,3 +101,39 @@ fn check_concat(
     }
     Ok(channels.iter().sum())
 }
+
+/// `dx += dy`: the backward of one `add` input (called once per input, so an
+/// input that appears twice gets the gradient twice).
+pub fn accumulate(dy: &[f32], dx: &mut [f32]) -> Result<(), KernelError> {
+    expect_len("add backward", "dx", dx, dy.len())?;
+    dx.iter_mut().zip(dy).for_each(|(d, g)| *d += g);
+    Ok(())
+}
+
+/// Backward of one `concat` input: `dx += dy[:, offset..offset + channels]`
+/// where `dy` is `[rows, total]`.
+pub fn concat_backward_part(
+    rows: usize,
+    total: usize,
+    offset: usize,
+    channels: usize,
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), KernelError> {
+    expect_nonzero("concat backward", "channels", channels)?;
+    if offset + channels > total {
+        return Err(KernelError::InvalidArgument {
+            kernel: "concat backward",
+            message: format!("channels {offset}..{} exceed the {total} concatenated", offset + channels),
+        });
+    }
+    expect_len("concat backward", "dy", dy, rows * total)?;
+    expect_len("concat backward", "dx", dx, rows * channels)?;
+    for (d_row, g_row) in dx.chunks_exact_mut(channels).zip(dy.chunks_exact(total)) {
+        d_row
+            .iter_mut()
+            .zip(&g_row[offset..offset + channels])
+            .for_each(|(d, g)| *d += g);
+    }
+    Ok(())
+}

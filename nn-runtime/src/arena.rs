@@ -1,0 +1,74 @@
+//! Per-batch-size memory of a generated network, and the borrow-splitting
+//! that lets generated code read some tensors while writing another.
+//!
+//! Every tensor has a constant per-sample offset and length, in topological
+//! order, so a layer's output always lies after its inputs. The arena is sized
+//! for the largest batch seen and reused for smaller ones.
+
+use std::ops::Range;
+
+use crate::model_error::NnError;
+use crate::workspace::Workspace;
+
+/// Activations, their gradients, saved statistics and scratch for one network.
+#[derive(Debug, Default)]
+pub struct Arena {
+    /// Samples the buffers currently hold room for.
+    capacity: usize,
+    /// Samples of the last forward pass.
+    pub batch: usize,
+    pub acts: Vec<f32>,
+    pub grads: Vec<f32>,
+    /// Per-call saved values of fixed size (batch-norm mean and 1/std).
+    pub saved: Vec<f32>,
+    pub ws: Workspace,
+    /// Whether the last forward pass ran in training mode (backward needs it).
+    pub trained_forward: bool,
+}
+
+impl Arena {
+    /// Makes room for `batch` samples of `per_sample` floats. Allocates only
+    /// when `batch` exceeds every earlier batch.
+    pub fn prepare(&mut self, batch: usize, per_sample: usize, saved_len: usize) {
+        if batch > self.capacity {
+            self.acts = vec![0.0; batch * per_sample];
+            self.grads = vec![0.0; batch * per_sample];
+            self.capacity = batch;
+        }
+        if self.saved.len() != saved_len {
+            self.saved = vec![0.0; saved_len];
+        }
+        self.batch = batch;
+    }
+}
+
+/// Reads `read` and writes `write` of one buffer; `read` must end at or before
+/// `write` starts (inputs precede outputs in the layout).
+#[inline]
+pub fn read_write(buf: &mut [f32], read: Range<usize>, write: Range<usize>) -> Result<(&[f32], &mut [f32]), NnError> {
+    if read.end > write.start || write.end > buf.len() || read.start > read.end {
+        return Err(layout_error(&read, &write, buf.len()));
+    }
+    let (lo, hi) = buf.split_at_mut(write.start);
+    Ok((&lo[read], &mut hi[..write.end - write.start]))
+}
+
+/// Two disjoint mutable regions of one buffer, `first` before `second`.
+#[inline]
+pub fn write_write(
+    buf: &mut [f32],
+    first: Range<usize>,
+    second: Range<usize>,
+) -> Result<(&mut [f32], &mut [f32]), NnError> {
+    if first.end > second.start || second.end > buf.len() || first.start > first.end {
+        return Err(layout_error(&first, &second, buf.len()));
+    }
+    let (lo, hi) = buf.split_at_mut(second.start);
+    Ok((&mut lo[first], &mut hi[..second.end - second.start]))
+}
+
+fn layout_error(a: &Range<usize>, b: &Range<usize>, len: usize) -> NnError {
+    NnError::Other(format!(
+        "internal layout error: regions {a:?} and {b:?} of a {len}-float arena overlap or are out of order"
+    ))
+}

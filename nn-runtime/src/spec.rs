@@ -1,0 +1,109 @@
+//! The static description of a generated network: its inputs, outputs,
+//! parameters and layers. `network!` emits one [`ModelSpec`] constant per
+//! network; everything generic (initialisation, summary, graph, weight files,
+//! training) reads it instead of being generated again for every network.
+
+use rand::Rng;
+
+use crate::init::Initializer;
+
+/// A named tensor of the network's interface; `shape` excludes the batch axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorSpec {
+    pub name: &'static str,
+    pub shape: &'static [usize],
+}
+
+impl TensorSpec {
+    /// Elements per sample.
+    pub const fn len(&self) -> usize {
+        let mut n = 1;
+        let mut i = 0;
+        while i < self.shape.len() {
+            n *= self.shape[i];
+            i += 1;
+        }
+        n
+    }
+
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One parameter tensor (trainable, in the flat parameter buffer) or state
+/// tensor (non-trainable, in the flat state buffer).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    /// Key in weight files: `<layer>.kernel`, `<layer>.bias`, `<layer>.gamma`, ...
+    pub key: &'static str,
+    /// Keras layout, e.g. `[kh, kw, cin, cout]` for a convolution kernel.
+    pub shape: &'static [usize],
+    /// Offset into the parameter buffer (trainable) or the state buffer.
+    pub offset: usize,
+    pub len: usize,
+    pub trainable: bool,
+    pub init: Initializer,
+    pub fan_in: usize,
+    pub fan_out: usize,
+}
+
+/// One row of the Keras summary (a layer; a shared layer is one row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerSpec {
+    pub name: &'static str,
+    /// Keras class name: `Conv2D`, `MaxPooling2D`, `InputLayer`, ...
+    pub kind: &'static str,
+    /// Output shape without the batch axis.
+    pub output_shape: &'static [usize],
+    pub params: usize,
+    /// Inbound tensors as Keras prints them: `conv2d_1[0][0]`.
+    pub connected_to: &'static [&'static str],
+    /// Short configuration for the graph: `3x3, same, relu`.
+    pub detail: &'static str,
+}
+
+/// Everything static about one generated network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub inputs: &'static [TensorSpec],
+    pub outputs: &'static [TensorSpec],
+    pub params: &'static [ParamSpec],
+    pub layers: &'static [LayerSpec],
+    /// Length of the flat trainable-parameter buffer.
+    pub param_len: usize,
+    /// Length of the flat non-trainable state buffer (batch-norm statistics).
+    pub state_len: usize,
+}
+
+impl ModelSpec {
+    pub const fn trainable_count(&self) -> usize {
+        self.param_len
+    }
+
+    pub const fn non_trainable_count(&self) -> usize {
+        self.state_len
+    }
+
+    pub const fn total_count(&self) -> usize {
+        self.param_len + self.state_len
+    }
+
+    /// Fresh parameter and state buffers filled by each tensor's initializer.
+    pub fn initial_values<R: Rng + ?Sized>(&self, rng: &mut R) -> (Vec<f32>, Vec<f32>) {
+        let mut params = vec![0.0; self.param_len];
+        let mut state = vec![0.0; self.state_len];
+        for p in self.params {
+            let buffer = if p.trainable { &mut params } else { &mut state };
+            p.init
+                .fill(&mut buffer[p.offset..p.offset + p.len], p.fan_in, p.fan_out, rng);
+        }
+        (params, state)
+    }
+
+    /// The parameter spec with this key.
+    pub fn param(&self, key: &str) -> Option<&ParamSpec> {
+        self.params.iter().find(|p| p.key == key)
+    }
+}
