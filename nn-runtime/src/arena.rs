@@ -45,7 +45,11 @@ impl Arena {
 /// Reads `read` and writes `write` of one buffer; `read` must end at or before
 /// `write` starts (inputs precede outputs in the layout).
 #[inline]
-pub fn read_write(buf: &mut [f32], read: Range<usize>, write: Range<usize>) -> Result<(&[f32], &mut [f32]), NnError> {
+pub fn read_write(
+    buf: &mut [f32],
+    read: Range<usize>,
+    write: Range<usize>,
+) -> Result<(&[f32], &mut [f32]), NnError> {
     if read.end > write.start || write.end > buf.len() || read.start > read.end {
         return Err(layout_error(&read, &write, buf.len()));
     }

@@ -124,7 +124,10 @@ pub fn concat_backward_part(
     if offset + channels > total {
         return Err(KernelError::InvalidArgument {
             kernel: "concat backward",
-            message: format!("channels {offset}..{} exceed the {total} concatenated", offset + channels),
+            message: format!(
+                "channels {offset}..{} exceed the {total} concatenated",
+                offset + channels
+            ),
         });
     }
     expect_len("concat backward", "dy", dy, rows * total)?;

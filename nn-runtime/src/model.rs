@@ -157,7 +157,12 @@ pub trait Model: Sized {
     /// the parameter gradients (they do not accumulate across calls).
     fn backward_slices(&mut self, output_grads: &[&[f32]]) -> Result<(), NnError> {
         let spec = Self::SPEC;
-        check_count(spec.name, "output gradients", spec.outputs.len(), output_grads.len())?;
+        check_count(
+            spec.name,
+            "output gradients",
+            spec.outputs.len(),
+            output_grads.len(),
+        )?;
         let core = self.core_mut();
         if !core.arena.trained_forward {
             return Err(NnError::NoForward { network: spec.name });
@@ -194,7 +199,11 @@ pub trait Model: Sized {
     }
 
     /// Forward from ndarray inputs, checking each shape against the declared one.
-    fn forward_arrays(&mut self, inputs: &[ArrayViewD<f32>], mode: Mode) -> Result<Vec<ArrayD<f32>>, NnError> {
+    fn forward_arrays(
+        &mut self,
+        inputs: &[ArrayViewD<f32>],
+        mode: Mode,
+    ) -> Result<Vec<ArrayD<f32>>, NnError> {
         let spec = Self::SPEC;
         check_count(spec.name, "inputs", spec.inputs.len(), inputs.len())?;
         let batch = batch_of(spec.name, spec.inputs, inputs)?;
@@ -220,7 +229,12 @@ pub trait Model: Sized {
     /// Backward from ndarray output gradients, checking their shapes.
     fn backward_arrays(&mut self, output_grads: &[ArrayViewD<f32>]) -> Result<(), NnError> {
         let spec = Self::SPEC;
-        check_count(spec.name, "output gradients", spec.outputs.len(), output_grads.len())?;
+        check_count(
+            spec.name,
+            "output gradients",
+            spec.outputs.len(),
+            output_grads.len(),
+        )?;
         let batch = self.core().arena.batch;
         let got = batch_of(spec.name, spec.outputs, output_grads)?;
         if got != batch {
@@ -245,7 +259,12 @@ pub trait Model: Sized {
     }
 }
 
-fn check_count(network: &'static str, what: &'static str, expected: usize, actual: usize) -> Result<(), NnError> {
+fn check_count(
+    network: &'static str,
+    what: &'static str,
+    expected: usize,
+    actual: usize,
+) -> Result<(), NnError> {
     if expected == actual {
         Ok(())
     } else {
@@ -259,7 +278,11 @@ fn check_count(network: &'static str, what: &'static str, expected: usize, actua
 }
 
 /// Checks every array against its spec and returns the common batch size.
-fn batch_of(network: &'static str, specs: &[TensorSpec], arrays: &[ArrayViewD<f32>]) -> Result<usize, NnError> {
+fn batch_of(
+    network: &'static str,
+    specs: &[TensorSpec],
+    arrays: &[ArrayViewD<f32>],
+) -> Result<usize, NnError> {
     let mut batch = None;
     for (spec, array) in specs.iter().zip(arrays) {
         let shape = array.shape();
@@ -286,4 +309,16 @@ fn batch_of(network: &'static str, specs: &[TensorSpec], arrays: &[ArrayViewD<f3
         Some(0) | None => Err(NnError::EmptyBatch { network }),
         Some(b) => Ok(b),
     }
+}
+
+/// Takes the next output and gives it its static dimensionality (used by the
+/// typed methods `network!` generates).
+pub fn typed_output<D: ndarray::Dimension>(
+    outputs: &mut impl Iterator<Item = ArrayD<f32>>,
+) -> Result<ndarray::Array<f32, D>, NnError> {
+    let out = outputs
+        .next()
+        .ok_or_else(|| NnError::Other("internal error: missing output".into()))?;
+    out.into_dimensionality::<D>()
+        .map_err(|e| NnError::Other(format!("internal error: output rank: {e}")))
 }

@@ -59,10 +59,9 @@ impl fmt::Display for NnError {
                 dims(actual)
             ),
             NnError::EmptyBatch { network } => write!(f, "{network}: the batch is empty (0 samples)"),
-            NnError::NoForward { network } => write!(
-                f,
-                "{network}: backward needs a training-mode forward pass first"
-            ),
+            NnError::NoForward { network } => {
+                write!(f, "{network}: backward needs a training-mode forward pass first")
+            }
             NnError::Other(message) => write!(f, "{message}"),
         }
     }

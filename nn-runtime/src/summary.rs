@@ -9,7 +9,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -66,8 +66,14 @@ pub fn summary(spec: &ModelSpec) -> String {
         out.push('\n');
     }
     out.push_str(&format!("Total params: {}\n", thousands(spec.total_count())));
-    out.push_str(&format!("Trainable params: {}\n", thousands(spec.trainable_count())));
-    out.push_str(&format!("Non-trainable params: {}\n", thousands(spec.non_trainable_count())));
+    out.push_str(&format!(
+        "Trainable params: {}\n",
+        thousands(spec.trainable_count())
+    ));
+    out.push_str(&format!(
+        "Non-trainable params: {}\n",
+        thousands(spec.non_trainable_count())
+    ));
     out.push_str(&"_".repeat(width));
     out.push('\n');
     out

@@ -1,0 +1,709 @@
+//! Phase 5, code: the network's struct, its `Model` implementation with
+//! straight-line forward and backward bodies, and typed convenience methods.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ast::NetworkDef;
+use crate::graph::Graph;
+use crate::layers::{Act, Config, Init, Pad};
+use crate::plan::{plan, Plan, Slot};
+use crate::shape::param_counts;
+
+fn lit(v: usize) -> Literal {
+    Literal::usize_unsuffixed(v)
+}
+
+/// `n * a..n * b`: a slot's range for the current batch.
+fn range(slot: Slot) -> TokenStream {
+    let (a, b) = (lit(slot.offset), lit(slot.end()));
+    quote!(n * #a..n * #b)
+}
+
+fn act_tokens(act: Act) -> TokenStream {
+    match act {
+        Act::Linear => quote!(::nn::runtime::Activation::Linear),
+        Act::Relu => quote!(::nn::runtime::Activation::Relu),
+        Act::Relu6 => quote!(::nn::runtime::Activation::Relu6),
+        Act::LeakyRelu(a) => quote!(::nn::runtime::Activation::LeakyRelu(#a)),
+        Act::Sigmoid => quote!(::nn::runtime::Activation::Sigmoid),
+        Act::Tanh => quote!(::nn::runtime::Activation::Tanh),
+        Act::Softmax => quote!(::nn::runtime::Activation::Softmax),
+    }
+}
+
+fn pad_tokens(p: Pad) -> TokenStream {
+    match p {
+        Pad::Valid => quote!(::nn::runtime::Padding::Valid),
+        Pad::Same => quote!(::nn::runtime::Padding::Same),
+    }
+}
+
+fn init_tokens(i: Init) -> TokenStream {
+    match i {
+        Init::GlorotUniform => quote!(::nn::runtime::Initializer::GlorotUniform),
+        Init::HeNormal => quote!(::nn::runtime::Initializer::HeNormal),
+        Init::HeUniform => quote!(::nn::runtime::Initializer::HeUniform),
+        Init::Zeros => quote!(::nn::runtime::Initializer::Zeros),
+        Init::Ones => quote!(::nn::runtime::Initializer::Ones),
+    }
+}
+
+fn window_tokens(
+    input: &[usize],
+    size: (usize, usize),
+    strides: (usize, usize),
+    padding: Pad,
+) -> TokenStream {
+    let (h, w) = (lit(input[0]), lit(input[1]));
+    let (kh, kw, sh, sw) = (lit(size.0), lit(size.1), lit(strides.0), lit(strides.1));
+    let pad = pad_tokens(padding);
+    quote!(::nn::runtime::Window2d {
+        in_h: #h, in_w: #w, kernel_h: #kh, kernel_w: #kw, stride_h: #sh, stride_w: #sw, padding: #pad,
+    })
+}
+
+/// The constant describing a layer's kernel call, or nothing for layers
+/// without one.
+fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
+    let last = input.last().copied().unwrap_or(0);
+    match config {
+        Config::Conv2D {
+            filters,
+            kernel,
+            strides,
+            padding,
+            activation,
+            ..
+        } => {
+            let window = window_tokens(input, *kernel, *strides, *padding);
+            let (cin, f, act) = (lit(last), lit(*filters), act_tokens(*activation));
+            quote!(const L: ::nn::runtime::Conv2d = ::nn::runtime::Conv2d {
+                window: #window, in_channels: #cin, filters: #f, activation: #act,
+            };)
+        }
+        Config::Dense {
+            units, activation, ..
+        } => {
+            let (i, u, act) = (lit(last), lit(*units), act_tokens(*activation));
+            quote!(const L: ::nn::runtime::Dense = ::nn::runtime::Dense { inputs: #i, units: #u, activation: #act };)
+        }
+        Config::Pool {
+            max,
+            size,
+            strides,
+            padding,
+        } => {
+            let window = window_tokens(input, *size, *strides, *padding);
+            let kind = if *max {
+                quote!(::nn::runtime::PoolKind::Max)
+            } else {
+                quote!(::nn::runtime::PoolKind::Average)
+            };
+            let c = lit(last);
+            quote!(const L: ::nn::runtime::Pool2d = ::nn::runtime::Pool2d { kind: #kind, window: #window, channels: #c };)
+        }
+        Config::GlobalAveragePool => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            quote!(const L: ::nn::runtime::GlobalAveragePool2d =
+                ::nn::runtime::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
+        }
+        Config::BatchNorm { momentum, epsilon } => {
+            let c = lit(last);
+            quote!(const L: ::nn::runtime::BatchNorm =
+                ::nn::runtime::BatchNorm { channels: #c, momentum: #momentum, epsilon: #epsilon };)
+        }
+        Config::Dropout { rate } => {
+            quote!(const L: ::nn::runtime::Dropout = ::nn::runtime::Dropout { rate: #rate };)
+        }
+        _ => TokenStream::new(),
+    }
+}
+
+/// Rows of a last-axis layer (dense, batch norm, concat): the batch times
+/// every axis but the last.
+fn rows_per_sample(shape: &[usize]) -> Literal {
+    lit(shape[..shape.len().saturating_sub(1)].iter().product())
+}
+
+struct Emitter<'a> {
+    graph: &'a Graph,
+    plan: &'a Plan,
+}
+
+impl Emitter<'_> {
+    fn input_is_network_input(&self, node: usize) -> bool {
+        // Follows flatten aliases back to the producer.
+        let mut n = node;
+        loop {
+            let producer = &self.graph.layers[self.graph.nodes[n].layer].config;
+            match producer {
+                Config::Input => return true,
+                Config::Flatten => n = self.graph.nodes[n].inputs[0],
+                _ => return false,
+            }
+        }
+    }
+
+    fn forward(&self, i: usize) -> TokenStream {
+        let node = &self.graph.nodes[i];
+        let layer = &self.graph.layers[node.layer];
+        let y = range(self.plan.slots[i]);
+        let input_shape = node
+            .inputs
+            .first()
+            .map(|&x| self.graph.nodes[x].shape.clone())
+            .unwrap_or_default();
+        let x = node
+            .inputs
+            .first()
+            .map(|&x| range(self.plan.slots[x]))
+            .unwrap_or_default();
+        let constant = layer_const(&layer.config, &input_shape);
+        let lp = self.plan.layer_params[node.layer];
+        let first = lit(lp.first);
+        let first_end = lit(lp.first + lp.first_len);
+        let second_end = lit(lp.first + 2 * lp.first_len);
+        let comment = format!("{} ({})", layer.name, layer.config.class());
+        let body = match &layer.config {
+            Config::Input | Config::Flatten => return TokenStream::new(),
+            Config::Conv2D {
+                use_bias, filters, ..
+            } => {
+                let bias_end = lit(lp.first + lp.first_len + filters);
+                let bias = if *use_bias {
+                    quote!(Some(&params[#first_end..#bias_end]))
+                } else {
+                    quote!(None)
+                };
+                quote! {
+                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                    L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                }
+            }
+            Config::Dense { use_bias, units, .. } => {
+                let bias_end = lit(lp.first + lp.first_len + units);
+                let bias = if *use_bias {
+                    quote!(Some(&params[#first_end..#bias_end]))
+                } else {
+                    quote!(None)
+                };
+                let rows = rows_per_sample(&input_shape);
+                quote! {
+                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                    L.forward(n * #rows, x, &params[#first..#first_end], #bias, y)?;
+                }
+            }
+            Config::Pool { .. } | Config::GlobalAveragePool => quote! {
+                let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                L.forward(n, x, y)?;
+            },
+            Config::Activation(act) => {
+                let act = act_tokens(*act);
+                let width = lit(*input_shape.last().unwrap_or(&1));
+                quote! {
+                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                    ::nn::runtime::activation::forward(#act, x, y, #width)?;
+                }
+            }
+            Config::BatchNorm { .. } => {
+                let rows = rows_per_sample(&input_shape);
+                let c = lp.first_len;
+                let (s0, s1, s2) = (lit(lp.state), lit(lp.state + c), lit(lp.state + 2 * c));
+                let saved = self.plan.saved[i].unwrap_or(0);
+                let (v0, v1) = (lit(saved), lit(saved + 2 * c));
+                let _ = s1;
+                let cl = lit(c);
+                quote! {
+                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                    let (moving_mean, moving_variance) = state[#s0..#s2].split_at_mut(#cl);
+                    let p = ::nn::runtime::BatchNormParams {
+                        gamma: &params[#first..#first_end],
+                        beta: &params[#first_end..#second_end],
+                        moving_mean,
+                        moving_variance,
+                    };
+                    if train {
+                        L.forward_train(n * #rows, x, p, y, &mut saved[#v0..#v1])?;
+                    } else {
+                        L.forward_infer(n * #rows, x, p, y)?;
+                    }
+                }
+            }
+            Config::Dropout { .. } => {
+                let slot = self.plan.slots[i];
+                let mask = self.plan.masks[i].unwrap_or(slot);
+                let both = range(Slot {
+                    offset: slot.offset,
+                    len: mask.end() - slot.offset,
+                });
+                let len = lit(slot.len);
+                quote! {
+                    let (x, rest) = ::nn::runtime::arena::read_write(acts, #x, #both)?;
+                    let (y, mask) = rest.split_at_mut(n * #len);
+                    if train {
+                        L.forward_train(x, y, mask, rng)?;
+                    } else {
+                        L.forward_infer(x, y)?;
+                    }
+                }
+            }
+            Config::Add => {
+                let start = lit(self.plan.slots[i].offset);
+                let reads: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&x| {
+                        let r = range(self.plan.slots[x]);
+                        quote!(&done[#r])
+                    })
+                    .collect();
+                quote! {
+                    let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
+                    ::nn::runtime::merge::add_forward(&[#(#reads),*], y)?;
+                }
+            }
+            Config::Concat => {
+                let start = lit(self.plan.slots[i].offset);
+                let reads: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&x| {
+                        let r = range(self.plan.slots[x]);
+                        quote!(&done[#r])
+                    })
+                    .collect();
+                let channels: Vec<Literal> = node
+                    .inputs
+                    .iter()
+                    .map(|&x| lit(*self.graph.nodes[x].shape.last().unwrap_or(&0)))
+                    .collect();
+                let rows = rows_per_sample(&input_shape);
+                quote! {
+                    let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
+                    ::nn::runtime::merge::concat_forward(n * #rows, &[#(#channels),*], &[#(#reads),*], y)?;
+                }
+            }
+        };
+        quote! {
+            {
+                #[doc = #comment]
+                #constant
+                #body
+            }
+        }
+    }
+
+    fn backward(&self, i: usize) -> TokenStream {
+        let node = &self.graph.nodes[i];
+        let layer = &self.graph.layers[node.layer];
+        let y_slot = self.plan.slots[i];
+        let y = range(y_slot);
+        let input_shape = node
+            .inputs
+            .first()
+            .map(|&x| self.graph.nodes[x].shape.clone())
+            .unwrap_or_default();
+        let x = node
+            .inputs
+            .first()
+            .map(|&x| range(self.plan.slots[x]))
+            .unwrap_or_default();
+        let constant = layer_const(&layer.config, &input_shape);
+        let lp = self.plan.layer_params[node.layer];
+        let first = lit(lp.first);
+        let first_end = lit(lp.first + lp.first_len);
+        let comment = format!("{} ({}) backward", layer.name, layer.config.class());
+        let need_dx = if node
+            .inputs
+            .first()
+            .is_some_and(|&x| self.input_is_network_input(x))
+        {
+            quote!(want_input_grads)
+        } else {
+            quote!(true)
+        };
+        let body = match &layer.config {
+            Config::Input | Config::Flatten => return TokenStream::new(),
+            Config::Conv2D {
+                use_bias, filters, ..
+            }
+            | Config::Dense {
+                use_bias,
+                units: filters,
+                ..
+            } => {
+                let is_conv = matches!(layer.config, Config::Conv2D { .. });
+                let param_end = lit(lp.first + lp.first_len + if *use_bias { *filters } else { 0 });
+                let klen = lit(lp.first_len);
+                let (split, db) = if *use_bias {
+                    (
+                        quote!(let (dk, db) = pgrads[#first..#param_end].split_at_mut(#klen);),
+                        quote!(Some(db)),
+                    )
+                } else {
+                    (quote!(let dk = &mut pgrads[#first..#param_end];), quote!(None))
+                };
+                let call = if is_conv {
+                    quote!(L.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
+                } else {
+                    let rows = rows_per_sample(&input_shape);
+                    quote!(L.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx)?;)
+                };
+                quote! {
+                    let x = &acts[#x];
+                    let y = &acts[#y];
+                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    let dx = if #need_dx { Some(dx) } else { None };
+                    #split
+                    #call
+                }
+            }
+            Config::Pool { .. } => quote! {
+                let x = &acts[#x];
+                let y = &acts[#y];
+                let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                L.backward(n, x, y, dy, dx)?;
+            },
+            Config::GlobalAveragePool => quote! {
+                let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                L.backward(n, dy, dx)?;
+            },
+            Config::Activation(act) => {
+                let act = act_tokens(*act);
+                let width = lit(*input_shape.last().unwrap_or(&1));
+                quote! {
+                    let y = &acts[#y];
+                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    ::nn::runtime::activation::backward(#act, y, dy, dx, #width)?;
+                }
+            }
+            Config::BatchNorm { .. } => {
+                let rows = rows_per_sample(&input_shape);
+                let c = lp.first_len;
+                let cl = lit(c);
+                let both_end = lit(lp.first + 2 * c);
+                let saved = self.plan.saved[i].unwrap_or(0);
+                let (v0, v1) = (lit(saved), lit(saved + 2 * c));
+                quote! {
+                    let x = &acts[#x];
+                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    let dx = if #need_dx { Some(dx) } else { None };
+                    let (dgamma, dbeta) = pgrads[#first..#both_end].split_at_mut(#cl);
+                    L.backward_train(n * #rows, x, &params[#first..#first_end], &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                }
+            }
+            Config::Dropout { .. } => {
+                let mask = range(self.plan.masks[i].unwrap_or(y_slot));
+                quote! {
+                    let mask = &acts[#mask];
+                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    L.backward(mask, dy, dx)?;
+                }
+            }
+            Config::Add => {
+                let parts: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&input| {
+                        let xr = range(self.plan.slots[input]);
+                        quote! {
+                            let (dx, dy) = ::nn::runtime::arena::write_write(grads, #xr, #y)?;
+                            ::nn::runtime::merge::accumulate(dy, dx)?;
+                        }
+                    })
+                    .collect();
+                quote!(#({ #parts })*)
+            }
+            Config::Concat => {
+                let total = lit(*node.shape.last().unwrap_or(&0));
+                let rows = rows_per_sample(&input_shape);
+                let mut offset = 0;
+                let parts: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&input| {
+                        let xr = range(self.plan.slots[input]);
+                        let c = *self.graph.nodes[input].shape.last().unwrap_or(&0);
+                        let (off, cl) = (lit(offset), lit(c));
+                        offset += c;
+                        quote! {
+                            let (dx, dy) = ::nn::runtime::arena::write_write(grads, #xr, #y)?;
+                            ::nn::runtime::merge::concat_backward_part(n * #rows, #total, #off, #cl, dy, dx)?;
+                        }
+                    })
+                    .collect();
+                quote!(#({ #parts })*)
+            }
+        };
+        quote! {
+            {
+                #[doc = #comment]
+                #constant
+                #body
+            }
+        }
+    }
+}
+
+fn ix(rank: usize) -> TokenStream {
+    match rank {
+        1 => quote!(::nn::ndarray::Ix1),
+        2 => quote!(::nn::ndarray::Ix2),
+        3 => quote!(::nn::ndarray::Ix3),
+        4 => quote!(::nn::ndarray::Ix4),
+        5 => quote!(::nn::ndarray::Ix5),
+        6 => quote!(::nn::ndarray::Ix6),
+        _ => quote!(::nn::ndarray::IxDyn),
+    }
+}
+
+fn shape_list(shape: &[usize]) -> TokenStream {
+    let dims = shape.iter().map(|&d| lit(d));
+    quote!(&[#(#dims),*])
+}
+
+/// The complete expansion of one network.
+pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
+    let plan = plan(graph);
+    let emitter = Emitter { graph, plan: &plan };
+    let name = &def.name;
+    let vis = &def.vis;
+    let attrs = &def.attrs;
+    let name_str = name.to_string();
+
+    let forward: Vec<TokenStream> = (0..graph.nodes.len()).map(|i| emitter.forward(i)).collect();
+    let backward: Vec<TokenStream> = (0..graph.nodes.len())
+        .rev()
+        .map(|i| emitter.backward(i))
+        .collect();
+
+    let tensor_specs = |ports: &[crate::graph::Port]| -> Vec<TokenStream> {
+        ports
+            .iter()
+            .map(|p| {
+                let n = p.name.to_string();
+                let s = shape_list(&graph.nodes[p.node].shape);
+                quote!(::nn::runtime::TensorSpec { name: #n, shape: #s })
+            })
+            .collect()
+    };
+    let input_specs = tensor_specs(&graph.inputs);
+    let output_specs = tensor_specs(&graph.outputs);
+    let slots = |ports: &[crate::graph::Port]| -> Vec<TokenStream> {
+        ports
+            .iter()
+            .map(|p| {
+                let s = plan.slots[p.node];
+                let (o, l) = (lit(s.offset), lit(s.len));
+                quote!(::nn::runtime::Slot { offset: #o, len: #l })
+            })
+            .collect()
+    };
+    let input_slots = slots(&graph.inputs);
+    let output_slots = slots(&graph.outputs);
+
+    let param_specs: Vec<TokenStream> = plan
+        .params
+        .iter()
+        .map(|p| {
+            let key = &p.key;
+            let shape = shape_list(&p.shape);
+            let (offset, len, fan_in, fan_out) = (lit(p.offset), lit(p.len), lit(p.fan_in), lit(p.fan_out));
+            let trainable = p.trainable;
+            let init = init_tokens(p.init);
+            quote!(::nn::runtime::ParamSpec {
+                key: #key, shape: #shape, offset: #offset, len: #len, trainable: #trainable,
+                init: #init, fan_in: #fan_in, fan_out: #fan_out,
+            })
+        })
+        .collect();
+
+    let layer_specs: Vec<TokenStream> = graph
+        .layers
+        .iter()
+        .map(|layer| {
+            let lname = &layer.name;
+            let kind = layer.config.class();
+            let first = layer.nodes[0];
+            let shape = shape_list(&graph.nodes[first].shape);
+            let input = layer.input_shape.clone().unwrap_or_default();
+            let (t, s) = param_counts(&layer.config, &input);
+            let count = lit(t + s);
+            let connected: Vec<String> = layer
+                .nodes
+                .iter()
+                .flat_map(|&n| graph.nodes[n].inputs.iter().map(|&i| graph.tensor_ref(i)))
+                .collect();
+            let detail = layer.config.detail();
+            quote!(::nn::runtime::LayerSpec {
+                name: #lname, kind: #kind, output_shape: #shape, params: #count,
+                connected_to: &[#(#connected),*], detail: #detail,
+            })
+        })
+        .collect();
+
+    let (param_len, state_len) = (lit(plan.param_len), lit(plan.state_len));
+    let arena = lit(plan.arena_per_sample);
+    let saved_len = lit(plan.saved_len);
+
+    // Typed convenience methods.
+    let input_idents: Vec<_> = graph.inputs.iter().map(|p| format_ident!("{}", p.name)).collect();
+    let input_types: Vec<TokenStream> = graph
+        .inputs
+        .iter()
+        .map(|p| {
+            let d = ix(graph.nodes[p.node].shape.len() + 1);
+            quote!(::nn::ndarray::ArrayView<'_, f32, #d>)
+        })
+        .collect();
+    let output_dims: Vec<TokenStream> = graph
+        .outputs
+        .iter()
+        .map(|p| ix(graph.nodes[p.node].shape.len() + 1))
+        .collect();
+    let output_idents: Vec<_> = graph
+        .outputs
+        .iter()
+        .map(|p| format_ident!("d_{}", p.name))
+        .collect();
+    let (out_type, out_value) = if output_dims.len() == 1 {
+        let d = &output_dims[0];
+        (
+            quote!(::nn::ndarray::Array<f32, #d>),
+            quote!(::nn::runtime::model::typed_output::<#d>(&mut outs)),
+        )
+    } else {
+        let types = output_dims.iter().map(|d| quote!(::nn::ndarray::Array<f32, #d>));
+        let values = output_dims
+            .iter()
+            .map(|d| quote!(::nn::runtime::model::typed_output::<#d>(&mut outs)?));
+        (quote!((#(#types),*)), quote!(Ok((#(#values),*))))
+    };
+    let grad_types: Vec<TokenStream> = output_dims
+        .iter()
+        .map(|d| quote!(::nn::ndarray::ArrayView<'_, f32, #d>))
+        .collect();
+    let doc_predict = format!(
+        "Inference forward pass. Inputs: {}. Returns the output{} in declaration order.",
+        graph
+            .inputs
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if graph.outputs.len() == 1 { "" } else { "s" }
+    );
+
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            core: ::nn::runtime::ModelCore,
+        }
+
+        impl #name {
+            /// Parameters in total, trainable and not (Keras's "Total params").
+            pub const PARAM_COUNT: usize = #param_len + #state_len;
+            pub const TRAINABLE_PARAM_COUNT: usize = #param_len;
+            pub const NON_TRAINABLE_PARAM_COUNT: usize = #state_len;
+
+            /// A network initialised as Keras would (glorot_uniform kernels, zero biases).
+            pub fn new<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                <Self as ::nn::runtime::Model>::init(rng)
+            }
+
+            /// Keras's `model.summary()` table.
+            pub fn summary() -> String {
+                <Self as ::nn::runtime::Model>::summary()
+            }
+
+            /// Graphviz DOT of the layer graph with output shapes.
+            pub fn dot() -> String {
+                <Self as ::nn::runtime::Model>::dot()
+            }
+
+            #[doc = #doc_predict]
+            pub fn predict(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
+                self.forward_typed(::nn::runtime::Mode::Infer, #(#input_idents),*)
+            }
+
+            /// Training-mode forward pass (batch statistics, dropout), keeping
+            /// what [`Self::backward`] needs.
+            pub fn forward_train(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
+                self.forward_typed(::nn::runtime::Mode::Train, #(#input_idents),*)
+            }
+
+            /// Backward from the gradient of each output; parameter gradients
+            /// are then in `param_grads()`, input gradients in `input_grad(i)`.
+            pub fn backward(&mut self, #(#output_idents: #grad_types),*) -> Result<(), ::nn::runtime::NnError> {
+                <Self as ::nn::runtime::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
+            }
+
+            fn forward_typed(&mut self, mode: ::nn::runtime::Mode, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
+                let outputs = <Self as ::nn::runtime::Model>::forward_arrays(self, &[#(#input_idents.into_dyn()),*], mode)?;
+                let mut outs = outputs.into_iter();
+                #out_value
+            }
+        }
+
+        impl ::nn::runtime::Model for #name {
+            const SPEC: ::nn::runtime::ModelSpec = ::nn::runtime::ModelSpec {
+                name: #name_str,
+                inputs: &[#(#input_specs),*],
+                outputs: &[#(#output_specs),*],
+                params: &[#(#param_specs),*],
+                layers: &[#(#layer_specs),*],
+                param_len: #param_len,
+                state_len: #state_len,
+            };
+            const ARENA_PER_SAMPLE: usize = #arena;
+            const SAVED_LEN: usize = #saved_len;
+            const INPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#input_slots),*];
+            const OUTPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#output_slots),*];
+
+            fn core(&self) -> &::nn::runtime::ModelCore {
+                &self.core
+            }
+
+            fn core_mut(&mut self) -> &mut ::nn::runtime::ModelCore {
+                &mut self.core
+            }
+
+            fn from_core(core: ::nn::runtime::ModelCore) -> Self {
+                Self { core }
+            }
+
+            #[allow(unused_variables, unused_mut, clippy::all)]
+            fn run_forward(core: &mut ::nn::runtime::ModelCore, mode: ::nn::runtime::Mode) -> Result<(), ::nn::runtime::NnError> {
+                let ::nn::runtime::ModelCore { params, state, arena, rng, .. } = core;
+                let n = arena.batch;
+                let train = mode == ::nn::runtime::Mode::Train;
+                let ::nn::runtime::Arena { acts, saved, ws, .. } = arena;
+                #(#forward)*
+                Ok(())
+            }
+
+            #[allow(unused_variables, unused_mut, clippy::all)]
+            fn run_backward(core: &mut ::nn::runtime::ModelCore) -> Result<(), ::nn::runtime::NnError> {
+                let ::nn::runtime::ModelCore { params, grads: pgrads, arena, want_input_grads, .. } = core;
+                let want_input_grads = *want_input_grads;
+                let n = arena.batch;
+                let ::nn::runtime::Arena { acts, grads, saved, ws, .. } = arena;
+                #(#backward)*
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What an invocation with errors still emits: the struct name, so code that
+/// mentions it gets no cascade of "type not found" errors.
+pub fn stub(def: &NetworkDef) -> TokenStream {
+    let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            _not_built: (),
+        }
+    }
+}

@@ -1,0 +1,882 @@
+//! Phase 2, graph: runs a network's statements at compile time — blocks
+//! inlined, loops unrolled, shared layers resolved — into a graph of layers
+//! and nodes whose shapes are inferred as they are created.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, Ident, Lit, UnOp};
+
+use crate::ast::{BlockDef, NetworkDef, Stmt};
+use crate::errors::Errors;
+use crate::layers::{self, Act, Config};
+use crate::shape::{self, Operand, Shape};
+
+/// A summary row: one layer, applied at one or more nodes.
+pub struct Layer {
+    pub name: String,
+    pub config: Config,
+    pub nodes: Vec<usize>,
+    /// Input shape of the first application (shared layers must match it).
+    pub input_shape: Option<Shape>,
+}
+
+/// One application of a layer, producing one tensor.
+pub struct Node {
+    pub layer: usize,
+    pub inputs: Vec<usize>,
+    pub shape: Shape,
+}
+
+/// A named input or output of the network.
+pub struct Port {
+    pub name: Ident,
+    pub node: usize,
+}
+
+pub struct Graph {
+    pub layers: Vec<Layer>,
+    pub nodes: Vec<Node>,
+    pub inputs: Vec<Port>,
+    pub outputs: Vec<Port>,
+}
+
+impl Graph {
+    /// Position of `node` among its layer's applications (Keras's node index).
+    pub fn node_index(&self, node: usize) -> usize {
+        let layer = &self.layers[self.nodes[node].layer];
+        layer.nodes.iter().position(|&n| n == node).unwrap_or(0)
+    }
+
+    /// `conv2d_1[0][0]`: how Keras names a node's output tensor.
+    pub fn tensor_ref(&self, node: usize) -> String {
+        let layer = &self.layers[self.nodes[node].layer];
+        format!("{}[{}][0]", layer.name, self.node_index(node))
+    }
+}
+
+#[derive(Clone)]
+enum Value {
+    Tensor(usize),
+    Int(i64),
+    Layer(usize),
+    /// The result of an expression that already reported an error: using it
+    /// reports nothing more, so one mistake gives one message.
+    Poison,
+}
+
+const ACTIVATION_FUNCTIONS: &[&str] = &[
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+];
+const MAX_BLOCK_DEPTH: usize = 32;
+const MAX_UNROLL: i64 = 1000;
+
+struct Builder<'a> {
+    errors: &'a mut Errors,
+    blocks: Vec<&'a BlockDef>,
+    layers: Vec<Layer>,
+    nodes: Vec<Node>,
+    inputs: Vec<(Port, Span)>,
+    outputs: Vec<Port>,
+    counters: HashMap<&'static str, usize>,
+    user_names: Vec<(String, Span)>,
+    depth: usize,
+}
+
+type Scope = Vec<HashMap<String, Value>>;
+
+/// Builds the graph of one network. Errors go to `errors`; a graph is
+/// returned only when this network had none.
+pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) -> Option<Graph> {
+    let before = errors.count();
+    let mut blocks: Vec<&BlockDef> = shared_blocks.iter().collect();
+    for stmt in &def.body {
+        if let Stmt::Block(b) = stmt {
+            blocks.push(b);
+        }
+    }
+    let mut builder = Builder {
+        errors,
+        blocks,
+        layers: Vec::new(),
+        nodes: Vec::new(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        counters: HashMap::new(),
+        user_names: Vec::new(),
+        depth: 0,
+    };
+    let mut scope: Scope = vec![HashMap::new()];
+    builder.exec(&def.body, &mut scope, Context::Network);
+    let graph = builder.finish(def);
+    if errors.count() > before {
+        None
+    } else {
+        graph
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Network,
+    Block,
+    Loop { in_block: bool },
+}
+
+impl Context {
+    fn in_block(self) -> bool {
+        matches!(self, Context::Block | Context::Loop { in_block: true })
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// Runs statements; returns the value of a `return` (or tail expression).
+    fn exec(&mut self, stmts: &'a [Stmt], scope: &mut Scope, ctx: Context) -> Option<Value> {
+        let mut result = None;
+        for stmt in stmts {
+            match stmt {
+                Stmt::Input { name, dims, span } => {
+                    if ctx != Context::Network {
+                        self.errors.push(
+                            *span,
+                            "`input` is declared at the top of a network, not in a block or loop",
+                        );
+                        continue;
+                    }
+                    self.input(name, dims, *span, scope);
+                }
+                Stmt::Output { name, expr } => {
+                    if ctx != Context::Network {
+                        self.errors.push(
+                            name.span(),
+                            "`output` is declared at the top of a network, not in a block or loop",
+                        );
+                        continue;
+                    }
+                    let value = self.eval(expr, scope);
+                    if let Some(node) = self.expect_tensor(&value, expr) {
+                        if self.outputs.iter().any(|o| o.name == *name) {
+                            self.errors
+                                .push(name.span(), format!("output `{name}` is declared twice"));
+                        } else {
+                            self.outputs.push(Port {
+                                name: name.clone(),
+                                node,
+                            });
+                        }
+                    }
+                }
+                Stmt::Let { name, expr } => {
+                    let value = self.eval(expr, scope);
+                    if let Some(top) = scope.last_mut() {
+                        top.insert(name.to_string(), value);
+                    }
+                }
+                Stmt::Assign { name, expr } => {
+                    let value = self.eval(expr, scope);
+                    let key = name.to_string();
+                    match scope.iter_mut().rev().find(|m| m.contains_key(&key)) {
+                        Some(map) => {
+                            map.insert(key, value);
+                        }
+                        None => self.errors.push(
+                            name.span(),
+                            format!(
+                                "cannot assign to `{name}`: it is not defined yet; write `let {name} = ...;`"
+                            ),
+                        ),
+                    }
+                }
+                Stmt::For {
+                    var,
+                    range,
+                    body,
+                    span,
+                } => {
+                    let Some((from, to)) = self.loop_bounds(range, *span) else {
+                        continue;
+                    };
+                    for i in from..to {
+                        let mut frame = HashMap::new();
+                        if let Some(v) = var {
+                            frame.insert(v.to_string(), Value::Int(i));
+                        }
+                        scope.push(frame);
+                        self.exec(
+                            body,
+                            scope,
+                            Context::Loop {
+                                in_block: ctx.in_block(),
+                            },
+                        );
+                        scope.pop();
+                    }
+                }
+                Stmt::Block(def) => {
+                    if ctx != Context::Network {
+                        self.errors.push(
+                            def.name.span(),
+                            "define blocks at the top of the invocation or of a network, not inside a block or loop",
+                        );
+                    }
+                }
+                Stmt::Return(expr) => {
+                    let value = self.eval(expr, scope);
+                    match ctx {
+                        Context::Block => result = Some(value),
+                        Context::Network => self.errors.push(
+                            expr.span(),
+                            "a network ends with `output name = ...;`; only blocks return a value",
+                        ),
+                        Context::Loop { .. } => self.errors.push(
+                            expr.span(),
+                            "a loop body cannot return a value; assign it instead",
+                        ),
+                    }
+                }
+                Stmt::Discarded(expr) => {
+                    let value = self.eval(expr, scope);
+                    if !matches!(value, Value::Poison) {
+                        self.errors.push(
+                            expr.span(),
+                            "this value is computed and dropped; bind it with `let` or return it from the block",
+                        );
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn input(&mut self, name: &Ident, dims: &[syn::LitInt], span: Span, scope: &mut Scope) {
+        let mut shape = Vec::new();
+        let mut ok = true;
+        for d in dims {
+            match d.base10_parse::<usize>() {
+                Ok(v) if v > 0 => shape.push(v),
+                _ => {
+                    self.errors
+                        .push(d.span(), "an input dimension must be a positive integer");
+                    ok = false;
+                }
+            }
+        }
+        if dims.is_empty() {
+            self.errors.push(
+                span,
+                "an input needs at least one dimension, e.g. `[64, 64, 3]` or `[784]`",
+            );
+            ok = false;
+        }
+        if !ok {
+            scope[0].insert(name.to_string(), Value::Poison);
+            return;
+        }
+        let layer = self.new_layer(Config::Input, None);
+        self.layers[layer].input_shape = Some(shape.clone());
+        let node = self.nodes.len();
+        self.nodes.push(Node {
+            layer,
+            inputs: Vec::new(),
+            shape,
+        });
+        self.layers[layer].nodes.push(node);
+        self.inputs.push((
+            Port {
+                name: name.clone(),
+                node,
+            },
+            name.span(),
+        ));
+        scope[0].insert(name.to_string(), Value::Tensor(node));
+    }
+
+    fn loop_bounds(&mut self, range: &Expr, span: Span) -> Option<(i64, i64)> {
+        let literal = |e: &Option<Box<Expr>>| -> Option<i64> {
+            match e.as_deref() {
+                Some(Expr::Lit(l)) => match &l.lit {
+                    Lit::Int(i) => i.base10_parse::<i64>().ok(),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let bounds = match range {
+            Expr::Range(r) => match (literal(&r.start), literal(&r.end)) {
+                (Some(a), Some(b)) => Some(match r.limits {
+                    syn::RangeLimits::HalfOpen(_) => (a, b),
+                    syn::RangeLimits::Closed(_) => (a, b + 1),
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        match bounds {
+            Some((a, b)) if b - a > MAX_UNROLL => {
+                self.errors
+                    .push(range.span(), format!("a loop unrolls at most {MAX_UNROLL} times"));
+                None
+            }
+            Some(bounds) => Some(bounds),
+            None => {
+                let at = if matches!(range, Expr::Range(_)) {
+                    range.span()
+                } else {
+                    span
+                };
+                self.errors.push(
+                    at,
+                    "loop bounds must be integer literals, like `0..3`: the loop is unrolled at compile time",
+                );
+                None
+            }
+        }
+    }
+
+    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>) -> usize {
+        let name = match user_name {
+            Some((name, span)) => {
+                self.user_names.push((name.clone(), span));
+                name
+            }
+            None => {
+                let counter = self.counters.entry(config.name_prefix()).or_insert(0);
+                *counter += 1;
+                format!("{}_{}", config.name_prefix(), counter)
+            }
+        };
+        self.layers.push(Layer {
+            name,
+            config,
+            nodes: Vec::new(),
+            input_shape: None,
+        });
+        self.layers.len() - 1
+    }
+
+    fn eval(&mut self, expr: &'a Expr, scope: &mut Scope) -> Value {
+        match expr {
+            Expr::Paren(p) => self.eval(&p.expr, scope),
+            Expr::Group(g) => self.eval(&g.expr, scope),
+            Expr::Lit(l) => match &l.lit {
+                Lit::Int(i) => match i.base10_parse::<i64>() {
+                    Ok(v) => Value::Int(v),
+                    Err(e) => {
+                        self.errors.push_error(e);
+                        Value::Poison
+                    }
+                },
+                _ => self.unsupported(expr),
+            },
+            Expr::Path(p) => match p.path.get_ident() {
+                Some(ident) => self.lookup(ident, scope),
+                None => self.unsupported(expr),
+            },
+            Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => match self.eval(&u.expr, scope) {
+                Value::Int(v) => Value::Int(-v),
+                Value::Poison => Value::Poison,
+                _ => self.unsupported(expr),
+            },
+            Expr::Binary(b) => self.arithmetic(b, scope),
+            Expr::Call(call) => self.call(expr, &call.func, call.args.iter().collect(), scope),
+            _ => self.unsupported(expr),
+        }
+    }
+
+    fn unsupported(&mut self, expr: &Expr) -> Value {
+        self.errors.push(
+            expr.span(),
+            "unsupported expression: expected a tensor name, a layer applied to tensors \
+             (`Conv2D(16, 3)(x)`), a block call, `add(...)`, `concat(...)` or an integer",
+        );
+        Value::Poison
+    }
+
+    fn lookup(&mut self, ident: &Ident, scope: &Scope) -> Value {
+        let key = ident.to_string();
+        if let Some(v) = scope.iter().rev().find_map(|m| m.get(&key)) {
+            return v.clone();
+        }
+        let hint = if layers::is_layer(&key) {
+            format!("; `{key}` is a layer: construct and apply it, e.g. `{key}(...)(x)`")
+        } else if self.blocks.iter().any(|b| b.name == key) || is_function(&key) {
+            format!("; `{key}` is a function: call it, e.g. `{key}(x)`")
+        } else {
+            let mut names: Vec<&String> = scope.iter().flat_map(|m| m.keys()).collect();
+            names.sort();
+            names.dedup();
+            if names.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                format!("; defined here: {}", list.join(", "))
+            }
+        };
+        self.errors
+            .push(ident.span(), format!("cannot find tensor `{key}`{hint}"));
+        Value::Poison
+    }
+
+    fn arithmetic(&mut self, b: &'a syn::ExprBinary, scope: &mut Scope) -> Value {
+        let (l, r) = (self.eval(&b.left, scope), self.eval(&b.right, scope));
+        let (l, r) = match (l, r) {
+            (Value::Int(l), Value::Int(r)) => (l, r),
+            (Value::Poison, _) | (_, Value::Poison) => return Value::Poison,
+            _ => {
+                self.errors.push(
+                    b.span(),
+                    "arithmetic works on integers only (block parameters, loop variables)",
+                );
+                return Value::Poison;
+            }
+        };
+        let result = match b.op {
+            BinOp::Add(_) => l.checked_add(r),
+            BinOp::Sub(_) => l.checked_sub(r),
+            BinOp::Mul(_) => l.checked_mul(r),
+            BinOp::Div(_) => l.checked_div(r),
+            BinOp::Rem(_) => l.checked_rem(r),
+            _ => {
+                self.errors
+                    .push(b.op.span(), "only + - * / % are supported on integers");
+                return Value::Poison;
+            }
+        };
+        match result {
+            Some(v) => Value::Int(v),
+            None => {
+                self.errors.push(b.span(), "integer overflow or division by zero");
+                Value::Poison
+            }
+        }
+    }
+
+    fn call(&mut self, whole: &'a Expr, func: &'a Expr, args: Vec<&'a Expr>, scope: &mut Scope) -> Value {
+        // `Layer(config)(tensors)` or `(expr)(tensors)`: apply what `func` evaluates to.
+        let ident = match func {
+            Expr::Path(p) => p.path.get_ident(),
+            _ => None,
+        };
+        let Some(ident) = ident else {
+            return match self.eval(func, scope) {
+                Value::Layer(layer) => self.apply(layer, &args, whole, scope),
+                Value::Poison => Value::Poison,
+                _ => {
+                    self.errors.push(
+                        func.span(),
+                        "this is not a layer, so it cannot be applied to tensors",
+                    );
+                    Value::Poison
+                }
+            };
+        };
+        let name = ident.to_string();
+        // A variable holding a layer: apply it (shared weights).
+        if let Some(v) = scope.iter().rev().find_map(|m| m.get(&name)).cloned() {
+            return match v {
+                Value::Layer(layer) => self.apply(layer, &args, whole, scope),
+                Value::Poison => Value::Poison,
+                Value::Tensor(_) => {
+                    self.errors.push(
+                        ident.span(),
+                        format!("`{name}` is a tensor, not a layer or block"),
+                    );
+                    Value::Poison
+                }
+                Value::Int(_) => {
+                    self.errors.push(
+                        ident.span(),
+                        format!("`{name}` is an integer, not a layer or block"),
+                    );
+                    Value::Poison
+                }
+            };
+        }
+        if layers::is_layer(&name) {
+            let owned: Vec<Expr> = args.iter().map(|e| (*e).clone()).collect();
+            let mut int_errors = Vec::new();
+            let constructed = {
+                let mut eval_int =
+                    |e: &Expr| -> Result<i64, syn::Error> { self.eval_int_pure(e, scope, &mut int_errors) };
+                layers::construct(ident, &owned, &mut eval_int)
+            };
+            return match constructed {
+                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name)),
+                Err(errs) => {
+                    for e in errs {
+                        self.errors.push_error(e);
+                    }
+                    Value::Poison
+                }
+            };
+        }
+        let implicit = match name.as_str() {
+            "add" => Some(Config::Add),
+            "concat" | "concatenate" => Some(Config::Concat),
+            "flatten" => Some(Config::Flatten),
+            "global_average_pooling2d" => Some(Config::GlobalAveragePool),
+            n if ACTIVATION_FUNCTIONS.contains(&n) => Act::from_name(n).map(Config::Activation),
+            _ => None,
+        };
+        if let Some(config) = implicit {
+            let layer = self.new_layer(config, None);
+            return self.apply(layer, &args, whole, scope);
+        }
+        if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
+            return self.inline_block(block, ident, &args, whole, scope);
+        }
+        self.errors.push(
+            ident.span(),
+            format!(
+                "unknown layer or block `{name}`; layers: {}; functions: add, concat, flatten, {}{}",
+                layers::LAYER_NAMES,
+                ACTIVATION_FUNCTIONS.join(", "),
+                self.block_list()
+            ),
+        );
+        Value::Poison
+    }
+
+    fn block_list(&self) -> String {
+        if self.blocks.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
+        format!("; blocks: {}", names.join(", "))
+    }
+
+    /// Integer evaluation for layer arguments, without creating layers.
+    fn eval_int_pure(
+        &self,
+        expr: &Expr,
+        scope: &Scope,
+        _errs: &mut Vec<syn::Error>,
+    ) -> Result<i64, syn::Error> {
+        let err = |msg: String| syn::Error::new(expr.span(), msg);
+        match expr {
+            Expr::Paren(p) => self.eval_int_pure(&p.expr, scope, _errs),
+            Expr::Group(g) => self.eval_int_pure(&g.expr, scope, _errs),
+            Expr::Lit(l) => match &l.lit {
+                Lit::Int(i) => i.base10_parse::<i64>(),
+                _ => Err(err("expected an integer".into())),
+            },
+            Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => Ok(-self.eval_int_pure(&u.expr, scope, _errs)?),
+            Expr::Path(p) => {
+                let Some(ident) = p.path.get_ident() else {
+                    return Err(err("expected an integer".into()));
+                };
+                match scope.iter().rev().find_map(|m| m.get(&ident.to_string())) {
+                    Some(Value::Int(v)) => Ok(*v),
+                    Some(Value::Tensor(_)) => Err(err(format!(
+                        "`{ident}` is a tensor, but an integer is expected here"
+                    ))),
+                    Some(Value::Layer(_)) => Err(err(format!(
+                        "`{ident}` is a layer, but an integer is expected here"
+                    ))),
+                    Some(Value::Poison) => Err(err(format!("`{ident}` has an error above"))),
+                    None => Err(err(format!("cannot find integer `{ident}`"))),
+                }
+            }
+            Expr::Binary(b) => {
+                let l = self.eval_int_pure(&b.left, scope, _errs)?;
+                let r = self.eval_int_pure(&b.right, scope, _errs)?;
+                let v = match b.op {
+                    BinOp::Add(_) => l.checked_add(r),
+                    BinOp::Sub(_) => l.checked_sub(r),
+                    BinOp::Mul(_) => l.checked_mul(r),
+                    BinOp::Div(_) => l.checked_div(r),
+                    BinOp::Rem(_) => l.checked_rem(r),
+                    _ => return Err(err("only + - * / % are supported on integers".into())),
+                };
+                v.ok_or_else(|| err("integer overflow or division by zero".into()))
+            }
+            _ => Err(err("expected an integer".into())),
+        }
+    }
+
+    fn inline_block(
+        &mut self,
+        block: &'a BlockDef,
+        ident: &Ident,
+        args: &[&'a Expr],
+        whole: &Expr,
+        scope: &mut Scope,
+    ) -> Value {
+        if args.len() != block.params.len() {
+            let params: Vec<String> = block.params.iter().map(|p| p.to_string()).collect();
+            self.errors.push(
+                whole.span(),
+                format!(
+                    "block `{}` takes {} argument{} ({}) but {} {} given",
+                    block.name,
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    params.join(", "),
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+            );
+            return Value::Poison;
+        }
+        if self.depth >= MAX_BLOCK_DEPTH {
+            self.errors.push(
+                ident.span(),
+                format!("block calls nest deeper than {MAX_BLOCK_DEPTH}; is `{ident}` recursive?"),
+            );
+            return Value::Poison;
+        }
+        let values: Vec<Value> = args.iter().map(|a| self.eval(a, scope)).collect();
+        if values.iter().any(|v| matches!(v, Value::Poison)) {
+            return Value::Poison;
+        }
+        let mut frame = HashMap::new();
+        for (param, value) in block.params.iter().zip(values) {
+            frame.insert(param.to_string(), value);
+        }
+        let mut inner: Scope = vec![frame];
+        self.depth += 1;
+        let result = self.exec(&block.body, &mut inner, Context::Block);
+        self.depth -= 1;
+        match result {
+            Some(v) => v,
+            None => {
+                self.errors.push(
+                    block.name.span(),
+                    format!(
+                        "block `{}` returns nothing; end it with the tensor it returns",
+                        block.name
+                    ),
+                );
+                Value::Poison
+            }
+        }
+    }
+
+    /// Evaluates `value` as a tensor, reporting what it is otherwise.
+    fn expect_tensor(&mut self, value: &Value, expr: &Expr) -> Option<usize> {
+        match value {
+            Value::Tensor(n) => Some(*n),
+            Value::Poison => None,
+            Value::Int(_) => {
+                self.errors
+                    .push(expr.span(), "expected a tensor, found an integer");
+                None
+            }
+            Value::Layer(_) => {
+                self.errors.push(
+                    expr.span(),
+                    "expected a tensor, found a layer that is not applied; apply it: `layer(x)`",
+                );
+                None
+            }
+        }
+    }
+
+    fn apply(&mut self, layer: usize, args: &[&'a Expr], whole: &Expr, scope: &mut Scope) -> Value {
+        // Merges accept `add(a, b)` and Keras's `add([a, b])`.
+        let mut operand_exprs: Vec<&'a Expr> = Vec::new();
+        for a in args {
+            match a {
+                Expr::Array(arr) => operand_exprs.extend(arr.elems.iter()),
+                other => operand_exprs.push(other),
+            }
+        }
+        let mut nodes = Vec::new();
+        let mut poisoned = false;
+        for e in &operand_exprs {
+            let v = self.eval(e, scope);
+            match self.expect_tensor(&v, e) {
+                Some(n) => nodes.push(n),
+                None => poisoned = true,
+            }
+        }
+        if poisoned {
+            return Value::Poison;
+        }
+        let config = self.layers[layer].config.clone();
+        let display = display_name(&config, &self.layers[layer].name);
+        if config.is_merge() && nodes.len() < 2 {
+            self.errors.push(
+                whole.span(),
+                format!("{display} needs at least two tensors, got {}", nodes.len()),
+            );
+            return Value::Poison;
+        }
+        if !config.is_merge() && nodes.len() != 1 {
+            self.errors.push(
+                whole.span(),
+                format!("{display} is applied to one tensor, got {}", nodes.len()),
+            );
+            return Value::Poison;
+        }
+        let operands: Vec<Operand> = nodes
+            .iter()
+            .zip(&operand_exprs)
+            .map(|(&n, e)| Operand {
+                shape: &self.nodes[n].shape,
+                label: label(e, &self.layers[self.nodes[n].layer].name),
+            })
+            .collect();
+        let shape = match shape::infer(&display, &config, &operands) {
+            Ok(s) => s,
+            Err(message) => {
+                self.errors.push(whole.span(), message);
+                return Value::Poison;
+            }
+        };
+        let input_shape = self.nodes[nodes[0]].shape.clone();
+        match &self.layers[layer].input_shape {
+            Some(first) if !config.is_merge() && *first != input_shape => {
+                self.errors.push(
+                    whole.span(),
+                    format!(
+                        "shared layer {display} was first applied to a {} tensor, but {} is {}; \
+                         a shared layer needs the same input shape every time",
+                        shape::show(first),
+                        operands[0].label,
+                        shape::show(&input_shape)
+                    ),
+                );
+                return Value::Poison;
+            }
+            Some(_) => {}
+            None => self.layers[layer].input_shape = Some(input_shape),
+        }
+        let node = self.nodes.len();
+        self.nodes.push(Node {
+            layer,
+            inputs: nodes,
+            shape,
+        });
+        self.layers[layer].nodes.push(node);
+        Value::Tensor(node)
+    }
+
+    /// Checks the whole network and prunes what no output depends on.
+    fn finish(self, def: &NetworkDef) -> Option<Graph> {
+        let Builder {
+            errors,
+            layers,
+            nodes,
+            inputs,
+            outputs,
+            user_names,
+            ..
+        } = self;
+        if outputs.is_empty() {
+            errors.push(
+                def.name.span(),
+                format!(
+                    "network `{}` has no output; declare one with `output y = ...;`",
+                    def.name
+                ),
+            );
+        }
+        // Duplicate layer names (user names colliding with each other or with automatic ones).
+        for (i, (name, span)) in user_names.iter().enumerate() {
+            let clashes = layers.iter().filter(|l| &l.name == name).count() > 1
+                || user_names[..i].iter().any(|(n, _)| n == name);
+            if clashes {
+                errors.push(
+                    *span,
+                    format!("layer name \"{name}\" is used twice; layer names must be unique"),
+                );
+            }
+        }
+        let mut reachable = vec![false; nodes.len()];
+        let mut stack: Vec<usize> = outputs.iter().map(|o| o.node).collect();
+        while let Some(n) = stack.pop() {
+            if !reachable[n] {
+                reachable[n] = true;
+                stack.extend(nodes[n].inputs.iter().copied());
+            }
+        }
+        for (port, span) in &inputs {
+            if !outputs.is_empty() && !reachable[port.node] {
+                errors.push(
+                    *span,
+                    format!(
+                        "input `{}` is not used by any output; remove it or use it",
+                        port.name
+                    ),
+                );
+            }
+        }
+        // Renumber the kept nodes (creation order is already topological).
+        let mut new_index = vec![usize::MAX; nodes.len()];
+        let mut kept_nodes = Vec::new();
+        for (i, node) in nodes.into_iter().enumerate() {
+            if reachable[i] {
+                new_index[i] = kept_nodes.len();
+                kept_nodes.push(node);
+            }
+        }
+        // Layers in order of first use, as Keras lists them (a layer is
+        // constructed before its arguments are evaluated, so creation order
+        // can differ).
+        let layer_total = layers.len();
+        let mut kept: Vec<(usize, Layer)> = Vec::new();
+        for (i, mut layer) in layers.into_iter().enumerate() {
+            layer.nodes = layer
+                .nodes
+                .iter()
+                .filter(|&&n| reachable[n])
+                .map(|&n| new_index[n])
+                .collect();
+            if !layer.nodes.is_empty() {
+                kept.push((i, layer));
+            }
+        }
+        kept.sort_by_key(|(_, layer)| layer.nodes[0]);
+        let mut layer_index = vec![usize::MAX; layer_total];
+        let mut kept_layers = Vec::new();
+        for (old, layer) in kept {
+            layer_index[old] = kept_layers.len();
+            kept_layers.push(layer);
+        }
+        for node in &mut kept_nodes {
+            node.layer = layer_index[node.layer];
+            node.inputs = node.inputs.iter().map(|&n| new_index[n]).collect();
+        }
+        let remap = |p: Port| Port {
+            node: new_index[p.node],
+            name: p.name,
+        };
+        Some(Graph {
+            layers: kept_layers,
+            nodes: kept_nodes,
+            inputs: inputs.into_iter().map(|(p, _)| remap(p)).collect(),
+            outputs: outputs.into_iter().map(remap).collect(),
+        })
+    }
+}
+
+fn is_function(name: &str) -> bool {
+    matches!(name, "add" | "concat" | "concatenate" | "flatten") || ACTIVATION_FUNCTIONS.contains(&name)
+}
+
+/// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for merges.
+fn display_name(config: &Config, name: &str) -> String {
+    match config {
+        Config::Add => "add".to_string(),
+        Config::Concat => "concat".to_string(),
+        _ => format!("{} `{name}`", config.class()),
+    }
+}
+
+/// How messages name an operand: its variable, or the layer that made it.
+fn label(expr: &Expr, producer: &str) -> String {
+    match expr {
+        Expr::Path(p) if p.path.get_ident().is_some() => {
+            format!("`{}`", p.path.segments[0].ident)
+        }
+        _ => format!("the output of `{producer}`"),
+    }
+}

@@ -1,0 +1,600 @@
+//! The layer catalogue: which layers exist, their arguments (positional and
+//! keyword, Keras's names and defaults), and their parsed configuration.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, Lit};
+
+/// An activation, as named in Keras.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Act {
+    Linear,
+    Relu,
+    Relu6,
+    LeakyRelu(f32),
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+impl Act {
+    pub const NAMES: &'static str = "linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax";
+
+    pub fn from_name(name: &str) -> Option<Act> {
+        Some(match name {
+            "linear" | "None" => Act::Linear,
+            "relu" => Act::Relu,
+            "relu6" => Act::Relu6,
+            // Keras 3's `activations.leaky_relu` default slope.
+            "leaky_relu" => Act::LeakyRelu(0.2),
+            "sigmoid" => Act::Sigmoid,
+            "tanh" => Act::Tanh,
+            "softmax" => Act::Softmax,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Act::Linear => "linear",
+            Act::Relu => "relu",
+            Act::Relu6 => "relu6",
+            Act::LeakyRelu(_) => "leaky_relu",
+            Act::Sigmoid => "sigmoid",
+            Act::Tanh => "tanh",
+            Act::Softmax => "softmax",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Pad {
+    Valid,
+    Same,
+}
+
+impl Pad {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pad::Valid => "valid",
+            Pad::Same => "same",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Init {
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    Zeros,
+    Ones,
+}
+
+impl Init {
+    const NAMES: &'static str = "glorot_uniform, he_normal, he_uniform, zeros, ones";
+
+    fn from_name(name: &str) -> Option<Init> {
+        Some(match name {
+            "glorot_uniform" => Init::GlorotUniform,
+            "he_normal" => Init::HeNormal,
+            "he_uniform" => Init::HeUniform,
+            "zeros" => Init::Zeros,
+            "ones" => Init::Ones,
+            _ => return None,
+        })
+    }
+}
+
+/// A layer's parsed configuration.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Config {
+    Input,
+    Conv2D {
+        filters: usize,
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        padding: Pad,
+        activation: Act,
+        use_bias: bool,
+        kernel_init: Init,
+    },
+    Dense {
+        units: usize,
+        activation: Act,
+        use_bias: bool,
+        kernel_init: Init,
+    },
+    Pool {
+        max: bool,
+        size: (usize, usize),
+        strides: (usize, usize),
+        padding: Pad,
+    },
+    GlobalAveragePool,
+    Flatten,
+    Activation(Act),
+    BatchNorm {
+        momentum: f32,
+        epsilon: f32,
+    },
+    Dropout {
+        rate: f32,
+    },
+    Add,
+    Concat,
+}
+
+impl Config {
+    /// Keras class name, for the summary.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Config::Input => "InputLayer",
+            Config::Conv2D { .. } => "Conv2D",
+            Config::Dense { .. } => "Dense",
+            Config::Pool { max: true, .. } => "MaxPooling2D",
+            Config::Pool { max: false, .. } => "AveragePooling2D",
+            Config::GlobalAveragePool => "GlobalAveragePooling2D",
+            Config::Flatten => "Flatten",
+            Config::Activation(_) => "Activation",
+            Config::BatchNorm { .. } => "BatchNormalization",
+            Config::Dropout { .. } => "Dropout",
+            Config::Add => "Add",
+            Config::Concat => "Concatenate",
+        }
+    }
+
+    /// Prefix of Keras's automatic names (`conv2d` → `conv2d_1`).
+    pub fn name_prefix(&self) -> &'static str {
+        match self {
+            Config::Input => "input",
+            Config::Conv2D { .. } => "conv2d",
+            Config::Dense { .. } => "dense",
+            Config::Pool { max: true, .. } => "max_pooling2d",
+            Config::Pool { max: false, .. } => "average_pooling2d",
+            Config::GlobalAveragePool => "global_average_pooling2d",
+            Config::Flatten => "flatten",
+            Config::Activation(_) => "activation",
+            Config::BatchNorm { .. } => "batch_normalization",
+            Config::Dropout { .. } => "dropout",
+            Config::Add => "add",
+            Config::Concat => "concatenate",
+        }
+    }
+
+    /// Whether the layer joins several tensors.
+    pub fn is_merge(&self) -> bool {
+        matches!(self, Config::Add | Config::Concat)
+    }
+
+    /// Short description for the graph drawing.
+    pub fn detail(&self) -> String {
+        match self {
+            Config::Conv2D {
+                filters,
+                kernel,
+                strides,
+                padding,
+                activation,
+                ..
+            } => format!(
+                "{filters} filters {}x{}, strides {}x{}, {}, {}",
+                kernel.0,
+                kernel.1,
+                strides.0,
+                strides.1,
+                padding.name(),
+                activation.name()
+            ),
+            Config::Dense {
+                units, activation, ..
+            } => format!("{units} units, {}", activation.name()),
+            Config::Pool {
+                size,
+                strides,
+                padding,
+                ..
+            } => format!(
+                "{}x{}, strides {}x{}, {}",
+                size.0,
+                size.1,
+                strides.0,
+                strides.1,
+                padding.name()
+            ),
+            Config::Activation(a) => a.name().to_string(),
+            Config::Dropout { rate } => format!("rate {rate}"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// What kind of value an argument takes.
+#[derive(Clone, Copy)]
+enum Kind {
+    Int,
+    IntOrPair,
+    Padding,
+    Activation,
+    Bool,
+    Float,
+    Str,
+    Initializer,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Int => "a positive integer",
+            Kind::IntOrPair => "an integer or a pair `(h, w)`",
+            Kind::Padding => "`same` or `valid`",
+            Kind::Activation => "an activation name",
+            Kind::Bool => "`true` or `false`",
+            Kind::Float => "a number",
+            Kind::Str => "a string literal",
+            Kind::Initializer => "an initializer name",
+        }
+    }
+}
+
+struct ArgSpec {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn arg(name: &'static str, kind: Kind, required: bool) -> ArgSpec {
+    ArgSpec { name, kind, required }
+}
+
+/// The constructors users may call, with their arguments in positional order.
+fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
+    use Kind::*;
+    const NAME: ArgSpec = arg("name", Str, false);
+    static CONV: [ArgSpec; 8] = [
+        arg("filters", Int, true),
+        arg("kernel_size", IntOrPair, true),
+        arg("strides", IntOrPair, false),
+        arg("padding", Padding, false),
+        arg("activation", Activation, false),
+        arg("use_bias", Bool, false),
+        arg("kernel_initializer", Initializer, false),
+        NAME,
+    ];
+    static DENSE: [ArgSpec; 5] = [
+        arg("units", Int, true),
+        arg("activation", Activation, false),
+        arg("use_bias", Bool, false),
+        arg("kernel_initializer", Initializer, false),
+        NAME,
+    ];
+    static POOL: [ArgSpec; 4] = [
+        arg("pool_size", IntOrPair, false),
+        arg("strides", IntOrPair, false),
+        arg("padding", Padding, false),
+        NAME,
+    ];
+    static ONLY_NAME: [ArgSpec; 1] = [NAME];
+    static ACTIVATION: [ArgSpec; 2] = [arg("activation", Activation, true), NAME];
+    static BATCH_NORM: [ArgSpec; 3] = [arg("momentum", Float, false), arg("epsilon", Float, false), NAME];
+    static DROPOUT: [ArgSpec; 2] = [arg("rate", Float, true), NAME];
+    Some(match name {
+        "Conv2D" => ("Conv2D", &CONV),
+        "Dense" => ("Dense", &DENSE),
+        "MaxPooling2D" | "MaxPool2D" => ("MaxPooling2D", &POOL),
+        "AveragePooling2D" | "AvgPool2D" => ("AveragePooling2D", &POOL),
+        "GlobalAveragePooling2D" | "GlobalAvgPool2D" => ("GlobalAveragePooling2D", &ONLY_NAME),
+        "Flatten" => ("Flatten", &ONLY_NAME),
+        "Activation" => ("Activation", &ACTIVATION),
+        "BatchNormalization" => ("BatchNormalization", &BATCH_NORM),
+        "Dropout" => ("Dropout", &DROPOUT),
+        "Add" => ("Add", &ONLY_NAME),
+        "Concatenate" => ("Concatenate", &ONLY_NAME),
+        _ => return None,
+    })
+}
+
+pub const LAYER_NAMES: &str = "Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, \
+     Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate";
+
+pub fn is_layer(name: &str) -> bool {
+    catalogue(name).is_some()
+}
+
+/// A parsed argument value.
+#[derive(Clone)]
+enum Value {
+    Int(usize),
+    Pair(usize, usize),
+    Padding(Pad),
+    Activation(Act),
+    Bool(bool),
+    Float(f32),
+    Str(String),
+    Initializer(Init),
+}
+
+/// A constructed layer before it is applied: configuration, optional user
+/// name, and the span of the constructor call for errors.
+pub struct Constructed {
+    pub config: Config,
+    pub user_name: Option<(String, Span)>,
+}
+
+/// Parses `Layer(args...)`. `eval_int` evaluates integer expressions in the
+/// caller's scope (block parameters, loop variables, arithmetic).
+pub fn construct(
+    layer: &syn::Ident,
+    args: &[Expr],
+    eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>,
+) -> Result<Constructed, Vec<syn::Error>> {
+    let Some((class, specs)) = catalogue(&layer.to_string()) else {
+        return Err(vec![syn::Error::new(
+            layer.span(),
+            format!("unknown layer `{layer}`"),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let mut values: Vec<Option<(Value, Span)>> = vec![None; specs.len()];
+    let mut positional = 0;
+    let mut seen_keyword = false;
+    for arg_expr in args {
+        let (slot, value_expr) = match arg_expr {
+            Expr::Assign(assign) => {
+                seen_keyword = true;
+                let key = match &*assign.left {
+                    Expr::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().unwrap().to_string(),
+                    other => {
+                        errors.push(syn::Error::new(other.span(), "expected an argument name"));
+                        continue;
+                    }
+                };
+                match specs.iter().position(|s| s.name == key) {
+                    Some(i) => (i, &*assign.right),
+                    None => {
+                        let expected: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                        errors.push(syn::Error::new(
+                            assign.left.span(),
+                            format!(
+                                "{class} has no argument `{key}`; its arguments are: {}",
+                                expected.join(", ")
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            other => {
+                if seen_keyword {
+                    errors.push(syn::Error::new(
+                        other.span(),
+                        format!("{class}: positional argument after a keyword argument"),
+                    ));
+                    continue;
+                }
+                let positional_count = specs.iter().filter(|s| s.name != "name").count();
+                if positional >= positional_count {
+                    errors.push(syn::Error::new(
+                        other.span(),
+                        format!(
+                            "{class} takes at most {positional_count} positional argument{}",
+                            if positional_count == 1 { "" } else { "s" }
+                        ),
+                    ));
+                    continue;
+                }
+                positional += 1;
+                (positional - 1, other)
+            }
+        };
+        if values[slot].is_some() {
+            errors.push(syn::Error::new(
+                value_expr.span(),
+                format!("{class}: argument `{}` is given twice", specs[slot].name),
+            ));
+            continue;
+        }
+        match parse_value(class, &specs[slot], value_expr, eval_int) {
+            Ok(v) => values[slot] = Some((v, value_expr.span())),
+            Err(e) => errors.push(e),
+        }
+    }
+    for (spec, value) in specs.iter().zip(&values) {
+        if spec.required && value.is_none() {
+            errors.push(syn::Error::new(
+                layer.span(),
+                format!(
+                    "{class} is missing its `{}` argument ({})",
+                    spec.name,
+                    spec.kind.describe()
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let get = |name: &str| -> Option<Value> {
+        let i = specs.iter().position(|s| s.name == name)?;
+        values[i].as_ref().map(|(v, _)| v.clone())
+    };
+    let int = |name: &str| match get(name) {
+        Some(Value::Int(v)) => v,
+        _ => 0,
+    };
+    let pair = |name: &str| match get(name) {
+        Some(Value::Int(v)) => Some((v, v)),
+        Some(Value::Pair(a, b)) => Some((a, b)),
+        _ => None,
+    };
+    let padding = match get("padding") {
+        Some(Value::Padding(p)) => p,
+        _ => Pad::Valid,
+    };
+    let activation = match get("activation") {
+        Some(Value::Activation(a)) => a,
+        _ => Act::Linear,
+    };
+    let use_bias = !matches!(get("use_bias"), Some(Value::Bool(false)));
+    let kernel_init = match get("kernel_initializer") {
+        Some(Value::Initializer(i)) => i,
+        _ => Init::GlorotUniform,
+    };
+    let float = |name: &str, default: f32| match get(name) {
+        Some(Value::Float(f)) => f,
+        _ => default,
+    };
+    let config = match class {
+        "Conv2D" => Config::Conv2D {
+            filters: int("filters"),
+            kernel: pair("kernel_size").unwrap_or((1, 1)),
+            strides: pair("strides").unwrap_or((1, 1)),
+            padding,
+            activation,
+            use_bias,
+            kernel_init,
+        },
+        "Dense" => Config::Dense {
+            units: int("units"),
+            activation,
+            use_bias,
+            kernel_init,
+        },
+        "MaxPooling2D" | "AveragePooling2D" => {
+            let size = pair("pool_size").unwrap_or((2, 2));
+            Config::Pool {
+                max: class == "MaxPooling2D",
+                size,
+                strides: pair("strides").unwrap_or(size),
+                padding,
+            }
+        }
+        "GlobalAveragePooling2D" => Config::GlobalAveragePool,
+        "Flatten" => Config::Flatten,
+        "Activation" => Config::Activation(activation),
+        "BatchNormalization" => Config::BatchNorm {
+            momentum: float("momentum", 0.99),
+            epsilon: float("epsilon", 1e-3),
+        },
+        "Dropout" => {
+            let rate = float("rate", 0.0);
+            if !(0.0..1.0).contains(&rate) {
+                let span = values[0].as_ref().map_or(layer.span(), |(_, s)| *s);
+                return Err(vec![syn::Error::new(
+                    span,
+                    format!("Dropout rate must be in [0, 1), got {rate}"),
+                )]);
+            }
+            Config::Dropout { rate }
+        }
+        "Add" => Config::Add,
+        _ => Config::Concat,
+    };
+    let user_name = match get("name") {
+        Some(Value::Str(s)) => {
+            let span = specs
+                .iter()
+                .position(|s| s.name == "name")
+                .and_then(|i| values[i].as_ref().map(|(_, sp)| *sp))
+                .unwrap_or(layer.span());
+            Some((s, span))
+        }
+        _ => None,
+    };
+    Ok(Constructed { config, user_name })
+}
+
+fn parse_value(
+    class: &str,
+    spec: &ArgSpec,
+    expr: &Expr,
+    eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>,
+) -> Result<Value, syn::Error> {
+    let wrong = || {
+        syn::Error::new(
+            expr.span(),
+            format!(
+                "{class}: argument `{}` expects {}",
+                spec.name,
+                spec.kind.describe()
+            ),
+        )
+    };
+    let positive = |v: i64, e: &Expr| -> Result<usize, syn::Error> {
+        if v <= 0 {
+            Err(syn::Error::new(
+                e.span(),
+                format!("{class}: `{}` must be at least 1, got {v}", spec.name),
+            ))
+        } else {
+            Ok(v as usize)
+        }
+    };
+    let word = || -> Option<String> {
+        match expr {
+            Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+            Expr::Lit(l) => match &l.lit {
+                Lit::Str(s) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match spec.kind {
+        Kind::Int => positive(eval_int(expr)?, expr).map(Value::Int),
+        Kind::IntOrPair => match expr {
+            Expr::Tuple(t) if t.elems.len() == 2 => {
+                let a = positive(eval_int(&t.elems[0])?, &t.elems[0])?;
+                let b = positive(eval_int(&t.elems[1])?, &t.elems[1])?;
+                Ok(Value::Pair(a, b))
+            }
+            Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
+            _ => positive(eval_int(expr)?, expr).map(Value::Int),
+        },
+        Kind::Padding => match word().as_deref() {
+            Some("same") => Ok(Value::Padding(Pad::Same)),
+            Some("valid") => Ok(Value::Padding(Pad::Valid)),
+            _ => Err(wrong()),
+        },
+        Kind::Activation => match word() {
+            Some(w) => Act::from_name(&w).map(Value::Activation).ok_or_else(|| {
+                syn::Error::new(
+                    expr.span(),
+                    format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),
+                )
+            }),
+            None => Err(wrong()),
+        },
+        Kind::Initializer => match word() {
+            Some(w) => Init::from_name(&w).map(Value::Initializer).ok_or_else(|| {
+                syn::Error::new(
+                    expr.span(),
+                    format!("unknown initializer `{w}`; expected one of: {}", Init::NAMES),
+                )
+            }),
+            None => Err(wrong()),
+        },
+        Kind::Bool => match expr {
+            Expr::Lit(l) => match &l.lit {
+                Lit::Bool(b) => Ok(Value::Bool(b.value)),
+                _ => Err(wrong()),
+            },
+            _ => Err(wrong()),
+        },
+        Kind::Float => match expr {
+            Expr::Lit(l) => match &l.lit {
+                Lit::Float(f) => f.base10_parse::<f32>().map(Value::Float),
+                Lit::Int(i) => i.base10_parse::<f32>().map(Value::Float),
+                _ => Err(wrong()),
+            },
+            _ => Err(wrong()),
+        },
+        Kind::Str => match expr {
+            Expr::Lit(l) => match &l.lit {
+                Lit::Str(s) => Ok(Value::Str(s.value())),
+                _ => Err(wrong()),
+            },
+            _ => Err(wrong()),
+        },
+    }
+}

@@ -1,0 +1,171 @@
+//! Phase 3, shapes: the output shape of each layer from its inputs', with an
+//! actionable message when they do not fit. Shapes exclude the batch axis.
+
+use crate::layers::{Config, Pad};
+
+pub type Shape = Vec<usize>;
+
+/// `[64, 64, 3]`.
+pub fn show(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// One input tensor as seen by a layer: its shape and how to name it.
+pub struct Operand<'a> {
+    pub shape: &'a [usize],
+    pub label: String,
+}
+
+/// Output length along one axis under Keras's rule, or `None` if the window
+/// does not fit.
+fn out_len(input: usize, window: usize, stride: usize, padding: Pad) -> Option<usize> {
+    match padding {
+        Pad::Same => Some(input.div_ceil(stride)),
+        Pad::Valid if window <= input => Some((input - window) / stride + 1),
+        Pad::Valid => None,
+    }
+}
+
+fn expect_rank3(layer: &str, x: &Operand) -> Result<(usize, usize, usize), String> {
+    match x.shape {
+        [h, w, c] => Ok((*h, *w, *c)),
+        _ => Err(format!(
+            "{layer} expects an image tensor [height, width, channels] but {} is {}",
+            x.label,
+            show(x.shape)
+        )),
+    }
+}
+
+fn window(
+    layer: &str,
+    kind: &str,
+    x: &Operand,
+    (h, w): (usize, usize),
+    size: (usize, usize),
+    strides: (usize, usize),
+    padding: Pad,
+) -> Result<(usize, usize), String> {
+    match (
+        out_len(h, size.0, strides.0, padding),
+        out_len(w, size.1, strides.1, padding),
+    ) {
+        (Some(oh), Some(ow)) => Ok((oh, ow)),
+        _ => Err(format!(
+            "{layer}: the {}x{} {kind} window is larger than {} ({}x{} spatially) with padding = valid; \
+             use a smaller window or padding = same",
+            size.0, size.1, x.label, h, w
+        )),
+    }
+}
+
+/// Infers the output shape of `layer` (its display name) applied to `inputs`.
+pub fn infer(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, String> {
+    if config.is_merge() {
+        return infer_merge(layer, config, inputs);
+    }
+    let x = match inputs {
+        [x] => x,
+        _ => return Err(format!("{layer} takes one tensor, got {}", inputs.len())),
+    };
+    match config {
+        Config::Input => Ok(x.shape.to_vec()),
+        Config::Conv2D {
+            filters,
+            kernel,
+            strides,
+            padding,
+            ..
+        } => {
+            let (h, w, _) = expect_rank3(layer, x)?;
+            let (oh, ow) = window(layer, "kernel", x, (h, w), *kernel, *strides, *padding)?;
+            Ok(vec![oh, ow, *filters])
+        }
+        Config::Pool {
+            size,
+            strides,
+            padding,
+            ..
+        } => {
+            let (h, w, c) = expect_rank3(layer, x)?;
+            let (oh, ow) = window(layer, "pooling", x, (h, w), *size, *strides, *padding)?;
+            Ok(vec![oh, ow, c])
+        }
+        Config::GlobalAveragePool => {
+            let (_, _, c) = expect_rank3(layer, x)?;
+            Ok(vec![c])
+        }
+        Config::Dense { units, .. } => {
+            let mut out = x.shape.to_vec();
+            match out.last_mut() {
+                Some(last) => *last = *units,
+                None => return Err(format!("{layer} needs a tensor with at least one axis")),
+            }
+            Ok(out)
+        }
+        Config::Flatten => Ok(vec![x.shape.iter().product()]),
+        Config::Activation(_) | Config::Dropout { .. } | Config::BatchNorm { .. } => Ok(x.shape.to_vec()),
+        Config::Add | Config::Concat => infer_merge(layer, config, inputs),
+    }
+}
+
+fn infer_merge(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, String> {
+    let Some((first, rest)) = inputs.split_first() else {
+        return Err(format!("{layer} needs at least one tensor"));
+    };
+    match config {
+        Config::Add => {
+            for other in rest {
+                if other.shape != first.shape {
+                    return Err(format!(
+                        "{layer}: {} is {} but {} is {}; add needs equal shapes",
+                        other.label,
+                        show(other.shape),
+                        first.label,
+                        show(first.shape)
+                    ));
+                }
+            }
+            Ok(first.shape.to_vec())
+        }
+        _ => {
+            let rank = first.shape.len();
+            let mut channels = *first.shape.last().unwrap_or(&0);
+            for other in rest {
+                if other.shape.len() != rank || other.shape[..rank - 1] != first.shape[..rank - 1] {
+                    return Err(format!(
+                        "{layer}: {} is {} but {} is {}; concat joins the last axis, so all other axes must match",
+                        other.label,
+                        show(other.shape),
+                        first.label,
+                        show(first.shape)
+                    ));
+                }
+                channels += other.shape[rank - 1];
+            }
+            let mut out = first.shape.to_vec();
+            out[rank - 1] = channels;
+            Ok(out)
+        }
+    }
+}
+
+/// Trainable and non-trainable parameter counts of a layer with this input shape.
+pub fn param_counts(config: &Config, input: &[usize]) -> (usize, usize) {
+    let last = input.last().copied().unwrap_or(0);
+    match config {
+        Config::Conv2D {
+            filters,
+            kernel,
+            use_bias,
+            ..
+        } => (
+            kernel.0 * kernel.1 * last * filters + if *use_bias { *filters } else { 0 },
+            0,
+        ),
+        Config::Dense { units, use_bias, .. } => (last * units + if *use_bias { *units } else { 0 }, 0),
+        Config::BatchNorm { .. } => (2 * last, 2 * last),
+        _ => (0, 0),
+    }
+}
