@@ -554,7 +554,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .iter()
         .map(|p| {
             let d = ix(graph.nodes[p.node].shape.len() + 1);
-            quote!(::nn::ndarray::ArrayView<'_, f32, #d>)
+            quote!(::nn::ndarray::ArrayView<'views, f32, #d>)
         })
         .collect();
     let output_dims: Vec<TokenStream> = graph
@@ -582,7 +582,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     };
     let grad_types: Vec<TokenStream> = output_dims
         .iter()
-        .map(|d| quote!(::nn::ndarray::ArrayView<'_, f32, #d>))
+        .map(|d| quote!(::nn::ndarray::ArrayView<'views, f32, #d>))
         .collect();
     let doc_predict = format!(
         "Inference forward pass. Inputs: {}. Returns the output{} in declaration order.",
@@ -623,23 +623,23 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             }
 
             #[doc = #doc_predict]
-            pub fn predict(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
+            pub fn predict<'views>(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
                 self.forward_typed(::nn::runtime::Mode::Infer, #(#input_idents),*)
             }
 
             /// Training-mode forward pass (batch statistics, dropout), keeping
             /// what [`Self::backward`] needs.
-            pub fn forward_train(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
+            pub fn forward_train<'views>(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
                 self.forward_typed(::nn::runtime::Mode::Train, #(#input_idents),*)
             }
 
             /// Backward from the gradient of each output; parameter gradients
             /// are then in `param_grads()`, input gradients in `input_grad(i)`.
-            pub fn backward(&mut self, #(#output_idents: #grad_types),*) -> Result<(), ::nn::runtime::NnError> {
+            pub fn backward<'views>(&mut self, #(#output_idents: #grad_types),*) -> Result<(), ::nn::runtime::NnError> {
                 <Self as ::nn::runtime::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
             }
 
-            fn forward_typed(&mut self, mode: ::nn::runtime::Mode, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
+            fn forward_typed<'views>(&mut self, mode: ::nn::runtime::Mode, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
                 let outputs = <Self as ::nn::runtime::Model>::forward_arrays(self, &[#(#input_idents.into_dyn()),*], mode)?;
                 let mut outs = outputs.into_iter();
                 #out_value

@@ -1,0 +1,115 @@
+//! Finite-difference checks of whole generated networks: every parameter
+//! gradient and every input gradient of small versions of the lecture's
+//! networks, a siamese network with a shared layer, and a two-input,
+//! two-output network with a projection shortcut, batch norm and dropout.
+//!
+//! Smooth activations (tanh) stand in for relu here so that a finite
+//! difference step never straddles a kink; relu's own derivative is checked
+//! kernel by kernel in `nn-runtime`.
+
+mod common;
+
+use nn::network;
+
+network! {
+    fn residual(x, n) {
+        let a = Conv2D(n, 3, padding = same, activation = tanh)(x);
+        let z = Conv2D(n, 3, padding = same)(a);
+        tanh(add(z, x))
+    }
+
+    fn inception(x, n) {
+        let a = Conv2D(n, 1, activation = tanh)(x);
+        let b = Conv2D(n, 1, activation = tanh)(x);
+        let b = Conv2D(n, 3, activation = tanh, padding = same)(b);
+        let c = Conv2D(n, 1, activation = tanh)(x);
+        let c = Conv2D(n, 5, activation = tanh, padding = same)(c);
+        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
+        let d = Conv2D(n, 1, activation = tanh, padding = same)(d);
+        concat([a, b, c, d])
+    }
+
+    struct SmallResidual {
+        input x: [8, 8, 3];
+        let x0 = Conv2D(4, 3, padding = same, activation = tanh)(x);
+        let x1 = residual(x0, 4);
+        let x2 = Conv2D(6, 3, padding = same, activation = tanh)(x1);
+        let x2 = MaxPooling2D(2)(x2);
+        let x2 = residual(x2, 6);
+        let x2 = MaxPooling2D(2)(x2);
+        output y = Dense(3, activation = softmax)(flatten(x2));
+    }
+
+    struct SmallInception {
+        input x: [7, 7, 3];
+        let x1 = inception(x, 2);
+        let x2 = MaxPooling2D(3, strides = 2)(x1);
+        let x3 = inception(x2, 3);
+        output y = Dense(3, activation = softmax)(flatten(x3));
+    }
+
+    /// Two branches through one shared encoder.
+    struct Siamese {
+        input left: [6];
+        input right: [6];
+        let encoder = Dense(4, activation = tanh);
+        let l = encoder(left);
+        let r = encoder(right);
+        output same = Dense(1, activation = sigmoid)(concat(l, r));
+    }
+
+    struct TwoHeads {
+        input image: [6, 6, 2];
+        input meta: [3];
+        let c = Conv2D(4, 3, padding = same)(image);
+        let c = BatchNormalization()(c);
+        let c = tanh(c);
+        let z = Conv2D(4, 3, strides = 2, padding = same)(c);
+        let shortcut = Conv2D(4, 1, strides = 2)(image);
+        let r = tanh(add(z, shortcut));
+        let g = GlobalAveragePooling2D()(r);
+        let g = Dropout(0.25)(g);
+        let m = Dense(4, activation = tanh)(meta);
+        let joined = concat(g, m);
+        output class = Dense(3, activation = softmax)(joined);
+        output value = Dense(1)(joined);
+    }
+}
+
+#[test]
+fn small_residual_network_gradients() {
+    let mut net = SmallResidual::new(&mut common::rng(1));
+    common::check_network(&mut net, 2, 10);
+}
+
+#[test]
+fn small_inception_network_gradients() {
+    let mut net = SmallInception::new(&mut common::rng(2));
+    common::check_network(&mut net, 2, 20);
+}
+
+#[test]
+fn siamese_network_with_shared_layer_gradients() {
+    let mut net = Siamese::new(&mut common::rng(3));
+    common::check_network(&mut net, 3, 30);
+    // One kernel for both branches: 6*4 + 4 + 8*1 + 1 parameters.
+    assert_eq!(Siamese::PARAM_COUNT, 37);
+    let summary = Siamese::summary();
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("dense_1 (Dense)"))
+        .unwrap();
+    assert!(row.contains("input_1[0][0]"), "{summary}");
+    assert!(summary.contains("input_2[0][0]"), "{summary}");
+    assert!(
+        summary.contains("dense_1[1][0]"),
+        "second application is node 1: {summary}"
+    );
+}
+
+#[test]
+fn two_input_two_output_network_with_projection_and_batch_norm_gradients() {
+    let mut net = TwoHeads::new(&mut common::rng(4));
+    common::check_network(&mut net, 3, 40);
+    assert_eq!(TwoHeads::NON_TRAINABLE_PARAM_COUNT, 8);
+}
