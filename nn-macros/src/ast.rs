@@ -4,7 +4,6 @@
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
-use syn::spanned::Spanned;
 use syn::{braced, bracketed, parenthesized, Attribute, Expr, Ident, LitInt, Token, Visibility};
 
 mod kw {
@@ -52,7 +51,6 @@ pub enum Stmt {
         var: Option<Ident>,
         range: Expr,
         body: Vec<Stmt>,
-        span: Span,
     },
     /// A block defined inside a network (visible to that network only).
     Block(BlockDef),
@@ -154,7 +152,7 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
         return Ok(Stmt::Let { name, expr });
     }
     if input.peek(Token![for]) {
-        let for_token: Token![for] = input.parse()?;
+        input.parse::<Token![for]>()?;
         let var = if input.peek(Token![_]) {
             input.parse::<Token![_]>()?;
             None
@@ -166,12 +164,7 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
         let content;
         braced!(content in input);
         let body = parse_stmts(&content)?;
-        return Ok(Stmt::For {
-            var,
-            span: for_token.span.join(range.span()).unwrap_or(for_token.span),
-            range,
-            body,
-        });
+        return Ok(Stmt::For { var, range, body });
     }
     if input.peek(Token![fn]) {
         return Ok(Stmt::Block(input.parse()?));

@@ -14,6 +14,11 @@ impl Errors {
         self.list.push(syn::Error::new(span, message));
     }
 
+    /// An error underlining all of `tokens` (first to last), even on stable.
+    pub fn push_spanned(&mut self, tokens: impl quote::ToTokens, message: impl Display) {
+        self.list.push(syn::Error::new_spanned(tokens, message));
+    }
+
     pub fn push_error(&mut self, error: syn::Error) {
         self.list.push(error);
     }

@@ -87,6 +87,8 @@ struct Builder<'a> {
     outputs: Vec<Port>,
     counters: HashMap<&'static str, usize>,
     user_names: Vec<(String, Span)>,
+    /// Whether any `output` statement was written (even one with an error).
+    output_declared: bool,
     depth: usize,
 }
 
@@ -111,6 +113,7 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
         outputs: Vec::new(),
         counters: HashMap::new(),
         user_names: Vec::new(),
+        output_declared: false,
         depth: 0,
     };
     let mut scope: Scope = vec![HashMap::new()];
@@ -160,6 +163,7 @@ impl<'a> Builder<'a> {
                         );
                         continue;
                     }
+                    self.output_declared = true;
                     let value = self.eval(expr, scope);
                     if let Some(node) = self.expect_tensor(&value, expr) {
                         if self.outputs.iter().any(|o| o.name == *name) {
@@ -194,13 +198,8 @@ impl<'a> Builder<'a> {
                         ),
                     }
                 }
-                Stmt::For {
-                    var,
-                    range,
-                    body,
-                    span,
-                } => {
-                    let Some((from, to)) = self.loop_bounds(range, *span) else {
+                Stmt::For { var, range, body } => {
+                    let Some((from, to)) = self.loop_bounds(range) else {
                         continue;
                     };
                     for i in from..to {
@@ -231,21 +230,19 @@ impl<'a> Builder<'a> {
                     let value = self.eval(expr, scope);
                     match ctx {
                         Context::Block => result = Some(value),
-                        Context::Network => self.errors.push(
-                            expr.span(),
+                        Context::Network => self.errors.push_spanned(
+                            expr,
                             "a network ends with `output name = ...;`; only blocks return a value",
                         ),
-                        Context::Loop { .. } => self.errors.push(
-                            expr.span(),
-                            "a loop body cannot return a value; assign it instead",
-                        ),
+                        Context::Loop { .. } => self
+                            .errors
+                            .push_spanned(expr, "a loop body cannot return a value; assign it instead"),
                     }
                 }
                 Stmt::Discarded(expr) => {
                     let value = self.eval(expr, scope);
                     if !matches!(value, Value::Poison) {
-                        self.errors.push(
-                            expr.span(),
+                        self.errors.push_spanned(expr,
                             "this value is computed and dropped; bind it with `let` or return it from the block",
                         );
                     }
@@ -298,7 +295,7 @@ impl<'a> Builder<'a> {
         scope[0].insert(name.to_string(), Value::Tensor(node));
     }
 
-    fn loop_bounds(&mut self, range: &Expr, span: Span) -> Option<(i64, i64)> {
+    fn loop_bounds(&mut self, range: &Expr) -> Option<(i64, i64)> {
         let literal = |e: &Option<Box<Expr>>| -> Option<i64> {
             match e.as_deref() {
                 Some(Expr::Lit(l)) => match &l.lit {
@@ -321,18 +318,13 @@ impl<'a> Builder<'a> {
         match bounds {
             Some((a, b)) if b - a > MAX_UNROLL => {
                 self.errors
-                    .push(range.span(), format!("a loop unrolls at most {MAX_UNROLL} times"));
+                    .push_spanned(range, format!("a loop unrolls at most {MAX_UNROLL} times"));
                 None
             }
             Some(bounds) => Some(bounds),
             None => {
-                let at = if matches!(range, Expr::Range(_)) {
-                    range.span()
-                } else {
-                    span
-                };
-                self.errors.push(
-                    at,
+                self.errors.push_spanned(
+                    range,
                     "loop bounds must be integer literals, like `0..3`: the loop is unrolled at compile time",
                 );
                 None
@@ -391,8 +383,8 @@ impl<'a> Builder<'a> {
     }
 
     fn unsupported(&mut self, expr: &Expr) -> Value {
-        self.errors.push(
-            expr.span(),
+        self.errors.push_spanned(
+            expr,
             "unsupported expression: expected a tensor name, a layer applied to tensors \
              (`Conv2D(16, 3)(x)`), a block call, `add(...)`, `concat(...)` or an integer",
         );
@@ -430,8 +422,8 @@ impl<'a> Builder<'a> {
             (Value::Int(l), Value::Int(r)) => (l, r),
             (Value::Poison, _) | (_, Value::Poison) => return Value::Poison,
             _ => {
-                self.errors.push(
-                    b.span(),
+                self.errors.push_spanned(
+                    b,
                     "arithmetic works on integers only (block parameters, loop variables)",
                 );
                 return Value::Poison;
@@ -452,7 +444,8 @@ impl<'a> Builder<'a> {
         match result {
             Some(v) => Value::Int(v),
             None => {
-                self.errors.push(b.span(), "integer overflow or division by zero");
+                self.errors
+                    .push_spanned(b, "integer overflow or division by zero");
                 Value::Poison
             }
         }
@@ -469,10 +462,8 @@ impl<'a> Builder<'a> {
                 Value::Layer(layer) => self.apply(layer, &args, whole, scope),
                 Value::Poison => Value::Poison,
                 _ => {
-                    self.errors.push(
-                        func.span(),
-                        "this is not a layer, so it cannot be applied to tensors",
-                    );
+                    self.errors
+                        .push_spanned(func, "this is not a layer, so it cannot be applied to tensors");
                     Value::Poison
                 }
             };
@@ -559,7 +550,7 @@ impl<'a> Builder<'a> {
         scope: &Scope,
         _errs: &mut Vec<syn::Error>,
     ) -> Result<i64, syn::Error> {
-        let err = |msg: String| syn::Error::new(expr.span(), msg);
+        let err = |msg: String| syn::Error::new_spanned(expr, msg);
         match expr {
             Expr::Paren(p) => self.eval_int_pure(&p.expr, scope, _errs),
             Expr::Group(g) => self.eval_int_pure(&g.expr, scope, _errs),
@@ -611,8 +602,8 @@ impl<'a> Builder<'a> {
     ) -> Value {
         if args.len() != block.params.len() {
             let params: Vec<String> = block.params.iter().map(|p| p.to_string()).collect();
-            self.errors.push(
-                whole.span(),
+            self.errors.push_spanned(
+                whole,
                 format!(
                     "block `{}` takes {} argument{} ({}) but {} {} given",
                     block.name,
@@ -666,12 +657,12 @@ impl<'a> Builder<'a> {
             Value::Poison => None,
             Value::Int(_) => {
                 self.errors
-                    .push(expr.span(), "expected a tensor, found an integer");
+                    .push_spanned(expr, "expected a tensor, found an integer");
                 None
             }
             Value::Layer(_) => {
-                self.errors.push(
-                    expr.span(),
+                self.errors.push_spanned(
+                    expr,
                     "expected a tensor, found a layer that is not applied; apply it: `layer(x)`",
                 );
                 None
@@ -703,15 +694,15 @@ impl<'a> Builder<'a> {
         let config = self.layers[layer].config.clone();
         let display = display_name(&config, &self.layers[layer].name);
         if config.is_merge() && nodes.len() < 2 {
-            self.errors.push(
-                whole.span(),
+            self.errors.push_spanned(
+                whole,
                 format!("{display} needs at least two tensors, got {}", nodes.len()),
             );
             return Value::Poison;
         }
         if !config.is_merge() && nodes.len() != 1 {
-            self.errors.push(
-                whole.span(),
+            self.errors.push_spanned(
+                whole,
                 format!("{display} is applied to one tensor, got {}", nodes.len()),
             );
             return Value::Poison;
@@ -727,15 +718,15 @@ impl<'a> Builder<'a> {
         let shape = match shape::infer(&display, &config, &operands) {
             Ok(s) => s,
             Err(message) => {
-                self.errors.push(whole.span(), message);
+                self.errors.push_spanned(whole, message);
                 return Value::Poison;
             }
         };
         let input_shape = self.nodes[nodes[0]].shape.clone();
         match &self.layers[layer].input_shape {
             Some(first) if !config.is_merge() && *first != input_shape => {
-                self.errors.push(
-                    whole.span(),
+                self.errors.push_spanned(
+                    whole,
                     format!(
                         "shared layer {display} was first applied to a {} tensor, but {} is {}; \
                          a shared layer needs the same input shape every time",
@@ -768,9 +759,10 @@ impl<'a> Builder<'a> {
             inputs,
             outputs,
             user_names,
+            output_declared,
             ..
         } = self;
-        if outputs.is_empty() {
+        if !output_declared {
             errors.push(
                 def.name.span(),
                 format!(

@@ -336,6 +336,8 @@ pub fn construct(
     };
     let mut errors = Vec::new();
     let mut values: Vec<Option<(Value, Span)>> = vec![None; specs.len()];
+    // Given at all, even if invalid: a bad value is not also "missing".
+    let mut given = vec![false; specs.len()];
     let mut positional = 0;
     let mut seen_keyword = false;
     for arg_expr in args {
@@ -345,7 +347,7 @@ pub fn construct(
                 let key = match &*assign.left {
                     Expr::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().unwrap().to_string(),
                     other => {
-                        errors.push(syn::Error::new(other.span(), "expected an argument name"));
+                        errors.push(syn::Error::new_spanned(other, "expected an argument name"));
                         continue;
                     }
                 };
@@ -353,8 +355,8 @@ pub fn construct(
                     Some(i) => (i, &*assign.right),
                     None => {
                         let expected: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                        errors.push(syn::Error::new(
-                            assign.left.span(),
+                        errors.push(syn::Error::new_spanned(
+                            &assign.left,
                             format!(
                                 "{class} has no argument `{key}`; its arguments are: {}",
                                 expected.join(", ")
@@ -366,16 +368,16 @@ pub fn construct(
             }
             other => {
                 if seen_keyword {
-                    errors.push(syn::Error::new(
-                        other.span(),
+                    errors.push(syn::Error::new_spanned(
+                        other,
                         format!("{class}: positional argument after a keyword argument"),
                     ));
                     continue;
                 }
                 let positional_count = specs.iter().filter(|s| s.name != "name").count();
                 if positional >= positional_count {
-                    errors.push(syn::Error::new(
-                        other.span(),
+                    errors.push(syn::Error::new_spanned(
+                        other,
                         format!(
                             "{class} takes at most {positional_count} positional argument{}",
                             if positional_count == 1 { "" } else { "s" }
@@ -387,20 +389,21 @@ pub fn construct(
                 (positional - 1, other)
             }
         };
-        if values[slot].is_some() {
-            errors.push(syn::Error::new(
-                value_expr.span(),
+        if given[slot] {
+            errors.push(syn::Error::new_spanned(
+                value_expr,
                 format!("{class}: argument `{}` is given twice", specs[slot].name),
             ));
             continue;
         }
+        given[slot] = true;
         match parse_value(class, &specs[slot], value_expr, eval_int) {
             Ok(v) => values[slot] = Some((v, value_expr.span())),
             Err(e) => errors.push(e),
         }
     }
-    for (spec, value) in specs.iter().zip(&values) {
-        if spec.required && value.is_none() {
+    for (spec, given) in specs.iter().zip(&given) {
+        if spec.required && !given {
             errors.push(syn::Error::new(
                 layer.span(),
                 format!(
@@ -511,8 +514,8 @@ fn parse_value(
     eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>,
 ) -> Result<Value, syn::Error> {
     let wrong = || {
-        syn::Error::new(
-            expr.span(),
+        syn::Error::new_spanned(
+            expr,
             format!(
                 "{class}: argument `{}` expects {}",
                 spec.name,
@@ -522,8 +525,8 @@ fn parse_value(
     };
     let positive = |v: i64, e: &Expr| -> Result<usize, syn::Error> {
         if v <= 0 {
-            Err(syn::Error::new(
-                e.span(),
+            Err(syn::Error::new_spanned(
+                e,
                 format!("{class}: `{}` must be at least 1, got {v}", spec.name),
             ))
         } else {
@@ -558,8 +561,8 @@ fn parse_value(
         },
         Kind::Activation => match word() {
             Some(w) => Act::from_name(&w).map(Value::Activation).ok_or_else(|| {
-                syn::Error::new(
-                    expr.span(),
+                syn::Error::new_spanned(
+                    expr,
                     format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),
                 )
             }),
@@ -567,8 +570,8 @@ fn parse_value(
         },
         Kind::Initializer => match word() {
             Some(w) => Init::from_name(&w).map(Value::Initializer).ok_or_else(|| {
-                syn::Error::new(
-                    expr.span(),
+                syn::Error::new_spanned(
+                    expr,
                     format!("unknown initializer `{w}`; expected one of: {}", Init::NAMES),
                 )
             }),

@@ -120,10 +120,10 @@ fn infer_merge(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape
                 if other.shape != first.shape {
                     return Err(format!(
                         "{layer}: {} is {} but {} is {}; add needs equal shapes",
-                        other.label,
-                        show(other.shape),
                         first.label,
-                        show(first.shape)
+                        show(first.shape),
+                        other.label,
+                        show(other.shape)
                     ));
                 }
             }
@@ -136,10 +136,10 @@ fn infer_merge(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape
                 if other.shape.len() != rank || other.shape[..rank - 1] != first.shape[..rank - 1] {
                     return Err(format!(
                         "{layer}: {} is {} but {} is {}; concat joins the last axis, so all other axes must match",
-                        other.label,
-                        show(other.shape),
                         first.label,
-                        show(first.shape)
+                        show(first.shape),
+                        other.label,
+                        show(other.shape)
                     ));
                 }
                 channels += other.shape[rank - 1];

@@ -1,0 +1,10 @@
+use nn::network;
+
+network! {
+    pub struct Net {
+        input x: [8, 8, 3];
+        output y = Conv2D(8, 3, paddin = same)(x);
+    }
+}
+
+fn main() {}
