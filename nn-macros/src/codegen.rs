@@ -145,6 +145,30 @@ impl Emitter<'_> {
         }
     }
 
+    /// For an output node whose activation a loss may fuse with: its output
+    /// index and that activation.
+    fn fusable_output(&self, node: usize) -> Option<(usize, Act)> {
+        let mut positions = self
+            .graph
+            .outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.node == node);
+        let (index, _) = positions.next()?;
+        if positions.next().is_some() {
+            return None;
+        }
+        if self.graph.nodes.iter().any(|n| n.inputs.contains(&node)) {
+            return None;
+        }
+        let act = match self.graph.layers[self.graph.nodes[node].layer].config {
+            Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => activation,
+            Config::Activation(a) => a,
+            _ => return None,
+        };
+        (act != Act::Linear).then_some((index, act))
+    }
+
     fn forward(&self, i: usize) -> TokenStream {
         let node = &self.graph.nodes[i];
         let layer = &self.graph.layers[node.layer];
@@ -345,10 +369,28 @@ impl Emitter<'_> {
                     (quote!(let dk = &mut pgrads[#first..#param_end];), quote!(None))
                 };
                 let call = if is_conv {
-                    quote!(L.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
+                    quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
                 } else {
                     let rows = rows_per_sample(&input_shape);
-                    quote!(L.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx)?;)
+                    quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx)?;)
+                };
+                let choose = match self.fusable_output(i) {
+                    Some((k, _)) => {
+                        let k = lit(k);
+                        let ty = if is_conv {
+                            quote!(::nn::runtime::Conv2d)
+                        } else {
+                            quote!(::nn::runtime::Dense)
+                        };
+                        quote! {
+                            let l = if skip_activation.get(#k).copied().unwrap_or(false) {
+                                #ty { activation: ::nn::runtime::Activation::Linear, ..L }
+                            } else {
+                                L
+                            };
+                        }
+                    }
+                    None => quote!(let l = L;),
                 };
                 quote! {
                     let x = &acts[#x];
@@ -356,6 +398,7 @@ impl Emitter<'_> {
                     let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
                     let dx = if #need_dx { Some(dx) } else { None };
                     #split
+                    #choose
                     #call
                 }
             }
@@ -372,10 +415,21 @@ impl Emitter<'_> {
             Config::Activation(act) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
+                let skip = match self.fusable_output(i) {
+                    Some((k, _)) => {
+                        let k = lit(k);
+                        quote!(skip_activation.get(#k).copied().unwrap_or(false))
+                    }
+                    None => quote!(false),
+                };
                 quote! {
                     let y = &acts[#y];
                     let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
-                    ::nn::runtime::activation::backward(#act, y, dy, dx, #width)?;
+                    if #skip {
+                        ::nn::runtime::merge::accumulate(dy, dx)?;
+                    } else {
+                        ::nn::runtime::activation::backward(#act, y, dy, dx, #width)?;
+                    }
                 }
             }
             Config::BatchNorm { .. } => {
@@ -500,6 +554,17 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             })
             .collect()
     };
+    let output_activations: Vec<TokenStream> = graph
+        .outputs
+        .iter()
+        .map(|p| match emitter.fusable_output(p.node) {
+            Some((_, act)) => {
+                let a = act_tokens(act);
+                quote!(Some(#a))
+            }
+            None => quote!(None),
+        })
+        .collect();
     let input_slots = slots(&graph.inputs);
     let output_slots = slots(&graph.outputs);
 
@@ -660,6 +725,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             const SAVED_LEN: usize = #saved_len;
             const INPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#input_slots),*];
             const OUTPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#output_slots),*];
+            const OUTPUT_ACTIVATIONS: &'static [Option<::nn::runtime::Activation>] = &[#(#output_activations),*];
 
             fn core(&self) -> &::nn::runtime::ModelCore {
                 &self.core
@@ -685,8 +751,9 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
             #[allow(unused_variables, unused_mut, clippy::all)]
             fn run_backward(core: &mut ::nn::runtime::ModelCore) -> Result<(), ::nn::runtime::NnError> {
-                let ::nn::runtime::ModelCore { params, grads: pgrads, arena, want_input_grads, .. } = core;
+                let ::nn::runtime::ModelCore { params, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
                 let want_input_grads = *want_input_grads;
+                let skip_activation: &[bool] = skip_output_activation;
                 let n = arena.batch;
                 let ::nn::runtime::Arena { acts, grads, saved, ws, .. } = arena;
                 #(#backward)*
