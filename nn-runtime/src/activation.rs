@@ -58,7 +58,11 @@ pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Re
     expect_len("activation", "values", values, values.len() / width * width)?;
     match act {
         Activation::Linear => {}
-        Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+        // A comparison rather than f32::max so NaN propagates (f32::max would
+        // silently turn a NaN into 0 and hide bad data); clamp keeps NaN.
+        Activation::Relu => values
+            .iter_mut()
+            .for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v }),
         Activation::Relu6 => values.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
         Activation::LeakyRelu(alpha) => values
             .iter_mut()

@@ -49,3 +49,5 @@ pub use arena::Arena;
 pub use model::{Mode, Model, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
+pub mod io;
+pub mod train;

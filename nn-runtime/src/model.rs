@@ -258,6 +258,24 @@ pub trait Model: Sized {
         self.backward_slices(&slices)
     }
 
+    /// Saves parameters and state as safetensors with Keras names and
+    /// layouts; atomic (write aside, then rename).
+    fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let core = self.core();
+        crate::io::weights::save(&Self::SPEC, &core.params, &core.state, path.as_ref())
+    }
+
+    /// Loads weights saved by [`Model::save_weights`] (or written by another
+    /// tool with the same keys and shapes). Every tensor is checked first;
+    /// on any mismatch the network is left unchanged.
+    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref())?;
+        let core = self.core_mut();
+        core.params = params;
+        core.state = state;
+        Ok(())
+    }
+
     /// Keras's `model.summary()` table.
     fn summary() -> String {
         crate::summary::summary(&Self::SPEC)

@@ -77,7 +77,11 @@ impl Pool2d {
                             let ix = (ix0 + kx as isize) as usize;
                             let src = &image[(iy * w.in_w + ix) * c..][..c];
                             match self.kind {
-                                PoolKind::Max => cell.iter_mut().zip(src).for_each(|(o, &v)| *o = o.max(v)),
+                                // NaN propagates, unlike f32::max.
+                                PoolKind::Max => cell
+                                    .iter_mut()
+                                    .zip(src)
+                                    .for_each(|(o, &v)| *o = if v > *o || v.is_nan() { v } else { *o }),
                                 PoolKind::Average => cell.iter_mut().zip(src).for_each(|(o, &v)| *o += v),
                             }
                         }

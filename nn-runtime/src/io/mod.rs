@@ -1,0 +1,5 @@
+//! Files: weights (safetensors) and datasets (IDX, the digits CSV).
+
+pub mod datasets;
+pub mod idx;
+pub mod weights;

@@ -1,0 +1,131 @@
+//! Weights in safetensors files, with Keras names and layouts
+//! (`conv2d_1.kernel` as `[kh, kw, cin, cout]`, `dense_1.bias`, batch norm's
+//! `gamma`, `beta`, `moving_mean`, `moving_variance`), so a PyTorch or Keras
+//! user reads them with `safetensors.safe_open` and no converter.
+//!
+//! Saving writes a temporary file beside the target, syncs it and renames it
+//! over the target: an interrupted save leaves the previous file intact.
+//! Loading checks every tensor and reports every missing, unexpected and
+//! mis-shaped one in a single error, leaving the network untouched on error.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::model_error::NnError;
+use crate::spec::ModelSpec;
+
+fn io_error(action: &str, path: &Path, e: impl std::fmt::Display) -> NnError {
+    NnError::Other(format!("cannot {action} `{}`: {e}", path.display()))
+}
+
+/// The file's bytes for these parameters and state.
+pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u8>, NnError> {
+    let bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = spec
+        .params
+        .iter()
+        .map(|p| {
+            let source = if p.trainable { params } else { state };
+            let values = &source[p.offset..p.offset + p.len];
+            let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (p.key, p.shape.to_vec(), raw)
+        })
+        .collect();
+    let mut views = BTreeMap::new();
+    for (key, shape, raw) in &bytes {
+        let view = TensorView::new(Dtype::F32, shape.clone(), raw)
+            .map_err(|e| NnError::Other(format!("tensor `{key}`: {e}")))?;
+        views.insert(key.to_string(), view);
+    }
+    let mut metadata = std::collections::HashMap::new();
+    metadata.insert("format".to_string(), "nn".to_string());
+    metadata.insert("model".to_string(), spec.name.to_string());
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| NnError::Other(format!("serialize weights: {e}")))
+}
+
+/// Writes the weights to `path` atomically.
+pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Result<(), NnError> {
+    let bytes = to_bytes(spec, params, state)?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| NnError::Other(format!("`{}` is not a file path", path.display())))?;
+    let mut tmp_name = file_name.to_os_string();
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io_error("write weights to", path, e)
+    })
+}
+
+/// Reads weights from bytes into fresh buffers, checking every tensor.
+pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| NnError::Other(format!("`{origin}` is not a valid safetensors file: {e}")))?;
+    let mut params = vec![0.0; spec.param_len];
+    let mut state = vec![0.0; spec.state_len];
+    let mut problems = Vec::new();
+    for p in spec.params {
+        let view = match file.tensor(p.key) {
+            Ok(v) => v,
+            Err(_) => {
+                problems.push(format!("missing tensor `{}` (shape {:?})", p.key, p.shape));
+                continue;
+            }
+        };
+        if view.dtype() != Dtype::F32 {
+            problems.push(format!("tensor `{}` is {:?}, expected F32", p.key, view.dtype()));
+            continue;
+        }
+        if view.shape() != p.shape {
+            problems.push(format!(
+                "tensor `{}` has shape {:?}, expected {:?}",
+                p.key,
+                view.shape(),
+                p.shape
+            ));
+            continue;
+        }
+        let target = if p.trainable { &mut params } else { &mut state };
+        for (dst, chunk) in target[p.offset..p.offset + p.len]
+            .iter_mut()
+            .zip(view.data().chunks_exact(4))
+        {
+            *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+    }
+    let mut unexpected: Vec<&str> = file
+        .names()
+        .into_iter()
+        .filter(|n| spec.param(n).is_none())
+        .collect();
+    unexpected.sort();
+    for name in unexpected {
+        problems.push(format!("unexpected tensor `{name}`"));
+    }
+    if problems.is_empty() {
+        Ok((params, state))
+    } else {
+        Err(NnError::Other(format!(
+            "`{origin}` does not match network {}:\n  - {}",
+            spec.name,
+            problems.join("\n  - ")
+        )))
+    }
+}
+
+/// Reads and checks the weights in `path`.
+pub fn load(spec: &ModelSpec, path: &Path) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+    let bytes = fs::read(path).map_err(|e| io_error("read weights from", path, e))?;
+    from_bytes(spec, &bytes, &path.display().to_string())
+}

@@ -1,0 +1,164 @@
+//! In-memory training data: one array per network input and per output
+//! target, all with the same number of samples.
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::model_error::NnError;
+
+/// One tensor of a dataset, flat, with its per-sample shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub sample_shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Column {
+    pub fn sample_len(&self) -> usize {
+        self.sample_shape.iter().product()
+    }
+
+    fn from_array(array: ArrayD<f32>) -> Result<(usize, Column), NnError> {
+        let shape = array.shape().to_vec();
+        let Some((&n, rest)) = shape.split_first() else {
+            return Err(NnError::Other("a dataset array needs a batch axis".into()));
+        };
+        let data = match array.as_slice() {
+            Some(s) => s.to_vec(),
+            None => array.iter().copied().collect(),
+        };
+        Ok((
+            n,
+            Column {
+                sample_shape: rest.to_vec(),
+                data,
+            },
+        ))
+    }
+
+    /// Copies sample `i` into `dst`.
+    pub(crate) fn copy_sample(&self, i: usize, dst: &mut [f32]) {
+        let len = self.sample_len();
+        dst.copy_from_slice(&self.data[i * len..(i + 1) * len]);
+    }
+
+    /// The column as an array `[n, sample_shape...]`.
+    pub fn to_array(&self) -> ArrayD<f32> {
+        let n = self.data.len() / self.sample_len().max(1);
+        let mut shape = vec![n];
+        shape.extend_from_slice(&self.sample_shape);
+        ArrayD::from_shape_vec(IxDyn(&shape), self.data.clone()).expect("column length matches its shape")
+    }
+}
+
+/// Inputs and targets of `len()` samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub inputs: Vec<Column>,
+    pub targets: Vec<Column>,
+    len: usize,
+}
+
+impl Dataset {
+    /// A dataset for a network with one input and one output.
+    pub fn new<D1: ndarray::Dimension, D2: ndarray::Dimension>(
+        x: ndarray::Array<f32, D1>,
+        y: ndarray::Array<f32, D2>,
+    ) -> Result<Self, NnError> {
+        Self::from_arrays(vec![x.into_dyn()], vec![y.into_dyn()])
+    }
+
+    /// A dataset for several inputs and outputs, in the network's order.
+    pub fn from_arrays(inputs: Vec<ArrayD<f32>>, targets: Vec<ArrayD<f32>>) -> Result<Self, NnError> {
+        let mut len = None;
+        let mut columns = |arrays: Vec<ArrayD<f32>>, what: &str| -> Result<Vec<Column>, NnError> {
+            arrays
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let (n, column) = Column::from_array(a)?;
+                    match len {
+                        None => len = Some(n),
+                        Some(m) if m != n => {
+                            return Err(NnError::Other(format!(
+                                "{what} {i} has {n} samples but the first array has {m}; \
+                                 inputs and targets need the same number of samples"
+                            )))
+                        }
+                        Some(_) => {}
+                    }
+                    Ok(column)
+                })
+                .collect()
+        };
+        let inputs = columns(inputs, "input")?;
+        let targets = columns(targets, "target")?;
+        match len {
+            Some(0) | None => Err(NnError::Other("the dataset is empty (0 samples)".into())),
+            Some(len) => Ok(Dataset { inputs, targets, len }),
+        }
+    }
+
+    /// Samples in the dataset.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Dataset {
+        let pick = |c: &Column| {
+            let len = c.sample_len();
+            let mut data = Vec::with_capacity(indices.len() * len);
+            for &i in indices {
+                data.extend_from_slice(&c.data[i * len..(i + 1) * len]);
+            }
+            Column {
+                sample_shape: c.sample_shape.clone(),
+                data,
+            }
+        };
+        Dataset {
+            inputs: self.inputs.iter().map(pick).collect(),
+            targets: self.targets.iter().map(pick).collect(),
+            len: indices.len(),
+        }
+    }
+
+    /// Keras's `validation_split`: the last `fraction` of the samples (before
+    /// any shuffling) become the validation set.
+    pub fn split_validation(&self, fraction: f32) -> Result<(Dataset, Dataset), NnError> {
+        if !(0.0..1.0).contains(&fraction) || fraction == 0.0 {
+            return Err(NnError::Other(format!(
+                "validation_split must be in (0, 1), got {fraction}"
+            )));
+        }
+        let val = ((self.len as f32) * fraction).round() as usize;
+        if val == 0 || val == self.len {
+            return Err(NnError::Other(format!(
+                "validation_split {fraction} of {} samples leaves an empty part",
+                self.len
+            )));
+        }
+        let cut = self.len - val;
+        let train: Vec<usize> = (0..cut).collect();
+        let valid: Vec<usize> = (cut..self.len).collect();
+        Ok((self.select(&train), self.select(&valid)))
+    }
+}
+
+/// One-hot rows for class labels: `[n]` labels → `[n, classes]`.
+pub fn one_hot(labels: &[usize], classes: usize) -> Result<ndarray::Array2<f32>, NnError> {
+    let mut out = ndarray::Array2::zeros((labels.len(), classes));
+    for (i, &l) in labels.iter().enumerate() {
+        if l >= classes {
+            return Err(NnError::Other(format!(
+                "label {l} at sample {i} is out of range for {classes} classes"
+            )));
+        }
+        out[[i, l]] = 1.0;
+    }
+    Ok(out)
+}

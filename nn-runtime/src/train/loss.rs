@@ -1,0 +1,151 @@
+//! Losses, each returning its mean value over the batch and writing the
+//! gradient a network's backward pass starts from.
+//!
+//! Cross-entropy after softmax (and binary cross-entropy after sigmoid) is
+//! fused: the gradient written is that of the pre-activation, `(p - t) / N`,
+//! which is exact and stable however small `p` gets, and the network is told
+//! to skip that activation's backward.
+
+use crate::activation::Activation;
+use crate::model_error::NnError;
+
+/// Keras clips probabilities to `[ε, 1 - ε]` before taking logs.
+const EPSILON: f32 = 1e-7;
+
+/// A loss, as named in Keras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Targets are one-hot (or probability) rows.
+    CategoricalCrossentropy,
+    /// Targets are class indices, one per row.
+    SparseCategoricalCrossentropy,
+    /// Targets are 0/1 per element.
+    BinaryCrossentropy,
+    MeanSquaredError,
+}
+
+impl Loss {
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CategoricalCrossentropy => "categorical_crossentropy",
+            Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+            Loss::BinaryCrossentropy => "binary_crossentropy",
+            Loss::MeanSquaredError => "mean_squared_error",
+        }
+    }
+
+    /// Target floats per sample for an output of `width` values per row and
+    /// `rows` rows per sample.
+    pub fn target_len(self, rows: usize, width: usize) -> usize {
+        match self {
+            Loss::SparseCategoricalCrossentropy => rows,
+            _ => rows * width,
+        }
+    }
+
+    /// Whether this loss fuses with the output's activation.
+    pub fn fuses_with(self, activation: Option<Activation>) -> bool {
+        matches!(
+            (self, activation),
+            (
+                Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy,
+                Some(Activation::Softmax)
+            ) | (Loss::BinaryCrossentropy, Some(Activation::Sigmoid))
+        )
+    }
+
+    /// Mean loss over the rows of `pred` (rows of `width`), and
+    /// `grad = scale * d(loss)/d(pred)` — or the pre-activation gradient when
+    /// `fused`. Sparse targets are class indices stored as floats.
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate(
+        self,
+        width: usize,
+        pred: &[f32],
+        target: &[f32],
+        fused: bool,
+        scale: f32,
+        grad: Option<&mut [f32]>,
+    ) -> Result<f64, NnError> {
+        let rows = pred.len() / width.max(1);
+        if target.len() != self.target_len(rows, width) {
+            return Err(NnError::Other(format!(
+                "{}: targets have {} values, expected {} for predictions of shape [{rows}, {width}]",
+                self.name(),
+                target.len(),
+                self.target_len(rows, width)
+            )));
+        }
+        // Keras averages over every axis but the last, then over the batch:
+        // the mean over all rows.
+        let inv_rows = 1.0 / rows as f32;
+        let mut total = 0.0f64;
+        let mut grad = grad;
+        match self {
+            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => {
+                for r in 0..rows {
+                    let p = &pred[r * width..(r + 1) * width];
+                    let label = if self == Loss::SparseCategoricalCrossentropy {
+                        let v = target[r];
+                        if v < 0.0 || v as usize >= width || v.fract() != 0.0 {
+                            return Err(NnError::Other(format!(
+                                "sparse_categorical_crossentropy: label {v} is not a class index in 0..{width}"
+                            )));
+                        }
+                        Some(v as usize)
+                    } else {
+                        None
+                    };
+                    let t = |c: usize| match label {
+                        Some(l) => (c == l) as u8 as f32,
+                        None => target[r * width + c],
+                    };
+                    for (c, &pc) in p.iter().enumerate() {
+                        let tc = t(c);
+                        if tc != 0.0 {
+                            total -= tc as f64 * (pc.clamp(EPSILON, 1.0 - EPSILON) as f64).ln();
+                        }
+                    }
+                    if let Some(g) = grad.as_deref_mut() {
+                        let g = &mut g[r * width..(r + 1) * width];
+                        for (c, (gc, &pc)) in g.iter_mut().zip(p).enumerate() {
+                            *gc = if fused {
+                                scale * inv_rows * (pc - t(c))
+                            } else {
+                                -scale * inv_rows * t(c) / pc.clamp(EPSILON, 1.0 - EPSILON)
+                            };
+                        }
+                    }
+                }
+                total /= rows as f64;
+            }
+            Loss::BinaryCrossentropy => {
+                let inv = inv_rows / width as f32;
+                for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let pc = p.clamp(EPSILON, 1.0 - EPSILON);
+                    total -= t as f64 * (pc as f64).ln() + (1.0 - t as f64) * (1.0 - pc as f64).ln();
+                    if let Some(g) = grad.as_deref_mut() {
+                        g[i] = if fused {
+                            scale * inv * (p - t)
+                        } else {
+                            scale * inv * (pc - t) / (pc * (1.0 - pc))
+                        };
+                    }
+                }
+                total /= pred.len() as f64;
+            }
+            Loss::MeanSquaredError => {
+                let inv = inv_rows / width as f32;
+                for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let d = p - t;
+                    total += (d as f64) * (d as f64);
+                    if let Some(g) = grad.as_deref_mut() {
+                        g[i] = scale * 2.0 * inv * d;
+                    }
+                }
+                total /= pred.len() as f64;
+            }
+        }
+        Ok(total)
+    }
+}

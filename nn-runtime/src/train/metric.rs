@@ -1,0 +1,42 @@
+//! Accuracy, in Keras's three flavours, chosen from the loss as Keras does
+//! for `metrics=['accuracy']`.
+
+use crate::train::loss::Loss;
+
+/// Counts correct predictions in a batch: returns (correct, counted).
+pub fn accuracy(loss: Loss, width: usize, pred: &[f32], target: &[f32]) -> (usize, usize) {
+    let rows = pred.len() / width.max(1);
+    let argmax = |row: &[f32]| {
+        row.iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) },
+            )
+            .0
+    };
+    match loss {
+        Loss::SparseCategoricalCrossentropy => {
+            let correct = (0..rows)
+                .filter(|&r| argmax(&pred[r * width..(r + 1) * width]) == target[r] as usize)
+                .count();
+            (correct, rows)
+        }
+        Loss::BinaryCrossentropy => {
+            let correct = pred
+                .iter()
+                .zip(target)
+                .filter(|(&p, &t)| (p > 0.5) == (t > 0.5))
+                .count();
+            (correct, pred.len())
+        }
+        Loss::CategoricalCrossentropy | Loss::MeanSquaredError => {
+            let correct = (0..rows)
+                .filter(|&r| {
+                    argmax(&pred[r * width..(r + 1) * width]) == argmax(&target[r * width..(r + 1) * width])
+                })
+                .count();
+            (correct, rows)
+        }
+    }
+}

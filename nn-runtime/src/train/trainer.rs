@@ -1,0 +1,524 @@
+//! Keras's `compile` + `fit` / `evaluate` / `predict` for any generated
+//! network: losses per output with weights, accuracy, an optimizer,
+//! shuffled mini-batches, validation, callbacks and a progress display.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use crate::model::{Mode, Model};
+use crate::model_error::NnError;
+use crate::train::callbacks::{Callback, CallbackContext};
+use crate::train::dataset::Dataset;
+use crate::train::history::{History, Logs};
+use crate::train::loss::Loss;
+use crate::train::metric::accuracy;
+use crate::train::optimizer::Optimizer;
+use crate::train::progress::{Progress, Verbosity};
+
+/// Settings of one `fit` call (Keras's `fit` arguments).
+#[derive(Debug, Clone)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Shuffle the training samples every epoch.
+    pub shuffle: bool,
+    /// Seed of the shuffling (and of dropout masks).
+    pub seed: u64,
+    /// Hold out this last fraction of the training data for validation when
+    /// no validation set is given.
+    pub validation_split: Option<f32>,
+    pub verbosity: Verbosity,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: None,
+            verbosity: Verbosity::default(),
+        }
+    }
+}
+
+/// A compiled training setup: an optimizer, one loss per output (with
+/// weights), and whether to report accuracy.
+pub struct Trainer<O: Optimizer> {
+    pub optimizer: O,
+    pub losses: Vec<Loss>,
+    pub loss_weights: Vec<f32>,
+    pub accuracy: bool,
+}
+
+/// Per-step buffers, allocated once per `fit` or `evaluate`.
+struct Buffers {
+    inputs: Vec<Vec<f32>>,
+    targets: Vec<Vec<f32>>,
+    grads: Vec<Vec<f32>>,
+}
+
+impl<O: Optimizer> Trainer<O> {
+    /// One loss for a single-output network (or every output).
+    pub fn new(optimizer: O, loss: Loss) -> Self {
+        Self {
+            optimizer,
+            losses: vec![loss],
+            loss_weights: vec![1.0],
+            accuracy: false,
+        }
+    }
+
+    /// A loss and weight per output, in the network's output order.
+    pub fn with_losses(optimizer: O, losses: Vec<Loss>, loss_weights: Vec<f32>) -> Self {
+        Self {
+            optimizer,
+            losses,
+            loss_weights,
+            accuracy: false,
+        }
+    }
+
+    /// Also report accuracy (Keras's `metrics=['accuracy']`).
+    pub fn with_accuracy(mut self) -> Self {
+        self.accuracy = true;
+        self
+    }
+
+    fn loss_for(&self, output: usize) -> (Loss, f32) {
+        let loss = *self
+            .losses
+            .get(output)
+            .or(self.losses.first())
+            .unwrap_or(&Loss::MeanSquaredError);
+        let weight = *self.loss_weights.get(output).unwrap_or(&1.0);
+        (loss, weight)
+    }
+
+    /// Checks that `data` fits the network: counts and per-sample shapes.
+    fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
+        let spec = M::SPEC;
+        if data.inputs.len() != spec.inputs.len() || data.targets.len() != spec.outputs.len() {
+            return Err(NnError::Other(format!(
+                "{}: {what} has {} input and {} target arrays, the network has {} inputs and {} outputs",
+                spec.name,
+                data.inputs.len(),
+                data.targets.len(),
+                spec.inputs.len(),
+                spec.outputs.len()
+            )));
+        }
+        if self.losses.len() != 1 && self.losses.len() != spec.outputs.len() {
+            return Err(NnError::Other(format!(
+                "{}: {} losses given for {} outputs",
+                spec.name,
+                self.losses.len(),
+                spec.outputs.len()
+            )));
+        }
+        for (column, input) in data.inputs.iter().zip(spec.inputs) {
+            if column.sample_shape != input.shape {
+                return Err(NnError::Shape {
+                    network: spec.name,
+                    tensor: input.name,
+                    expected: input.shape.to_vec(),
+                    actual: {
+                        let mut s = vec![data.len()];
+                        s.extend_from_slice(&column.sample_shape);
+                        s
+                    },
+                });
+            }
+        }
+        for (i, (column, output)) in data.targets.iter().zip(spec.outputs).enumerate() {
+            let (loss, _) = self.loss_for(i);
+            let width = output.shape.last().copied().unwrap_or(1);
+            let rows = output.len() / width;
+            let expected = loss.target_len(rows, width);
+            if column.sample_len() != expected {
+                return Err(NnError::Other(format!(
+                    "{}: {what} targets for output `{}` have {} values per sample, {} expects {expected} \
+                     (output shape {:?})",
+                    spec.name,
+                    output.name,
+                    column.sample_len(),
+                    loss.name(),
+                    output.shape
+                )));
+            }
+            if loss == Loss::SparseCategoricalCrossentropy {
+                if let Some((i, &bad)) = column
+                    .data
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &v)| v < 0.0 || v.fract() != 0.0 || v as usize >= width)
+                {
+                    return Err(NnError::Other(format!(
+                        "{}: {what} label {bad} at sample {} is not a class index in 0..{width}",
+                        spec.name,
+                        i / column.sample_len().max(1)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn buffers<M: Model>(&self, data: &Dataset, batch: usize) -> Buffers {
+        Buffers {
+            inputs: data
+                .inputs
+                .iter()
+                .map(|c| vec![0.0; batch * c.sample_len()])
+                .collect(),
+            targets: data
+                .targets
+                .iter()
+                .map(|c| vec![0.0; batch * c.sample_len()])
+                .collect(),
+            grads: M::SPEC
+                .outputs
+                .iter()
+                .map(|o| vec![0.0; batch * o.len()])
+                .collect(),
+        }
+    }
+
+    fn gather(data: &Dataset, indices: &[usize], buffers: &mut Buffers) {
+        for (column, buf) in data.inputs.iter().zip(&mut buffers.inputs) {
+            let len = column.sample_len();
+            for (k, &i) in indices.iter().enumerate() {
+                column.copy_sample(i, &mut buf[k * len..(k + 1) * len]);
+            }
+        }
+        for (column, buf) in data.targets.iter().zip(&mut buffers.targets) {
+            let len = column.sample_len();
+            for (k, &i) in indices.iter().enumerate() {
+                column.copy_sample(i, &mut buf[k * len..(k + 1) * len]);
+            }
+        }
+    }
+
+    /// Loss and accuracy of the last forward pass on `n` samples; writes the
+    /// output gradients when `train`.
+    fn score<M: Model>(
+        &self,
+        model: &mut M,
+        n: usize,
+        buffers: &mut Buffers,
+        train: bool,
+        tally: &mut Tally,
+    ) -> Result<f64, NnError> {
+        let spec = M::SPEC;
+        let mut total = 0.0;
+        for (i, output) in spec.outputs.iter().enumerate() {
+            let (loss, weight) = self.loss_for(i);
+            let width = output.shape.last().copied().unwrap_or(1);
+            let target_len = loss.target_len(output.len() / width, width);
+            let fused = train && loss.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
+            let pred = model.output(i);
+            let targets = &buffers.targets[i][..n * target_len];
+            let grad = if train {
+                Some(&mut buffers.grads[i][..n * output.len()])
+            } else {
+                None
+            };
+            let value = loss.evaluate(width, pred, targets, fused, weight, grad)?;
+            total += weight as f64 * value;
+            tally.losses[i] += value * n as f64;
+            if self.accuracy {
+                let (correct, counted) = accuracy(loss, width, pred, targets);
+                tally.correct[i] += correct;
+                tally.counted[i] += counted;
+            }
+            if train {
+                let core = model.core_mut();
+                if core.skip_output_activation.len() != spec.outputs.len() {
+                    core.skip_output_activation = vec![false; spec.outputs.len()];
+                }
+                core.skip_output_activation[i] = fused;
+            }
+        }
+        tally.total += total * n as f64;
+        tally.samples += n;
+        Ok(total)
+    }
+
+    /// Trains `model` on `train` (Keras's `fit`). Validation comes from
+    /// `validation`, else from `config.validation_split`.
+    pub fn fit<M: Model>(
+        &mut self,
+        model: &mut M,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        config: &FitConfig,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<History, NnError> {
+        let spec = M::SPEC;
+        if config.batch_size == 0 {
+            return Err(NnError::Other(format!(
+                "{}: batch_size must be at least 1",
+                spec.name
+            )));
+        }
+        if config.epochs == 0 {
+            return Err(NnError::Other(format!(
+                "{}: epochs must be at least 1",
+                spec.name
+            )));
+        }
+        let split;
+        let (train, validation) = match (validation, config.validation_split) {
+            (Some(v), _) => (train, Some(v)),
+            (None, Some(fraction)) => {
+                split = train.split_validation(fraction)?;
+                (&split.0, Some(&split.1))
+            }
+            (None, None) => (train, None),
+        };
+        self.check::<M>(train, "training data")?;
+        if let Some(v) = validation {
+            self.check::<M>(v, "validation data")?;
+        }
+        let batch = config.batch_size.min(train.len());
+        let mut buffers = self.buffers::<M>(train, batch);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        model.seed_dropout(config.seed ^ 0x9e37_79b9_7f4a_7c15);
+        let mut progress = Progress::new(config.verbosity);
+        let mut history = History::default();
+        let steps = train.len().div_ceil(batch);
+
+        with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
+        for epoch in 0..config.epochs {
+            if config.shuffle {
+                order.shuffle(&mut rng);
+            }
+            progress.epoch_start(epoch, config.epochs, steps);
+            let mut tally = Tally::new(spec.outputs.len());
+            for (step, indices) in order.chunks(batch).enumerate() {
+                let n = indices.len();
+                Self::gather(train, indices, &mut buffers);
+                let inputs: Vec<&[f32]> = buffers
+                    .inputs
+                    .iter()
+                    .zip(spec.inputs)
+                    .map(|(b, t)| &b[..n * t.len()])
+                    .collect();
+                model.forward_slices(n, &inputs, Mode::Train)?;
+                let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
+                if !loss.is_finite() {
+                    return Err(NnError::Other(format!(
+                        "{}: the loss became {loss} at epoch {}, step {} of {steps}; \
+                         try a lower learning rate or check the data for NaN or infinite values",
+                        spec.name,
+                        epoch + 1,
+                        step + 1
+                    )));
+                }
+                let grads: Vec<&[f32]> = buffers
+                    .grads
+                    .iter()
+                    .zip(spec.outputs)
+                    .map(|(g, t)| &g[..n * t.len()])
+                    .collect();
+                let result = model.backward_slices(&grads);
+                model
+                    .core_mut()
+                    .skip_output_activation
+                    .iter_mut()
+                    .for_each(|s| *s = false);
+                result?;
+                let (params, grads) = model.params_and_grads();
+                self.optimizer.step(params, grads);
+                progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
+            }
+            let mut logs = tally.logs(&spec, "", self.accuracy);
+            if let Some(v) = validation {
+                let val = self.evaluate_tally(model, v, config.batch_size)?;
+                for (name, value) in val.logs(&spec, "val_", self.accuracy).values {
+                    logs.set(&name, value);
+                }
+            }
+            progress.epoch_end(&logs);
+            history.epochs.push(logs.clone());
+            let stop = with_context(model, callbacks, |cb, ctx| cb.on_epoch_end(epoch, &logs, ctx))?;
+            if stop {
+                break;
+            }
+        }
+        with_context(model, callbacks, |cb, ctx| cb.on_train_end(ctx))?;
+        Ok(history)
+    }
+
+    fn evaluate_tally<M: Model>(
+        &self,
+        model: &mut M,
+        data: &Dataset,
+        batch_size: usize,
+    ) -> Result<Tally, NnError> {
+        let spec = M::SPEC;
+        if batch_size == 0 {
+            return Err(NnError::Other(format!(
+                "{}: batch_size must be at least 1",
+                spec.name
+            )));
+        }
+        self.check::<M>(data, "evaluation data")?;
+        let batch = batch_size.min(data.len());
+        let mut buffers = self.buffers::<M>(data, batch);
+        let mut tally = Tally::new(spec.outputs.len());
+        let indices: Vec<usize> = (0..data.len()).collect();
+        for chunk in indices.chunks(batch) {
+            let n = chunk.len();
+            Self::gather(data, chunk, &mut buffers);
+            let inputs: Vec<&[f32]> = buffers
+                .inputs
+                .iter()
+                .zip(spec.inputs)
+                .map(|(b, t)| &b[..n * t.len()])
+                .collect();
+            model.forward_slices(n, &inputs, Mode::Infer)?;
+            self.score(model, n, &mut buffers, false, &mut tally)?;
+        }
+        Ok(tally)
+    }
+
+    /// Loss (and accuracy) of `model` on `data` in inference mode (Keras's
+    /// `evaluate`).
+    pub fn evaluate<M: Model>(
+        &self,
+        model: &mut M,
+        data: &Dataset,
+        batch_size: usize,
+    ) -> Result<Logs, NnError> {
+        Ok(self
+            .evaluate_tally(model, data, batch_size)?
+            .logs(&M::SPEC, "", self.accuracy))
+    }
+}
+
+/// Runs every callback with access to the model's weights; returns whether
+/// one asked to stop.
+fn with_context<M: Model>(
+    model: &mut M,
+    callbacks: &mut [&mut dyn Callback],
+    mut f: impl FnMut(&mut dyn Callback, &mut CallbackContext) -> Result<(), NnError>,
+) -> Result<bool, NnError> {
+    let spec = M::SPEC;
+    let core = model.core_mut();
+    let mut ctx = CallbackContext {
+        spec: &spec,
+        params: &mut core.params,
+        state: &mut core.state,
+        stop: false,
+    };
+    for cb in callbacks.iter_mut() {
+        f(&mut **cb, &mut ctx)?;
+    }
+    Ok(ctx.stop)
+}
+
+/// Running sums over an epoch or an evaluation.
+struct Tally {
+    total: f64,
+    samples: usize,
+    losses: Vec<f64>,
+    correct: Vec<usize>,
+    counted: Vec<usize>,
+}
+
+impl Tally {
+    fn new(outputs: usize) -> Self {
+        Self {
+            total: 0.0,
+            samples: 0,
+            losses: vec![0.0; outputs],
+            correct: vec![0; outputs],
+            counted: vec![0; outputs],
+        }
+    }
+
+    /// Keras's names: `loss`, `accuracy` for one output; `loss`,
+    /// `<out>_loss`, `<out>_accuracy` for several.
+    fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str, with_accuracy: bool) -> Logs {
+        let mut logs = Logs::default();
+        let n = self.samples.max(1) as f64;
+        logs.set(&format!("{prefix}loss"), self.total / n);
+        let several = spec.outputs.len() > 1;
+        for (i, output) in spec.outputs.iter().enumerate() {
+            if several {
+                logs.set(&format!("{prefix}{}_loss", output.name), self.losses[i] / n);
+            }
+            if with_accuracy {
+                let acc = self.correct[i] as f64 / self.counted[i].max(1) as f64;
+                let name = if several {
+                    format!("{prefix}{}_accuracy", output.name)
+                } else {
+                    format!("{prefix}accuracy")
+                };
+                logs.set(&name, acc);
+            }
+        }
+        logs
+    }
+}
+
+/// Batched inference (Keras's `predict`): one array per output.
+pub fn predict<M: Model>(
+    model: &mut M,
+    inputs: &[ndarray::ArrayViewD<f32>],
+    batch_size: usize,
+) -> Result<Vec<ndarray::ArrayD<f32>>, NnError> {
+    let spec = M::SPEC;
+    if batch_size == 0 {
+        return Err(NnError::Other(format!(
+            "{}: batch_size must be at least 1",
+            spec.name
+        )));
+    }
+    if inputs.len() != spec.inputs.len() {
+        return Err(NnError::Count {
+            network: spec.name,
+            what: "inputs",
+            expected: spec.inputs.len(),
+            actual: inputs.len(),
+        });
+    }
+    let total = inputs
+        .first()
+        .map_or(0, |a| a.shape().first().copied().unwrap_or(0));
+    if total == 0 {
+        return Err(NnError::EmptyBatch { network: spec.name });
+    }
+    let mut outputs: Vec<Vec<f32>> = spec
+        .outputs
+        .iter()
+        .map(|o| Vec::with_capacity(total * o.len()))
+        .collect();
+    let mut start = 0;
+    while start < total {
+        let end = (start + batch_size).min(total);
+        let views: Vec<ndarray::ArrayViewD<f32>> = inputs
+            .iter()
+            .map(|a| a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end)))
+            .collect();
+        let outs = model.forward_arrays(&views, Mode::Infer)?;
+        for (acc, out) in outputs.iter_mut().zip(outs) {
+            acc.extend(out.iter());
+        }
+        start = end;
+    }
+    spec.outputs
+        .iter()
+        .zip(outputs)
+        .map(|(o, data)| {
+            let mut shape = vec![total];
+            shape.extend_from_slice(o.shape);
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), data)
+                .map_err(|e| NnError::Other(format!("internal error: {e}")))
+        })
+        .collect()
+}
