@@ -1,4 +1,80 @@
-//! nn: neural networks written as a `network!` block.
+//! # nn: neural networks written as a `network!` block
+//!
+//! A network is declared in Rust source with Keras's vocabulary. The
+//! [`network!`] macro infers every tensor's shape at compile time, reports
+//! shape mistakes as compile errors on the offending layer, and expands into
+//! a struct whose forward and backward passes are straight-line calls into
+//! [`runtime`] kernels, with every size a constant.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     /// A small classifier for 28x28 greyscale images.
+//!     pub struct Classifier {
+//!         input image: [28, 28, 1];
+//!         let h = Conv2D(16, 3, padding = same, activation = relu)(image);
+//!         let h = MaxPooling2D(2)(h);
+//!         output class = Dense(10, activation = softmax)(flatten(h));
+//!     }
+//! }
+//!
+//! assert_eq!(Classifier::PARAM_COUNT, 160 + 3136 * 10 + 10);
+//! println!("{}", Classifier::summary());
+//! ```
+//!
+//! ## Grammar
+//!
+//! An invocation holds networks (`[pub] struct Name { ... }`, with doc
+//! comments) and blocks (`fn name(params) { ... }`) shared by them. Inside a
+//! network, statements run top to bottom at compile time:
+//!
+//! | statement | meaning |
+//! |---|---|
+//! | `input x: [64, 64, 3];` | an input; the shape excludes the batch axis |
+//! | `let t = expr;` | binds a tensor, an integer or an unapplied layer |
+//! | `t = expr;` | rebinds an existing name (used in loops) |
+//! | `for i in 0..N { ... }` | repetition with literal bounds, unrolled; `i` is an integer |
+//! | `fn block(x, n) { ...; result }` | a block; each call makes fresh layers |
+//! | `output y = expr;` | a named output (several allowed) |
+//!
+//! Expressions: `Layer(args)(tensor)` constructs and applies a layer;
+//! `let l = Layer(args);` then `l(a)`, `l(b)` shares its weights; `block(x, 16)`
+//! inlines a block; `add(a, b, ...)`, `concat(a, b, ...)` (or `concat([a, b])`),
+//! `flatten(x)` and the activation functions `relu`, `relu6`, `leaky_relu`,
+//! `sigmoid`, `tanh`, `softmax`, `linear` apply the corresponding Keras layer;
+//! integers support `+ - * / %`.
+//!
+//! Layers and their arguments (Keras's names, order and defaults):
+//!
+//! | layer | arguments |
+//! |---|---|
+//! | `Conv2D` | `filters`, `kernel_size` (int or `(h, w)`), `strides = 1`, `padding = valid`, `activation = linear`, `use_bias = true`, `kernel_initializer = glorot_uniform`, `name` |
+//! | `Dense` | `units`, `activation`, `use_bias`, `kernel_initializer`, `name` |
+//! | `MaxPooling2D`, `AveragePooling2D` | `pool_size = 2`, `strides = pool_size`, `padding = valid`, `name` |
+//! | `GlobalAveragePooling2D`, `Flatten`, `Add`, `Concatenate` | `name` |
+//! | `Activation` | `activation`, `name` |
+//! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `name` |
+//! | `Dropout` | `rate`, `name` |
+//!
+//! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
+//! `add_1`, `input_1`, ...) unless given `name = "..."`. Tensors are NHWC
+//! `f32`; `same` padding follows TensorFlow (extra padding at the bottom and
+//! right); `Flatten` flattens in H, W, C order.
+//!
+//! ## What a network gets
+//!
+//! `new(&mut rng)` (Keras's default initialisers), the constants
+//! `PARAM_COUNT`, `TRAINABLE_PARAM_COUNT`, `NON_TRAINABLE_PARAM_COUNT`,
+//! `summary()`, `dot()`, typed `predict`, `forward_train` and `backward`
+//! taking and returning `ndarray` arrays, and the [`Model`] trait: flat
+//! parameters and gradients, input gradients, weights in safetensors, and
+//! everything [`prelude::Trainer`] needs to `fit`, `evaluate` and `predict`.
+//!
+//! See the [`guide`] for the lecture's Keras code beside its `network!` version.
+
+pub mod guide;
+
 pub use nn_macros::network;
 pub use nn_runtime as runtime;
 pub use nn_runtime::{Mode, Model, NnError};

@@ -50,4 +50,5 @@ pub use model::{Mode, Model, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
 pub mod io;
+pub mod report;
 pub mod train;

@@ -1,0 +1,3 @@
+//! Pictures of training: curves as SVG.
+
+pub mod curves;

@@ -1,0 +1,238 @@
+//! # Keras → `network!`: the lecture's networks, side by side
+//!
+//! Each section shows the Keras functional-API code from the lecture "Redes
+//! complexas" and the same network written with [`network!`](crate::network).
+//! Every Rust block here is compiled and run as a test.
+//!
+//! ## Inputs, layers applied to tensors, a model
+//!
+//! Keras:
+//! ```python
+//! X = Input(shape=(64, 64, 3))
+//! X0 = layers.Conv2D(16, (3,3), strides=1, padding='same', activation='relu')(X)
+//! ```
+//! `network!`: the input is declared with its shape (the batch stays
+//! dynamic), and a layer is constructed with Keras's arguments and applied to
+//! a tensor by calling it. Arguments are positional in Keras's order or named;
+//! `same`/`valid` and activation names are bare words (strings work too).
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     struct Stem {
+//!         input x: [64, 64, 3];
+//!         output x0 = Conv2D(16, (3, 3), strides = 1, padding = same, activation = relu)(x);
+//!     }
+//! }
+//! assert_eq!(Stem::PARAM_COUNT, 448);
+//! ```
+//!
+//! ## A residual block as a function
+//!
+//! Keras:
+//! ```python
+//! def bloco_residual(X, n):
+//!     A1 = layers.Conv2D(n, (3,3), strides=1, padding='same', activation='relu')(X)
+//!     Z2 = layers.Conv2D(n, (3,3), strides=1, padding='same')(A1)
+//!     ZX = layers.Add()([Z2, X])
+//!     A2 = layers.Activation('relu')(ZX)
+//!     return A2
+//! ```
+//! `network!`: a block is an `fn` with untyped parameters (tensors, integers
+//! or layers); each call builds fresh layers. Its last expression is what it
+//! returns. `relu(t)` is Keras's `Activation('relu')(t)`, `add(a, b)` its
+//! `Add()([a, b])`.
+//!
+//! ## The whole residual network
+//!
+//! Keras:
+//! ```python
+//! X = Input(shape=(64, 64, 3))
+//! X0 = layers.Conv2D(16, (3,3), strides=1, padding='same', activation='relu')(X)
+//! X1 = bloco_residual(X0, 16)
+//! X2 = layers.Conv2D(32, (3,3), strides=1, padding='same', activation='relu')(X1)
+//! X2 = layers.MaxPooling2D((2, 2))(X2)
+//! X2 = bloco_residual(X2, 32)
+//! X2 = layers.MaxPooling2D((2, 2))(X2)
+//! X3 = layers.Flatten()(X2)
+//! Y = layers.Dense(6, activation='softmax')(X3)
+//! rna = Model(X, Y)
+//! rna.summary()
+//! ```
+//! `network!`:
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     fn bloco_residual(x, n) {
+//!         let a1 = Conv2D(n, (3, 3), strides = 1, padding = same, activation = relu)(x);
+//!         let z2 = Conv2D(n, (3, 3), strides = 1, padding = same)(a1);
+//!         relu(add(z2, x))
+//!     }
+//!
+//!     pub struct Residual {
+//!         input x: [64, 64, 3];
+//!         let x0 = Conv2D(16, (3, 3), strides = 1, padding = same, activation = relu)(x);
+//!         let x1 = bloco_residual(x0, 16);
+//!         let x2 = Conv2D(32, (3, 3), strides = 1, padding = same, activation = relu)(x1);
+//!         let x2 = MaxPooling2D((2, 2))(x2);
+//!         let x2 = bloco_residual(x2, 32);
+//!         let x2 = MaxPooling2D((2, 2))(x2);
+//!         let x3 = Flatten()(x2);
+//!         output y = Dense(6, activation = softmax)(x3);
+//!     }
+//! }
+//!
+//! assert_eq!(Residual::PARAM_COUNT, 77_382);
+//! let summary = Residual::summary();
+//! assert!(summary.contains("add_1 (Add)                    (None, 64, 64, 16)    0         conv2d_3[0][0]"));
+//! assert!(summary.contains("Total params: 77,382"));
+//! ```
+//!
+//! ## The inception module and network
+//!
+//! Keras:
+//! ```python
+//! def modulo_inception(X, n):
+//!     ramo_a = layers.Conv2D(n, 1, activation='relu')(X)
+//!     ramo_b = layers.Conv2D(n, 1, activation='relu')(X)
+//!     ramo_b = layers.Conv2D(n, 3, activation='relu', padding='same')(ramo_b)
+//!     ramo_c = layers.Conv2D(n, 1, activation='relu')(X)
+//!     ramo_c = layers.Conv2D(n, 5, activation='relu', padding='same')(ramo_c)
+//!     ramo_d = layers.MaxPooling2D(3, strides=1, padding='same')(X)
+//!     ramo_d = layers.Conv2D(n, 1, activation='relu', padding='same')(ramo_d)
+//!     return layers.concatenate([ramo_a, ramo_b, ramo_c, ramo_d], axis=-1)
+//!
+//! X = Input(shape=(64, 64, 3))
+//! X1 = modulo_inception(X, 16)
+//! X2 = layers.MaxPooling2D(3, strides=2)(X1)
+//! X3 = modulo_inception(X2, 32)
+//! Y = layers.Dense(6, activation='softmax')(layers.Flatten()(X3))
+//! ```
+//! `network!` (`concat` joins the last axis, Keras's `axis=-1`; it takes a
+//! list as in Keras or the tensors directly):
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     fn modulo_inception(x, n) {
+//!         let ramo_a = Conv2D(n, 1, activation = relu)(x);
+//!         let ramo_b = Conv2D(n, 1, activation = relu)(x);
+//!         let ramo_b = Conv2D(n, 3, activation = relu, padding = same)(ramo_b);
+//!         let ramo_c = Conv2D(n, 1, activation = relu)(x);
+//!         let ramo_c = Conv2D(n, 5, activation = relu, padding = same)(ramo_c);
+//!         let ramo_d = MaxPooling2D(3, strides = 1, padding = same)(x);
+//!         let ramo_d = Conv2D(n, 1, activation = relu, padding = same)(ramo_d);
+//!         concat([ramo_a, ramo_b, ramo_c, ramo_d])
+//!     }
+//!
+//!     pub struct Inception {
+//!         input x: [64, 64, 3];
+//!         let x1 = modulo_inception(x, 16);
+//!         let x2 = MaxPooling2D(3, strides = 2)(x1);
+//!         let x3 = modulo_inception(x2, 32);
+//!         output y = Dense(6, activation = softmax)(flatten(x3));
+//!     }
+//! }
+//!
+//! assert_eq!(Inception::PARAM_COUNT, 790_246);
+//! ```
+//!
+//! ## Projection shortcut (the lecture's `W_s`), loops, several networks
+//!
+//! When a residual block changes the shape, the lecture adds a projection of
+//! the shortcut. A strided 1x1 convolution does it. Repetition is a `for`
+//! loop with a literal bound, unrolled at compile time; one invocation may
+//! declare several networks that share blocks.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     fn down_block(x, n) {
+//!         let a = Conv2D(n, 3, strides = 2, padding = same, activation = relu)(x);
+//!         let z = Conv2D(n, 3, padding = same)(a);
+//!         let shortcut = Conv2D(n, 1, strides = 2)(x);   // W_s a[l]
+//!         relu(add(z, shortcut))
+//!     }
+//!
+//!     pub struct ForColour {
+//!         input x: [64, 64, 3];
+//!         let h = Conv2D(16, 3, padding = same, activation = relu)(x);
+//!         for i in 0..3 {
+//!             h = down_block(h, 16 * (i + 1));
+//!         }
+//!         output y = Dense(6, activation = softmax)(GlobalAveragePooling2D()(h));
+//!     }
+//!
+//!     pub struct ForGrey {
+//!         input x: [28, 28, 1];
+//!         let h = down_block(x, 32);
+//!         output y = Dense(10, activation = softmax)(flatten(h));
+//!     }
+//! }
+//!
+//! assert!(ForColour::summary().contains("(None, 8, 8, 48)"));
+//! assert!(ForGrey::summary().contains("(None, 14, 14, 32)"));
+//! ```
+//!
+//! ## Shared layers (siamese branches) and several inputs and outputs
+//!
+//! Keras shares weights by applying one layer object twice. So does
+//! `network!`: bind the layer without applying it, then apply the binding.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Siamese {
+//!         input left: [28, 28, 1];
+//!         input right: [28, 28, 1];
+//!         let encoder = Dense(32, activation = relu);
+//!         let a = encoder(flatten(left));
+//!         let b = encoder(flatten(right));
+//!         output same = Dense(1, activation = sigmoid)(concat(a, b));
+//!         output left_class = Dense(10, activation = softmax)(a);
+//!     }
+//! }
+//!
+//! // One encoder kernel (784 x 32 + 32), not two.
+//! assert_eq!(Siamese::PARAM_COUNT, 784 * 32 + 32 + 64 + 1 + 32 * 10 + 10);
+//! ```
+//!
+//! ## compile, fit, evaluate, predict
+//!
+//! Keras:
+//! ```python
+//! rna.compile(optimizer=Adam(lr=0.001, beta_1=0.9, beta_2=0.999),
+//!             loss='categorical_crossentropy', metrics=['accuracy'])
+//! history = rna.fit(X_train, Y_train, epochs=50, validation_data=(X_val, Y_val))
+//! ```
+//! `nn`:
+//! ```
+//! use nn::prelude::*;
+//! use nn::ndarray::{Array2, Array4};
+//! use nn::rand::SeedableRng;
+//!
+//! network! {
+//!     pub struct Tiny {
+//!         input x: [4, 4, 1];
+//!         output y = Dense(2, activation = softmax)(flatten(Conv2D(4, 3, padding = same, activation = relu)(x)));
+//!     }
+//! }
+//!
+//! let mut rng = nn::rand::rngs::StdRng::seed_from_u64(0);
+//! let mut net = Tiny::new(&mut rng);
+//! // A toy task: is the image's top half brighter than its bottom half?
+//! let x = Array4::from_shape_fn((64, 4, 4, 1), |(n, h, _, _)| if (n % 2 == 0) == (h < 2) { 1.0 } else { 0.0 });
+//! let labels: Vec<usize> = (0..64).map(|n| n % 2).collect();
+//! let data = Dataset::new(x.clone(), one_hot(&labels, 2)?)?;
+//!
+//! let mut trainer = Trainer::new(Adam::with_betas(0.01, 0.9, 0.999), Loss::CategoricalCrossentropy)
+//!     .with_accuracy();
+//! let config = FitConfig { epochs: 20, batch_size: 16, verbosity: Verbosity::Quiet, ..FitConfig::default() };
+//! let history = trainer.fit(&mut net, &data, Some(&data), &config, &mut [])?;
+//! assert!(history.series("val_accuracy").last().unwrap() > &0.9);
+//!
+//! let probabilities = net.predict(x.view())?;       // (64, 2)
+//! assert_eq!(probabilities.shape(), &[64, 2]);
+//! # Ok::<(), NnError>(())
+//! ```
