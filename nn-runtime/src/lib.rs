@@ -51,4 +51,5 @@ pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
 pub mod io;
 pub mod report;
+pub mod threads;
 pub mod train;

@@ -42,8 +42,8 @@ fn reference_forward(c: &Case, x: &[f32], kernel: &[f32], bias: &[f32]) -> (usiz
     let (oh, ow, pt, pl) = match c.padding {
         Padding::Valid => ((c.h - c.k.0) / c.s.0 + 1, (c.w - c.k.1) / c.s.1 + 1, 0, 0),
         Padding::Same => {
-            let oh = (c.h + c.s.0 - 1) / c.s.0;
-            let ow = (c.w + c.s.1 - 1) / c.s.1;
+            let oh = c.h.div_ceil(c.s.0);
+            let ow = c.w.div_ceil(c.s.1);
             let ph = ((oh - 1) * c.s.0 + c.k.0).saturating_sub(c.h);
             let pw = ((ow - 1) * c.s.1 + c.k.1).saturating_sub(c.w);
             (oh, ow, ph / 2, pw / 2)

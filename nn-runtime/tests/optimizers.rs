@@ -68,7 +68,7 @@ fn sgd_plain_momentum_and_nesterov() {
 fn rmsprop_matches_keras_rule() {
     let (lr, rho, eps) = (1e-3f64, 0.9f64, 1e-7f64);
     let mut w = vec![1.0f64, -2.0, 0.5, 0.0];
-    let mut a = vec![0.0f64; 4];
+    let mut a = [0.0f64; 4];
     for s in 0..4 {
         let g = grads(s);
         for i in 0..4 {

@@ -21,7 +21,7 @@ fn reference(
     let (oh, ow, pt, pl) = match pad {
         Padding::Valid => ((h - k.0) / s.0 + 1, (w - k.1) / s.1 + 1, 0, 0),
         Padding::Same => {
-            let (oh, ow) = ((h + s.0 - 1) / s.0, (w + s.1 - 1) / s.1);
+            let (oh, ow) = (h.div_ceil(s.0), w.div_ceil(s.1));
             let ph = ((oh - 1) * s.0 + k.0).saturating_sub(h);
             let pw = ((ow - 1) * s.1 + k.1).saturating_sub(w);
             (oh, ow, ph / 2, pw / 2)

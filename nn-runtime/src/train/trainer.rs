@@ -16,6 +16,8 @@ use crate::train::metric::accuracy;
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::{Progress, Verbosity};
 
+const MAX_STACK_OUTPUTS: usize = 8;
+
 /// Settings of one `fit` call (Keras's `fit` arguments).
 #[derive(Debug, Clone)]
 pub struct FitConfig {
@@ -243,6 +245,63 @@ impl<O: Optimizer> Trainer<O> {
         }
         tally.total += total * n as f64;
         tally.samples += n;
+        Ok(total)
+    }
+
+    /// One training step on a prepared batch (forward, loss, backward,
+    /// optimizer update) from flat per-sample-contiguous slices, one per
+    /// input and per output target. Returns the (weighted) loss. Allocates
+    /// nothing once the network has seen a batch this large. For custom loops
+    /// and benchmarks; `fit` is built from the same pieces.
+    pub fn train_step<M: Model>(
+        &mut self,
+        model: &mut M,
+        batch: usize,
+        inputs: &[&[f32]],
+        targets: &[&[f32]],
+        grads: &mut [Vec<f32>],
+    ) -> Result<f64, NnError> {
+        let spec = M::SPEC;
+        model.forward_slices(batch, inputs, Mode::Train)?;
+        let mut total = 0.0;
+        if model.core().skip_output_activation.len() != spec.outputs.len() {
+            model.core_mut().skip_output_activation = vec![false; spec.outputs.len()];
+        }
+        for (i, output) in spec.outputs.iter().enumerate() {
+            let (loss, weight) = self.loss_for(i);
+            let width = output.shape.last().copied().unwrap_or(1);
+            let fused = loss.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
+            let grad = grads
+                .get_mut(i)
+                .and_then(|g| g.get_mut(..batch * output.len()))
+                .ok_or_else(|| NnError::Other(format!("{}: gradient buffer {i} too small", spec.name)))?;
+            total += weight as f64
+                * loss.evaluate(width, model.output(i), targets[i], fused, weight, Some(grad))?;
+            model.core_mut().skip_output_activation[i] = fused;
+        }
+        // Up to eight outputs without allocating a slice list.
+        let result = if grads.len() <= MAX_STACK_OUTPUTS {
+            let mut slices: [&[f32]; MAX_STACK_OUTPUTS] = [&[]; MAX_STACK_OUTPUTS];
+            for (slot, (g, o)) in slices.iter_mut().zip(grads.iter().zip(spec.outputs)) {
+                *slot = &g[..batch * o.len()];
+            }
+            model.backward_slices(&slices[..grads.len()])
+        } else {
+            let v: Vec<&[f32]> = grads
+                .iter()
+                .zip(spec.outputs)
+                .map(|(g, o)| &g[..batch * o.len()])
+                .collect();
+            model.backward_slices(&v)
+        };
+        model
+            .core_mut()
+            .skip_output_activation
+            .iter_mut()
+            .for_each(|s| *s = false);
+        result?;
+        let (params, g) = model.params_and_grads();
+        self.optimizer.step(params, g);
         Ok(total)
     }
 

@@ -1,0 +1,198 @@
+//! Speed and memory of the lecture's two networks (64x64x3 input, 6 classes),
+//! measured the way `../shared/bench` measures the peer frameworks:
+//!
+//! - train b32: forward + categorical cross-entropy + backward + Adam update,
+//!   images/s (median step after warm-up);
+//! - infer b32: forward on 32 images, images/s;
+//! - latency b1: forward on one image, ms;
+//! - peak RSS of a training process (VmHWM), MiB.
+//!
+//! Every (network, threads, mode) runs in its own process, so the thread
+//! count is set before anything starts and peak memory is per measurement.
+//!
+//! `cargo run --release --example bench -- [--threads 1,2] [--nets resnet,inception] [--quick]`
+
+use std::process::Command;
+use std::time::Instant;
+
+use nn::prelude::*;
+use nn::rand::SeedableRng;
+
+network! {
+    fn residual(x, n) {
+        let a = Conv2D(n, 3, padding = same, activation = relu)(x);
+        let z = Conv2D(n, 3, padding = same)(a);
+        relu(add(z, x))
+    }
+
+    fn inception(x, n) {
+        let a = Conv2D(n, 1, activation = relu)(x);
+        let b = Conv2D(n, 1, activation = relu)(x);
+        let b = Conv2D(n, 3, activation = relu, padding = same)(b);
+        let c = Conv2D(n, 1, activation = relu)(x);
+        let c = Conv2D(n, 5, activation = relu, padding = same)(c);
+        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
+        let d = Conv2D(n, 1, activation = relu, padding = same)(d);
+        concat([a, b, c, d])
+    }
+
+    pub struct ResidualNet {
+        input x: [64, 64, 3];
+        let x0 = Conv2D(16, 3, padding = same, activation = relu)(x);
+        let x1 = residual(x0, 16);
+        let x2 = Conv2D(32, 3, padding = same, activation = relu)(x1);
+        let x2 = MaxPooling2D(2)(x2);
+        let x2 = residual(x2, 32);
+        let x2 = MaxPooling2D(2)(x2);
+        output y = Dense(6, activation = softmax)(flatten(x2));
+    }
+
+    pub struct InceptionNet {
+        input x: [64, 64, 3];
+        let x1 = inception(x, 16);
+        let x2 = MaxPooling2D(3, strides = 2)(x1);
+        let x3 = inception(x2, 32);
+        output y = Dense(6, activation = softmax)(flatten(x3));
+    }
+}
+
+const BATCH: usize = 32;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn time_it(warm: usize, iters: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warm {
+        f();
+    }
+    median(
+        (0..iters)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn vm_hwm_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|x| x.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn images(n: usize) -> Vec<f32> {
+    (0..n * 64 * 64 * 3)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect()
+}
+
+/// Runs one measurement in this process and prints its RESULT line.
+fn worker<M: Model>(new: fn(&mut nn::rand::rngs::StdRng) -> M, net_name: &str, mode: &str, quick: bool) {
+    let mut rng = nn::rand::rngs::StdRng::seed_from_u64(1);
+    let mut net = new(&mut rng);
+    let (warm, iters) = if quick { (1, 3) } else { (3, 20) };
+    let (seconds, batch) = match mode {
+        "train" => {
+            let x = images(BATCH);
+            let y: Vec<f32> = (0..BATCH * 6)
+                .map(|i| if i % 6 == (i / 6) % 6 { 1.0 } else { 0.0 })
+                .collect();
+            let mut grads = vec![vec![0.0; BATCH * 6]];
+            let mut trainer = Trainer::new(Adam::new(1e-3), Loss::CategoricalCrossentropy);
+            let s = time_it(warm, iters, || {
+                trainer
+                    .train_step(&mut net, BATCH, &[&x], &[&y], &mut grads)
+                    .expect("train step");
+            });
+            (s, BATCH)
+        }
+        "infer" => {
+            let x = images(BATCH);
+            let s = time_it(warm, iters.max(10), || {
+                net.forward_slices(BATCH, &[&x], Mode::Infer).expect("forward")
+            });
+            (s, BATCH)
+        }
+        _ => {
+            let x = images(1);
+            let s = time_it(warm * 3, iters * 5, || {
+                net.forward_slices(1, &[&x], Mode::Infer).expect("forward")
+            });
+            (s, 1)
+        }
+    };
+    println!(
+        "RESULT net={net_name} mode={mode} threads={} median_ms={:.3} img_per_s={:.1} peak_rss_mib={:.1}",
+        nn::runtime::threads::current(),
+        seconds * 1e3,
+        batch as f64 / seconds,
+        vm_hwm_mib()
+    );
+}
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    if let Some(i) = args.iter().position(|a| a == "--worker") {
+        let (net, threads, mode) = (&args[i + 1], &args[i + 2], &args[i + 3]);
+        nn::runtime::threads::set(threads.parse().expect("thread count"));
+        match net.as_str() {
+            "resnet" => worker(ResidualNet::new, net, mode, quick),
+            _ => worker(InceptionNet::new, net, mode, quick),
+        }
+        return;
+    }
+    let list = |flag: &str, default: &str| -> Vec<String> {
+        let v = args
+            .iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |s| s.as_str());
+        v.split(',').map(str::to_string).collect()
+    };
+    let nets = list("--nets", "resnet,inception");
+    let threads = list("--threads", "1,2");
+    println!("batch {BATCH}; medians after warm-up; one process per figure");
+    println!("| net | threads | train b32 img/s | infer b32 img/s | latency b1 ms | peak RSS train MiB |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let me = std::env::current_exe().expect("own path");
+    for net in &nets {
+        for t in &threads {
+            let mut row = Vec::new();
+            let mut rss = String::from("n/a");
+            for mode in ["train", "infer", "lat"] {
+                let mut cmd = Command::new(&me);
+                cmd.args(["--worker", net, t, mode]);
+                if quick {
+                    cmd.arg("--quick");
+                }
+                let out = cmd.output().expect("run worker");
+                let text = String::from_utf8_lossy(&out.stdout);
+                let line = text.lines().find(|l| l.starts_with("RESULT")).unwrap_or("");
+                let value = match mode {
+                    "lat" => field(line, "median_ms").unwrap_or("n/a").to_string(),
+                    _ => field(line, "img_per_s").unwrap_or("n/a").to_string(),
+                };
+                if mode == "train" {
+                    rss = field(line, "peak_rss_mib").unwrap_or("n/a").to_string();
+                }
+                row.push(value);
+            }
+            println!("| {net} | {t} | {} | {} | {} | {rss} |", row[0], row[1], row[2]);
+        }
+    }
+}
