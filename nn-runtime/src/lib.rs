@@ -49,6 +49,7 @@ pub use arena::Arena;
 pub use model::{Mode, Model, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
+pub mod gather;
 pub mod io;
 pub mod report;
 pub mod threads;

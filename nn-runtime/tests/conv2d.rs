@@ -5,8 +5,10 @@
 mod common;
 
 use common::*;
+use nn_runtime::gather::{self, Path};
 use nn_runtime::{activation, Activation, Conv2d, Padding, Window2d, Workspace};
 
+#[derive(Clone, Copy)]
 struct Case {
     batch: usize,
     h: usize,
@@ -77,7 +79,20 @@ fn reference_forward(c: &Case, x: &[f32], kernel: &[f32], bias: &[f32]) -> (usiz
     (oh, ow, y)
 }
 
+/// Every case runs on every micro-kernel path this CPU supports.
 fn run(c: Case) {
+    for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+        if gather::supported(path) {
+            gather::force(Some(path));
+            assert_eq!(gather::active(), path);
+            run_on_active_path(&c);
+        }
+    }
+    gather::force(None);
+}
+
+fn run_on_active_path(c: &Case) {
+    let c = *c;
     let mut rng = rng(7);
     let spec = c.spec(Activation::Linear);
     let x = random_vec(&mut rng, c.batch * spec.in_len());
