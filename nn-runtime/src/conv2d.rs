@@ -13,8 +13,11 @@ use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
 use crate::gemm::{gemm, Transpose};
 use crate::im2col;
+use crate::threads::{self, Chunks};
 use crate::window::Window2d;
-use crate::workspace::Workspace;
+use crate::workspace::{lock, Workspace};
+
+use std::sync::Mutex;
 
 /// Static description of one convolution layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,6 +97,7 @@ impl Conv2d {
     }
 
     /// `x: [batch, in_h, in_w, cin]` → `y: [batch, out_h, out_w, filters]`.
+    /// Images are spread over the kernel threads.
     pub fn forward(
         &self,
         batch: usize,
@@ -110,17 +114,25 @@ impl Conv2d {
         if let Some(b) = bias {
             expect_len("conv2d", "bias", b, self.filters)?;
         }
+        // Rejects a bad activation argument before any thread starts.
+        activation::forward_in_place(self.activation, &mut [], self.filters)?;
         let (w, c) = (&self.window, self.in_channels);
         let p = self.padded_input();
         let pixels = self.out_h() * self.out_w();
-        let ([plane], [rows, taps]) = ws.parts([p.h * p.w * c], [pixels, self.patch_len()]);
+        let (shared, slots) = ws.split(threads::current());
+        let ([], [rows, taps]) = shared.parts([], [pixels, self.patch_len()]);
         pixel_offsets(rows, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
         tap_offsets(taps, w.kernel_h, w.kernel_w, p.w, c);
-        for (image, out) in x
-            .chunks_exact(self.in_len())
-            .zip(y.chunks_exact_mut(self.out_len()))
-        {
+        let (rows, taps) = (&*rows, &*taps);
+        let outputs = Chunks::new(y, self.out_len());
+        let failure = Mutex::new(None);
+        threads::run(batch, &|n, slot| {
+            let mut scratch = lock(&slots[slot]);
+            let ([plane], []) = scratch.parts([p.h * p.w * c], []);
+            let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
             pad_into(image, w.in_h, w.in_w, c, &p, plane);
+            // SAFETY: `threads::run` runs each image index once.
+            let out = unsafe { outputs.get(n) };
             let g = Gather {
                 x: plane,
                 row_off: rows,
@@ -129,21 +141,25 @@ impl Conv2d {
                 ldb: self.filters,
                 cols: self.filters,
             };
-            gather::run(
+            let result = gather::run(
                 &g,
                 &mut Output {
-                    out,
+                    out: &mut *out,
                     ldo: self.filters,
                     accumulate: false,
                     bias,
                 },
-            )?;
-        }
-        activation::forward_in_place(self.activation, y, self.filters)
+            )
+            .and_then(|()| activation::forward_in_place(self.activation, out, self.filters));
+            record(&failure, result);
+        });
+        take_failure(failure)
     }
 
     /// Backward. `dy` becomes the pre-activation gradient in place; `dkernel`,
-    /// `dbias` and `dx` accumulate (`+=`).
+    /// `dbias` and `dx` accumulate (`+=`). Images are spread over the kernel
+    /// threads; each thread sums its own kernel and bias gradients, added up
+    /// at the end.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -167,140 +183,166 @@ impl Conv2d {
         if let Some(dx) = dx.as_deref() {
             expect_len(NAME, "dx", dx, batch * self.in_len())?;
         }
-        activation::backward_in_place(self.activation, y, dy, self.filters)?;
-        if let Some(db) = dbias {
+        if let Some(db) = dbias.as_deref() {
             expect_len(NAME, "dbias", db, self.filters)?;
-            bias::accumulate_rows(dy, db);
         }
-        self.kernel_grad(x, dy, dkernel, ws)?;
-        if let Some(dx) = dx {
-            if self.window.stride_h == 1 && self.window.stride_w == 1 {
-                self.input_grad_direct(kernel, dy, dx, ws)?;
-            } else {
-                self.input_grad_im2col(kernel, dy, dx, ws)?;
-            }
-        }
-        Ok(())
-    }
+        activation::backward_in_place(self.activation, &[], &mut [], self.filters)?;
+        let mut dbias = dbias;
 
-    /// `dkernel[(tap, c)][f] += Σ_pixels padded_x[pixel + tap][c] * dz[pixel][f]`.
-    fn kernel_grad(
-        &self,
-        x: &[f32],
-        dz: &[f32],
-        dkernel: &mut [f32],
-        ws: &mut Workspace,
-    ) -> Result<(), KernelError> {
-        let (w, c) = (&self.window, self.in_channels);
-        let p = self.padded_input();
-        let pixels = self.out_h() * self.out_w();
-        let ([plane], [rows, steps]) = ws.parts([p.h * p.w * c], [self.patch_len(), pixels]);
-        tap_offsets(rows, w.kernel_h, w.kernel_w, p.w, c);
-        pixel_offsets(steps, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
-        for (image, grad) in x.chunks_exact(self.in_len()).zip(dz.chunks_exact(self.out_len())) {
-            pad_into(image, w.in_h, w.in_w, c, &p, plane);
-            let g = Gather {
-                x: plane,
-                row_off: rows,
-                k_off: steps,
-                b: grad,
-                ldb: self.filters,
-                cols: self.filters,
-            };
-            gather::run(
-                &g,
-                &mut Output {
-                    out: dkernel,
-                    ldo: self.filters,
-                    accumulate: true,
-                    bias: None,
-                },
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Stride 1: `dx[pixel][c] += Σ_(tap, f) padded_dz[pixel + tap][f] * flipped[tap][f][c]`.
-    fn input_grad_direct(
-        &self,
-        kernel: &[f32],
-        dz: &[f32],
-        dx: &mut [f32],
-        ws: &mut Workspace,
-    ) -> Result<(), KernelError> {
         let (w, c, f) = (&self.window, self.in_channels, self.filters);
+        let direct_dx = w.stride_h == 1 && w.stride_w == 1;
+        let p = self.padded_input();
         let q = self.padded_output_grad();
-        let pixels = w.in_h * w.in_w;
-        let taps = w.kernel_h * w.kernel_w;
-        let ([plane, flipped], [rows, steps]) =
-            ws.parts([q.h * q.w * f, self.kernel_len()], [pixels, taps * f]);
-        // flipped[ky'][kx'][f][c] = kernel[kh-1-ky'][kw-1-kx'][c][f]
-        for t in 0..taps {
-            let source = taps - 1 - t;
-            for ch in 0..c {
-                for o in 0..f {
-                    flipped[(t * f + o) * c + ch] = kernel[(source * c + ch) * f + o];
+        let pixels = self.out_h() * self.out_w();
+        let in_pixels = w.in_h * w.in_w;
+        let taps_n = w.kernel_h * w.kernel_w;
+        let threads = threads::current();
+        let (shared, slots) = ws.split(threads);
+        let ([flipped], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(
+            [if direct_dx { self.kernel_len() } else { 0 }],
+            [self.patch_len(), pixels, in_pixels, taps_n * f],
+        );
+        tap_offsets(tap_rows, w.kernel_h, w.kernel_w, p.w, c);
+        pixel_offsets(
+            out_pixels,
+            self.out_h(),
+            self.out_w(),
+            w.stride_h,
+            w.stride_w,
+            p.w,
+            c,
+        );
+        if direct_dx {
+            // flipped[ky'][kx'][f][c] = kernel[kh-1-ky'][kw-1-kx'][c][f]
+            for t in 0..taps_n {
+                let source = taps_n - 1 - t;
+                for ch in 0..c {
+                    for o in 0..f {
+                        flipped[(t * f + o) * c + ch] = kernel[(source * c + ch) * f + o];
+                    }
                 }
             }
+            pixel_offsets(in_rows, w.in_h, w.in_w, 1, 1, q.w, f);
+            tap_offsets(grad_taps, w.kernel_h, w.kernel_w, q.w, f);
         }
-        pixel_offsets(rows, w.in_h, w.in_w, 1, 1, q.w, f);
-        tap_offsets(steps, w.kernel_h, w.kernel_w, q.w, f);
-        for (grad, dimage) in dz
-            .chunks_exact(self.out_len())
-            .zip(dx.chunks_exact_mut(self.in_len()))
-        {
-            pad_into(grad, self.out_h(), self.out_w(), f, &q, plane);
-            let g = Gather {
-                x: plane,
-                row_off: rows,
-                k_off: steps,
-                b: flipped,
-                ldb: c,
-                cols: c,
+        let (flipped, tap_rows, out_pixels, in_rows, grad_taps) =
+            (&*flipped, &*tap_rows, &*out_pixels, &*in_rows, &*grad_taps);
+
+        // Per-thread partial sums, zeroed before the images are shared out.
+        let plane_len = (p.h * p.w * c).max(if direct_dx { q.h * q.w * f } else { 0 });
+        let cols_len = if direct_dx { 0 } else { pixels * self.patch_len() };
+        let sizes = [self.kernel_len(), f, plane_len, cols_len];
+        for slot in slots {
+            let mut scratch = lock(slot);
+            let ([dk, db, _, _], []) = scratch.parts(sizes, []);
+            dk.fill(0.0);
+            db.fill(0.0);
+        }
+        let grads = Chunks::new(dy, self.out_len());
+        let has_dx = dx.is_some();
+        let mut no_dx: [f32; 0] = [];
+        let input_grads = Chunks::new(dx.unwrap_or(&mut no_dx), self.in_len());
+        let failure = Mutex::new(None);
+        threads::run(batch, &|n, slot| {
+            let mut scratch = lock(&slots[slot]);
+            let ([dk, db, plane, cols], []) = scratch.parts(sizes, []);
+            // SAFETY: `threads::run` runs each image index once.
+            let dz = unsafe { grads.get(n) };
+            let out = &y[n * self.out_len()..(n + 1) * self.out_len()];
+            let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
+            let mut step = || -> Result<(), KernelError> {
+                activation::backward_in_place(self.activation, out, dz, f)?;
+                bias::accumulate_rows(dz, db);
+                // Kernel gradient: rows (tap, c), steps over output pixels.
+                let padded = &mut plane[..p.h * p.w * c];
+                pad_into(image, w.in_h, w.in_w, c, &p, padded);
+                let g = Gather {
+                    x: padded,
+                    row_off: tap_rows,
+                    k_off: out_pixels,
+                    b: dz,
+                    ldb: f,
+                    cols: f,
+                };
+                gather::run(
+                    &g,
+                    &mut Output {
+                        out: dk,
+                        ldo: f,
+                        accumulate: true,
+                        bias: None,
+                    },
+                )?;
+                if !has_dx {
+                    return Ok(());
+                }
+                // SAFETY: as above, one task per image.
+                let dimage = unsafe { input_grads.get(n) };
+                if direct_dx {
+                    let padded = &mut plane[..q.h * q.w * f];
+                    pad_into(dz, self.out_h(), self.out_w(), f, &q, padded);
+                    let g = Gather {
+                        x: padded,
+                        row_off: in_rows,
+                        k_off: grad_taps,
+                        b: flipped,
+                        ldb: c,
+                        cols: c,
+                    };
+                    gather::run(
+                        &g,
+                        &mut Output {
+                            out: dimage,
+                            ldo: c,
+                            accumulate: true,
+                            bias: None,
+                        },
+                    )
+                } else {
+                    let k = self.patch_len();
+                    gemm(
+                        pixels,
+                        f,
+                        k,
+                        1.0,
+                        dz,
+                        Transpose::No,
+                        kernel,
+                        Transpose::Yes,
+                        0.0,
+                        cols,
+                    )?;
+                    im2col::fold_add(&self.window, c, cols, dimage);
+                    Ok(())
+                }
             };
-            gather::run(
-                &g,
-                &mut Output {
-                    out: dimage,
-                    ldo: c,
-                    accumulate: true,
-                    bias: None,
-                },
-            )?;
+            record(&failure, step());
+        });
+        take_failure(failure)?;
+        for slot in slots {
+            let mut scratch = lock(slot);
+            let ([dk, db, _, _], []) = scratch.parts(sizes, []);
+            dkernel.iter_mut().zip(dk.iter()).for_each(|(d, s)| *d += s);
+            if let Some(dbias) = dbias.as_deref_mut() {
+                dbias.iter_mut().zip(db.iter()).for_each(|(d, s)| *d += s);
+            }
         }
         Ok(())
     }
+}
 
-    /// Strided: `dcols = dz · kernelᵀ`, folded back onto the input pixels.
-    fn input_grad_im2col(
-        &self,
-        kernel: &[f32],
-        dz: &[f32],
-        dx: &mut [f32],
-        ws: &mut Workspace,
-    ) -> Result<(), KernelError> {
-        let (k, n) = (self.patch_len(), self.filters);
-        let m = self.out_h() * self.out_w();
-        let dcols = ws.take(m * k);
-        for (grad, dimage) in dz
-            .chunks_exact(self.out_len())
-            .zip(dx.chunks_exact_mut(self.in_len()))
-        {
-            gemm(
-                m,
-                n,
-                k,
-                1.0,
-                grad,
-                Transpose::No,
-                kernel,
-                Transpose::Yes,
-                0.0,
-                dcols,
-            )?;
-            im2col::fold_add(&self.window, self.in_channels, dcols, dimage);
-        }
-        Ok(())
+/// Keeps the first error a task reports.
+fn record(failure: &Mutex<Option<KernelError>>, result: Result<(), KernelError>) {
+    if let Err(e) = result {
+        let mut slot = failure.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(e);
+    }
+}
+
+fn take_failure(failure: Mutex<Option<KernelError>>) -> Result<(), KernelError> {
+    match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -1,10 +1,18 @@
-//! How many threads kernels may use.
+//! The kernels' threads: how many, and a small persistent pool that runs a
+//! batch of independent tasks on them.
+//!
+//! The pool is built for the hot path: a call hands a borrowed closure to
+//! the workers through a mutex and condition variables, the calling thread
+//! works too, and nothing is allocated per call, so a training step that
+//! uses it still allocates nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
-/// Sets the number of threads kernels use (at least 1).
+/// Sets the number of threads kernels use (at least 1). Takes effect at the
+/// next kernel call; workers are started on first use and kept.
 pub fn set(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
@@ -12,4 +20,173 @@ pub fn set(n: usize) {
 /// The number of threads kernels use.
 pub fn current() -> usize {
     THREADS.load(Ordering::Relaxed)
+}
+
+/// A task body: called with (task index, worker slot). Slot 0 is the
+/// calling thread; slots are below [`current`].
+type Task<'a> = dyn Fn(usize, usize) + Sync + 'a;
+
+/// The job being run, as raw pointers valid until `run` returns.
+#[derive(Clone, Copy)]
+struct Job {
+    task: *const Task<'static>,
+    next: *const AtomicUsize,
+    tasks: usize,
+}
+
+// SAFETY: the pointers are only dereferenced while `run` keeps the closure
+// and the counter alive (it waits for every worker to finish the job).
+unsafe impl Send for Job {}
+
+struct State {
+    generation: u64,
+    job: Option<Job>,
+    /// Workers still running the current job.
+    busy: usize,
+    /// Workers taking part in the current job.
+    wanted: usize,
+}
+
+struct Pool {
+    state: Mutex<State>,
+    start: Condvar,
+    done: Condvar,
+    spawned: AtomicUsize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(State {
+            generation: 0,
+            job: None,
+            busy: 0,
+            wanted: 0,
+        }),
+        start: Condvar::new(),
+        done: Condvar::new(),
+        spawned: AtomicUsize::new(0),
+    })
+}
+
+fn work(job: Job, slot: usize) {
+    // SAFETY: see `Job`.
+    let (task, next) = unsafe { (&*job.task, &*job.next) };
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= job.tasks {
+            break;
+        }
+        task(i, slot);
+    }
+}
+
+fn worker(slot: usize) {
+    let pool = pool();
+    let mut seen = 0;
+    loop {
+        let job = {
+            let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+            while state.generation == seen || slot >= state.wanted {
+                if state.generation != seen {
+                    // A job this worker is not part of.
+                    seen = state.generation;
+                }
+                state = pool.start.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            seen = state.generation;
+            state.job
+        };
+        if let Some(job) = job {
+            work(job, slot);
+        }
+        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.busy -= 1;
+        if state.busy == 0 {
+            pool.done.notify_all();
+        }
+    }
+}
+
+/// Runs `task(i, slot)` for every `i < tasks`, each exactly once, on up to
+/// [`current`] threads, and returns when all are done. A call made while
+/// another is using the pool (another thread's network, or a task that calls
+/// back in) runs its tasks on the calling thread instead of waiting.
+pub fn run(tasks: usize, task: &Task) {
+    static CALLER: Mutex<()> = Mutex::new(());
+    let threads = current().min(tasks);
+    let guard = if threads > 1 { CALLER.try_lock().ok() } else { None };
+    if guard.is_none() {
+        for i in 0..tasks {
+            task(i, 0);
+        }
+        return;
+    }
+    let pool = pool();
+    let workers = threads - 1;
+    while pool.spawned.load(Ordering::Relaxed) < workers {
+        let slot = pool.spawned.fetch_add(1, Ordering::Relaxed) + 1;
+        std::thread::Builder::new()
+            .name(format!("nn-worker-{slot}"))
+            .spawn(move || worker(slot))
+            .expect("start a kernel worker thread");
+    }
+    let next = AtomicUsize::new(0);
+    // SAFETY: the lifetime is erased only for the duration of this call,
+    // which waits below until no worker uses the job any more.
+    let erased: *const Task<'static> = unsafe { std::mem::transmute(task as *const Task) };
+    let job = Job {
+        task: erased,
+        next: &next,
+        tasks,
+    };
+    {
+        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.generation += 1;
+        state.job = Some(job);
+        state.busy = workers;
+        state.wanted = threads;
+        pool.start.notify_all();
+    }
+    work(job, 0);
+    let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    while state.busy > 0 {
+        state = pool.done.wait(state).unwrap_or_else(|e| e.into_inner());
+    }
+    state.job = None;
+}
+
+/// Hands out disjoint `chunk`-sized pieces of one mutable slice to tasks
+/// running in parallel, one piece per task index.
+pub struct Chunks<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    chunk: usize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: pieces are disjoint and each is handed to one task.
+unsafe impl<T: Send> Sync for Chunks<'_, T> {}
+
+impl<'a, T> Chunks<'a, T> {
+    pub fn new(slice: &'a mut [T], chunk: usize) -> Self {
+        Self {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            chunk,
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Piece `i`.
+    ///
+    /// # Safety
+    /// No two live references may come from the same `i`: call it once per
+    /// task index of [`run`], which runs each index exactly once.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get(&self, i: usize) -> &mut [T] {
+        let start = (i * self.chunk).min(self.len);
+        let end = (start + self.chunk).min(self.len);
+        std::slice::from_raw_parts_mut(self.ptr.add(start), end - start)
+    }
 }

@@ -1,31 +1,16 @@
 //! Reusable scratch memory owned by the caller.
 
-/// Scratch space that kernels borrow for the duration of one call (padded
-/// images, gather tables, im2col columns, per-channel partial sums).
-///
-/// It grows to the largest request it has seen and never shrinks, so once a
-/// network has run one step at a given batch size, later steps allocate
-/// nothing.
+use std::sync::Mutex;
+
+/// Scratch floats and indices that grow to the largest request and never
+/// shrink, so a repeated call allocates nothing.
 #[derive(Debug, Default)]
-pub struct Workspace {
+pub struct Scratch {
     floats: Vec<f32>,
     indices: Vec<usize>,
 }
 
-impl Workspace {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Floats currently held.
-    pub fn len(&self) -> usize {
-        self.floats.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.floats.is_empty()
-    }
-
+impl Scratch {
     fn grow(&mut self, floats: usize, indices: usize) {
         if self.floats.len() < floats {
             self.floats.resize(floats, 0.0);
@@ -41,13 +26,8 @@ impl Workspace {
         &mut self.floats[..len]
     }
 
-    /// Two disjoint scratch slices of `a` and `b` floats.
-    pub fn take2(&mut self, a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
-        self.take(a + b).split_at_mut(a)
-    }
-
-    /// Float slices of the given lengths and index slices of the given
-    /// lengths, all disjoint.
+    /// Disjoint float slices and index slices of the given lengths. The same
+    /// lengths give the same slices again, contents kept.
     pub fn parts<const F: usize, const I: usize>(
         &mut self,
         floats: [usize; F],
@@ -68,4 +48,63 @@ impl Workspace {
         });
         (f, i)
     }
+}
+
+/// Scratch space that kernels borrow for the duration of one call: a shared
+/// part (gather tables, flipped kernels) and one part per kernel thread
+/// (padded images, partial gradient sums).
+///
+/// Once a network has run one step at a given batch size and thread count,
+/// later steps allocate nothing.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    shared: Scratch,
+    per_thread: Vec<Mutex<Scratch>>,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Floats held by the shared part.
+    pub fn len(&self) -> usize {
+        self.shared.floats.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shared.floats.is_empty()
+    }
+
+    /// A shared scratch slice of exactly `len` floats.
+    pub fn take(&mut self, len: usize) -> &mut [f32] {
+        self.shared.take(len)
+    }
+
+    /// Two disjoint shared scratch slices of `a` and `b` floats.
+    pub fn take2(&mut self, a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
+        self.shared.take(a + b).split_at_mut(a)
+    }
+
+    /// Disjoint shared float and index slices.
+    pub fn parts<const F: usize, const I: usize>(
+        &mut self,
+        floats: [usize; F],
+        indices: [usize; I],
+    ) -> ([&mut [f32]; F], [&mut [usize]; I]) {
+        self.shared.parts(floats, indices)
+    }
+
+    /// The shared part and one scratch per thread slot (`threads` of them).
+    pub fn split(&mut self, threads: usize) -> (&mut Scratch, &[Mutex<Scratch>]) {
+        while self.per_thread.len() < threads {
+            self.per_thread.push(Mutex::new(Scratch::default()));
+        }
+        (&mut self.shared, &self.per_thread[..threads])
+    }
+}
+
+/// Locks a thread slot's scratch (uncontended: one task per slot at a time).
+pub fn lock(slot: &Mutex<Scratch>) -> std::sync::MutexGuard<'_, Scratch> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use nn_runtime::gather::{self, Path};
+use nn_runtime::threads;
 use nn_runtime::{activation, Activation, Conv2d, Padding, Window2d, Workspace};
 
 #[derive(Clone, Copy)]
@@ -79,7 +80,8 @@ fn reference_forward(c: &Case, x: &[f32], kernel: &[f32], bias: &[f32]) -> (usiz
     (oh, ow, y)
 }
 
-/// Every case runs on every micro-kernel path this CPU supports.
+/// Every case runs on every micro-kernel path this CPU supports, and with
+/// the batch spread over two threads.
 fn run(c: Case) {
     for path in [Path::Portable, Path::Avx2, Path::Avx512] {
         if gather::supported(path) {
@@ -89,6 +91,9 @@ fn run(c: Case) {
         }
     }
     gather::force(None);
+    threads::set(2);
+    run_on_active_path(&c);
+    threads::set(1);
 }
 
 fn run_on_active_path(c: &Case) {
