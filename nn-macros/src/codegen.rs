@@ -225,9 +225,15 @@ impl Emitter<'_> {
             Config::Activation(act) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
-                quote! {
-                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
-                    ::nn::runtime::activation::forward(#act, x, y, #width)?;
+                if self.plan.in_place[i] {
+                    quote! {
+                        ::nn::runtime::activation::forward_in_place(#act, &mut acts[#y], #width)?;
+                    }
+                } else {
+                    quote! {
+                        let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                        ::nn::runtime::activation::forward(#act, x, y, #width)?;
+                    }
                 }
             }
             Config::BatchNorm { .. } => {
@@ -338,6 +344,19 @@ impl Emitter<'_> {
         let first = lit(lp.first);
         let first_end = lit(lp.first + lp.first_len);
         let comment = format!("{} ({}) backward", layer.name, layer.config.class());
+        let gy = range(self.plan.grad_slots[i]);
+        let gx = node
+            .inputs
+            .first()
+            .map(|&x| range(self.plan.grad_slots[x]))
+            .unwrap_or_default();
+        let zero: Vec<TokenStream> = self.plan.zero_before[i]
+            .iter()
+            .map(|&slot| {
+                let r = range(slot);
+                quote!(grads[#r].fill(0.0);)
+            })
+            .collect();
         let need_dx = if node
             .inputs
             .first()
@@ -395,7 +414,7 @@ impl Emitter<'_> {
                 quote! {
                     let x = &acts[#x];
                     let y = &acts[#y];
-                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
                     let dx = if #need_dx { Some(dx) } else { None };
                     #split
                     #choose
@@ -405,11 +424,11 @@ impl Emitter<'_> {
             Config::Pool { .. } => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
-                let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
             Config::GlobalAveragePool => quote! {
-                let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
             Config::Activation(act) => {
@@ -422,13 +441,23 @@ impl Emitter<'_> {
                     }
                     None => quote!(false),
                 };
-                quote! {
-                    let y = &acts[#y];
-                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
-                    if #skip {
-                        ::nn::runtime::merge::accumulate(dy, dx)?;
-                    } else {
-                        ::nn::runtime::activation::backward(#act, y, dy, dx, #width)?;
+                if self.plan.in_place[i] {
+                    // Input and output share one gradient region: turn the
+                    // output gradient into the input's where it lies.
+                    quote! {
+                        if !#skip {
+                            ::nn::runtime::activation::backward_in_place(#act, &acts[#y], &mut grads[#gy], #width)?;
+                        }
+                    }
+                } else {
+                    quote! {
+                        let y = &acts[#y];
+                        let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
+                        if #skip {
+                            ::nn::runtime::merge::accumulate(dy, dx)?;
+                        } else {
+                            ::nn::runtime::activation::backward(#act, y, dy, dx, #width)?;
+                        }
                     }
                 }
             }
@@ -441,7 +470,7 @@ impl Emitter<'_> {
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
                 quote! {
                     let x = &acts[#x];
-                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
                     let dx = if #need_dx { Some(dx) } else { None };
                     let (dgamma, dbeta) = pgrads[#first..#both_end].split_at_mut(#cl);
                     L.backward_train(n * #rows, x, &params[#first..#first_end], &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
@@ -451,7 +480,7 @@ impl Emitter<'_> {
                 let mask = range(self.plan.masks[i].unwrap_or(y_slot));
                 quote! {
                     let mask = &acts[#mask];
-                    let (dx, dy) = ::nn::runtime::arena::write_write(grads, #x, #y)?;
+                    let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
                     L.backward(mask, dy, dx)?;
                 }
             }
@@ -460,9 +489,9 @@ impl Emitter<'_> {
                     .inputs
                     .iter()
                     .map(|&input| {
-                        let xr = range(self.plan.slots[input]);
+                        let xr = range(self.plan.grad_slots[input]);
                         quote! {
-                            let (dx, dy) = ::nn::runtime::arena::write_write(grads, #xr, #y)?;
+                            let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #xr, #gy)?;
                             ::nn::runtime::merge::accumulate(dy, dx)?;
                         }
                     })
@@ -477,12 +506,12 @@ impl Emitter<'_> {
                     .inputs
                     .iter()
                     .map(|&input| {
-                        let xr = range(self.plan.slots[input]);
+                        let xr = range(self.plan.grad_slots[input]);
                         let c = *self.graph.nodes[input].shape.last().unwrap_or(&0);
                         let (off, cl) = (lit(offset), lit(c));
                         offset += c;
                         quote! {
-                            let (dx, dy) = ::nn::runtime::arena::write_write(grads, #xr, #y)?;
+                            let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #xr, #gy)?;
                             ::nn::runtime::merge::concat_backward_part(n * #rows, #total, #off, #cl, dy, dx)?;
                         }
                     })
@@ -493,6 +522,7 @@ impl Emitter<'_> {
         quote! {
             {
                 #[doc = #comment]
+                #(#zero)*
                 #constant
                 #body
             }
@@ -567,6 +597,19 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .collect();
     let input_slots = slots(&graph.inputs);
     let output_slots = slots(&graph.outputs);
+    let grad_slots = |ports: &[crate::graph::Port]| -> Vec<TokenStream> {
+        ports
+            .iter()
+            .map(|p| {
+                let s = plan.grad_slots[p.node];
+                let (o, l) = (lit(s.offset), lit(s.len));
+                quote!(::nn::runtime::Slot { offset: #o, len: #l })
+            })
+            .collect()
+    };
+    let input_grad_slots = grad_slots(&graph.inputs);
+    let output_grad_slots = grad_slots(&graph.outputs);
+    let grad_per_sample = lit(plan.grad_per_sample);
 
     let param_specs: Vec<TokenStream> = plan
         .params
@@ -722,6 +765,9 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 state_len: #state_len,
             };
             const ARENA_PER_SAMPLE: usize = #arena;
+            const GRAD_PER_SAMPLE: usize = #grad_per_sample;
+            const INPUT_GRAD_SLOTS: &'static [::nn::runtime::Slot] = &[#(#input_grad_slots),*];
+            const OUTPUT_GRAD_SLOTS: &'static [::nn::runtime::Slot] = &[#(#output_grad_slots),*];
             const SAVED_LEN: usize = #saved_len;
             const INPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#input_slots),*];
             const OUTPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#output_slots),*];

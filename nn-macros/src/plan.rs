@@ -3,7 +3,7 @@
 //! node order, so a layer's output always lies after its inputs.
 
 use crate::graph::Graph;
-use crate::layers::{Config, Init};
+use crate::layers::{Act, Config, Init};
 use crate::shape::param_counts;
 
 /// A per-sample region of the activation arena.
@@ -45,8 +45,17 @@ pub struct LayerParams {
 }
 
 pub struct Plan {
-    /// Output slot of each node (a flatten shares its input's slot).
+    /// Output slot of each node (a flatten, and an activation computed in
+    /// place, share their input's slot).
     pub slots: Vec<Slot>,
+    /// Activations computed in place over their input.
+    pub in_place: Vec<bool>,
+    /// Gradient slot of each node's output (shared like `slots`).
+    pub grad_slots: Vec<Slot>,
+    pub grad_per_sample: usize,
+    /// Gradient regions to zero just before each node's backward: those it
+    /// is the first (in backward order) to write into.
+    pub zero_before: Vec<Vec<Slot>>,
     /// Dropout masks, by node.
     pub masks: Vec<Option<Slot>>,
     /// Batch-norm saved statistics offset, by node.
@@ -59,7 +68,120 @@ pub struct Plan {
     pub state_len: usize,
 }
 
+/// Whether an activation may overwrite its input: the input is read by this
+/// activation alone, is its own storage (not an alias, not an input or
+/// output of the network), and its producer's backward does not read it.
+fn can_run_in_place(graph: &Graph, node: usize) -> bool {
+    let n = &graph.nodes[node];
+    if !matches!(graph.layers[n.layer].config, Config::Activation(_)) {
+        return false;
+    }
+    let input = n.inputs[0];
+    let consumers = graph
+        .nodes
+        .iter()
+        .flat_map(|m| m.inputs.iter())
+        .filter(|&&i| i == input)
+        .count();
+    let is_output = graph.outputs.iter().any(|o| o.node == input);
+    let producer_ignores_output = match &graph.layers[graph.nodes[input].layer].config {
+        Config::Add | Config::Concat | Config::BatchNorm { .. } | Config::Dropout { .. } => true,
+        Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => *activation == Act::Linear,
+        Config::GlobalAveragePool | Config::Pool { max: false, .. } => true,
+        _ => false,
+    };
+    consumers == 1 && !is_output && producer_ignores_output
+}
+
+/// The node whose storage `node` uses (itself unless it is an alias).
+fn storage_owner(graph: &Graph, in_place: &[bool], node: usize) -> usize {
+    let mut n = node;
+    while in_place[n] || matches!(graph.layers[graph.nodes[n].layer].config, Config::Flatten) {
+        n = graph.nodes[n].inputs[0];
+    }
+    n
+}
+
+/// Lays out gradients so regions are reused once their tensor's backward is
+/// done. Backward visits nodes from last to first; a storage is live from
+/// the first write into it (its first consumer in that order, or from the
+/// start for network outputs) to its owner's backward (to the end for
+/// network inputs, whose gradients the caller reads afterwards).
+fn plan_gradients(graph: &Graph, owners: &[usize]) -> (Vec<Slot>, usize, Vec<Vec<Slot>>) {
+    let count = graph.nodes.len();
+    let len_of = |n: usize| graph.nodes[n].shape.iter().product::<usize>();
+    // Backward time of node i is count - 1 - i.
+    let time = |i: usize| count - 1 - i;
+    let mut start = vec![usize::MAX; count];
+    let mut end = vec![0usize; count];
+    let mut seeded = vec![false; count];
+    for o in &graph.outputs {
+        let s = owners[o.node];
+        start[s] = 0;
+        seeded[s] = true;
+    }
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for &input in &node.inputs {
+            let s = owners[input];
+            start[s] = start[s].min(time(i));
+        }
+    }
+    let mut first_writer = vec![None; count];
+    for s in 0..count {
+        if owners[s] != s || start[s] == usize::MAX {
+            continue;
+        }
+        end[s] = if matches!(graph.layers[graph.nodes[s].layer].config, Config::Input) {
+            usize::MAX
+        } else {
+            time(s)
+        };
+        if !seeded[s] {
+            first_writer[s] = Some(count - 1 - start[s]);
+        }
+    }
+    // First fit in order of start time.
+    let mut order: Vec<usize> = (0..count)
+        .filter(|&s| owners[s] == s && start[s] != usize::MAX)
+        .collect();
+    order.sort_by_key(|&s| (start[s], std::cmp::Reverse(len_of(s))));
+    let mut placed: Vec<(usize, Slot)> = Vec::new();
+    let mut own_slot = vec![Slot { offset: 0, len: 0 }; count];
+    let mut total = 0;
+    for &s in &order {
+        let len = len_of(s);
+        let mut live: Vec<Slot> = placed
+            .iter()
+            .filter(|(other, _)| start[*other] <= end[s] && start[s] <= end[*other])
+            .map(|(_, slot)| *slot)
+            .collect();
+        live.sort_by_key(|slot| slot.offset);
+        let mut offset = 0;
+        for slot in &live {
+            if offset + len <= slot.offset {
+                break;
+            }
+            offset = offset.max(slot.end());
+        }
+        let slot = Slot { offset, len };
+        total = total.max(slot.end());
+        own_slot[s] = slot;
+        placed.push((s, slot));
+    }
+    let grad_slots: Vec<Slot> = (0..count).map(|n| own_slot[owners[n]]).collect();
+    let mut zero_before = vec![Vec::new(); count];
+    for s in 0..count {
+        if let Some(writer) = first_writer[s] {
+            zero_before[writer].push(own_slot[s]);
+        }
+    }
+    (grad_slots, total, zero_before)
+}
+
 pub fn plan(graph: &Graph) -> Plan {
+    let in_place: Vec<bool> = (0..graph.nodes.len())
+        .map(|i| can_run_in_place(graph, i))
+        .collect();
     let mut slots: Vec<Slot> = Vec::with_capacity(graph.nodes.len());
     let mut masks = vec![None; graph.nodes.len()];
     let mut saved = vec![None; graph.nodes.len()];
@@ -68,7 +190,7 @@ pub fn plan(graph: &Graph) -> Plan {
     for (i, node) in graph.nodes.iter().enumerate() {
         let config = &graph.layers[node.layer].config;
         let len: usize = node.shape.iter().product();
-        let slot = if matches!(config, Config::Flatten) {
+        let slot = if matches!(config, Config::Flatten) || in_place[i] {
             slots[node.inputs[0]]
         } else {
             let s = Slot { offset: cursor, len };
@@ -85,6 +207,10 @@ pub fn plan(graph: &Graph) -> Plan {
             saved_len += 2 * node.shape.last().copied().unwrap_or(0);
         }
     }
+    let owners: Vec<usize> = (0..graph.nodes.len())
+        .map(|i| storage_owner(graph, &in_place, i))
+        .collect();
+    let (grad_slots, grad_per_sample, zero_before) = plan_gradients(graph, &owners);
 
     let mut params = Vec::new();
     let mut layer_params = vec![LayerParams::default(); graph.layers.len()];
@@ -166,6 +292,10 @@ pub fn plan(graph: &Graph) -> Plan {
     }
     Plan {
         slots,
+        in_place,
+        grad_slots,
+        grad_per_sample,
+        zero_before,
         masks,
         saved,
         arena_per_sample: cursor,

@@ -27,12 +27,19 @@ pub struct Arena {
 }
 
 impl Arena {
-    /// Makes room for `batch` samples of `per_sample` floats. Allocates only
-    /// when `batch` exceeds every earlier batch.
-    pub fn prepare(&mut self, batch: usize, per_sample: usize, saved_len: usize) {
+    /// Makes room for `batch` samples: `acts_per_sample` floats of
+    /// activations and `grads_per_sample` of gradients per sample. Allocates
+    /// only when `batch` exceeds every earlier batch.
+    pub fn prepare(
+        &mut self,
+        batch: usize,
+        acts_per_sample: usize,
+        grads_per_sample: usize,
+        saved_len: usize,
+    ) {
         if batch > self.capacity {
-            self.acts = vec![0.0; batch * per_sample];
-            self.grads = vec![0.0; batch * per_sample];
+            self.acts = vec![0.0; batch * acts_per_sample];
+            self.grads = vec![0.0; batch * grads_per_sample];
             self.capacity = batch;
         }
         if self.saved.len() != saved_len {
@@ -69,6 +76,21 @@ pub fn write_write(
     }
     let (lo, hi) = buf.split_at_mut(second.start);
     Ok((&mut lo[first], &mut hi[..second.end - second.start]))
+}
+
+/// Two disjoint mutable regions of one buffer, in either order.
+#[inline]
+pub fn two_mut(
+    buf: &mut [f32],
+    a: Range<usize>,
+    b: Range<usize>,
+) -> Result<(&mut [f32], &mut [f32]), NnError> {
+    if a.start <= b.start {
+        write_write(buf, a, b)
+    } else {
+        let (second, first) = write_write(buf, b, a)?;
+        Ok((first, second))
+    }
 }
 
 fn layout_error(a: &Range<usize>, b: &Range<usize>, len: usize) -> NnError {

@@ -28,6 +28,9 @@ pub struct Conv2d {
     pub activation: Activation,
 }
 
+/// Images per group in backward: each group sums its own kernel gradient.
+const GROUP: usize = 4;
+
 /// A zero-padded plane that contains every window of the convolution.
 #[derive(Clone, Copy)]
 struct Padded {
@@ -198,8 +201,12 @@ impl Conv2d {
         let taps_n = w.kernel_h * w.kernel_w;
         let threads = threads::current();
         let (shared, slots) = ws.split(threads);
-        let ([flipped], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(
-            [if direct_dx { self.kernel_len() } else { 0 }],
+        let groups = batch.div_ceil(GROUP);
+        let ([flipped, partials], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(
+            [
+                if direct_dx { self.kernel_len() } else { 0 },
+                groups * (self.kernel_len() + f),
+            ],
             [self.patch_len(), pixels, in_pixels, taps_n * f],
         );
         tap_offsets(tap_rows, w.kernel_h, w.kernel_w, p.w, c);
@@ -228,103 +235,112 @@ impl Conv2d {
         let (flipped, tap_rows, out_pixels, in_rows, grad_taps) =
             (&*flipped, &*tap_rows, &*out_pixels, &*in_rows, &*grad_taps);
 
-        // Per-thread partial sums, zeroed before the images are shared out.
+        // Partial kernel and bias gradients per fixed group of images, added
+        // up in group order: the result does not depend on how many threads
+        // ran or which thread took which group.
+        let partial_len = self.kernel_len() + f;
+        partials.fill(0.0);
         let plane_len = (p.h * p.w * c).max(if direct_dx { q.h * q.w * f } else { 0 });
         let cols_len = if direct_dx { 0 } else { pixels * self.patch_len() };
-        let sizes = [self.kernel_len(), f, plane_len, cols_len];
-        for slot in slots {
-            let mut scratch = lock(slot);
-            let ([dk, db, _, _], []) = scratch.parts(sizes, []);
-            dk.fill(0.0);
-            db.fill(0.0);
-        }
-        let grads = Chunks::new(dy, self.out_len());
-        let has_dx = dx.is_some();
+        let grads = Chunks::new(dy, GROUP * self.out_len());
         let mut no_dx: [f32; 0] = [];
-        let input_grads = Chunks::new(dx.unwrap_or(&mut no_dx), self.in_len());
+        let has_dx = dx.is_some();
+        let input_grads = Chunks::new(dx.unwrap_or(&mut no_dx), GROUP * self.in_len());
+        let partial_chunks = Chunks::new(&mut *partials, partial_len);
         let failure = Mutex::new(None);
-        threads::run(batch, &|n, slot| {
+        threads::run(groups, &|group, slot| {
             let mut scratch = lock(&slots[slot]);
-            let ([dk, db, plane, cols], []) = scratch.parts(sizes, []);
-            // SAFETY: `threads::run` runs each image index once.
-            let dz = unsafe { grads.get(n) };
-            let out = &y[n * self.out_len()..(n + 1) * self.out_len()];
-            let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
+            let ([plane, cols], []) = scratch.parts([plane_len, cols_len], []);
+            // SAFETY: `threads::run` runs each group index once.
+            let (dz_group, dx_group, partial) = unsafe {
+                (
+                    grads.get(group),
+                    input_grads.get(group),
+                    partial_chunks.get(group),
+                )
+            };
+            let (dk, db) = partial.split_at_mut(self.kernel_len());
+            let first = group * GROUP;
+            let images = dz_group.len() / self.out_len();
             let mut step = || -> Result<(), KernelError> {
-                activation::backward_in_place(self.activation, out, dz, f)?;
-                bias::accumulate_rows(dz, db);
-                // Kernel gradient: rows (tap, c), steps over output pixels.
-                let padded = &mut plane[..p.h * p.w * c];
-                pad_into(image, w.in_h, w.in_w, c, &p, padded);
-                let g = Gather {
-                    x: padded,
-                    row_off: tap_rows,
-                    k_off: out_pixels,
-                    b: dz,
-                    ldb: f,
-                    cols: f,
-                };
-                gather::run(
-                    &g,
-                    &mut Output {
-                        out: dk,
-                        ldo: f,
-                        accumulate: true,
-                        bias: None,
-                    },
-                )?;
-                if !has_dx {
-                    return Ok(());
-                }
-                // SAFETY: as above, one task per image.
-                let dimage = unsafe { input_grads.get(n) };
-                if direct_dx {
-                    let padded = &mut plane[..q.h * q.w * f];
-                    pad_into(dz, self.out_h(), self.out_w(), f, &q, padded);
+                for k in 0..images {
+                    let n = first + k;
+                    let dz = &mut dz_group[k * self.out_len()..(k + 1) * self.out_len()];
+                    let out = &y[n * self.out_len()..(n + 1) * self.out_len()];
+                    let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
+                    activation::backward_in_place(self.activation, out, dz, f)?;
+                    bias::accumulate_rows(dz, db);
+                    // Kernel gradient: rows (tap, c), steps over output pixels.
+                    let padded = &mut plane[..p.h * p.w * c];
+                    pad_into(image, w.in_h, w.in_w, c, &p, padded);
                     let g = Gather {
                         x: padded,
-                        row_off: in_rows,
-                        k_off: grad_taps,
-                        b: flipped,
-                        ldb: c,
-                        cols: c,
+                        row_off: tap_rows,
+                        k_off: out_pixels,
+                        b: dz,
+                        ldb: f,
+                        cols: f,
                     };
                     gather::run(
                         &g,
                         &mut Output {
-                            out: dimage,
-                            ldo: c,
+                            out: dk,
+                            ldo: f,
                             accumulate: true,
                             bias: None,
                         },
-                    )
-                } else {
-                    let k = self.patch_len();
-                    gemm(
-                        pixels,
-                        f,
-                        k,
-                        1.0,
-                        dz,
-                        Transpose::No,
-                        kernel,
-                        Transpose::Yes,
-                        0.0,
-                        cols,
                     )?;
-                    im2col::fold_add(&self.window, c, cols, dimage);
-                    Ok(())
+                    if !has_dx {
+                        continue;
+                    }
+                    let dimage = &mut dx_group[k * self.in_len()..(k + 1) * self.in_len()];
+                    if direct_dx {
+                        let padded = &mut plane[..q.h * q.w * f];
+                        pad_into(dz, self.out_h(), self.out_w(), f, &q, padded);
+                        let g = Gather {
+                            x: padded,
+                            row_off: in_rows,
+                            k_off: grad_taps,
+                            b: flipped,
+                            ldb: c,
+                            cols: c,
+                        };
+                        gather::run(
+                            &g,
+                            &mut Output {
+                                out: dimage,
+                                ldo: c,
+                                accumulate: true,
+                                bias: None,
+                            },
+                        )?;
+                    } else {
+                        let kk = self.patch_len();
+                        gemm(
+                            pixels,
+                            f,
+                            kk,
+                            1.0,
+                            dz,
+                            Transpose::No,
+                            kernel,
+                            Transpose::Yes,
+                            0.0,
+                            cols,
+                        )?;
+                        im2col::fold_add(&self.window, c, cols, dimage);
+                    }
                 }
+                Ok(())
             };
             record(&failure, step());
         });
         take_failure(failure)?;
-        for slot in slots {
-            let mut scratch = lock(slot);
-            let ([dk, db, _, _], []) = scratch.parts(sizes, []);
-            dkernel.iter_mut().zip(dk.iter()).for_each(|(d, s)| *d += s);
+        for partial in partials.chunks_exact(partial_len) {
+            let (dk, db) = partial.split_at(self.kernel_len());
+            dkernel.iter_mut().zip(dk).for_each(|(d, s)| *d += s);
             if let Some(dbias) = dbias.as_deref_mut() {
-                dbias.iter_mut().zip(db.iter()).for_each(|(d, s)| *d += s);
+                dbias.iter_mut().zip(db).for_each(|(d, s)| *d += s);
             }
         }
         Ok(())

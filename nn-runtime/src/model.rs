@@ -52,10 +52,16 @@ pub trait Model: Sized {
     const SPEC: ModelSpec;
     /// Floats per sample of the activation arena.
     const ARENA_PER_SAMPLE: usize;
+    /// Floats per sample of the gradient arena (regions are reused once a
+    /// gradient is no longer needed, so it is smaller than the activations').
+    const GRAD_PER_SAMPLE: usize;
     /// Floats of per-call saved values (batch-norm statistics).
     const SAVED_LEN: usize;
     const INPUT_SLOTS: &'static [Slot];
     const OUTPUT_SLOTS: &'static [Slot];
+    /// Where each input's and output's gradient lives in the gradient arena.
+    const INPUT_GRAD_SLOTS: &'static [Slot];
+    const OUTPUT_GRAD_SLOTS: &'static [Slot];
     /// Per output, the activation that produced it when a loss may fuse with
     /// it (no other layer reads that output); `None` otherwise.
     const OUTPUT_ACTIVATIONS: &'static [Option<Activation>];
@@ -146,7 +152,12 @@ pub trait Model: Sized {
             }
         }
         let core = self.core_mut();
-        core.arena.prepare(batch, Self::ARENA_PER_SAMPLE, Self::SAVED_LEN);
+        core.arena.prepare(
+            batch,
+            Self::ARENA_PER_SAMPLE,
+            Self::GRAD_PER_SAMPLE,
+            Self::SAVED_LEN,
+        );
         for (data, slot) in inputs.iter().zip(Self::INPUT_SLOTS) {
             core.arena.acts[batch * slot.offset..][..batch * slot.len].copy_from_slice(data);
         }
@@ -189,10 +200,13 @@ pub trait Model: Sized {
                 )));
             }
         }
-        let used = batch * Self::ARENA_PER_SAMPLE;
-        core.arena.grads[..used].fill(0.0);
         core.grads.fill(0.0);
-        for (g, slot) in output_grads.iter().zip(Self::OUTPUT_SLOTS) {
+        // Every other gradient region is zeroed by the generated code when it
+        // comes into use.
+        for slot in Self::OUTPUT_GRAD_SLOTS {
+            core.arena.grads[batch * slot.offset..][..batch * slot.len].fill(0.0);
+        }
+        for (g, slot) in output_grads.iter().zip(Self::OUTPUT_GRAD_SLOTS) {
             // Outputs may alias (the same tensor named twice): accumulate.
             let dst = &mut core.arena.grads[batch * slot.offset..][..batch * slot.len];
             dst.iter_mut().zip(g.iter()).for_each(|(d, s)| *d += s);
@@ -204,7 +218,7 @@ pub trait Model: Sized {
     /// [`Model::set_input_grads`] was switched on).
     fn input_grad(&self, i: usize) -> &[f32] {
         let arena = &self.core().arena;
-        let slot = Self::INPUT_SLOTS[i];
+        let slot = Self::INPUT_GRAD_SLOTS[i];
         &arena.grads[arena.batch * slot.offset..][..arena.batch * slot.len]
     }
 

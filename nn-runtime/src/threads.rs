@@ -9,7 +9,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
-static THREADS: AtomicUsize = AtomicUsize::new(1);
+/// 0 until set or first read.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the number of threads kernels use (at least 1). Takes effect at the
 /// next kernel call; workers are started on first use and kept.
@@ -17,9 +18,21 @@ pub fn set(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
-/// The number of threads kernels use.
+/// The number of threads kernels use: what [`set`] chose, else the
+/// `NN_NUM_THREADS` environment variable, else every available core.
 pub fn current() -> usize {
-    THREADS.load(Ordering::Relaxed)
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var("NN_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .max(1);
+            THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
 }
 
 /// A task body: called with (task index, worker slot). Slot 0 is the
