@@ -215,7 +215,7 @@ impl Emitter<'_> {
                 let rows = rows_per_sample(&input_shape);
                 quote! {
                     let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
-                    L.forward(n * #rows, x, &params[#first..#first_end], #bias, y)?;
+                    L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
             Config::Pool { .. } | Config::GlobalAveragePool => quote! {
@@ -391,7 +391,7 @@ impl Emitter<'_> {
                     quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
                 } else {
                     let rows = rows_per_sample(&input_shape);
-                    quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx)?;)
+                    quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
                 };
                 let choose = match self.fusable_output(i) {
                     Some((k, _)) => {

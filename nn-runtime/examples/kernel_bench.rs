@@ -103,7 +103,11 @@ fn dense_row(inputs: usize, units: usize) {
     let bias = filled(units);
     let mut y = vec![0.0; BATCH * units];
     let flops = 2.0 * (BATCH * inputs * units) as f64;
-    let fwd = median_seconds(|| spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y).unwrap());
+    let mut ws = Workspace::new();
+    let fwd = median_seconds(|| {
+        spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
+            .unwrap()
+    });
     let (mut dk, mut db, mut dx) = (vec![0.0; kernel.len()], vec![0.0; units], vec![0.0; x.len()]);
     let dy0 = filled(y.len());
     let mut dy = dy0.clone();
@@ -118,6 +122,7 @@ fn dense_row(inputs: usize, units: usize) {
             &mut dk,
             Some(&mut db),
             Some(&mut dx),
+            &mut ws,
         )
         .unwrap()
     });

@@ -1,12 +1,5 @@
-//! Bias addition and its gradient over row-major `[rows, channels]` data.
-
-/// `values[r, c] += bias[c]` for every row.
-#[inline]
-pub(crate) fn add_rows(values: &mut [f32], bias: &[f32]) {
-    for row in values.chunks_exact_mut(bias.len()) {
-        row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-    }
-}
+//! The bias gradient over row-major `[rows, channels]` data (the bias
+//! itself is added in the gathered GEMM's epilogue).
 
 /// `dbias[c] += sum over rows of grad[r, c]`.
 #[inline]

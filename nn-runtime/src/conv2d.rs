@@ -4,14 +4,13 @@
 //! Direct convolution: each image is copied once into a zero-padded buffer,
 //! after which every window lies inside it and the products are gathered
 //! GEMMs ([`crate::gather`]) over precomputed offsets — no im2col matrix.
-//! The input gradient of a strided convolution still goes through im2col and
-//! a GEMM. Scratch comes from the caller's [`Workspace`], one image at a time.
+//! The input gradient of a strided convolution is a gathered GEMM into
+//! im2col columns, folded back onto the image. Scratch comes from the caller's [`Workspace`], one image at a time.
 
 use crate::activation::{self, Activation};
 use crate::bias;
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
-use crate::gemm::{gemm, Transpose};
 use crate::im2col;
 use crate::threads::{self, Chunks};
 use crate::window::Window2d;
@@ -202,12 +201,16 @@ impl Conv2d {
         let threads = threads::current();
         let (shared, slots) = ws.split(threads);
         let groups = batch.div_ceil(GROUP);
+        // `flipped` holds the flipped kernel (stride 1) or the transposed one
+        // (strided); `in_rows`/`grad_taps` the matching gather tables.
         let ([flipped, partials], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(
+            [self.kernel_len(), groups * (self.kernel_len() + f)],
             [
-                if direct_dx { self.kernel_len() } else { 0 },
-                groups * (self.kernel_len() + f),
+                self.patch_len(),
+                pixels,
+                if direct_dx { in_pixels } else { pixels },
+                if direct_dx { taps_n * f } else { f },
             ],
-            [self.patch_len(), pixels, in_pixels, taps_n * f],
         );
         tap_offsets(tap_rows, w.kernel_h, w.kernel_w, p.w, c);
         pixel_offsets(
@@ -231,6 +234,20 @@ impl Conv2d {
             }
             pixel_offsets(in_rows, w.in_h, w.in_w, 1, 1, q.w, f);
             tap_offsets(grad_taps, w.kernel_h, w.kernel_w, q.w, f);
+        } else {
+            // transposed[f][k] = kernel[k][f], for dcols = dz · kernelᵀ.
+            let k = self.patch_len();
+            for (row, values) in kernel.chunks_exact(f).enumerate() {
+                for (o, &v) in values.iter().enumerate() {
+                    flipped[o * k + row] = v;
+                }
+            }
+            for (i, r) in in_rows.iter_mut().enumerate() {
+                *r = i * f;
+            }
+            for (i, u) in grad_taps.iter_mut().enumerate() {
+                *u = i;
+            }
         }
         let (flipped, tap_rows, out_pixels, in_rows, grad_taps) =
             (&*flipped, &*tap_rows, &*out_pixels, &*in_rows, &*grad_taps);
@@ -316,17 +333,21 @@ impl Conv2d {
                         )?;
                     } else {
                         let kk = self.patch_len();
-                        gemm(
-                            pixels,
-                            f,
-                            kk,
-                            1.0,
-                            dz,
-                            Transpose::No,
-                            kernel,
-                            Transpose::Yes,
-                            0.0,
-                            cols,
+                        gather::run(
+                            &Gather {
+                                x: dz,
+                                row_off: in_rows,
+                                k_off: grad_taps,
+                                b: flipped,
+                                ldb: kk,
+                                cols: kk,
+                            },
+                            &mut Output {
+                                out: cols,
+                                ldo: kk,
+                                accumulate: false,
+                                bias: None,
+                            },
                         )?;
                         im2col::fold_add(&self.window, c, cols, dimage);
                     }

@@ -1,10 +1,14 @@
 //! Dense (fully connected) layer on the last axis: `y = act(x · W + b)` with a
 //! Keras-layout kernel `W: [inputs, units]`.
+//!
+//! All three products go through the gathered GEMM ([`crate::gather`]) with
+//! scratch from the caller's [`Workspace`], so a call allocates nothing.
 
 use crate::activation::{self, Activation};
 use crate::bias;
 use crate::error::{expect_len, expect_nonzero, KernelError};
-use crate::gemm::{gemm, Transpose};
+use crate::gather::{self, Gather, Output};
+use crate::workspace::Workspace;
 
 /// Static description of one dense layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -12,6 +16,13 @@ pub struct Dense {
     pub inputs: usize,
     pub units: usize,
     pub activation: Activation,
+}
+
+/// `0, step, 2*step, ...` into `out`.
+fn strided(out: &mut [usize], step: usize) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = i * step;
+    }
 }
 
 impl Dense {
@@ -34,27 +45,35 @@ impl Dense {
         kernel: &[f32],
         bias: Option<&[f32]>,
         y: &mut [f32],
+        ws: &mut Workspace,
     ) -> Result<(), KernelError> {
         self.check(rows)?;
         expect_len("dense", "x", x, rows * self.inputs)?;
         expect_len("dense", "kernel", kernel, self.kernel_len())?;
         expect_len("dense", "y", y, rows * self.units)?;
-        gemm(
-            rows,
-            self.inputs,
-            self.units,
-            1.0,
-            x,
-            Transpose::No,
-            kernel,
-            Transpose::No,
-            0.0,
-            y,
-        )?;
         if let Some(b) = bias {
             expect_len("dense", "bias", b, self.units)?;
-            bias::add_rows(y, b);
         }
+        let ([], [row_off, k_off]) = ws.parts([], [rows, self.inputs]);
+        strided(row_off, self.inputs);
+        strided(k_off, 1);
+        let g = Gather {
+            x,
+            row_off,
+            k_off,
+            b: kernel,
+            ldb: self.units,
+            cols: self.units,
+        };
+        gather::run(
+            &g,
+            &mut Output {
+                out: y,
+                ldo: self.units,
+                accumulate: false,
+                bias,
+            },
+        )?;
         activation::forward_in_place(self.activation, y, self.units)
     }
 
@@ -72,6 +91,7 @@ impl Dense {
         dkernel: &mut [f32],
         dbias: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
     ) -> Result<(), KernelError> {
         self.check(rows)?;
         expect_len("dense backward", "x", x, rows * self.inputs)?;
@@ -84,33 +104,53 @@ impl Dense {
             expect_len("dense backward", "dbias", db, self.units)?;
             bias::accumulate_rows(dy, db);
         }
-        // dW += xᵀ · dz
-        gemm(
-            self.inputs,
-            rows,
-            self.units,
-            1.0,
-            x,
-            Transpose::Yes,
-            dy,
-            Transpose::No,
-            1.0,
-            dkernel,
+        let (i, u) = (self.inputs, self.units);
+        let ([transposed], [input_index, row_start, unit_index, grad_row]) =
+            ws.parts([if dx.is_some() { i * u } else { 0 }], [i, rows, u, rows]);
+        // dW[i][u] += Σ_r x[r][i] * dz[r][u]: rows are inputs, steps are batch rows.
+        strided(input_index, 1);
+        strided(row_start, i);
+        gather::run(
+            &Gather {
+                x,
+                row_off: input_index,
+                k_off: row_start,
+                b: dy,
+                ldb: u,
+                cols: u,
+            },
+            &mut Output {
+                out: dkernel,
+                ldo: u,
+                accumulate: true,
+                bias: None,
+            },
         )?;
         if let Some(dx) = dx {
-            expect_len("dense backward", "dx", dx, rows * self.inputs)?;
-            // dx += dz · Wᵀ
-            gemm(
-                rows,
-                self.units,
-                self.inputs,
-                1.0,
-                dy,
-                Transpose::No,
-                kernel,
-                Transpose::Yes,
-                1.0,
-                dx,
+            expect_len("dense backward", "dx", dx, rows * i)?;
+            // dx[r][i] += Σ_u dz[r][u] * W[i][u], with W transposed to [u][i].
+            for (col, row) in kernel.chunks_exact(u).enumerate() {
+                for (unit, &w) in row.iter().enumerate() {
+                    transposed[unit * i + col] = w;
+                }
+            }
+            strided(unit_index, 1);
+            strided(grad_row, u);
+            gather::run(
+                &Gather {
+                    x: dy,
+                    row_off: grad_row,
+                    k_off: unit_index,
+                    b: transposed,
+                    ldb: i,
+                    cols: i,
+                },
+                &mut Output {
+                    out: dx,
+                    ldo: i,
+                    accumulate: true,
+                    bias: None,
+                },
             )?;
         }
         Ok(())

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use nn_runtime::{Activation, Dense};
+use nn_runtime::{Activation, Dense, Workspace};
 
 fn reference(rows: usize, inputs: usize, units: usize, x: &[f32], k: &[f32], b: Option<&[f32]>) -> Vec<f32> {
     let mut y = vec![0.0; rows * units];
@@ -32,7 +32,8 @@ fn run(rows: usize, inputs: usize, units: usize, with_bias: bool, activation: Ac
     let b = random_vec(&mut rng, units);
     let bias = with_bias.then_some(&b[..]);
     let mut y = vec![0.0; rows * units];
-    spec.forward(rows, &x, &k, bias, &mut y).unwrap();
+    spec.forward(rows, &x, &k, bias, &mut y, &mut Workspace::new())
+        .unwrap();
     if activation == Activation::Linear {
         assert_close(
             "dense forward",
@@ -54,12 +55,20 @@ fn run(rows: usize, inputs: usize, units: usize, with_bias: bool, activation: Ac
         &mut dk,
         with_bias.then_some(&mut db[..]),
         Some(&mut dx),
+        &mut Workspace::new(),
     )
     .unwrap();
     let mut out = vec![0.0; y.len()];
     let mut loss = |x: &[f32], k: &[f32], b: &[f32]| {
-        spec.forward(rows, x, k, with_bias.then_some(b), &mut out)
-            .unwrap();
+        spec.forward(
+            rows,
+            x,
+            k,
+            with_bias.then_some(b),
+            &mut out,
+            &mut Workspace::new(),
+        )
+        .unwrap();
         dot(&out, &r)
     };
     check_gradient("dense dx", &x, &dx, |p| loss(p, &k, &b));
@@ -107,11 +116,12 @@ fn dense_accumulates_gradients_across_calls() {
     let x = random_vec(&mut rng, 3);
     let k = random_vec(&mut rng, 6);
     let mut y = vec![0.0; 2];
-    spec.forward(1, &x, &k, None, &mut y).unwrap();
+    spec.forward(1, &x, &k, None, &mut y, &mut Workspace::new())
+        .unwrap();
     let mut dk = vec![0.0; 6];
     for _ in 0..2 {
         let mut dy = vec![1.0, -1.0];
-        spec.backward(1, &x, &k, &y, &mut dy, &mut dk, None, None)
+        spec.backward(1, &x, &k, &y, &mut dy, &mut dk, None, None, &mut Workspace::new())
             .unwrap();
     }
     let once: Vec<f32> = (0..6)
@@ -129,11 +139,25 @@ fn dense_rejects_mismatched_buffers() {
         activation: Activation::Linear,
     };
     let err = spec
-        .forward(2, &[0.0; 5], &[0.0; 6], None, &mut [0.0; 4])
+        .forward(
+            2,
+            &[0.0; 5],
+            &[0.0; 6],
+            None,
+            &mut [0.0; 4],
+            &mut Workspace::new(),
+        )
         .unwrap_err();
     assert_eq!(err.to_string(), "dense: buffer `x` has 5 elements, expected 6");
     let err = spec
-        .forward(2, &[0.0; 6], &[0.0; 6], Some(&[0.0; 3]), &mut [0.0; 4])
+        .forward(
+            2,
+            &[0.0; 6],
+            &[0.0; 6],
+            Some(&[0.0; 3]),
+            &mut [0.0; 4],
+            &mut Workspace::new(),
+        )
         .unwrap_err();
     assert_eq!(err.to_string(), "dense: buffer `bias` has 3 elements, expected 2");
 }

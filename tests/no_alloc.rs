@@ -1,0 +1,86 @@
+//! A steady-state training step and inference step allocate nothing: a
+//! counting global allocator watches them after a warm-up. (One test in
+//! this binary, so no other test's allocations are counted.)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nn::prelude::*;
+use nn::rand::SeedableRng;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+network! {
+    /// Every kind of layer: strided and 1x1 convolutions, both poolings,
+    /// add, concat, batch norm, dropout, dense.
+    struct Everything {
+        input x: [16, 16, 3];
+        let a = Conv2D(8, 3, padding = same, activation = relu)(x);
+        let a = BatchNormalization()(a);
+        let b = Conv2D(8, 3, strides = 2, padding = same)(a);
+        let s = Conv2D(8, 1, strides = 2)(a);
+        let r = relu(add(b, s));
+        let p = MaxPooling2D(2)(r);
+        let q = AveragePooling2D(2)(r);
+        let j = concat(p, q);
+        let g = GlobalAveragePooling2D()(j);
+        let d = Dropout(0.2)(flatten(j));
+        let h = Dense(16, activation = tanh)(d);
+        output y = Dense(4, activation = softmax)(concat(h, g));
+    }
+}
+
+#[test]
+fn steady_state_steps_allocate_nothing() {
+    nn::runtime::threads::set(2);
+    let mut rng = nn::rand::rngs::StdRng::seed_from_u64(3);
+    let mut net = Everything::new(&mut rng);
+    let batch = 8;
+    let x: Vec<f32> = (0..batch * 16 * 16 * 3).map(|i| (i % 13) as f32 / 13.0).collect();
+    let y: Vec<f32> = (0..batch * 4)
+        .map(|i| if i % 4 == (i / 4) % 4 { 1.0 } else { 0.0 })
+        .collect();
+    let mut grads = vec![vec![0.0; batch * 4]];
+    let mut trainer = Trainer::new(Adam::new(1e-3), Loss::CategoricalCrossentropy);
+    let mut step = |net: &mut Everything| {
+        trainer.train_step(net, batch, &[&x], &[&y], &mut grads).unwrap();
+        net.forward_slices(batch, &[&x], Mode::Infer).unwrap();
+        net.forward_slices(3, &[&x[..3 * 16 * 16 * 3]], Mode::Infer)
+            .unwrap();
+    };
+    // Warm-up: arenas, workspaces, optimizer state and worker threads.
+    for _ in 0..2 {
+        step(&mut net);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..5 {
+        step(&mut net);
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        allocations, 0,
+        "allocations in 5 steady-state training and inference steps"
+    );
+}
