@@ -11,6 +11,11 @@
 //! count is set before anything starts and peak memory is per measurement.
 //!
 //! `cargo run --release --example bench -- [--threads 1,2] [--nets resnet,inception] [--quick]`
+//!
+//! With `--peers DIR` (a writable copy of `../shared/bench` whose Rust peer
+//! binaries were built as its README says), the same invocation also runs
+//! each peer that is built (burn-flex, burn-ndarray, candle, dfdx; residual
+//! network only) for the same thread counts and prints nn's ratio to each.
 
 use std::process::Command;
 use std::time::Instant;
@@ -139,6 +144,40 @@ fn worker<M: Model>(new: fn(&mut nn::rand::rngs::StdRng) -> M, net_name: &str, m
     );
 }
 
+/// The peers' binaries under a copy of `../shared/bench`, where built.
+fn peer_binaries(dir: &std::path::Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    [
+        ("burn-flex", "rust/burn-bench/target/flex/release/burn-bench"),
+        ("burn-ndarray", "rust/burn-bench/target/release/burn-bench"),
+        ("candle", "rust/candle-bench/target/release/candle-bench"),
+        ("dfdx", "rust/dfdx-bench/target/release/dfdx-bench"),
+    ]
+    .into_iter()
+    .map(|(name, rel)| (name, dir.join(rel)))
+    .filter(|(_, path)| path.is_file())
+    .collect()
+}
+
+/// One peer figure: (img/s or ms, peak RSS MiB) from its RESULT line.
+fn run_peer(bin: &std::path::Path, mode: &str, iters: usize, threads: &str) -> Option<(f64, f64)> {
+    let out = Command::new(bin)
+        .args([mode, &iters.to_string()])
+        .env("RAYON_NUM_THREADS", threads)
+        .env("MATMUL_NUM_THREADS", threads)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("RESULT"))?;
+    let value = match mode {
+        "lat" => field(line, "median_ms")?,
+        _ => field(line, "img_per_s")?,
+    };
+    let rss_kb: f64 = field(line, "vmhwm_kb")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    Some((value.parse().ok()?, rss_kb / 1024.0))
+}
+
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
@@ -170,6 +209,7 @@ fn main() {
     println!("| net | threads | train b32 img/s | infer b32 img/s | latency b1 ms | peak RSS train MiB |");
     println!("|---|---|---:|---:|---:|---:|");
     let me = std::env::current_exe().expect("own path");
+    let mut ours: Vec<(String, String, Vec<f64>)> = Vec::new();
     for net in &nets {
         for t in &threads {
             let mut row = Vec::new();
@@ -193,6 +233,53 @@ fn main() {
                 row.push(value);
             }
             println!("| {net} | {t} | {} | {} | {} | {rss} |", row[0], row[1], row[2]);
+            let mut figures: Vec<f64> = row.iter().map(|v| v.parse().unwrap_or(f64::NAN)).collect();
+            figures.push(rss.parse().unwrap_or(f64::NAN));
+            ours.push((net.clone(), t.clone(), figures));
+        }
+    }
+    let Some(dir) = args
+        .iter()
+        .position(|a| a == "--peers")
+        .and_then(|i| args.get(i + 1))
+    else {
+        return;
+    };
+    let peers = peer_binaries(std::path::Path::new(dir));
+    if peers.is_empty() {
+        println!("\nno peer binaries built under {dir} (see its README)");
+        return;
+    }
+    println!("\nresidual network, same run: peers' figures and nn's ratio (train and infer: nn/peer; latency and RSS: peer/nn)");
+    println!("| peer | threads | train b32 img/s | infer b32 img/s | latency b1 ms | peak RSS train MiB | nn ratio train / infer / latency / RSS |");
+    println!("|---|---|---:|---:|---:|---:|---|");
+    let iters = if quick { 3 } else { 20 };
+    for (name, bin) in &peers {
+        for t in &threads {
+            let train = run_peer(bin, "train", iters, t);
+            let infer = run_peer(bin, "infer", iters.max(10), t);
+            let lat = run_peer(bin, "lat", iters * 5, t);
+            let Some((_, _, nn)) = ours.iter().find(|(n, th, _)| n == "resnet" && th == t) else {
+                continue;
+            };
+            let show = |v: Option<(f64, f64)>| v.map_or("n/a".to_string(), |(x, _)| format!("{x:.1}"));
+            let ratio = |ours: f64, theirs: Option<(f64, f64)>, invert: bool| {
+                theirs.map_or("n/a".to_string(), |(x, _)| {
+                    format!("{:.2}x", if invert { x / ours } else { ours / x })
+                })
+            };
+            let rss = train.map(|(_, r)| (r, r));
+            println!(
+                "| {name} | {t} | {} | {} | {} | {} | {} / {} / {} / {} |",
+                show(train),
+                show(infer),
+                lat.map_or("n/a".to_string(), |(x, _)| format!("{x:.2}")),
+                rss.map_or("n/a".to_string(), |(r, _)| format!("{r:.0}")),
+                ratio(nn[0], train, false),
+                ratio(nn[1], infer, false),
+                ratio(nn[2], lat, true),
+                ratio(nn[3], rss, true),
+            );
         }
     }
 }
