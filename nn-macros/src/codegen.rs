@@ -354,7 +354,7 @@ impl Emitter<'_> {
             .iter()
             .map(|&slot| {
                 let r = range(slot);
-                quote!(grads[#r].fill(0.0);)
+                quote!(::nn::runtime::arena::zero(&mut grads[#r]);)
             })
             .collect();
         let need_dx = if node

@@ -5,6 +5,7 @@
 //! needs to keep only its output for backward, not its pre-activation.
 
 use crate::error::{expect_len, expect_nonzero, KernelError};
+use crate::threads::{self, SharedSlice};
 
 /// An activation function, as Keras names them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,10 +53,18 @@ impl Activation {
 }
 
 /// Applies `act` in place. `width` is the length of the last axis (softmax
-/// normalises each row of that length); `values.len()` must be a multiple of it.
+/// normalises each row of that length); `values.len()` must be a multiple of
+/// it. Large tensors are split over the kernel threads by rows.
 pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Result<(), KernelError> {
     act.check("activation", width)?;
     expect_len("activation", "values", values, values.len() / width * width)?;
+    if act != Activation::Linear {
+        threads::for_chunks_mut(values, width, &|chunk| apply(act, chunk, width));
+    }
+    Ok(())
+}
+
+fn apply(act: Activation, values: &mut [f32], width: usize) {
     match act {
         Activation::Linear => {}
         // A comparison rather than f32::max so NaN propagates (f32::max would
@@ -71,14 +80,21 @@ pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Re
         Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
         Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
     }
-    Ok(())
 }
 
 /// Standalone forward: `y = act(x)`.
 pub fn forward(act: Activation, x: &[f32], y: &mut [f32], width: usize) -> Result<(), KernelError> {
     expect_len("activation", "y", y, x.len())?;
-    y.copy_from_slice(x);
-    forward_in_place(act, y, width)
+    act.check("activation", width)?;
+    expect_len("activation", "x", x, x.len() / width * width)?;
+    let out = SharedSlice::new(y);
+    threads::for_ranges(x.len(), width, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let y = unsafe { out.range(range.clone()) };
+        y.copy_from_slice(&x[range]);
+        apply(act, y, width);
+    });
+    Ok(())
 }
 
 /// Fused backward: turns the gradient of the output `dy` into the gradient of
@@ -92,19 +108,27 @@ pub fn backward_in_place(
     act.check("activation backward", width)?;
     expect_len("activation backward", "dy", dy, y.len())?;
     expect_len("activation backward", "y", y, y.len() / width * width)?;
-    match act {
-        Activation::Linear => {}
-        Activation::Softmax => {
-            for (yr, dr) in y.chunks_exact(width).zip(dy.chunks_exact_mut(width)) {
-                let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
-                dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
-            }
-        }
-        _ => dy
-            .iter_mut()
-            .zip(y)
-            .for_each(|(d, &yv)| *d *= derivative_from_output(act, yv)),
+    if act == Activation::Linear {
+        return Ok(());
     }
+    let grads = SharedSlice::new(dy);
+    threads::for_ranges(y.len(), width, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dy = unsafe { grads.range(range.clone()) };
+        let y = &y[range];
+        match act {
+            Activation::Softmax => {
+                for (yr, dr) in y.chunks_exact(width).zip(dy.chunks_exact_mut(width)) {
+                    let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
+                    dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
+                }
+            }
+            _ => dy
+                .iter_mut()
+                .zip(y)
+                .for_each(|(d, &yv)| *d *= derivative_from_output(act, yv)),
+        }
+    });
     Ok(())
 }
 
@@ -120,25 +144,31 @@ pub fn backward(
     expect_len("activation backward", "dy", dy, y.len())?;
     expect_len("activation backward", "dx", dx, y.len())?;
     expect_len("activation backward", "y", y, y.len() / width * width)?;
-    match act {
-        Activation::Softmax => {
-            for ((yr, dr), xr) in y
-                .chunks_exact(width)
-                .zip(dy.chunks_exact(width))
-                .zip(dx.chunks_exact_mut(width))
-            {
-                let dot: f32 = yr.iter().zip(dr).map(|(a, b)| a * b).sum();
-                for ((x, &yv), &d) in xr.iter_mut().zip(yr).zip(dr) {
-                    *x += yv * (d - dot);
+    let grads = SharedSlice::new(dx);
+    threads::for_ranges(y.len(), width, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dx = unsafe { grads.range(range.clone()) };
+        let (y, dy) = (&y[range.clone()], &dy[range]);
+        match act {
+            Activation::Softmax => {
+                for ((yr, dr), xr) in y
+                    .chunks_exact(width)
+                    .zip(dy.chunks_exact(width))
+                    .zip(dx.chunks_exact_mut(width))
+                {
+                    let dot: f32 = yr.iter().zip(dr).map(|(a, b)| a * b).sum();
+                    for ((x, &yv), &d) in xr.iter_mut().zip(yr).zip(dr) {
+                        *x += yv * (d - dot);
+                    }
+                }
+            }
+            _ => {
+                for ((x, &yv), &d) in dx.iter_mut().zip(y).zip(dy) {
+                    *x += d * derivative_from_output(act, yv);
                 }
             }
         }
-        _ => {
-            for ((x, &yv), &d) in dx.iter_mut().zip(y).zip(dy) {
-                *x += d * derivative_from_output(act, yv);
-            }
-        }
-    }
+    });
     Ok(())
 }
 

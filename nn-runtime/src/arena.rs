@@ -49,6 +49,11 @@ impl Arena {
     }
 }
 
+/// Sets a gradient region to zero, split over the kernel threads.
+pub fn zero(region: &mut [f32]) {
+    crate::threads::for_chunks_mut(region, 1, &|chunk| chunk.fill(0.0));
+}
+
 /// Reads `read` and writes `write` of one buffer; `read` must end at or before
 /// `write` starts (inputs precede outputs in the layout).
 #[inline]

@@ -2,6 +2,7 @@
 //! channel (last) axis.
 
 use crate::error::{expect_len, expect_nonzero, KernelError};
+use crate::threads::{self, SharedSlice};
 
 /// `y = x₀ + x₁ + …` for equal-length inputs.
 pub fn add_forward(inputs: &[&[f32]], y: &mut [f32]) -> Result<(), KernelError> {
@@ -15,10 +16,15 @@ pub fn add_forward(inputs: &[&[f32]], y: &mut [f32]) -> Result<(), KernelError> 
     for x in rest {
         expect_len("add", "input", x, first.len())?;
     }
-    y.copy_from_slice(first);
-    for x in rest {
-        y.iter_mut().zip(x.iter()).for_each(|(o, v)| *o += v);
-    }
+    let out = SharedSlice::new(y);
+    threads::for_ranges(first.len(), 1, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let y = unsafe { out.range(range.clone()) };
+        y.copy_from_slice(&first[range.clone()]);
+        for x in rest {
+            y.iter_mut().zip(&x[range.clone()]).for_each(|(o, v)| *o += v);
+        }
+    });
     Ok(())
 }
 
@@ -106,7 +112,12 @@ fn check_concat(
 /// input that appears twice gets the gradient twice).
 pub fn accumulate(dy: &[f32], dx: &mut [f32]) -> Result<(), KernelError> {
     expect_len("add backward", "dx", dx, dy.len())?;
-    dx.iter_mut().zip(dy).for_each(|(d, g)| *d += g);
+    let grads = SharedSlice::new(dx);
+    threads::for_ranges(dy.len(), 1, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dx = unsafe { grads.range(range.clone()) };
+        dx.iter_mut().zip(&dy[range]).for_each(|(d, g)| *d += g);
+    });
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! maximum in row-major window order.
 
 use crate::error::{expect_len, expect_nonzero, KernelError};
+use crate::threads::{self, Chunks};
 use crate::window::Window2d;
 
 /// Which reduction a pooling layer applies.
@@ -55,10 +56,18 @@ impl Pool2d {
         self.check(name, batch)?;
         expect_len(name, "x", x, batch * self.in_len())?;
         expect_len(name, "y", y, batch * self.out_len())?;
+        let outputs = Chunks::new(y, self.out_len());
+        threads::run(batch, &|n, _| {
+            let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
+            // SAFETY: `threads::run` runs each image index once.
+            let out = unsafe { outputs.get(n) };
+            self.forward_image(image, out);
+        });
+        Ok(())
+    }
+
+    fn forward_image(&self, image: &[f32], out: &mut [f32]) {
         let (w, c) = (&self.window, self.channels);
-        for (image, out) in x
-            .chunks_exact(self.in_len())
-            .zip(y.chunks_exact_mut(self.out_len()))
         {
             let mut cells = out.chunks_exact_mut(c);
             for oy in 0..w.out_h() {
@@ -93,7 +102,6 @@ impl Pool2d {
                 }
             }
         }
-        Ok(())
     }
 
     /// Backward: `dx += ` the gradient routed back through the pooling.
@@ -112,12 +120,21 @@ impl Pool2d {
         expect_len(name, "y", y, batch * self.out_len())?;
         expect_len(name, "dy", dy, batch * self.out_len())?;
         expect_len(name, "dx", dx, batch * self.in_len())?;
-        let (w, c) = (&self.window, self.channels);
-        for n in 0..batch {
+        let input_grads = Chunks::new(dx, self.in_len());
+        threads::run(batch, &|n, _| {
             let image = &x[n * self.in_len()..][..self.in_len()];
-            let dimage = &mut dx[n * self.in_len()..][..self.in_len()];
             let out = &y[n * self.out_len()..][..self.out_len()];
             let dout = &dy[n * self.out_len()..][..self.out_len()];
+            // SAFETY: `threads::run` runs each image index once.
+            let dimage = unsafe { input_grads.get(n) };
+            self.backward_image(image, out, dout, dimage);
+        });
+        Ok(())
+    }
+
+    fn backward_image(&self, image: &[f32], out: &[f32], dout: &[f32], dimage: &mut [f32]) {
+        let (w, c) = (&self.window, self.channels);
+        {
             for oy in 0..w.out_h() {
                 let (iy0, ky_lo, ky_hi) = w.rows_for(oy);
                 for ox in 0..w.out_w() {
@@ -159,7 +176,6 @@ impl Pool2d {
                 }
             }
         }
-        Ok(())
     }
 }
 

@@ -203,3 +203,62 @@ impl<'a, T> Chunks<'a, T> {
         std::slice::from_raw_parts_mut(self.ptr.add(start), end - start)
     }
 }
+
+/// Elements below which splitting work costs more than it saves.
+const MIN_PARALLEL: usize = 1 << 15;
+
+/// Splits `0..len` into contiguous pieces whose boundaries are multiples of
+/// `align` (a row width) and runs `f(piece, range)` on them in parallel,
+/// or in one piece when `len` is small.
+pub fn for_ranges(len: usize, align: usize, f: &(dyn Fn(usize, std::ops::Range<usize>) + Sync)) {
+    let align = align.max(1);
+    let pieces = current().min(len / MIN_PARALLEL).max(1);
+    if pieces == 1 {
+        f(0, 0..len);
+        return;
+    }
+    let chunk = len.div_ceil(pieces).div_ceil(align) * align;
+    let pieces = len.div_ceil(chunk);
+    run(pieces, &|i, _slot| f(i, i * chunk..((i + 1) * chunk).min(len)));
+}
+
+/// The same split as [`for_ranges`] over one mutable slice: `f(piece)`.
+pub fn for_chunks_mut(data: &mut [f32], align: usize, f: &(dyn Fn(&mut [f32]) + Sync)) {
+    let len = data.len();
+    let shared = SharedSlice::new(data);
+    for_ranges(len, align, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges, each once.
+        f(unsafe { shared.range(range) })
+    });
+}
+
+/// A mutable slice that parallel tasks carve into disjoint ranges.
+pub struct SharedSlice<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: tasks take disjoint ranges (see `range`).
+unsafe impl<T: Send> Sync for SharedSlice<'_, T> {}
+
+impl<'a, T> SharedSlice<'a, T> {
+    pub fn new(slice: &'a mut [T]) -> Self {
+        Self {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// The elements in `range` (clamped to the slice).
+    ///
+    /// # Safety
+    /// Ranges taken by live references must not overlap.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn range(&self, range: std::ops::Range<usize>) -> &mut [T] {
+        let start = range.start.min(self.len);
+        let end = range.end.clamp(start, self.len);
+        std::slice::from_raw_parts_mut(self.ptr.add(start), end - start)
+    }
+}
