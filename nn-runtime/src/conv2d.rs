@@ -132,7 +132,7 @@ impl Conv2d {
             let mut scratch = lock(&slots[slot]);
             let ([plane], []) = scratch.parts([p.h * p.w * c], []);
             let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
-            pad_into(image, w.in_h, w.in_w, c, &p, plane);
+            let plane = padded(image, w.in_h, w.in_w, c, &p, plane);
             // SAFETY: `threads::run` runs each image index once.
             let out = unsafe { outputs.get(n) };
             let g = Gather {
@@ -288,10 +288,9 @@ impl Conv2d {
                     activation::backward_in_place(self.activation, out, dz, f)?;
                     bias::accumulate_rows(dz, db);
                     // Kernel gradient: rows (tap, c), steps over output pixels.
-                    let padded = &mut plane[..p.h * p.w * c];
-                    pad_into(image, w.in_h, w.in_w, c, &p, padded);
+                    let source = padded(image, w.in_h, w.in_w, c, &p, &mut plane[..p.h * p.w * c]);
                     let g = Gather {
-                        x: padded,
+                        x: source,
                         row_off: tap_rows,
                         k_off: out_pixels,
                         b: dz,
@@ -312,10 +311,10 @@ impl Conv2d {
                     }
                     let dimage = &mut dx_group[k * self.in_len()..(k + 1) * self.in_len()];
                     if direct_dx {
-                        let padded = &mut plane[..q.h * q.w * f];
-                        pad_into(dz, self.out_h(), self.out_w(), f, &q, padded);
+                        let source =
+                            padded(dz, self.out_h(), self.out_w(), f, &q, &mut plane[..q.h * q.w * f]);
                         let g = Gather {
-                            x: padded,
+                            x: source,
                             row_off: in_rows,
                             k_off: grad_taps,
                             b: flipped,
@@ -407,22 +406,24 @@ fn tap_offsets(out: &mut [usize], kh: usize, kw: usize, plane_w: usize, c: usize
     }
 }
 
-/// Copies an `h x w x c` image into `plane` at (`top`, `left`), zeros around.
-fn pad_into(image: &[f32], h: usize, w: usize, c: usize, p: &Padded, plane: &mut [f32]) {
+/// The image as a plane containing every window: the image itself when no
+/// padding is needed (a 1x1 or `valid` convolution reads it in place),
+/// otherwise a copy in `plane` at (`top`, `left`) with zeros around.
+fn padded<'a>(image: &'a [f32], h: usize, w: usize, c: usize, p: &Padded, plane: &'a mut [f32]) -> &'a [f32] {
     let row = w * c;
     if p.top == 0 && p.left == 0 && p.w == w && p.h <= h {
-        plane.copy_from_slice(&image[..p.h * row]);
-        return;
+        return &image[..p.h * row];
     }
     plane.fill(0.0);
+    // Columns that land inside the plane (valid padding may drop some).
+    let cols = w.min(p.w.saturating_sub(p.left));
     for iy in 0..h {
         let py = iy + p.top;
         if py >= p.h {
             break;
         }
-        // Columns that land inside the plane (valid padding may drop some).
-        let cols = w.min(p.w.saturating_sub(p.left));
         let dst = &mut plane[(py * p.w + p.left) * c..][..cols * c];
         dst.copy_from_slice(&image[iy * row..iy * row + cols * c]);
     }
+    plane
 }
