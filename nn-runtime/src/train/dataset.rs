@@ -98,6 +98,19 @@ impl Dataset {
         }
     }
 
+    /// A dataset with arrays given by the network's input and output names,
+    /// in any order: `Dataset::named::<Net>(vec![("image", x)], vec![("class", y)])`.
+    /// Unknown, missing and repeated names are reported together.
+    pub fn named<M: crate::model::Model>(
+        inputs: Vec<(&str, ArrayD<f32>)>,
+        targets: Vec<(&str, ArrayD<f32>)>,
+    ) -> Result<Self, NnError> {
+        let spec = M::SPEC;
+        let inputs = order_by_name(spec.name, "input", spec.inputs, inputs)?;
+        let targets = order_by_name(spec.name, "output", spec.outputs, targets)?;
+        Self::from_arrays(inputs, targets)
+    }
+
     /// Samples in the dataset.
     pub fn len(&self) -> usize {
         self.len
@@ -147,6 +160,39 @@ impl Dataset {
         let valid: Vec<usize> = (cut..self.len).collect();
         Ok((self.select(&train), self.select(&valid)))
     }
+}
+
+/// Arrays sorted into `specs` order by name, or every naming problem at once.
+pub(crate) fn order_by_name<A>(
+    network: &str,
+    what: &str,
+    specs: &[crate::spec::TensorSpec],
+    named: Vec<(&str, A)>,
+) -> Result<Vec<A>, NnError> {
+    let mut slots: Vec<Option<A>> = specs.iter().map(|_| None).collect();
+    let mut problems = Vec::new();
+    for (name, array) in named {
+        match specs.iter().position(|s| s.name == name) {
+            Some(i) if slots[i].is_some() => problems.push(format!("{what} `{name}` is given twice")),
+            Some(i) => slots[i] = Some(array),
+            None => {
+                let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                problems.push(format!(
+                    "no {what} named `{name}` (the {what}s are: {})",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+    for (spec, slot) in specs.iter().zip(&slots) {
+        if slot.is_none() {
+            problems.push(format!("{what} `{}` is missing", spec.name));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(NnError::Other(format!("{network}: {}", problems.join("; "))));
+    }
+    Ok(slots.into_iter().flatten().collect())
 }
 
 /// One-hot rows for class labels: `[n]` labels → `[n, classes]`.

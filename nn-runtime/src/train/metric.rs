@@ -1,5 +1,7 @@
-//! Accuracy, in Keras's three flavours, chosen from the loss as Keras does
-//! for `metrics=['accuracy']`.
+//! Accuracy, in Keras's three flavours, chosen from the loss and the output
+//! width as Keras does for `metrics=['accuracy']`: sparse for sparse
+//! cross-entropy, binary for binary cross-entropy or a single output unit,
+//! categorical otherwise.
 
 use crate::train::loss::Loss;
 
@@ -22,7 +24,7 @@ pub fn accuracy(loss: Loss, width: usize, pred: &[f32], target: &[f32]) -> (usiz
                 .count();
             (correct, rows)
         }
-        Loss::BinaryCrossentropy => {
+        _ if loss == Loss::BinaryCrossentropy || width == 1 => {
             let correct = pred
                 .iter()
                 .zip(target)
@@ -30,7 +32,7 @@ pub fn accuracy(loss: Loss, width: usize, pred: &[f32], target: &[f32]) -> (usiz
                 .count();
             (correct, pred.len())
         }
-        Loss::CategoricalCrossentropy | Loss::MeanSquaredError => {
+        _ => {
             let correct = (0..rows)
                 .filter(|&r| {
                     argmax(&pred[r * width..(r + 1) * width]) == argmax(&target[r * width..(r + 1) * width])

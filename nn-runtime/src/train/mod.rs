@@ -15,4 +15,4 @@ pub use history::{History, Logs};
 pub use loss::Loss;
 pub use optimizer::{Adam, Optimizer, RmsProp, Sgd};
 pub use progress::Verbosity;
-pub use trainer::{predict, FitConfig, Trainer};
+pub use trainer::{predict, predict_named, FitConfig, Trainer};

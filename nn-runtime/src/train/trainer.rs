@@ -581,3 +581,15 @@ pub fn predict<M: Model>(
         })
         .collect()
 }
+
+/// Batched inference with inputs and outputs by name.
+pub fn predict_named<M: Model>(
+    model: &mut M,
+    inputs: Vec<(&str, ndarray::ArrayViewD<f32>)>,
+    batch_size: usize,
+) -> Result<Vec<(&'static str, ndarray::ArrayD<f32>)>, NnError> {
+    let spec = M::SPEC;
+    let ordered = crate::train::dataset::order_by_name(spec.name, "input", spec.inputs, inputs)?;
+    let outputs = predict(model, &ordered, batch_size)?;
+    Ok(spec.outputs.iter().map(|o| o.name).zip(outputs).collect())
+}
