@@ -189,6 +189,10 @@ impl Emitter<'_> {
         let first_end = lit(lp.first + lp.first_len);
         let second_end = lit(lp.first + 2 * lp.first_len);
         let comment = format!("{} ({})", layer.name, layer.config.class());
+        if self.plan.fused_away[i] {
+            // Computed by the convolution that absorbed it.
+            return TokenStream::new();
+        }
         let body = match &layer.config {
             Config::Input | Config::Flatten => return TokenStream::new(),
             Config::Conv2D {
@@ -200,9 +204,27 @@ impl Emitter<'_> {
                 } else {
                     quote!(None)
                 };
-                quote! {
-                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
-                    L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                match self.plan.fusions[i] {
+                    Some(fusion) => {
+                        let start = lit(self.plan.slots[i].offset);
+                        let residual = range(self.plan.slots[fusion.residual]);
+                        let act = match fusion
+                            .activation
+                            .map(|r| &self.graph.layers[self.graph.nodes[r].layer].config)
+                        {
+                            Some(Config::Activation(a)) => act_tokens(*a),
+                            _ => act_tokens(Act::Linear),
+                        };
+                        quote! {
+                            // Fused: activation(conv + bias + residual) in one pass.
+                            let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
+                            L.forward_fused(n, &done[#x], &params[#first..#first_end], #bias, Some(&done[#residual]), #act, y, ws)?;
+                        }
+                    }
+                    None => quote! {
+                        let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                        L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                    },
                 }
             }
             Config::Dense { use_bias, units, .. } => {
@@ -485,9 +507,14 @@ impl Emitter<'_> {
                 }
             }
             Config::Add => {
+                // A fused convolution shares this add's gradient region: only
+                // the other inputs need the gradient added.
+                let fused_conv =
+                    (0..self.graph.nodes.len()).find(|&c| self.plan.fusions[c].is_some_and(|f| f.add == i));
                 let parts: Vec<TokenStream> = node
                     .inputs
                     .iter()
+                    .filter(|&&input| Some(input) != fused_conv)
                     .map(|&input| {
                         let xr = range(self.plan.grad_slots[input]);
                         quote! {

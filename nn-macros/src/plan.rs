@@ -50,6 +50,11 @@ pub struct Plan {
     pub slots: Vec<Slot>,
     /// Activations computed in place over their input.
     pub in_place: Vec<bool>,
+    /// Per convolution node: the residual add (and activation) its forward
+    /// pass absorbs.
+    pub fusions: Vec<Option<Fusion>>,
+    /// Nodes whose forward pass a fused convolution performs.
+    pub fused_away: Vec<bool>,
     /// Gradient slot of each node's output (shared like `slots`).
     pub grad_slots: Vec<Slot>,
     pub grad_per_sample: usize,
@@ -66,6 +71,65 @@ pub struct Plan {
     pub layer_params: Vec<LayerParams>,
     pub param_len: usize,
     pub state_len: usize,
+}
+
+/// `activation(add(conv(x), residual))` computed by the convolution in the
+/// pass that writes its output.
+#[derive(Clone, Copy)]
+pub struct Fusion {
+    pub add: usize,
+    pub residual: usize,
+    /// The in-place activation after the add, if any.
+    pub activation: Option<usize>,
+}
+
+fn consumers(graph: &Graph, node: usize) -> Vec<usize> {
+    (0..graph.nodes.len())
+        .filter(|&i| graph.nodes[i].inputs.contains(&node))
+        .collect()
+}
+
+/// Finds residual adds a convolution can absorb: a two-input add of a
+/// linear convolution, read by nothing else, and a tensor computed before it.
+fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
+    let mut fusions = vec![None; graph.nodes.len()];
+    for (a, node) in graph.nodes.iter().enumerate() {
+        if !matches!(graph.layers[node.layer].config, Config::Add) || node.inputs.len() != 2 {
+            continue;
+        }
+        let (p, q) = (node.inputs[0], node.inputs[1]);
+        if p == q {
+            continue;
+        }
+        let eligible = |j: usize| {
+            matches!(
+                graph.layers[graph.nodes[j].layer].config,
+                Config::Conv2D {
+                    activation: Act::Linear,
+                    ..
+                }
+            ) && consumers(graph, j) == [a]
+                && !graph.outputs.iter().any(|o| o.node == j)
+        };
+        let (conv, residual) = if q > p && eligible(q) {
+            (q, p)
+        } else if p > q && eligible(p) {
+            (p, q)
+        } else {
+            continue;
+        };
+        let after = consumers(graph, a);
+        let activation = match after[..] {
+            [r] if in_place[r] => Some(r),
+            _ => None,
+        };
+        fusions[conv] = Some(Fusion {
+            add: a,
+            residual,
+            activation,
+        });
+    }
+    fusions
 }
 
 /// Whether an activation may overwrite its input: the input is read by this
@@ -93,13 +157,19 @@ fn can_run_in_place(graph: &Graph, node: usize) -> bool {
     consumers == 1 && !is_output && producer_ignores_output
 }
 
-/// The node whose storage `node` uses (itself unless it is an alias).
-fn storage_owner(graph: &Graph, in_place: &[bool], node: usize) -> usize {
+/// The node whose storage `node` uses (itself unless it is an alias): the
+/// earliest node of its alias group, whose backward runs last.
+fn storage_owner(graph: &Graph, in_place: &[bool], fused_add_of: &[Option<usize>], node: usize) -> usize {
     let mut n = node;
-    while in_place[n] || matches!(graph.layers[graph.nodes[n].layer].config, Config::Flatten) {
-        n = graph.nodes[n].inputs[0];
+    loop {
+        if in_place[n] || matches!(graph.layers[graph.nodes[n].layer].config, Config::Flatten) {
+            n = graph.nodes[n].inputs[0];
+        } else if let Some(conv) = fused_add_of[n] {
+            n = conv;
+        } else {
+            return n;
+        }
     }
-    n
 }
 
 /// Lays out gradients so regions are reused once their tensor's backward is
@@ -182,6 +252,19 @@ pub fn plan(graph: &Graph) -> Plan {
     let in_place: Vec<bool> = (0..graph.nodes.len())
         .map(|i| can_run_in_place(graph, i))
         .collect();
+    let fusions = find_fusions(graph, &in_place);
+    let mut fused_away = vec![false; graph.nodes.len()];
+    // For a fused add: the convolution that computes it.
+    let mut fused_add_of = vec![None; graph.nodes.len()];
+    for (conv, f) in fusions.iter().enumerate() {
+        if let Some(f) = f {
+            fused_away[f.add] = true;
+            fused_add_of[f.add] = Some(conv);
+            if let Some(r) = f.activation {
+                fused_away[r] = true;
+            }
+        }
+    }
     let mut slots: Vec<Slot> = Vec::with_capacity(graph.nodes.len());
     let mut masks = vec![None; graph.nodes.len()];
     let mut saved = vec![None; graph.nodes.len()];
@@ -192,6 +275,8 @@ pub fn plan(graph: &Graph) -> Plan {
         let len: usize = node.shape.iter().product();
         let slot = if matches!(config, Config::Flatten) || in_place[i] {
             slots[node.inputs[0]]
+        } else if let Some(conv) = fused_add_of[i] {
+            slots[conv]
         } else {
             let s = Slot { offset: cursor, len };
             cursor += len;
@@ -208,7 +293,7 @@ pub fn plan(graph: &Graph) -> Plan {
         }
     }
     let owners: Vec<usize> = (0..graph.nodes.len())
-        .map(|i| storage_owner(graph, &in_place, i))
+        .map(|i| storage_owner(graph, &in_place, &fused_add_of, i))
         .collect();
     let (grad_slots, grad_per_sample, zero_before) = plan_gradients(graph, &owners);
 
@@ -293,6 +378,8 @@ pub fn plan(graph: &Graph) -> Plan {
     Plan {
         slots,
         in_place,
+        fusions,
+        fused_away,
         grad_slots,
         grad_per_sample,
         zero_before,

@@ -109,7 +109,29 @@ impl Conv2d {
         y: &mut [f32],
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
+        self.forward_fused(batch, x, kernel, bias, None, self.activation, y, ws)
+    }
+
+    /// Forward with a residual shortcut and an activation fused into the pass
+    /// that writes the output: `y = activation(conv(x) + bias + residual)`,
+    /// the `relu(add(Conv2D(...)(a), x))` of a residual block in one pass.
+    /// `residual` has the output's shape.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_fused(
+        &self,
+        batch: usize,
+        x: &[f32],
+        kernel: &[f32],
+        bias: Option<&[f32]>,
+        residual: Option<&[f32]>,
+        activation: Activation,
+        y: &mut [f32],
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
         self.check("conv2d", batch)?;
+        if let Some(r) = residual {
+            expect_len("conv2d", "residual", r, batch * self.out_len())?;
+        }
         expect_len("conv2d", "x", x, batch * self.in_len())?;
         expect_len("conv2d", "kernel", kernel, self.kernel_len())?;
         expect_len("conv2d", "y", y, batch * self.out_len())?;
@@ -117,7 +139,7 @@ impl Conv2d {
             expect_len("conv2d", "bias", b, self.filters)?;
         }
         // Rejects a bad activation argument before any thread starts.
-        activation::forward_in_place(self.activation, &mut [], self.filters)?;
+        activation::forward_in_place(activation, &mut [], self.filters)?;
         let (w, c) = (&self.window, self.in_channels);
         let p = self.padded_input();
         let pixels = self.out_h() * self.out_w();
@@ -126,6 +148,11 @@ impl Conv2d {
         pixel_offsets(rows, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
         tap_offsets(taps, w.kernel_h, w.kernel_w, p.w, c);
         let (rows, taps) = (&*rows, &*taps);
+        // Size every thread's scratch now, not when (or whether) a thread
+        // first gets an image, so later calls never allocate.
+        for slot in slots {
+            lock(slot).parts([p.h * p.w * c], []);
+        }
         let outputs = Chunks::new(y, self.out_len());
         let failure = Mutex::new(None);
         threads::run(batch, &|n, slot| {
@@ -150,9 +177,10 @@ impl Conv2d {
                     ldo: self.filters,
                     accumulate: false,
                     bias,
+                    addend: residual.map(|r| &r[n * self.out_len()..(n + 1) * self.out_len()]),
                 },
             )
-            .and_then(|()| activation::forward_in_place(self.activation, out, self.filters));
+            .and_then(|()| activation::forward_in_place(activation, out, self.filters));
             record(&failure, result);
         });
         take_failure(failure)
@@ -259,6 +287,9 @@ impl Conv2d {
         partials.fill(0.0);
         let plane_len = (p.h * p.w * c).max(if direct_dx { q.h * q.w * f } else { 0 });
         let cols_len = if direct_dx { 0 } else { pixels * self.patch_len() };
+        for slot in slots {
+            lock(slot).parts([plane_len, cols_len], []);
+        }
         let grads = Chunks::new(dy, GROUP * self.out_len());
         let mut no_dx: [f32; 0] = [];
         let has_dx = dx.is_some();
@@ -304,6 +335,7 @@ impl Conv2d {
                             ldo: f,
                             accumulate: true,
                             bias: None,
+                            addend: None,
                         },
                     )?;
                     if !has_dx {
@@ -328,6 +360,7 @@ impl Conv2d {
                                 ldo: c,
                                 accumulate: true,
                                 bias: None,
+                                addend: None,
                             },
                         )?;
                     } else {
@@ -346,6 +379,7 @@ impl Conv2d {
                                 ldo: kk,
                                 accumulate: false,
                                 bias: None,
+                                addend: None,
                             },
                         )?;
                         im2col::fold_add(&self.window, c, cols, dimage);

@@ -72,6 +72,7 @@ impl Dense {
                 ldo: self.units,
                 accumulate: false,
                 bias,
+                addend: None,
             },
         )?;
         activation::forward_in_place(self.activation, y, self.units)
@@ -124,6 +125,7 @@ impl Dense {
                 ldo: u,
                 accumulate: true,
                 bias: None,
+                addend: None,
             },
         )?;
         if let Some(dx) = dx {
@@ -150,6 +152,7 @@ impl Dense {
                     ldo: i,
                     accumulate: true,
                     bias: None,
+                    addend: None,
                 },
             )?;
         }

@@ -113,6 +113,23 @@ fn run_on_active_path(c: &Case) {
         .unwrap();
     assert_close("conv2d forward", &y, &expected, 1e-4);
 
+    // The fused residual form: relu(conv + bias + residual) in one pass.
+    let residual = random_vec(&mut rng, y.len());
+    let mut fused = vec![f32::NAN; y.len()];
+    spec.forward_fused(
+        c.batch,
+        &x,
+        &kernel,
+        Some(&bias),
+        Some(&residual),
+        Activation::Relu,
+        &mut fused,
+        &mut ws,
+    )
+    .unwrap();
+    let composed: Vec<f32> = y.iter().zip(&residual).map(|(a, b)| (a + b).max(0.0)).collect();
+    assert_close("conv2d fused residual forward", &fused, &composed, 1e-5);
+
     // Backward with loss = Σ y·r, so dy = r.
     let r = random_vec(&mut rng, y.len());
     let mut dy = r.clone();

@@ -1,16 +1,24 @@
 //! The gathered GEMM micro-kernels, every path this CPU supports, against a
 //! naive triple loop: odd row and column counts (tile remainders, masked
-//! columns), accumulation and bias.
+//! columns), accumulation, bias and an added residual.
 
 mod common;
 
 use common::*;
 use nn_runtime::gather::{self, Gather, Output, Path};
 
-fn naive(g: &Gather, out: &mut [f32], ldo: usize, accumulate: bool, bias: Option<&[f32]>) {
+fn naive(
+    g: &Gather,
+    out: &mut [f32],
+    ldo: usize,
+    accumulate: bool,
+    bias: Option<&[f32]>,
+    addend: Option<&[f32]>,
+) {
     for (r, &ro) in g.row_off.iter().enumerate() {
         for n in 0..g.cols {
             let mut acc = bias.map_or(0.0, |b| b[n] as f64);
+            acc += addend.map_or(0.0, |a| a[r * ldo + n] as f64);
             for (k, &ko) in g.k_off.iter().enumerate() {
                 acc += g.x[ro + ko] as f64 * g.b[k * g.ldb + n] as f64;
             }
@@ -20,7 +28,7 @@ fn naive(g: &Gather, out: &mut [f32], ldo: usize, accumulate: bool, bias: Option
     }
 }
 
-fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool) {
+fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool, with_addend: bool) {
     let mut rng = rng((rows * 1000 + k * 10 + cols) as u64);
     let x = random_vec(&mut rng, 500);
     let row_off: Vec<usize> = (0..rows).map(|r| (r * 37) % 300).collect();
@@ -30,6 +38,8 @@ fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool) {
     let bias = random_vec(&mut rng, cols);
     let ldo = cols + 1;
     let start = random_vec(&mut rng, rows * ldo);
+    let residual = random_vec(&mut rng, rows * ldo);
+    let addend = with_addend.then_some(&residual[..]);
     let g = Gather {
         x: &x,
         row_off: &row_off,
@@ -39,7 +49,14 @@ fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool) {
         cols,
     };
     let mut expected = start.clone();
-    naive(&g, &mut expected, ldo, accumulate, with_bias.then_some(&bias[..]));
+    naive(
+        &g,
+        &mut expected,
+        ldo,
+        accumulate,
+        with_bias.then_some(&bias[..]),
+        addend,
+    );
     for path in [Path::Portable, Path::Avx2, Path::Avx512] {
         if !gather::supported(path) {
             continue;
@@ -54,6 +71,7 @@ fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool) {
                 ldo,
                 accumulate,
                 bias: bias_arg,
+                addend,
             },
         )
         .unwrap();
@@ -89,9 +107,10 @@ fn gather_tiles_and_remainders_on_every_path() {
         (30, 7, 48),
         (5, 4, 70),
     ] {
-        case(rows, k, cols, false, false);
-        case(rows, k, cols, true, true);
-        case(rows, k, cols, false, true);
+        case(rows, k, cols, false, false, false);
+        case(rows, k, cols, true, true, false);
+        case(rows, k, cols, false, true, true);
+        case(rows, k, cols, true, false, true);
     }
 }
 
@@ -114,6 +133,7 @@ fn gather_rejects_out_of_range_offsets() {
             ldo: 2,
             accumulate: false,
             bias: None,
+            addend: None,
         },
     )
     .unwrap_err();

@@ -65,6 +65,10 @@ unsafe fn columns(g: &Gather, o: &mut Output, n0: usize, width: usize) {
                 if let Some(bias) = o.bias {
                     value = _mm256_add_ps(value, _mm256_maskload_ps(bias.as_ptr().add(n0 + 8 * v), mask[v]));
                 }
+                if let Some(addend) = o.addend {
+                    let at = addend.as_ptr().add((r0 + r) * o.ldo + n0 + 8 * v);
+                    value = _mm256_add_ps(value, _mm256_maskload_ps(at, mask[v]));
+                }
                 if o.accumulate {
                     value = _mm256_add_ps(value, _mm256_maskload_ps(dst.add(8 * v), mask[v]));
                 }

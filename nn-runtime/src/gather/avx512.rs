@@ -89,6 +89,10 @@ unsafe fn tile<const MR: usize, const NV: usize>(
             if let Some(bias) = o.bias {
                 value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(m, bias.as_ptr().add(n0 + 16 * v)));
             }
+            if let Some(addend) = o.addend {
+                let at = addend.as_ptr().add((r0 + r) * o.ldo + n0 + 16 * v);
+                value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(m, at));
+            }
             if o.accumulate {
                 value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(m, dst.add(16 * v)));
             }

@@ -110,6 +110,9 @@ pub struct Output<'a> {
     pub ldo: usize,
     pub accumulate: bool,
     pub bias: Option<&'a [f32]>,
+    /// Added element-wise before storing: a residual shortcut with the
+    /// same layout as `out` (rows of `ldo`).
+    pub addend: Option<&'a [f32]>,
 }
 
 /// Runs the gathered product after checking every index it will form.
@@ -148,6 +151,15 @@ pub fn run(g: &Gather, o: &mut Output) -> Result<(), KernelError> {
     if let Some(b) = o.bias {
         if b.len() < g.cols {
             return Err(bad(format!("bias of {} for {} columns", b.len(), g.cols)));
+        }
+    }
+    if let Some(a) = o.addend {
+        if a.len() < (rows - 1) * o.ldo + g.cols {
+            return Err(bad(format!(
+                "addend of {} floats for {rows} rows of {}",
+                a.len(),
+                g.cols
+            )));
         }
     }
     match active() {

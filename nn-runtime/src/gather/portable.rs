@@ -28,6 +28,9 @@ pub(super) fn run(g: &Gather, o: &mut Output) {
                     if let Some(b) = o.bias {
                         v += b[n0 + n];
                     }
+                    if let Some(a) = o.addend {
+                        v += a[(block * MR + r) * o.ldo + n0 + n];
+                    }
                     *d = if o.accumulate { *d + v } else { v };
                 }
             }
