@@ -127,3 +127,13 @@ pub fn check_network<M: Model>(net: &mut M, batch: usize, seed: u64) {
     }
     tally.finish(spec.name);
 }
+
+pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: f32) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - e).abs() <= tol * (1.0 + e.abs()),
+            "{what}: index {i}: got {a}, expected {e}"
+        );
+    }
+}
