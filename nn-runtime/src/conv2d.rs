@@ -12,7 +12,7 @@ use crate::bias;
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
 use crate::im2col;
-use crate::threads::{self, Chunks};
+use crate::threads::{self, Chunks, SharedSlice};
 use crate::window::Window2d;
 use crate::workspace::{lock, Workspace};
 
@@ -153,18 +153,33 @@ impl Conv2d {
         for slot in slots {
             lock(slot).parts([p.h * p.w * c], []);
         }
-        let outputs = Chunks::new(y, self.out_len());
+        // Fewer images than threads (inference on one image): each image's
+        // output pixels are split into parts too.
+        let threads_now = slots.len();
+        let parts = if batch >= threads_now {
+            1
+        } else {
+            threads_now.div_ceil(batch)
+        };
+        let part_rows = pixels.div_ceil(parts).div_ceil(8) * 8;
+        let parts = pixels.div_ceil(part_rows);
+        let outputs = SharedSlice::new(y);
         let failure = Mutex::new(None);
-        threads::run(batch, &|n, slot| {
+        threads::run(batch * parts, &|task, slot| {
+            let (n, part) = (task / parts, task % parts);
+            let first_row = part * part_rows;
+            let last_row = ((part + 1) * part_rows).min(pixels);
             let mut scratch = lock(&slots[slot]);
             let ([plane], []) = scratch.parts([p.h * p.w * c], []);
             let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
             let plane = padded(image, w.in_h, w.in_w, c, &p, plane);
-            // SAFETY: `threads::run` runs each image index once.
-            let out = unsafe { outputs.get(n) };
+            let span =
+                n * self.out_len() + first_row * self.filters..n * self.out_len() + last_row * self.filters;
+            // SAFETY: each task writes its own rows of its own image.
+            let out = unsafe { outputs.range(span.clone()) };
             let g = Gather {
                 x: plane,
-                row_off: rows,
+                row_off: &rows[first_row..last_row],
                 k_off: taps,
                 b: kernel,
                 ldb: self.filters,
@@ -177,7 +192,7 @@ impl Conv2d {
                     ldo: self.filters,
                     accumulate: false,
                     bias,
-                    addend: residual.map(|r| &r[n * self.out_len()..(n + 1) * self.out_len()]),
+                    addend: residual.map(|r| &r[span]),
                 },
             )
             .and_then(|()| activation::forward_in_place(activation, out, self.filters));

@@ -205,7 +205,7 @@ impl<'a, T> Chunks<'a, T> {
 }
 
 /// Elements below which splitting work costs more than it saves.
-const MIN_PARALLEL: usize = 1 << 15;
+const MIN_PARALLEL: usize = 1 << 17;
 
 /// Splits `0..len` into contiguous pieces whose boundaries are multiples of
 /// `align` (a row width) and runs `f(piece, range)` on them in parallel,
