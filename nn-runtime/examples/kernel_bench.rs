@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use nn_runtime::gather;
 use nn_runtime::gemm::{gemm, Transpose};
 use nn_runtime::{Activation, Conv2d, Dense, Padding, Window2d, Workspace};
 
@@ -137,6 +138,26 @@ fn dense_row(inputs: usize, units: usize) {
 }
 
 fn main() {
+    // `-- --path portable|avx2|avx512` measures one micro-kernel path
+    // (with NN_NUM_THREADS=1 every kernel runs on this thread).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(name) = args
+        .iter()
+        .position(|a| a == "--path")
+        .and_then(|i| args.get(i + 1))
+    {
+        let path = match name.as_str() {
+            "portable" => gather::Path::Portable,
+            "avx2" => gather::Path::Avx2,
+            _ => gather::Path::Avx512,
+        };
+        gather::force(Some(path));
+    }
+    println!(
+        "micro-kernel path: {:?}, kernel threads: {}",
+        gather::active(),
+        nn_runtime::threads::current()
+    );
     println!("batch {BATCH}, median of {REPEATS} runs; conv: same padding, stride 1, bias + relu fused");
     println!("| layer | GEMM m x k x n | fwd ms | fwd GFLOP/s | bwd ms | bwd GFLOP/s | sgemm GFLOP/s |");
     println!("|---|---|---:|---:|---:|---:|---:|");

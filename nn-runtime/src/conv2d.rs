@@ -144,9 +144,10 @@ impl Conv2d {
         let p = self.padded_input();
         let pixels = self.out_h() * self.out_w();
         let (shared, slots) = ws.split(threads::current());
-        let ([], [rows, taps]) = shared.parts([], [pixels, self.patch_len()]);
+        let taps_n = w.kernel_h * w.kernel_w;
+        let ([], [rows, taps]) = shared.parts([], [pixels, taps_n]);
         pixel_offsets(rows, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
-        tap_offsets(taps, w.kernel_h, w.kernel_w, p.w, c);
+        tap_starts(taps, w.kernel_h, w.kernel_w, p.w, c);
         let (rows, taps) = (&*rows, &*taps);
         // Size every thread's scratch now, not when (or whether) a thread
         // first gets an image, so later calls never allocate.
@@ -181,6 +182,7 @@ impl Conv2d {
                 x: plane,
                 row_off: &rows[first_row..last_row],
                 k_off: taps,
+                k_run: c,
                 b: kernel,
                 ldb: self.filters,
                 cols: self.filters,
@@ -252,7 +254,7 @@ impl Conv2d {
                 self.patch_len(),
                 pixels,
                 if direct_dx { in_pixels } else { pixels },
-                if direct_dx { taps_n * f } else { f },
+                if direct_dx { taps_n } else { 1 },
             ],
         );
         tap_offsets(tap_rows, w.kernel_h, w.kernel_w, p.w, c);
@@ -276,7 +278,7 @@ impl Conv2d {
                 }
             }
             pixel_offsets(in_rows, w.in_h, w.in_w, 1, 1, q.w, f);
-            tap_offsets(grad_taps, w.kernel_h, w.kernel_w, q.w, f);
+            tap_starts(grad_taps, w.kernel_h, w.kernel_w, q.w, f);
         } else {
             // transposed[f][k] = kernel[k][f], for dcols = dz · kernelᵀ.
             let k = self.patch_len();
@@ -288,9 +290,7 @@ impl Conv2d {
             for (i, r) in in_rows.iter_mut().enumerate() {
                 *r = i * f;
             }
-            for (i, u) in grad_taps.iter_mut().enumerate() {
-                *u = i;
-            }
+            grad_taps[0] = 0;
         }
         let (flipped, tap_rows, out_pixels, in_rows, grad_taps) =
             (&*flipped, &*tap_rows, &*out_pixels, &*in_rows, &*grad_taps);
@@ -339,6 +339,7 @@ impl Conv2d {
                         x: source,
                         row_off: tap_rows,
                         k_off: out_pixels,
+                        k_run: 1,
                         b: dz,
                         ldb: f,
                         cols: f,
@@ -364,6 +365,7 @@ impl Conv2d {
                             x: source,
                             row_off: in_rows,
                             k_off: grad_taps,
+                            k_run: f,
                             b: flipped,
                             ldb: c,
                             cols: c,
@@ -385,6 +387,7 @@ impl Conv2d {
                                 x: dz,
                                 row_off: in_rows,
                                 k_off: grad_taps,
+                                k_run: f,
                                 b: flipped,
                                 ldb: kk,
                                 cols: kk,
@@ -443,6 +446,16 @@ fn pixel_offsets(out: &mut [usize], oh: usize, ow: usize, sh: usize, sw: usize, 
 
 /// Offsets of each (tap, channel) relative to a window origin, in kernel
 /// order `[kh, kw, c]`.
+/// Offset of each tap's first channel relative to a window origin, in
+/// kernel order `[kh, kw]`; the tap's `c` channels follow contiguously.
+fn tap_starts(out: &mut [usize], kh: usize, kw: usize, plane_w: usize, c: usize) {
+    for ky in 0..kh {
+        for kx in 0..kw {
+            out[ky * kw + kx] = (ky * plane_w + kx) * c;
+        }
+    }
+}
+
 fn tap_offsets(out: &mut [usize], kh: usize, kw: usize, plane_w: usize, c: usize) {
     let mut i = 0;
     for ky in 0..kh {

@@ -54,13 +54,13 @@ impl Dense {
         if let Some(b) = bias {
             expect_len("dense", "bias", b, self.units)?;
         }
-        let ([], [row_off, k_off]) = ws.parts([], [rows, self.inputs]);
+        let ([], [row_off]) = ws.parts([], [rows]);
         strided(row_off, self.inputs);
-        strided(k_off, 1);
         let g = Gather {
             x,
             row_off,
-            k_off,
+            k_off: &[0],
+            k_run: self.inputs,
             b: kernel,
             ldb: self.units,
             cols: self.units,
@@ -106,8 +106,8 @@ impl Dense {
             bias::accumulate_rows(dy, db);
         }
         let (i, u) = (self.inputs, self.units);
-        let ([transposed], [input_index, row_start, unit_index, grad_row]) =
-            ws.parts([if dx.is_some() { i * u } else { 0 }], [i, rows, u, rows]);
+        let ([transposed], [input_index, row_start, grad_row]) =
+            ws.parts([if dx.is_some() { i * u } else { 0 }], [i, rows, rows]);
         // dW[i][u] += Σ_r x[r][i] * dz[r][u]: rows are inputs, steps are batch rows.
         strided(input_index, 1);
         strided(row_start, i);
@@ -116,6 +116,7 @@ impl Dense {
                 x,
                 row_off: input_index,
                 k_off: row_start,
+                k_run: 1,
                 b: dy,
                 ldb: u,
                 cols: u,
@@ -136,13 +137,13 @@ impl Dense {
                     transposed[unit * i + col] = w;
                 }
             }
-            strided(unit_index, 1);
             strided(grad_row, u);
             gather::run(
                 &Gather {
                     x: dy,
                     row_off: grad_row,
-                    k_off: unit_index,
+                    k_off: &[0],
+                    k_run: u,
                     b: transposed,
                     ldb: i,
                     cols: i,

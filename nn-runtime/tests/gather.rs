@@ -19,7 +19,8 @@ fn naive(
         for n in 0..g.cols {
             let mut acc = bias.map_or(0.0, |b| b[n] as f64);
             acc += addend.map_or(0.0, |a| a[r * ldo + n] as f64);
-            for (k, &ko) in g.k_off.iter().enumerate() {
+            let steps = g.k_off.iter().flat_map(|&start| start..start + g.k_run);
+            for (k, ko) in steps.enumerate() {
                 acc += g.x[ro + ko] as f64 * g.b[k * g.ldb + n] as f64;
             }
             let d = &mut out[r * ldo + n];
@@ -28,13 +29,22 @@ fn naive(
     }
 }
 
-fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool, with_addend: bool) {
+#[allow(clippy::too_many_arguments)]
+fn case(
+    rows: usize,
+    k: usize,
+    run: usize,
+    cols: usize,
+    accumulate: bool,
+    with_bias: bool,
+    with_addend: bool,
+) {
     let mut rng = rng((rows * 1000 + k * 10 + cols) as u64);
     let x = random_vec(&mut rng, 500);
     let row_off: Vec<usize> = (0..rows).map(|r| (r * 37) % 300).collect();
     let k_off: Vec<usize> = (0..k).map(|i| (i * 13) % 190).collect();
     let ldb = cols + 3;
-    let b = random_vec(&mut rng, k * ldb);
+    let b = random_vec(&mut rng, k * run * ldb);
     let bias = random_vec(&mut rng, cols);
     let ldo = cols + 1;
     let start = random_vec(&mut rng, rows * ldo);
@@ -44,6 +54,7 @@ fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool, w
         x: &x,
         row_off: &row_off,
         k_off: &k_off,
+        k_run: run,
         b: &b,
         ldb,
         cols,
@@ -86,7 +97,7 @@ fn case(rows: usize, k: usize, cols: usize, accumulate: bool, with_bias: bool, w
             }
         }
         assert_close(
-            &format!("{path:?} rows {rows} k {k} cols {cols}"),
+            &format!("{path:?} rows {rows} k {k} run {run} cols {cols}"),
             &out,
             &expected,
             1e-4,
@@ -107,10 +118,12 @@ fn gather_tiles_and_remainders_on_every_path() {
         (30, 7, 48),
         (5, 4, 70),
     ] {
-        case(rows, k, cols, false, false, false);
-        case(rows, k, cols, true, true, false);
-        case(rows, k, cols, false, true, true);
-        case(rows, k, cols, true, false, true);
+        for run in [1, 3] {
+            case(rows, k, run, cols, false, false, false);
+            case(rows, k, run, cols, true, true, false);
+            case(rows, k, run, cols, false, true, true);
+            case(rows, k, run, cols, true, false, true);
+        }
     }
 }
 
@@ -121,6 +134,7 @@ fn gather_rejects_out_of_range_offsets() {
         x: &x,
         row_off: &[0, 5],
         k_off: &[0, 5],
+        k_run: 1,
         b: &[0.0; 4],
         ldb: 2,
         cols: 2,

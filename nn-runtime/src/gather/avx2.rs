@@ -46,16 +46,17 @@ unsafe fn columns(g: &Gather, o: &mut Output, n0: usize, width: usize) {
         }
         let mut acc = [[_mm256_setzero_ps(); 2]; MR];
         let mut bp = g.b.as_ptr().add(n0);
-        for kk in 0..g.k_off.len() {
-            let off = *g.k_off.get_unchecked(kk);
-            let b0 = _mm256_maskload_ps(bp, mask[0]);
-            let b1 = _mm256_maskload_ps(bp.add(8), mask[1]);
-            for r in 0..MR {
-                let a = _mm256_broadcast_ss(&*base[r].add(off));
-                acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
-                acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        for &start in g.k_off {
+            for off in start..start + g.k_run {
+                let b0 = _mm256_maskload_ps(bp, mask[0]);
+                let b1 = _mm256_maskload_ps(bp.add(8), mask[1]);
+                for r in 0..MR {
+                    let a = _mm256_broadcast_ss(&*base[r].add(off));
+                    acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+                    acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+                }
+                bp = bp.wrapping_add(g.ldb);
             }
-            bp = bp.wrapping_add(g.ldb);
         }
         let out = o.out.as_mut_ptr();
         for (r, row) in acc.iter().enumerate().take(valid) {

@@ -60,25 +60,31 @@ unsafe fn tile<const MR: usize, const NV: usize>(
     mask: u16,
 ) {
     let mut acc = [[_mm512_setzero_ps(); NV]; MR];
-    let k_off = g.k_off.as_ptr();
     let mut bp = g.b.as_ptr().add(n0);
-    for kk in 0..g.k_off.len() {
-        let off = *k_off.add(kk);
-        let mut bv = [_mm512_setzero_ps(); NV];
-        for (v, slot) in bv.iter_mut().enumerate() {
-            *slot = if v + 1 == NV {
-                _mm512_maskz_loadu_ps(mask, bp.add(16 * v))
-            } else {
-                _mm512_loadu_ps(bp.add(16 * v))
-            };
+    // Steps come in runs of `k_run` consecutive offsets (a tap's channels):
+    // one table read per run, then plain pointer steps.
+    for &off in g.k_off {
+        let mut rows = [std::ptr::null::<f32>(); MR];
+        for (row, b) in rows.iter_mut().zip(base.iter()) {
+            *row = b.add(off);
         }
-        for r in 0..MR {
-            let a = _mm512_set1_ps(*base[r].add(off));
-            for v in 0..NV {
-                acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+        for c in 0..g.k_run {
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (v, slot) in bv.iter_mut().enumerate() {
+                *slot = if v + 1 == NV {
+                    _mm512_maskz_loadu_ps(mask, bp.add(16 * v))
+                } else {
+                    _mm512_loadu_ps(bp.add(16 * v))
+                };
             }
+            for r in 0..MR {
+                let a = _mm512_set1_ps(*rows[r].add(c));
+                for v in 0..NV {
+                    acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+                }
+            }
+            bp = bp.wrapping_add(g.ldb);
         }
-        bp = bp.wrapping_add(g.ldb);
     }
     let out = o.out.as_mut_ptr();
     for (r, row) in acc.iter().enumerate().take(valid) {

@@ -1,8 +1,11 @@
 //! A gathered GEMM: the one micro-kernel behind direct convolution.
 //!
 //! ```text
-//! out[r][n] (= or +=) bias[n] + Σ_k x[row_off[r] + k_off[k]] * b[k * ldb + n]
+//! out[r][n] (= or +=) bias[n] + addend[r][n] + Σ_k x[row_off[r] + off(k)] * b[k * ldb + n]
 //! ```
+//!
+//! where the steps `k` come in runs: `off(t * k_run + c) = k_off[t] + c`
+//! (a convolution tap's channels are contiguous; other uses have runs of 1).
 //!
 //! The left operand is never materialised: row `r`, step `k` reads
 //! `x[row_off[r] + k_off[k]]`. With a zero-padded image, the three
@@ -98,7 +101,10 @@ pub fn active() -> Path {
 pub struct Gather<'a> {
     pub x: &'a [f32],
     pub row_off: &'a [usize],
+    /// Offset of each run's first step.
     pub k_off: &'a [usize],
+    /// Steps per run (at least 1).
+    pub k_run: usize,
     pub b: &'a [f32],
     pub ldb: usize,
     pub cols: usize,

@@ -12,7 +12,8 @@ pub(super) fn run(g: &Gather, o: &mut Output) {
         let width = (g.cols - n0).min(NB);
         for (block, rows) in g.row_off.chunks(MR).enumerate() {
             acc.fill(0.0);
-            for (kk, &koff) in g.k_off.iter().enumerate() {
+            let steps = g.k_off.iter().flat_map(|&start| start..start + g.k_run);
+            for (kk, koff) in steps.enumerate() {
                 let brow = &g.b[kk * g.ldb + n0..kk * g.ldb + n0 + width];
                 for (r, &roff) in rows.iter().enumerate() {
                     let a = g.x[roff + koff];
