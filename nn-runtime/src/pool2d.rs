@@ -159,14 +159,25 @@ impl Pool2d {
                             }
                         }
                         PoolKind::Max => {
-                            for ch in 0..c {
-                                let target = out[o + ch];
-                                'search: for ky in ky_lo..ky_hi {
+                            // Window positions in row-major order, channels
+                            // contiguous inside; `routed` marks channels whose
+                            // first maximum has been found (ties go to it).
+                            const BLOCK: usize = 64;
+                            for c0 in (0..c).step_by(BLOCK) {
+                                let width = (c - c0).min(BLOCK);
+                                let mut routed = [false; BLOCK];
+                                let targets = &out[o + c0..o + c0 + width];
+                                let grads = &dout[o + c0..o + c0 + width];
+                                for ky in ky_lo..ky_hi {
                                     for kx in kx_lo..kx_hi {
-                                        let i = at(ky, kx) + ch;
-                                        if image[i] == target {
-                                            dimage[i] += dout[o + ch];
-                                            break 'search;
+                                        let i = at(ky, kx) + c0;
+                                        let values = &image[i..i + width];
+                                        let dst = &mut dimage[i..i + width];
+                                        for ch in 0..width {
+                                            if !routed[ch] && values[ch] == targets[ch] {
+                                                dst[ch] += grads[ch];
+                                                routed[ch] = true;
+                                            }
                                         }
                                     }
                                 }

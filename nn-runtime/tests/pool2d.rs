@@ -209,3 +209,8 @@ fn pool_rejects_window_larger_than_valid_input() {
         "max_pooling2d: window 3x3 is larger than its 2x2 input with `valid` padding"
     );
 }
+
+#[test]
+fn max_pool_many_channels_crosses_channel_blocks() {
+    run(PoolKind::Max, 1, 4, 4, 70, (2, 2), (2, 2), Padding::Valid);
+}
