@@ -173,11 +173,11 @@ impl Pool2d {
                                         let i = at(ky, kx) + c0;
                                         let values = &image[i..i + width];
                                         let dst = &mut dimage[i..i + width];
+                                        // Branch-free so the channel loop vectorises.
                                         for ch in 0..width {
-                                            if !routed[ch] && values[ch] == targets[ch] {
-                                                dst[ch] += grads[ch];
-                                                routed[ch] = true;
-                                            }
+                                            let hit = !routed[ch] & (values[ch] == targets[ch]);
+                                            dst[ch] += if hit { grads[ch] } else { 0.0 };
+                                            routed[ch] |= hit;
                                         }
                                     }
                                 }
