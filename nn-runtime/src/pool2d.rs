@@ -9,6 +9,10 @@ use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::threads::{self, Chunks};
 use crate::window::Window2d;
 
+/// Longest output row (`out_w * channels`) the row-wise max pooling keeps
+/// flags for on the stack.
+const FLAT_MAX: usize = 8192;
+
 /// Which reduction a pooling layer applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -66,7 +70,53 @@ impl Pool2d {
         Ok(())
     }
 
+    /// Max pooling with horizontal stride 1, one output row at a time: each
+    /// window column is a shift of the whole `W*C` row, so the loops run
+    /// over long contiguous runs whatever the channel count.
+    fn flat_rows(&self) -> bool {
+        self.kind == PoolKind::Max
+            && self.window.stride_w == 1
+            && self.window.out_w() * self.channels <= FLAT_MAX
+    }
+
+    /// For window column `kx`: the output columns that read inside the
+    /// input, and the input column the first of them reads.
+    fn shifted(&self, kx: usize) -> Option<(usize, usize, usize)> {
+        let w = &self.window;
+        let shift = kx as isize - w.pad_left() as isize;
+        let lo = (-shift).max(0) as usize;
+        let hi = (w.in_w as isize - shift).clamp(0, w.out_w() as isize) as usize;
+        (lo < hi).then(|| (lo, hi, (lo as isize + shift) as usize))
+    }
+
+    fn forward_image_flat(&self, image: &[f32], out: &mut [f32]) {
+        let (w, c) = (&self.window, self.channels);
+        let row = w.out_w() * c;
+        for (oy, dst) in out.chunks_exact_mut(row).enumerate() {
+            let (iy0, ky_lo, ky_hi) = w.rows_for(oy);
+            dst.fill(f32::NEG_INFINITY);
+            for ky in ky_lo..ky_hi {
+                let iy = (iy0 + ky as isize) as usize;
+                let src_row = &image[iy * w.in_w * c..(iy + 1) * w.in_w * c];
+                for kx in 0..w.kernel_w {
+                    let Some((lo, hi, ix)) = self.shifted(kx) else {
+                        continue;
+                    };
+                    let d = &mut dst[lo * c..hi * c];
+                    let s = &src_row[ix * c..(ix + hi - lo) * c];
+                    // NaN propagates, unlike f32::max.
+                    d.iter_mut()
+                        .zip(s)
+                        .for_each(|(o, &v)| *o = if v > *o || v.is_nan() { v } else { *o });
+                }
+            }
+        }
+    }
+
     fn forward_image(&self, image: &[f32], out: &mut [f32]) {
+        if self.flat_rows() {
+            return self.forward_image_flat(image, out);
+        }
         let (w, c) = (&self.window, self.channels);
         {
             let mut cells = out.chunks_exact_mut(c);
@@ -132,7 +182,43 @@ impl Pool2d {
         Ok(())
     }
 
+    /// Backward of [`Pool2d::forward_image_flat`]: window positions in
+    /// row-major order, each output's gradient going to its first maximum.
+    fn backward_image_flat(&self, image: &[f32], out: &[f32], dout: &[f32], dimage: &mut [f32]) {
+        let (w, c) = (&self.window, self.channels);
+        let row = w.out_w() * c;
+        let in_row = w.in_w * c;
+        let mut routed = [false; FLAT_MAX];
+        for oy in 0..w.out_h() {
+            let (iy0, ky_lo, ky_hi) = w.rows_for(oy);
+            let targets = &out[oy * row..(oy + 1) * row];
+            let grads = &dout[oy * row..(oy + 1) * row];
+            routed[..row].fill(false);
+            for ky in ky_lo..ky_hi {
+                let iy = (iy0 + ky as isize) as usize;
+                for kx in 0..w.kernel_w {
+                    let Some((lo, hi, ix)) = self.shifted(kx) else {
+                        continue;
+                    };
+                    let (a, b) = (lo * c, hi * c);
+                    let start = iy * in_row + ix * c;
+                    let values = &image[start..start + (b - a)];
+                    let dst = &mut dimage[start..start + (b - a)];
+                    // Branch-free so the loop vectorises.
+                    for (j, (d, &v)) in dst.iter_mut().zip(values).enumerate() {
+                        let hit = !routed[a + j] & (v == targets[a + j]);
+                        *d += if hit { grads[a + j] } else { 0.0 };
+                        routed[a + j] |= hit;
+                    }
+                }
+            }
+        }
+    }
+
     fn backward_image(&self, image: &[f32], out: &[f32], dout: &[f32], dimage: &mut [f32]) {
+        if self.flat_rows() {
+            return self.backward_image_flat(image, out, dout, dimage);
+        }
         let (w, c) = (&self.window, self.channels);
         {
             for oy in 0..w.out_h() {

@@ -214,3 +214,13 @@ fn pool_rejects_window_larger_than_valid_input() {
 fn max_pool_many_channels_crosses_channel_blocks() {
     run(PoolKind::Max, 1, 4, 4, 70, (2, 2), (2, 2), Padding::Valid);
 }
+
+#[test]
+fn max_pool_row_wise_path_stride_2_1_valid() {
+    run(PoolKind::Max, 2, 7, 6, 3, (3, 3), (2, 1), Padding::Valid);
+}
+
+#[test]
+fn max_pool_row_wise_path_2x3_stride1_same() {
+    run(PoolKind::Max, 2, 5, 6, 4, (2, 3), (1, 1), Padding::Same);
+}
