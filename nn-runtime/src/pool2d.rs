@@ -204,11 +204,17 @@ impl Pool2d {
                     let start = iy * in_row + ix * c;
                     let values = &image[start..start + (b - a)];
                     let dst = &mut dimage[start..start + (b - a)];
-                    // Branch-free so the loop vectorises.
-                    for (j, (d, &v)) in dst.iter_mut().zip(values).enumerate() {
-                        let hit = !routed[a + j] & (v == targets[a + j]);
-                        *d += if hit { grads[a + j] } else { 0.0 };
-                        routed[a + j] |= hit;
+                    // Branch-free zipped slices, so the loop vectorises.
+                    let lanes = dst
+                        .iter_mut()
+                        .zip(values)
+                        .zip(&targets[a..b])
+                        .zip(&grads[a..b])
+                        .zip(&mut routed[a..b]);
+                    for ((((d, &v), &t), &g), r) in lanes {
+                        let hit = !*r & (v == t);
+                        *d += if hit { g } else { 0.0 };
+                        *r |= hit;
                     }
                 }
             }
@@ -259,11 +265,17 @@ impl Pool2d {
                                         let i = at(ky, kx) + c0;
                                         let values = &image[i..i + width];
                                         let dst = &mut dimage[i..i + width];
-                                        // Branch-free so the channel loop vectorises.
-                                        for ch in 0..width {
-                                            let hit = !routed[ch] & (values[ch] == targets[ch]);
-                                            dst[ch] += if hit { grads[ch] } else { 0.0 };
-                                            routed[ch] |= hit;
+                                        // Branch-free zipped slices, so the channel loop vectorises.
+                                        let lanes = dst
+                                            .iter_mut()
+                                            .zip(values)
+                                            .zip(targets)
+                                            .zip(grads)
+                                            .zip(&mut routed[..width]);
+                                        for ((((d, &v), &t), &g), r) in lanes {
+                                            let hit = !*r & (v == t);
+                                            *d += if hit { g } else { 0.0 };
+                                            *r |= hit;
                                         }
                                     }
                                 }
