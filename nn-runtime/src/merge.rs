@@ -50,13 +50,21 @@ pub fn concat_forward(
         expect_len("concat", "input", x, rows * c)?;
     }
     expect_len("concat", "y", y, rows * total)?;
-    let mut offset = 0;
-    for (x, &c) in inputs.iter().zip(channels) {
-        for (out_row, in_row) in y.chunks_exact_mut(total).zip(x.chunks_exact(c)) {
-            copy_short(&mut out_row[offset..offset + c], in_row);
+    let out = SharedSlice::new(y);
+    // Row ranges in parallel; `range` counts rows.
+    threads::for_ranges(rows * total, total, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let y = unsafe { out.range(range.clone()) };
+        let first_row = range.start / total;
+        let mut offset = 0;
+        for (x, &c) in inputs.iter().zip(channels) {
+            let source = &x[first_row * c..];
+            for (out_row, in_row) in y.chunks_exact_mut(total).zip(source.chunks_exact(c)) {
+                copy_short(&mut out_row[offset..offset + c], in_row);
+            }
+            offset += c;
         }
-        offset += c;
-    }
+    });
     Ok(())
 }
 
@@ -143,12 +151,21 @@ pub fn concat_backward_part(
     }
     expect_len("concat backward", "dy", dy, rows * total)?;
     expect_len("concat backward", "dx", dx, rows * channels)?;
-    for (d_row, g_row) in dx.chunks_exact_mut(channels).zip(dy.chunks_exact(total)) {
-        d_row
-            .iter_mut()
-            .zip(&g_row[offset..offset + channels])
-            .for_each(|(d, g)| *d += g);
-    }
+    let grads = SharedSlice::new(dx);
+    threads::for_ranges(rows * channels, channels, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dx = unsafe { grads.range(range.clone()) };
+        let first_row = range.start / channels;
+        for (d_row, g_row) in dx
+            .chunks_exact_mut(channels)
+            .zip(dy[first_row * total..].chunks_exact(total))
+        {
+            d_row
+                .iter_mut()
+                .zip(&g_row[offset..offset + channels])
+                .for_each(|(d, g)| *d += g);
+        }
+    });
     Ok(())
 }
 

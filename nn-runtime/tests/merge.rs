@@ -82,3 +82,31 @@ fn concat_rejects_mismatched_inputs() {
         "concat: buffer `input` has 5 elements, expected 6"
     );
 }
+
+#[test]
+fn concat_large_enough_to_split_over_threads() {
+    // 5,000 rows of 4 x 16 channels: above the size split over threads.
+    let rows = 5000;
+    let channels = [16, 16, 8, 24];
+    let mut rng = rng(6);
+    let xs: Vec<Vec<f32>> = channels.iter().map(|&c| random_vec(&mut rng, rows * c)).collect();
+    let refs: Vec<&[f32]> = xs.iter().map(|v| &v[..]).collect();
+    let total: usize = channels.iter().sum();
+    let mut y = vec![0.0; rows * total];
+    concat_forward(rows, &channels, &refs, &mut y).unwrap();
+    let mut expected = Vec::with_capacity(rows * total);
+    for r in 0..rows {
+        for (x, &c) in xs.iter().zip(&channels) {
+            expected.extend_from_slice(&x[r * c..(r + 1) * c]);
+        }
+    }
+    assert_eq!(y, expected);
+    let mut offset = 0;
+    for (x, &c) in xs.iter().zip(&channels) {
+        let mut dx = vec![1.0; rows * c];
+        nn_runtime::merge::concat_backward_part(rows, total, offset, c, &y, &mut dx).unwrap();
+        let back: Vec<f32> = x.iter().map(|v| v + 1.0).collect();
+        assert_eq!(dx, back, "input at channel offset {offset}");
+        offset += c;
+    }
+}
