@@ -126,6 +126,22 @@ fn rows_per_sample(shape: &[usize]) -> Literal {
     lit(shape[..shape.len().saturating_sub(1)].iter().product())
 }
 
+/// Per-node pieces shared by the forward and backward emitters.
+struct Common<'a> {
+    node: &'a crate::graph::Node,
+    layer: &'a crate::graph::Layer,
+    /// Activation ranges of the output and of the first input.
+    y: TokenStream,
+    x: TokenStream,
+    /// The kernel description constant (`const L: ... = ...;`).
+    constant: TokenStream,
+    input_shape: Vec<usize>,
+    lp: crate::plan::LayerParams,
+    /// Range bounds of the layer's first parameter tensor.
+    first: Literal,
+    first_end: Literal,
+}
+
 struct Emitter<'a> {
     graph: &'a Graph,
     plan: &'a Plan,
@@ -169,24 +185,40 @@ impl Emitter<'_> {
         (act != Act::Linear).then_some((index, act))
     }
 
-    fn forward(&self, i: usize) -> TokenStream {
+    /// What forward and backward code of node `i` both start from.
+    fn common(&self, i: usize) -> Common<'_> {
         let node = &self.graph.nodes[i];
         let layer = &self.graph.layers[node.layer];
-        let y = range(self.plan.slots[i]);
-        let input_shape = node
-            .inputs
-            .first()
-            .map(|&x| self.graph.nodes[x].shape.clone())
+        let first_input = node.inputs.first().copied();
+        let input_shape = first_input
+            .map(|x| self.graph.nodes[x].shape.clone())
             .unwrap_or_default();
-        let x = node
-            .inputs
-            .first()
-            .map(|&x| range(self.plan.slots[x]))
-            .unwrap_or_default();
-        let constant = layer_const(&layer.config, &input_shape);
         let lp = self.plan.layer_params[node.layer];
-        let first = lit(lp.first);
-        let first_end = lit(lp.first + lp.first_len);
+        Common {
+            node,
+            layer,
+            y: range(self.plan.slots[i]),
+            x: first_input.map(|x| range(self.plan.slots[x])).unwrap_or_default(),
+            constant: layer_const(&layer.config, &input_shape),
+            input_shape,
+            lp,
+            first: lit(lp.first),
+            first_end: lit(lp.first + lp.first_len),
+        }
+    }
+
+    fn forward(&self, i: usize) -> TokenStream {
+        let Common {
+            node,
+            layer,
+            y,
+            x,
+            constant,
+            input_shape,
+            lp,
+            first,
+            first_end,
+        } = self.common(i);
         let second_end = lit(lp.first + 2 * lp.first_len);
         let comment = format!("{} ({})", layer.name, layer.config.class());
         if self.plan.fused_away[i] {
@@ -347,24 +379,18 @@ impl Emitter<'_> {
     }
 
     fn backward(&self, i: usize) -> TokenStream {
-        let node = &self.graph.nodes[i];
-        let layer = &self.graph.layers[node.layer];
+        let Common {
+            node,
+            layer,
+            y,
+            x,
+            constant,
+            input_shape,
+            lp,
+            first,
+            first_end,
+        } = self.common(i);
         let y_slot = self.plan.slots[i];
-        let y = range(y_slot);
-        let input_shape = node
-            .inputs
-            .first()
-            .map(|&x| self.graph.nodes[x].shape.clone())
-            .unwrap_or_default();
-        let x = node
-            .inputs
-            .first()
-            .map(|&x| range(self.plan.slots[x]))
-            .unwrap_or_default();
-        let constant = layer_const(&layer.config, &input_shape);
-        let lp = self.plan.layer_params[node.layer];
-        let first = lit(lp.first);
-        let first_end = lit(lp.first + lp.first_len);
         let comment = format!("{} ({}) backward", layer.name, layer.config.class());
         let gy = range(self.plan.grad_slots[i]);
         let gx = node

@@ -138,19 +138,7 @@ pub trait Model: Sized {
             return Err(NnError::EmptyBatch { network: spec.name });
         }
         check_count(spec.name, "inputs", spec.inputs.len(), inputs.len())?;
-        for ((input, data), slot) in spec.inputs.iter().zip(inputs).zip(Self::INPUT_SLOTS) {
-            if data.len() != batch * slot.len {
-                return Err(NnError::Other(format!(
-                    "{}: input `{}` has {} floats, expected {} ({} samples of {})",
-                    spec.name,
-                    input.name,
-                    data.len(),
-                    batch * slot.len,
-                    batch,
-                    slot.len
-                )));
-            }
-        }
+        check_lengths(spec.name, "input", spec.inputs, inputs, batch)?;
         let core = self.core_mut();
         core.arena.prepare(
             batch,
@@ -189,17 +177,7 @@ pub trait Model: Sized {
             return Err(NnError::NoForward { network: spec.name });
         }
         let batch = core.arena.batch;
-        for ((output, g), slot) in spec.outputs.iter().zip(output_grads).zip(Self::OUTPUT_SLOTS) {
-            if g.len() != batch * slot.len {
-                return Err(NnError::Other(format!(
-                    "{}: gradient of output `{}` has {} floats, expected {}",
-                    spec.name,
-                    output.name,
-                    g.len(),
-                    batch * slot.len
-                )));
-            }
-        }
+        check_lengths(spec.name, "gradient of output", spec.outputs, output_grads, batch)?;
         core.grads.fill(0.0);
         // Every other gradient region is zeroed by the generated code when it
         // comes into use.
@@ -299,6 +277,28 @@ pub trait Model: Sized {
     fn dot() -> String {
         crate::summary::dot(&Self::SPEC)
     }
+}
+
+/// Checks that each slice holds `batch` samples of its tensor.
+fn check_lengths(
+    network: &'static str,
+    what: &str,
+    tensors: &[TensorSpec],
+    slices: &[&[f32]],
+    batch: usize,
+) -> Result<(), NnError> {
+    for (tensor, data) in tensors.iter().zip(slices) {
+        if data.len() != batch * tensor.len() {
+            return Err(NnError::Other(format!(
+                "{network}: {what} `{}` has {} floats, expected {} ({batch} samples of {})",
+                tensor.name,
+                data.len(),
+                batch * tensor.len(),
+                tensor.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_count(

@@ -62,6 +62,19 @@ struct Buffers {
     grads: Vec<Vec<f32>>,
 }
 
+impl Buffers {
+    /// Runs the model on the first `n` samples of the input buffers.
+    fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
+        let inputs: Vec<&[f32]> = self
+            .inputs
+            .iter()
+            .zip(M::SPEC.inputs)
+            .map(|(b, t)| &b[..n * t.len()])
+            .collect();
+        model.forward_slices(n, &inputs, mode)
+    }
+}
+
 impl<O: Optimizer> Trainer<O> {
     /// One loss for a single-output network (or every output).
     pub fn new(optimizer: O, loss: Loss) -> Self {
@@ -189,13 +202,12 @@ impl<O: Optimizer> Trainer<O> {
     }
 
     fn gather(data: &Dataset, indices: &[usize], buffers: &mut Buffers) {
-        for (column, buf) in data.inputs.iter().zip(&mut buffers.inputs) {
-            let len = column.sample_len();
-            for (k, &i) in indices.iter().enumerate() {
-                column.copy_sample(i, &mut buf[k * len..(k + 1) * len]);
-            }
-        }
-        for (column, buf) in data.targets.iter().zip(&mut buffers.targets) {
+        let pairs = data
+            .inputs
+            .iter()
+            .zip(&mut buffers.inputs)
+            .chain(data.targets.iter().zip(&mut buffers.targets));
+        for (column, buf) in pairs {
             let len = column.sample_len();
             for (k, &i) in indices.iter().enumerate() {
                 column.copy_sample(i, &mut buf[k * len..(k + 1) * len]);
@@ -360,13 +372,7 @@ impl<O: Optimizer> Trainer<O> {
             for (step, indices) in order.chunks(batch).enumerate() {
                 let n = indices.len();
                 Self::gather(train, indices, &mut buffers);
-                let inputs: Vec<&[f32]> = buffers
-                    .inputs
-                    .iter()
-                    .zip(spec.inputs)
-                    .map(|(b, t)| &b[..n * t.len()])
-                    .collect();
-                model.forward_slices(n, &inputs, Mode::Train)?;
+                buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
                 if !loss.is_finite() {
                     return Err(NnError::Other(format!(
@@ -433,13 +439,7 @@ impl<O: Optimizer> Trainer<O> {
         for chunk in indices.chunks(batch) {
             let n = chunk.len();
             Self::gather(data, chunk, &mut buffers);
-            let inputs: Vec<&[f32]> = buffers
-                .inputs
-                .iter()
-                .zip(spec.inputs)
-                .map(|(b, t)| &b[..n * t.len()])
-                .collect();
-            model.forward_slices(n, &inputs, Mode::Infer)?;
+            buffers.forward(model, n, Mode::Infer)?;
             self.score(model, n, &mut buffers, false, &mut tally)?;
         }
         Ok(tally)
