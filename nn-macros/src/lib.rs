@@ -2,9 +2,9 @@
 //! checked at compile time, expanded into straight-line forward and backward
 //! code over `nn-runtime`.
 //!
-//! Phases, one module each: [`ast`] parses, [`graph`] interprets the
+//! Phases, one module each: `ast` parses, `graph` interprets the
 //! statements into a layer graph (blocks inlined, loops unrolled, shapes
-//! inferred by [`shape`]), [`plan`] lays out memory, [`codegen`] emits code.
+//! inferred by `shape`), `plan` lays out memory, `codegen` emits code.
 //! Every problem is a spanned compile error; the macro never panics.
 
 mod ast;
