@@ -344,9 +344,14 @@ pub fn construct(
         let (slot, value_expr) = match arg_expr {
             Expr::Assign(assign) => {
                 seen_keyword = true;
-                let key = match &*assign.left {
-                    Expr::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().unwrap().to_string(),
-                    other => {
+                let name = match &*assign.left {
+                    Expr::Path(p) => p.path.get_ident(),
+                    _ => None,
+                };
+                let key = match name {
+                    Some(ident) => ident.to_string(),
+                    None => {
+                        let other = &*assign.left;
                         errors.push(syn::Error::new_spanned(other, "expected an argument name"));
                         continue;
                     }

@@ -218,14 +218,14 @@ pub trait Model: Sized {
             .collect();
         let slices: Vec<&[f32]> = owned.iter().map(|c| &c[..]).collect();
         self.forward_slices(batch, &slices, mode)?;
-        Ok((0..spec.outputs.len())
+        (0..spec.outputs.len())
             .map(|i| {
                 let mut shape = vec![batch];
                 shape.extend_from_slice(spec.outputs[i].shape);
                 ArrayD::from_shape_vec(IxDyn(&shape), self.output(i).to_vec())
-                    .expect("output slot matches its declared shape")
+                    .map_err(|e| NnError::Other(format!("internal error: output {i}: {e}")))
             })
-            .collect())
+            .collect()
     }
 
     /// Backward from ndarray output gradients, checking their shapes.

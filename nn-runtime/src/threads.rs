@@ -136,14 +136,26 @@ pub fn run(tasks: usize, task: &Task) {
         return;
     }
     let pool = pool();
-    let workers = threads - 1;
-    while pool.spawned.load(Ordering::Relaxed) < workers {
-        let slot = pool.spawned.fetch_add(1, Ordering::Relaxed) + 1;
-        std::thread::Builder::new()
+    // Start missing workers (callers are serialised by `CALLER`). If the
+    // system refuses a thread, work with those that exist.
+    while pool.spawned.load(Ordering::Relaxed) < threads - 1 {
+        let slot = pool.spawned.load(Ordering::Relaxed) + 1;
+        let started = std::thread::Builder::new()
             .name(format!("nn-worker-{slot}"))
-            .spawn(move || worker(slot))
-            .expect("start a kernel worker thread");
+            .spawn(move || worker(slot));
+        if started.is_err() {
+            break;
+        }
+        pool.spawned.store(slot, Ordering::Relaxed);
     }
+    let workers = (threads - 1).min(pool.spawned.load(Ordering::Relaxed));
+    if workers == 0 {
+        for i in 0..tasks {
+            task(i, 0);
+        }
+        return;
+    }
+    let threads = workers + 1;
     let next = AtomicUsize::new(0);
     // SAFETY: the lifetime is erased only for the duration of this call,
     // which waits below until no worker uses the job any more.
