@@ -76,7 +76,8 @@ impl Progress {
         let elapsed = self.started.elapsed();
         let per_step = elapsed.as_secs_f64() / self.steps.max(1) as f64;
         let timing = format!("{:.0}s {:.0}ms/step", elapsed.as_secs_f64(), per_step * 1e3);
-        let prefix = if self.interactive { "\r" } else { "" };
+        // On a terminal, clear the running bar before the final line.
+        let prefix = if self.interactive { "\r\x1b[2K" } else { "" };
         println!("{prefix}{} - {timing} - {}", self.bar(self.steps), logs.line());
     }
 }
