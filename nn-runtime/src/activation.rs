@@ -82,6 +82,61 @@ fn apply(act: Activation, values: &mut [f32], width: usize) {
     }
 }
 
+/// Applies `act` in place to rows of `width` floats spaced `stride` apart
+/// (a convolution's channels inside a concatenated tensor). Serial: called
+/// from inside parallel kernels.
+pub fn forward_rows(
+    act: Activation,
+    values: &mut [f32],
+    width: usize,
+    stride: usize,
+) -> Result<(), KernelError> {
+    act.check("activation", width)?;
+    if act == Activation::Linear {
+        return Ok(());
+    }
+    if stride == width {
+        apply(act, values, width);
+        return Ok(());
+    }
+    for start in (0..values.len()).step_by(stride) {
+        let end = (start + width).min(values.len());
+        apply(act, &mut values[start..end], width);
+    }
+    Ok(())
+}
+
+/// Fused backward on rows of `width` spaced `stride` apart: `dy` becomes the
+/// pre-activation gradient where it lies. Serial, like [`forward_rows`].
+pub fn backward_rows(
+    act: Activation,
+    y: &[f32],
+    dy: &mut [f32],
+    width: usize,
+    stride: usize,
+) -> Result<(), KernelError> {
+    act.check("activation backward", width)?;
+    expect_len("activation backward", "dy", dy, y.len())?;
+    if act == Activation::Linear {
+        return Ok(());
+    }
+    for start in (0..y.len()).step_by(stride) {
+        let end = (start + width).min(y.len());
+        let (yr, dr) = (&y[start..end], &mut dy[start..end]);
+        match act {
+            Activation::Softmax => {
+                let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
+                dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
+            }
+            _ => dr
+                .iter_mut()
+                .zip(yr)
+                .for_each(|(d, &yv)| *d *= derivative_from_output(act, yv)),
+        }
+    }
+    Ok(())
+}
+
 /// Standalone forward: `y = act(x)`.
 pub fn forward(act: Activation, x: &[f32], y: &mut [f32], width: usize) -> Result<(), KernelError> {
     expect_len("activation", "y", y, x.len())?;

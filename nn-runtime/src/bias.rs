@@ -8,3 +8,15 @@ pub(crate) fn accumulate_rows(grad: &[f32], dbias: &mut [f32]) {
         dbias.iter_mut().zip(row).for_each(|(d, g)| *d += g);
     }
 }
+
+/// `dbias[c] += sum over rows of grad[r * stride + c]`, rows `stride` apart.
+#[inline]
+pub(crate) fn accumulate_strided(grad: &[f32], dbias: &mut [f32], stride: usize) {
+    if stride == dbias.len() {
+        return accumulate_rows(grad, dbias);
+    }
+    for start in (0..grad.len()).step_by(stride) {
+        let row = &grad[start..(start + dbias.len()).min(grad.len())];
+        dbias.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+    }
+}

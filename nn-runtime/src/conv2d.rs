@@ -129,12 +129,47 @@ impl Conv2d {
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
         self.check("conv2d", batch)?;
+        expect_len("conv2d", "y", y, batch * self.out_len())?;
+        self.forward_into(batch, x, kernel, bias, residual, activation, y, self.filters, ws)
+    }
+
+    /// Forward into every `ldy`-th float: output pixel `p` of the batch is
+    /// `y[p * ldy..p * ldy + filters]`. With `ldy` the channel count of a
+    /// concatenation, the convolution writes its channels of the
+    /// concatenated tensor directly (no copy). A residual needs `ldy == filters`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_into(
+        &self,
+        batch: usize,
+        x: &[f32],
+        kernel: &[f32],
+        bias: Option<&[f32]>,
+        residual: Option<&[f32]>,
+        activation: Activation,
+        y: &mut [f32],
+        ldy: usize,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        self.check("conv2d", batch)?;
         if let Some(r) = residual {
             expect_len("conv2d", "residual", r, batch * self.out_len())?;
+            if ldy != self.filters {
+                return Err(KernelError::InvalidArgument {
+                    kernel: "conv2d",
+                    message: format!("a residual needs a dense output, got row stride {ldy}"),
+                });
+            }
         }
         expect_len("conv2d", "x", x, batch * self.in_len())?;
         expect_len("conv2d", "kernel", kernel, self.kernel_len())?;
-        expect_len("conv2d", "y", y, batch * self.out_len())?;
+        check_strided(
+            "conv2d",
+            "y",
+            y,
+            batch * self.out_h() * self.out_w(),
+            self.filters,
+            ldy,
+        )?;
         if let Some(b) = bias {
             expect_len("conv2d", "bias", b, self.filters)?;
         }
@@ -174,8 +209,8 @@ impl Conv2d {
             let ([plane], []) = scratch.parts([p.h * p.w * c], []);
             let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
             let plane = padded(image, w.in_h, w.in_w, c, &p, plane);
-            let span =
-                n * self.out_len() + first_row * self.filters..n * self.out_len() + last_row * self.filters;
+            let image_row = n * pixels;
+            let span = (image_row + first_row) * ldy..(image_row + last_row - 1) * ldy + self.filters;
             // SAFETY: each task writes its own rows of its own image.
             let out = unsafe { outputs.range(span.clone()) };
             let g = Gather {
@@ -191,13 +226,13 @@ impl Conv2d {
                 &g,
                 &mut Output {
                     out: &mut *out,
-                    ldo: self.filters,
+                    ldo: ldy,
                     accumulate: false,
                     bias,
                     addend: residual.map(|r| &r[span]),
                 },
             )
-            .and_then(|()| activation::forward_in_place(activation, out, self.filters));
+            .and_then(|()| activation::forward_rows(activation, out, self.filters, ldy));
             record(&failure, result);
         });
         take_failure(failure)
@@ -222,10 +257,34 @@ impl Conv2d {
     ) -> Result<(), KernelError> {
         const NAME: &str = "conv2d backward";
         self.check(NAME, batch)?;
-        expect_len(NAME, "x", x, batch * self.in_len())?;
-        expect_len(NAME, "kernel", kernel, self.kernel_len())?;
         expect_len(NAME, "y", y, batch * self.out_len())?;
         expect_len(NAME, "dy", dy, batch * self.out_len())?;
+        self.backward_from(batch, x, kernel, y, dy, self.filters, dkernel, dbias, dx, ws)
+    }
+
+    /// Backward of [`Conv2d::forward_into`]: `y` and `dy` hold output pixel
+    /// `p` at `p * ldy..p * ldy + filters`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_from(
+        &self,
+        batch: usize,
+        x: &[f32],
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        ldy: usize,
+        dkernel: &mut [f32],
+        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        const NAME: &str = "conv2d backward";
+        self.check(NAME, batch)?;
+        expect_len(NAME, "x", x, batch * self.in_len())?;
+        expect_len(NAME, "kernel", kernel, self.kernel_len())?;
+        let out_rows = batch * self.out_h() * self.out_w();
+        check_strided(NAME, "y", y, out_rows, self.filters, ldy)?;
+        check_strided(NAME, "dy", dy, out_rows, self.filters, ldy)?;
         expect_len(NAME, "dkernel", dkernel, self.kernel_len())?;
         if let Some(dx) = dx.as_deref() {
             expect_len(NAME, "dx", dx, batch * self.in_len())?;
@@ -240,6 +299,7 @@ impl Conv2d {
         let direct_dx = w.stride_h == 1 && w.stride_w == 1;
         let p = self.padded_input();
         let q = self.padded_output_grad();
+        let dz_in_place = needs_no_padding(self.out_h(), self.out_w(), &q);
         let pixels = self.out_h() * self.out_w();
         let in_pixels = w.in_h * w.in_w;
         let taps_n = w.kernel_h * w.kernel_w;
@@ -277,8 +337,11 @@ impl Conv2d {
                     }
                 }
             }
-            pixel_offsets(in_rows, w.in_h, w.in_w, 1, 1, q.w, f);
-            tap_starts(grad_taps, w.kernel_h, w.kernel_w, q.w, f);
+            // Where the output gradient needs no padding (1x1), it is read in
+            // place, with its own pixel stride.
+            let stride = if dz_in_place { ldy } else { f };
+            pixel_offsets(in_rows, w.in_h, w.in_w, 1, 1, q.w, stride);
+            tap_starts(grad_taps, w.kernel_h, w.kernel_w, q.w, stride);
         } else {
             // transposed[f][k] = kernel[k][f], for dcols = dz · kernelᵀ.
             let k = self.patch_len();
@@ -288,7 +351,7 @@ impl Conv2d {
                 }
             }
             for (i, r) in in_rows.iter_mut().enumerate() {
-                *r = i * f;
+                *r = i * ldy;
             }
             grad_taps[0] = 0;
         }
@@ -305,7 +368,10 @@ impl Conv2d {
         for slot in slots {
             lock(slot).parts([plane_len, cols_len], []);
         }
-        let grads = Chunks::new(dy, GROUP * self.out_len());
+        // One image's output rows span `image_span` floats, images `pixels * ldy` apart.
+        let image_stride = pixels * ldy;
+        let image_span = (pixels - 1) * ldy + f;
+        let grads = SharedSlice::new(dy);
         let mut no_dx: [f32; 0] = [];
         let has_dx = dx.is_some();
         let input_grads = Chunks::new(dx.unwrap_or(&mut no_dx), GROUP * self.in_len());
@@ -314,25 +380,27 @@ impl Conv2d {
         threads::run(groups, &|group, slot| {
             let mut scratch = lock(&slots[slot]);
             let ([plane, cols], []) = scratch.parts([plane_len, cols_len], []);
-            // SAFETY: `threads::run` runs each group index once.
+            // SAFETY: `threads::run` runs each group index once, and groups
+            // cover disjoint images.
+            let first = group * GROUP;
+            let images = GROUP.min(batch - first);
+            let group_span = first * image_stride..(first + images - 1) * image_stride + image_span;
             let (dz_group, dx_group, partial) = unsafe {
                 (
-                    grads.get(group),
+                    grads.range(group_span),
                     input_grads.get(group),
                     partial_chunks.get(group),
                 )
             };
             let (dk, db) = partial.split_at_mut(self.kernel_len());
-            let first = group * GROUP;
-            let images = dz_group.len() / self.out_len();
             let mut step = || -> Result<(), KernelError> {
                 for k in 0..images {
                     let n = first + k;
-                    let dz = &mut dz_group[k * self.out_len()..(k + 1) * self.out_len()];
-                    let out = &y[n * self.out_len()..(n + 1) * self.out_len()];
+                    let dz = &mut dz_group[k * image_stride..k * image_stride + image_span];
+                    let out = &y[n * image_stride..n * image_stride + image_span];
                     let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
-                    activation::backward_in_place(self.activation, out, dz, f)?;
-                    bias::accumulate_rows(dz, db);
+                    activation::backward_rows(self.activation, out, dz, f, ldy)?;
+                    bias::accumulate_strided(dz, db, ldy);
                     // Kernel gradient: rows (tap, c), steps over output pixels.
                     let source = padded(image, w.in_h, w.in_w, c, &p, &mut plane[..p.h * p.w * c]);
                     let g = Gather {
@@ -341,7 +409,7 @@ impl Conv2d {
                         k_off: out_pixels,
                         k_run: 1,
                         b: dz,
-                        ldb: f,
+                        ldb: ldy,
                         cols: f,
                     };
                     gather::run(
@@ -359,8 +427,14 @@ impl Conv2d {
                     }
                     let dimage = &mut dx_group[k * self.in_len()..(k + 1) * self.in_len()];
                     if direct_dx {
-                        let source =
-                            padded(dz, self.out_h(), self.out_w(), f, &q, &mut plane[..q.h * q.w * f]);
+                        let target = &mut plane[..q.h * q.w * f];
+                        let source: &[f32] = if dz_in_place {
+                            dz
+                        } else if ldy == f {
+                            padded(dz, self.out_h(), self.out_w(), f, &q, target)
+                        } else {
+                            pad_strided(dz, self.out_h(), self.out_w(), f, ldy, &q, target)
+                        };
                         let g = Gather {
                             x: source,
                             row_off: in_rows,
@@ -419,6 +493,65 @@ impl Conv2d {
     }
 }
 
+/// Whether an `h x w` plane already contains every window of `p`.
+fn needs_no_padding(h: usize, w: usize, p: &Padded) -> bool {
+    p.top == 0 && p.left == 0 && p.w == w && p.h <= h
+}
+
+/// Copies an `h x w` image whose pixels (of `c` floats) lie `stride` apart
+/// into `plane` at (`top`, `left`), dense, with zeros around.
+fn pad_strided<'a>(
+    image: &[f32],
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    p: &Padded,
+    plane: &'a mut [f32],
+) -> &'a [f32] {
+    plane.fill(0.0);
+    let cols = w.min(p.w.saturating_sub(p.left));
+    for iy in 0..h {
+        let py = iy + p.top;
+        if py >= p.h {
+            break;
+        }
+        for ix in 0..cols {
+            let src = (iy * w + ix) * stride;
+            let dst = (py * p.w + p.left + ix) * c;
+            plane[dst..dst + c].copy_from_slice(&image[src..src + c]);
+        }
+    }
+    plane
+}
+
+/// Checks a buffer of `rows` rows of `width` floats spaced `stride` apart.
+fn check_strided(
+    kernel: &'static str,
+    buffer: &'static str,
+    data: &[f32],
+    rows: usize,
+    width: usize,
+    stride: usize,
+) -> Result<(), KernelError> {
+    if stride < width {
+        return Err(KernelError::InvalidArgument {
+            kernel,
+            message: format!("row stride {stride} of `{buffer}` is below its width {width}"),
+        });
+    }
+    let needed = (rows - 1) * stride + width;
+    if data.len() < needed {
+        return Err(KernelError::BufferLength {
+            kernel,
+            buffer,
+            expected: needed,
+            actual: data.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Keeps the first error a task reports.
 fn record(failure: &Mutex<Option<KernelError>>, result: Result<(), KernelError>) {
     if let Err(e) = result {
@@ -473,7 +606,7 @@ fn tap_offsets(out: &mut [usize], kh: usize, kw: usize, plane_w: usize, c: usize
 /// otherwise a copy in `plane` at (`top`, `left`) with zeros around.
 fn padded<'a>(image: &'a [f32], h: usize, w: usize, c: usize, p: &Padded, plane: &'a mut [f32]) -> &'a [f32] {
     let row = w * c;
-    if p.top == 0 && p.left == 0 && p.w == w && p.h <= h {
+    if needs_no_padding(h, w, p) {
         return &image[..p.h * row];
     }
     plane.fill(0.0);

@@ -130,6 +130,80 @@ fn run_on_active_path(c: &Case) {
     let composed: Vec<f32> = y.iter().zip(&residual).map(|(a, b)| (a + b).max(0.0)).collect();
     assert_close("conv2d fused residual forward", &fused, &composed, 1e-5);
 
+    // Strided output (a concatenation's channels): the same values at every
+    // `ldy`-th row, the other columns untouched; backward from strided
+    // gradients equals the dense backward below.
+    let ldy = c.cout + 3;
+    let rows = c.batch * spec.out_h() * spec.out_w();
+    let mut wide = vec![7.0f32; rows * ldy];
+    spec.forward_into(
+        c.batch,
+        &x,
+        &kernel,
+        Some(&bias),
+        None,
+        Activation::Linear,
+        &mut wide[1..],
+        ldy,
+        &mut ws,
+    )
+    .unwrap();
+    for row in 0..rows {
+        assert_close(
+            "strided forward",
+            &wide[row * ldy + 1..row * ldy + 1 + c.cout],
+            &y[row * c.cout..(row + 1) * c.cout],
+            1e-6,
+        );
+        assert_eq!(wide[row * ldy], 7.0, "column before the convolution's untouched");
+        assert!(
+            wide[row * ldy + 1 + c.cout..(row + 1) * ldy]
+                .iter()
+                .all(|&v| v == 7.0),
+            "columns after untouched"
+        );
+    }
+    let r_wide = {
+        let r = random_vec(&mut common::rng(99), y.len());
+        let mut buf = vec![0.0f32; rows * ldy];
+        for row in 0..rows {
+            buf[row * ldy + 1..row * ldy + 1 + c.cout].copy_from_slice(&r[row * c.cout..(row + 1) * c.cout]);
+        }
+        (r, buf)
+    };
+    let (r_dense, mut dy_wide) = r_wide;
+    let (mut dk_s, mut db_s, mut dx_s) = (vec![0.0; kernel.len()], vec![0.0; c.cout], vec![0.0; x.len()]);
+    spec.backward_from(
+        c.batch,
+        &x,
+        &kernel,
+        &wide[1..],
+        &mut dy_wide[1..],
+        ldy,
+        &mut dk_s,
+        Some(&mut db_s),
+        Some(&mut dx_s),
+        &mut ws,
+    )
+    .unwrap();
+    let mut dy_dense = r_dense.clone();
+    let (mut dk_d, mut db_d, mut dx_d) = (vec![0.0; kernel.len()], vec![0.0; c.cout], vec![0.0; x.len()]);
+    spec.backward(
+        c.batch,
+        &x,
+        &kernel,
+        &y,
+        &mut dy_dense,
+        &mut dk_d,
+        Some(&mut db_d),
+        Some(&mut dx_d),
+        &mut ws,
+    )
+    .unwrap();
+    assert_close("strided dkernel", &dk_s, &dk_d, 1e-4);
+    assert_close("strided dbias", &db_s, &db_d, 1e-4);
+    assert_close("strided dx", &dx_s, &dx_d, 1e-4);
+
     // Backward with loss = Σ y·r, so dy = r.
     let r = random_vec(&mut rng, y.len());
     let mut dy = r.clone();
