@@ -111,3 +111,83 @@ fn generated_forward_matches_hand_composed_kernels() {
     .unwrap();
     common::assert_close("generated vs composed", &generated, &y, 1e-5);
 }
+
+network! {
+    struct Branches {
+        input x: [5, 5, 3];
+        let a = Conv2D(2, 1, activation = relu)(x);
+        let b = Conv2D(3, 1, activation = relu)(x);
+        let b = Conv2D(4, 3, padding = same, activation = tanh)(b);
+        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
+        output y = concat(a, b, d);
+    }
+}
+
+#[test]
+fn convolutions_written_into_a_concatenation_match_the_copied_form() {
+    let mut net = Branches::new(&mut common::rng(6));
+    let batch = 2;
+    let x = common::random_vec(&mut common::rng(7), batch * 75);
+    net.forward_slices(batch, &[&x], Mode::Infer).unwrap();
+    let generated = net.output(0).to_vec();
+
+    let spec = Branches::SPEC;
+    let param = |key: &str| {
+        let p = spec.param(key).unwrap();
+        &net.params()[p.offset..p.offset + p.len]
+    };
+    let window = |k: usize, padding: Padding| Window2d {
+        in_h: 5,
+        in_w: 5,
+        kernel_h: k,
+        kernel_w: k,
+        stride_h: 1,
+        stride_w: 1,
+        padding,
+    };
+    let mut ws = Workspace::new();
+    let mut a = vec![0.0; batch * 25 * 2];
+    conv(window(1, Padding::Valid), 3, 2, Activation::Relu)
+        .forward(
+            batch,
+            &x,
+            param("conv2d_1.kernel"),
+            Some(param("conv2d_1.bias")),
+            &mut a,
+            &mut ws,
+        )
+        .unwrap();
+    let mut b1 = vec![0.0; batch * 25 * 3];
+    conv(window(1, Padding::Valid), 3, 3, Activation::Relu)
+        .forward(
+            batch,
+            &x,
+            param("conv2d_2.kernel"),
+            Some(param("conv2d_2.bias")),
+            &mut b1,
+            &mut ws,
+        )
+        .unwrap();
+    let mut b = vec![0.0; batch * 25 * 4];
+    conv(window(3, Padding::Same), 3, 4, Activation::Tanh)
+        .forward(
+            batch,
+            &b1,
+            param("conv2d_3.kernel"),
+            Some(param("conv2d_3.bias")),
+            &mut b,
+            &mut ws,
+        )
+        .unwrap();
+    let mut d = vec![0.0; batch * 25 * 3];
+    Pool2d {
+        kind: PoolKind::Max,
+        window: window(3, Padding::Same),
+        channels: 3,
+    }
+    .forward(batch, &x, &mut d)
+    .unwrap();
+    let mut y = vec![0.0; batch * 25 * 9];
+    merge::concat_forward(batch * 25, &[2, 4, 3], &[&a, &b, &d], &mut y).unwrap();
+    common::assert_close("generated vs composed", &generated, &y, 1e-5);
+}

@@ -20,6 +20,14 @@ fn range(slot: Slot) -> TokenStream {
     quote!(n * #a..n * #b)
 }
 
+/// `n * a + offset..n * b`: from a channel offset inside a slot to its end,
+/// the region a convolution writing into a concatenation addresses with a
+/// row stride.
+fn range_from(slot: Slot, offset: usize) -> TokenStream {
+    let (a, b, o) = (lit(slot.offset), lit(slot.end()), lit(offset));
+    quote!(n * #a + #o..n * #b)
+}
+
 fn act_tokens(act: Act) -> TokenStream {
     match act {
         Act::Linear => quote!(::nn::runtime::Activation::Linear),
@@ -253,9 +261,20 @@ impl Emitter<'_> {
                             L.forward_fused(n, &done[#x], &params[#first..#first_end], #bias, Some(&done[#residual]), #act, y, ws)?;
                         }
                     }
-                    None => quote! {
-                        let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
-                        L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                    None => match self.plan.into_concat[i] {
+                        Some(into) => {
+                            let region = range_from(self.plan.slots[i], into.channel_offset);
+                            let total = lit(*self.graph.nodes[into.concat].shape.last().unwrap_or(&0));
+                            quote! {
+                                // Written straight into its channels of the concatenation.
+                                let (x, y) = ::nn::runtime::arena::two_mut(acts, #x, #region)?;
+                                L.forward_into(n, x, &params[#first..#first_end], #bias, None, L.activation, y, #total, ws)?;
+                            }
+                        }
+                        None => quote! {
+                            let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                            L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                        },
                     },
                 }
             }
@@ -348,27 +367,56 @@ impl Emitter<'_> {
                 }
             }
             Config::Concat => {
-                let start = lit(self.plan.slots[i].offset);
-                let reads: Vec<TokenStream> = node
-                    .inputs
-                    .iter()
-                    .map(|&x| {
-                        let r = range(self.plan.slots[x]);
-                        quote!(&done[#r])
-                    })
-                    .collect();
-                let channels: Vec<Literal> = node
-                    .inputs
-                    .iter()
-                    .map(|&x| lit(*self.graph.nodes[x].shape.last().unwrap_or(&0)))
-                    .collect();
                 let rows = rows_per_sample(&input_shape);
-                quote! {
-                    let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
-                    ::nn::runtime::merge::concat_forward(n * #rows, &[#(#channels),*], &[#(#reads),*], y)?;
+                let written_in_place = node.inputs.iter().any(|&x| self.plan.into_concat[x].is_some());
+                if written_in_place {
+                    // Copy only the inputs no convolution wrote in place.
+                    let total = lit(*node.shape.last().unwrap_or(&0));
+                    let mut offset = 0;
+                    let parts: Vec<TokenStream> = node
+                        .inputs
+                        .iter()
+                        .filter_map(|&x| {
+                            let c = *self.graph.nodes[x].shape.last().unwrap_or(&0);
+                            let (off, cl) = (lit(offset), lit(c));
+                            offset += c;
+                            if self.plan.into_concat[x].is_some() {
+                                return None;
+                            }
+                            let r = range(self.plan.slots[x]);
+                            Some(quote! {
+                                let (x, y) = ::nn::runtime::arena::two_mut(acts, #r, #y)?;
+                                ::nn::runtime::merge::concat_forward_part(n * #rows, #total, #off, #cl, x, y)?;
+                            })
+                        })
+                        .collect();
+                    quote!(#({ #parts })*)
+                } else {
+                    let start = lit(self.plan.slots[i].offset);
+                    let reads: Vec<TokenStream> = node
+                        .inputs
+                        .iter()
+                        .map(|&x| {
+                            let r = range(self.plan.slots[x]);
+                            quote!(&done[#r])
+                        })
+                        .collect();
+                    let channels: Vec<Literal> = node
+                        .inputs
+                        .iter()
+                        .map(|&x| lit(*self.graph.nodes[x].shape.last().unwrap_or(&0)))
+                        .collect();
+                    quote! {
+                        let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
+                        ::nn::runtime::merge::concat_forward(n * #rows, &[#(#channels),*], &[#(#reads),*], y)?;
+                    }
                 }
             }
         };
+        if body.is_empty() {
+            // Nothing left to do here (all computed by fused neighbours).
+            return TokenStream::new();
+        }
         quote! {
             {
                 #[doc = #comment]
@@ -459,14 +507,30 @@ impl Emitter<'_> {
                     }
                     None => quote!(let l = L;),
                 };
-                quote! {
-                    let x = &acts[#x];
-                    let y = &acts[#y];
-                    let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
-                    let dx = if #need_dx { Some(dx) } else { None };
-                    #split
-                    #choose
-                    #call
+                match self.plan.into_concat[i] {
+                    Some(into) => {
+                        let region = range_from(self.plan.slots[i], into.channel_offset);
+                        let grad_region = range_from(self.plan.grad_slots[i], into.channel_offset);
+                        let total = lit(*self.graph.nodes[into.concat].shape.last().unwrap_or(&0));
+                        quote! {
+                            // Output and gradient are its channels of the concatenation.
+                            let x = &acts[#x];
+                            let y = &acts[#region];
+                            let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #grad_region)?;
+                            let dx = if #need_dx { Some(dx) } else { None };
+                            #split
+                            L.backward_from(n, x, &params[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;
+                        }
+                    }
+                    None => quote! {
+                        let x = &acts[#x];
+                        let y = &acts[#y];
+                        let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
+                        let dx = if #need_dx { Some(dx) } else { None };
+                        #split
+                        #choose
+                        #call
+                    },
                 }
             }
             Config::Pool { .. } => quote! {
@@ -555,23 +619,30 @@ impl Emitter<'_> {
                 let total = lit(*node.shape.last().unwrap_or(&0));
                 let rows = rows_per_sample(&input_shape);
                 let mut offset = 0;
+                // Inputs written in place read their gradient where it lies.
                 let parts: Vec<TokenStream> = node
                     .inputs
                     .iter()
-                    .map(|&input| {
-                        let xr = range(self.plan.grad_slots[input]);
+                    .filter_map(|&input| {
                         let c = *self.graph.nodes[input].shape.last().unwrap_or(&0);
                         let (off, cl) = (lit(offset), lit(c));
                         offset += c;
-                        quote! {
+                        if self.plan.into_concat[input].is_some() {
+                            return None;
+                        }
+                        let xr = range(self.plan.grad_slots[input]);
+                        Some(quote! {
                             let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #xr, #gy)?;
                             ::nn::runtime::merge::concat_backward_part(n * #rows, #total, #off, #cl, dy, dx)?;
-                        }
+                        })
                     })
                     .collect();
                 quote!(#({ #parts })*)
             }
         };
+        if body.is_empty() && zero.is_empty() {
+            return TokenStream::new();
+        }
         quote! {
             {
                 #[doc = #comment]

@@ -55,6 +55,8 @@ pub struct Plan {
     pub fusions: Vec<Option<Fusion>>,
     /// Nodes whose forward pass a fused convolution performs.
     pub fused_away: Vec<bool>,
+    /// Per convolution node: the concatenation it writes its channels into.
+    pub into_concat: Vec<Option<IntoConcat>>,
     /// Gradient slot of each node's output (shared like `slots`).
     pub grad_slots: Vec<Slot>,
     pub grad_per_sample: usize,
@@ -81,6 +83,43 @@ pub struct Fusion {
     pub residual: usize,
     /// The in-place activation after the add, if any.
     pub activation: Option<usize>,
+}
+
+/// A convolution that writes its channels straight into a concatenation
+/// (row stride: the concatenation's channel count), so the concatenation
+/// copies nothing for it.
+#[derive(Clone, Copy)]
+pub struct IntoConcat {
+    pub concat: usize,
+    pub channel_offset: usize,
+}
+
+/// Concatenation inputs that can be written in place: convolutions read by
+/// that concatenation alone (once), not outputs, not already fused.
+fn find_concat_fusions(graph: &Graph, fusions: &[Option<Fusion>]) -> Vec<Option<IntoConcat>> {
+    let mut into = vec![None; graph.nodes.len()];
+    for (k, node) in graph.nodes.iter().enumerate() {
+        if !matches!(graph.layers[node.layer].config, Config::Concat) {
+            continue;
+        }
+        let mut offset = 0;
+        for &i in &node.inputs {
+            let once = node.inputs.iter().filter(|&&j| j == i).count() == 1;
+            let eligible = once
+                && matches!(graph.layers[graph.nodes[i].layer].config, Config::Conv2D { .. })
+                && consumers(graph, i) == [k]
+                && fusions[i].is_none()
+                && !graph.outputs.iter().any(|o| o.node == i);
+            if eligible {
+                into[i] = Some(IntoConcat {
+                    concat: k,
+                    channel_offset: offset,
+                });
+            }
+            offset += graph.nodes[i].shape.last().copied().unwrap_or(0);
+        }
+    }
+    into
 }
 
 fn consumers(graph: &Graph, node: usize) -> Vec<usize> {
@@ -159,9 +198,20 @@ fn can_run_in_place(graph: &Graph, node: usize) -> bool {
 
 /// The node whose storage `node` uses (itself unless it is an alias): the
 /// earliest node of its alias group, whose backward runs last.
-fn storage_owner(graph: &Graph, in_place: &[bool], fused_add_of: &[Option<usize>], node: usize) -> usize {
+fn storage_owner(
+    graph: &Graph,
+    in_place: &[bool],
+    fused_add_of: &[Option<usize>],
+    concat_owner: &[Option<usize>],
+    node: usize,
+) -> usize {
     let mut n = node;
     loop {
+        if let Some(rep) = concat_owner[n] {
+            // A concatenation written in place by convolutions, or one of
+            // those convolutions: the earliest of them holds the storage.
+            return rep;
+        }
         if in_place[n] || matches!(graph.layers[graph.nodes[n].layer].config, Config::Flatten) {
             n = graph.nodes[n].inputs[0];
         } else if let Some(conv) = fused_add_of[n] {
@@ -179,7 +229,14 @@ fn storage_owner(graph: &Graph, in_place: &[bool], fused_add_of: &[Option<usize>
 /// network inputs, whose gradients the caller reads afterwards).
 fn plan_gradients(graph: &Graph, owners: &[usize]) -> (Vec<Slot>, usize, Vec<Vec<Slot>>) {
     let count = graph.nodes.len();
-    let len_of = |n: usize| graph.nodes[n].shape.iter().product::<usize>();
+    // A storage is as long as the longest tensor of its alias group (a
+    // concatenation is longer than the convolutions writing into it).
+    let mut group_len = vec![0usize; count];
+    for (n, node) in graph.nodes.iter().enumerate() {
+        let len: usize = node.shape.iter().product();
+        group_len[owners[n]] = group_len[owners[n]].max(len);
+    }
+    let len_of = |n: usize| group_len[n];
     // Backward time of node i is count - 1 - i.
     let time = |i: usize| count - 1 - i;
     let mut start = vec![usize::MAX; count];
@@ -265,6 +322,22 @@ pub fn plan(graph: &Graph) -> Plan {
             }
         }
     }
+    let into_concat = find_concat_fusions(graph, &fusions);
+    // Per concatenation written in place: the earliest convolution writing it.
+    let mut concat_owner: Vec<Option<usize>> = vec![None; graph.nodes.len()];
+    for (conv, into) in into_concat.iter().enumerate() {
+        if let Some(into) = into {
+            let rep = concat_owner[into.concat].map_or(conv, |r: usize| r.min(conv));
+            concat_owner[into.concat] = Some(rep);
+        }
+    }
+    for (conv, into) in into_concat.iter().enumerate() {
+        if let Some(into) = into {
+            concat_owner[conv] = concat_owner[into.concat];
+        }
+    }
+    // The concatenation's slot, allocated when its first writer comes.
+    let mut concat_slot: Vec<Option<Slot>> = vec![None; graph.nodes.len()];
     let mut slots: Vec<Slot> = Vec::with_capacity(graph.nodes.len());
     let mut masks = vec![None; graph.nodes.len()];
     let mut saved = vec![None; graph.nodes.len()];
@@ -277,6 +350,19 @@ pub fn plan(graph: &Graph) -> Plan {
             slots[node.inputs[0]]
         } else if let Some(conv) = fused_add_of[i] {
             slots[conv]
+        } else if let Some(into) = into_concat[i] {
+            // The whole concatenation; the convolution writes its channels.
+            *concat_slot[into.concat].get_or_insert_with(|| {
+                let concat_len: usize = graph.nodes[into.concat].shape.iter().product();
+                let s = Slot {
+                    offset: cursor,
+                    len: concat_len,
+                };
+                cursor += concat_len;
+                s
+            })
+        } else if let Some(s) = concat_slot[i] {
+            s
         } else {
             let s = Slot { offset: cursor, len };
             cursor += len;
@@ -293,7 +379,7 @@ pub fn plan(graph: &Graph) -> Plan {
         }
     }
     let owners: Vec<usize> = (0..graph.nodes.len())
-        .map(|i| storage_owner(graph, &in_place, &fused_add_of, i))
+        .map(|i| storage_owner(graph, &in_place, &fused_add_of, &concat_owner, i))
         .collect();
     let (grad_slots, grad_per_sample, zero_before) = plan_gradients(graph, &owners);
 
@@ -380,6 +466,7 @@ pub fn plan(graph: &Graph) -> Plan {
         in_place,
         fusions,
         fused_away,
+        into_concat,
         grad_slots,
         grad_per_sample,
         zero_before,

@@ -68,6 +68,42 @@ pub fn concat_forward(
     Ok(())
 }
 
+/// Copies one input into its channels `offset..offset + channels` of a
+/// concatenation `y: [rows, total]` (the other channels are written
+/// elsewhere, e.g. by convolutions that write in place).
+pub fn concat_forward_part(
+    rows: usize,
+    total: usize,
+    offset: usize,
+    channels: usize,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    expect_nonzero("concat", "channels", channels)?;
+    if offset + channels > total {
+        return Err(KernelError::InvalidArgument {
+            kernel: "concat",
+            message: format!(
+                "channels {offset}..{} exceed the {total} concatenated",
+                offset + channels
+            ),
+        });
+    }
+    expect_len("concat", "input", x, rows * channels)?;
+    expect_len("concat", "y", y, rows * total)?;
+    let out = SharedSlice::new(y);
+    threads::for_ranges(rows * total, total, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let y = unsafe { out.range(range.clone()) };
+        let first_row = range.start / total;
+        let source = &x[first_row * channels..];
+        for (out_row, in_row) in y.chunks_exact_mut(total).zip(source.chunks_exact(channels)) {
+            copy_short(&mut out_row[offset..offset + channels], in_row);
+        }
+    });
+    Ok(())
+}
+
 /// Splits the output gradient back: `dxᵢ += dy[:, slice i]`.
 pub fn concat_backward(
     rows: usize,
