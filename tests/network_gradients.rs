@@ -58,6 +58,19 @@ network! {
         output same = Dense(1, activation = sigmoid)(concat(l, r));
     }
 
+    /// Convolutions written into concatenations: strided (stride 2) and 1x1
+    /// ones beside a pooled input, an in-place activation after the
+    /// concatenation, and a concatenation that is itself an output.
+    struct ConcatHeads {
+        input x: [6, 6, 2];
+        let a = Conv2D(3, 3, strides = 2, padding = same, activation = tanh)(x);
+        let b = Conv2D(2, 1, strides = 2)(x);
+        let p = MaxPooling2D(2, padding = same)(x);
+        let j = tanh(concat(a, b, p));
+        output y = Dense(3, activation = softmax)(flatten(j));
+        output c = concat(Conv2D(2, 3, padding = same)(x), x);
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -112,4 +125,10 @@ fn two_input_two_output_network_with_projection_and_batch_norm_gradients() {
     let mut net = TwoHeads::new(&mut common::rng(4));
     common::check_network(&mut net, 3, 40);
     assert_eq!(TwoHeads::NON_TRAINABLE_PARAM_COUNT, 8);
+}
+
+#[test]
+fn convolutions_written_into_concatenations_gradients() {
+    let mut net = ConcatHeads::new(&mut common::rng(6));
+    common::check_network(&mut net, 2, 60);
 }

@@ -95,18 +95,30 @@ pub struct IntoConcat {
 }
 
 /// Concatenation inputs that can be written in place: convolutions read by
-/// that concatenation alone (once), not outputs, not already fused.
-fn find_concat_fusions(graph: &Graph, fusions: &[Option<Fusion>]) -> Vec<Option<IntoConcat>> {
+/// that concatenation alone (once), not outputs, not already fused. When an
+/// activation then overwrites the concatenation in place, a convolution's own
+/// output is lost, so only linear convolutions (whose backward never reads
+/// their output) qualify.
+fn find_concat_fusions(
+    graph: &Graph,
+    fusions: &[Option<Fusion>],
+    in_place: &[bool],
+) -> Vec<Option<IntoConcat>> {
     let mut into = vec![None; graph.nodes.len()];
     for (k, node) in graph.nodes.iter().enumerate() {
         if !matches!(graph.layers[node.layer].config, Config::Concat) {
             continue;
         }
+        let overwritten = consumers(graph, k).iter().any(|&r| in_place[r]);
         let mut offset = 0;
         for &i in &node.inputs {
             let once = node.inputs.iter().filter(|&&j| j == i).count() == 1;
+            let keeps_output = match graph.layers[graph.nodes[i].layer].config {
+                Config::Conv2D { activation, .. } => !overwritten || activation == Act::Linear,
+                _ => false,
+            };
             let eligible = once
-                && matches!(graph.layers[graph.nodes[i].layer].config, Config::Conv2D { .. })
+                && keeps_output
                 && consumers(graph, i) == [k]
                 && fusions[i].is_none()
                 && !graph.outputs.iter().any(|o| o.node == i);
@@ -322,7 +334,7 @@ pub fn plan(graph: &Graph) -> Plan {
             }
         }
     }
-    let into_concat = find_concat_fusions(graph, &fusions);
+    let into_concat = find_concat_fusions(graph, &fusions, &in_place);
     // Per concatenation written in place: the earliest convolution writing it.
     let mut concat_owner: Vec<Option<usize>> = vec![None; graph.nodes.len()];
     for (conv, into) in into_concat.iter().enumerate() {
