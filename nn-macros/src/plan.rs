@@ -1,6 +1,9 @@
 //! Phase 4, memory plan: where every tensor, parameter and saved statistic
-//! lives, as constant offsets. Activation offsets are per sample and grow in
-//! node order, so a layer's output always lies after its inputs.
+//! lives, as constant offsets. Activation offsets are per sample and given
+//! out in node order (a concatenation that convolutions write in place is
+//! placed when its first writer comes); gradient regions are given out by
+//! liveness and reused. Generated code splits borrows by these offsets, so
+//! every region it reads or writes at once is disjoint by construction.
 
 use crate::graph::Graph;
 use crate::layers::{Act, Config, Init};
@@ -45,8 +48,10 @@ pub struct LayerParams {
 }
 
 pub struct Plan {
-    /// Output slot of each node (a flatten, and an activation computed in
-    /// place, share their input's slot).
+    /// Output slot of each node. A flatten and an activation computed in
+    /// place share their input's slot, a fused residual add its
+    /// convolution's, and a convolution written into a concatenation has the
+    /// whole concatenation's slot (it writes its channels).
     pub slots: Vec<Slot>,
     /// Activations computed in place over their input.
     pub in_place: Vec<bool>,
