@@ -41,8 +41,6 @@ pub struct LayerParams {
     pub first: usize,
     /// Kernel length (or channels for batch norm).
     pub first_len: usize,
-    /// Bias (or beta) present, right after `first`.
-    pub has_second: bool,
     /// Moving statistics offset in the state buffer (batch norm).
     pub state: usize,
 }
@@ -439,7 +437,6 @@ pub fn plan(graph: &Graph) -> Plan {
                 let field = kernel.0 * kernel.1;
                 lp.first = param_start;
                 lp.first_len = field * cin * filters;
-                lp.has_second = *use_bias;
                 push(
                     "kernel",
                     vec![kernel.0, kernel.1, cin, *filters],
@@ -459,7 +456,6 @@ pub fn plan(graph: &Graph) -> Plan {
             } => {
                 lp.first = param_start;
                 lp.first_len = cin * units;
-                lp.has_second = *use_bias;
                 push("kernel", vec![cin, *units], true, *kernel_init, (cin, *units));
                 if *use_bias {
                     push("bias", vec![*units], true, Init::Zeros, (0, 0));
@@ -468,7 +464,6 @@ pub fn plan(graph: &Graph) -> Plan {
             Config::BatchNorm { .. } => {
                 lp.first = param_start;
                 lp.first_len = cin;
-                lp.has_second = true;
                 lp.state = state_start;
                 push("gamma", vec![cin], true, Init::Ones, (0, 0));
                 push("beta", vec![cin], true, Init::Zeros, (0, 0));
