@@ -193,6 +193,20 @@ impl Emitter<'_> {
         (act != Act::Linear).then_some((index, act))
     }
 
+    /// The inputs of concatenation `node` that are copied (not written in
+    /// place by a convolution): (input node, channel offset, channels).
+    fn copied_concat_inputs(&self, node: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let mut offset = 0;
+        self.graph.nodes[node].inputs.iter().filter_map(move |&input| {
+            let channels = *self.graph.nodes[input].shape.last().unwrap_or(&0);
+            let at = offset;
+            offset += channels;
+            self.plan.into_concat[input]
+                .is_none()
+                .then_some((input, at, channels))
+        })
+    }
+
     /// What forward and backward code of node `i` both start from.
     fn common(&self, i: usize) -> Common<'_> {
         let node = &self.graph.nodes[i];
@@ -372,22 +386,15 @@ impl Emitter<'_> {
                 if written_in_place {
                     // Copy only the inputs no convolution wrote in place.
                     let total = lit(*node.shape.last().unwrap_or(&0));
-                    let mut offset = 0;
-                    let parts: Vec<TokenStream> = node
-                        .inputs
-                        .iter()
-                        .filter_map(|&x| {
-                            let c = *self.graph.nodes[x].shape.last().unwrap_or(&0);
-                            let (off, cl) = (lit(offset), lit(c));
-                            offset += c;
-                            if self.plan.into_concat[x].is_some() {
-                                return None;
-                            }
+                    let parts: Vec<TokenStream> = self
+                        .copied_concat_inputs(i)
+                        .map(|(x, offset, channels)| {
                             let r = range(self.plan.slots[x]);
-                            Some(quote! {
+                            let (off, cl) = (lit(offset), lit(channels));
+                            quote! {
                                 let (x, y) = ::nn::runtime::arena::two_mut(acts, #r, #y)?;
                                 ::nn::runtime::merge::concat_forward_part(n * #rows, #total, #off, #cl, x, y)?;
-                            })
+                            }
                         })
                         .collect();
                     quote!(#({ #parts })*)
@@ -618,23 +625,16 @@ impl Emitter<'_> {
             Config::Concat => {
                 let total = lit(*node.shape.last().unwrap_or(&0));
                 let rows = rows_per_sample(&input_shape);
-                let mut offset = 0;
                 // Inputs written in place read their gradient where it lies.
-                let parts: Vec<TokenStream> = node
-                    .inputs
-                    .iter()
-                    .filter_map(|&input| {
-                        let c = *self.graph.nodes[input].shape.last().unwrap_or(&0);
-                        let (off, cl) = (lit(offset), lit(c));
-                        offset += c;
-                        if self.plan.into_concat[input].is_some() {
-                            return None;
-                        }
+                let parts: Vec<TokenStream> = self
+                    .copied_concat_inputs(i)
+                    .map(|(input, offset, channels)| {
                         let xr = range(self.plan.grad_slots[input]);
-                        Some(quote! {
+                        let (off, cl) = (lit(offset), lit(channels));
+                        quote! {
                             let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #xr, #gy)?;
                             ::nn::runtime::merge::concat_backward_part(n * #rows, #total, #off, #cl, dy, dx)?;
-                        })
+                        }
                     })
                     .collect();
                 quote!(#({ #parts })*)
