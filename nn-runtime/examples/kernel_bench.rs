@@ -60,7 +60,6 @@ fn conv_row(h: usize, w: usize, cin: usize, cout: usize, k: usize) {
     let mut y = vec![0.0; BATCH * spec.out_len()];
     let mut ws = Workspace::new();
     let (m, kk, n) = (BATCH * spec.out_h() * spec.out_w(), spec.patch_len(), cout);
-    let flops = 2.0 * (m * kk * n) as f64;
     let fwd = median_seconds(|| {
         spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
             .unwrap()
@@ -83,13 +82,25 @@ fn conv_row(h: usize, w: usize, cin: usize, cout: usize, k: usize) {
         )
         .unwrap()
     });
+    print_row(
+        &format!("conv {h}x{w}x{cin}->{cout} {k}x{k}"),
+        (m, kk, n),
+        fwd,
+        bwd,
+    );
+}
+
+/// One table row: forward and backward times (backward does two GEMMs of the
+/// forward's size), their GFLOP/s, and plain sgemm at the same size.
+fn print_row(label: &str, (m, k, n): (usize, usize, usize), fwd: f64, bwd: f64) {
+    let flops = 2.0 * (m * k * n) as f64;
     println!(
-        "| conv {h}x{w}x{cin}->{cout} {k}x{k} | {m}x{kk}x{n} | {:.2} | {:.1} | {:.2} | {:.1} | {:.1} |",
+        "| {label} | {m}x{k}x{n} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} |",
         fwd * 1e3,
         flops / fwd / 1e9,
         bwd * 1e3,
         2.0 * flops / bwd / 1e9,
-        sgemm_gflops(m, kk, n)
+        sgemm_gflops(m, k, n)
     );
 }
 
@@ -103,7 +114,6 @@ fn dense_row(inputs: usize, units: usize) {
     let kernel = filled(inputs * units);
     let bias = filled(units);
     let mut y = vec![0.0; BATCH * units];
-    let flops = 2.0 * (BATCH * inputs * units) as f64;
     let mut ws = Workspace::new();
     let fwd = median_seconds(|| {
         spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
@@ -127,13 +137,11 @@ fn dense_row(inputs: usize, units: usize) {
         )
         .unwrap()
     });
-    println!(
-        "| dense {inputs}->{units} | {BATCH}x{inputs}x{units} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} |",
-        fwd * 1e3,
-        flops / fwd / 1e9,
-        bwd * 1e3,
-        2.0 * flops / bwd / 1e9,
-        sgemm_gflops(BATCH, inputs, units)
+    print_row(
+        &format!("dense {inputs}->{units}"),
+        (BATCH, inputs, units),
+        fwd,
+        bwd,
     );
 }
 
