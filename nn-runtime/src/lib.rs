@@ -12,6 +12,13 @@
 //!   pre-activation gradient in place.
 //! - Every buffer is checked against the description before use; a mismatch is
 //!   a [`KernelError`], never an out-of-bounds access.
+//! - Large kernels spread their work over [`threads`] (every core unless
+//!   `NN_NUM_THREADS` or [`threads::set`] says otherwise); results do not
+//!   depend on the number of threads.
+//!
+//! Beside the kernels: the [`Model`] trait that `network!` expansions
+//! implement, training ([`train`]), weight and dataset files ([`io`]) and
+//! training curves ([`report`]).
 
 pub mod activation;
 pub mod batch_norm;
