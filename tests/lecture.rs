@@ -168,3 +168,21 @@ fn wrong_input_shape_is_an_error_naming_both_shapes() {
         "ResidualNet: `x` expects shape [batch, 64, 64, 3] but received [1, 28, 28, 1]"
     );
 }
+
+#[test]
+fn graph_has_every_layer_with_its_shape_and_every_connection() {
+    let dot = ResidualNet::dot();
+    assert!(dot.starts_with("digraph \"ResidualNet\" {"), "{dot}");
+    assert!(
+        dot.contains("\"add_1\" [label=\"{add_1: Add|output: (None, 64, 64, 16)}\"];"),
+        "{dot}"
+    );
+    assert!(dot.contains("\"conv2d_3\" -> \"add_1\";"), "{dot}");
+    assert!(dot.contains("\"conv2d_1\" -> \"add_1\";"), "residual edge: {dot}");
+    assert!(dot.contains("\"flatten_1\" -> \"dense_1\";"), "{dot}");
+    assert_eq!(
+        dot.matches(" -> ").count(),
+        16,
+        "one edge per inbound tensor: {dot}"
+    );
+}

@@ -275,7 +275,7 @@ pub trait Model: Sized {
 
     /// Graphviz DOT of the layer graph (`plot_model(show_shapes=True)`).
     fn dot() -> String {
-        crate::summary::dot(&Self::SPEC)
+        crate::report::dot::dot(&Self::SPEC)
     }
 }
 

@@ -1,3 +1,4 @@
-//! Pictures of training: curves as SVG.
+//! Pictures of a network and its training: the layer graph as DOT, curves as SVG.
 
 pub mod curves;
+pub mod dot;
