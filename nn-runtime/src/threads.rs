@@ -6,6 +6,7 @@
 //! works too, and nothing is allocated per call, so a training step that
 //! uses it still allocates nothing.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
@@ -58,6 +59,8 @@ struct State {
     busy: usize,
     /// Workers taking part in the current job.
     wanted: usize,
+    /// Whether a task of the current job panicked on a worker.
+    panicked: bool,
 }
 
 struct Pool {
@@ -75,6 +78,7 @@ fn pool() -> &'static Pool {
             job: None,
             busy: 0,
             wanted: 0,
+            panicked: false,
         }),
         start: Condvar::new(),
         done: Condvar::new(),
@@ -110,10 +114,11 @@ fn worker(slot: usize) {
             seen = state.generation;
             state.job
         };
-        if let Some(job) = job {
-            work(job, slot);
-        }
+        // A panicking task must not leave the caller waiting forever, nor
+        // kill the worker: it is caught, reported, and the worker carries on.
+        let panicked = job.is_some_and(|job| catch_unwind(AssertUnwindSafe(|| work(job, slot))).is_err());
         let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.panicked |= panicked;
         state.busy -= 1;
         if state.busy == 0 {
             pool.done.notify_all();
@@ -173,12 +178,22 @@ pub fn run(tasks: usize, task: &Task) {
         state.wanted = threads;
         pool.start.notify_all();
     }
-    work(job, 0);
+    // Even if a task panics here, wait for the workers before unwinding:
+    // they borrow `task` and `next` from this frame.
+    let own = catch_unwind(AssertUnwindSafe(|| work(job, 0)));
     let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     while state.busy > 0 {
         state = pool.done.wait(state).unwrap_or_else(|e| e.into_inner());
     }
     state.job = None;
+    let worker_panicked = std::mem::take(&mut state.panicked);
+    drop(state);
+    if let Err(payload) = own {
+        resume_unwind(payload);
+    }
+    if worker_panicked {
+        panic!("a kernel task panicked on a worker thread");
+    }
 }
 
 /// Hands out disjoint `chunk`-sized pieces of one mutable slice to tasks
