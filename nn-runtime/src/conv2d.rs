@@ -201,7 +201,7 @@ impl Conv2d {
         let parts = pixels.div_ceil(part_rows);
         let outputs = SharedSlice::new(y);
         let failure = Mutex::new(None);
-        threads::run(batch * parts, &|task, slot| {
+        threads::run_on(slots.len(), batch * parts, &|task, slot| {
             let (n, part) = (task / parts, task % parts);
             let first_row = part * part_rows;
             let last_row = ((part + 1) * part_rows).min(pixels);
@@ -377,7 +377,7 @@ impl Conv2d {
         let input_grads = Chunks::new(dx.unwrap_or(&mut no_dx), GROUP * self.in_len());
         let partial_chunks = Chunks::new(&mut *partials, partial_len);
         let failure = Mutex::new(None);
-        threads::run(groups, &|group, slot| {
+        threads::run_on(slots.len(), groups, &|group, slot| {
             let mut scratch = lock(&slots[slot]);
             let ([plane, cols], []) = scratch.parts([plane_len, cols_len], []);
             // SAFETY: `threads::run` runs each group index once, and groups

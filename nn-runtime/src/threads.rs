@@ -131,8 +131,15 @@ fn worker(slot: usize) {
 /// another is using the pool (another thread's network, or a task that calls
 /// back in) runs its tasks on the calling thread instead of waiting.
 pub fn run(tasks: usize, task: &Task) {
+    run_on(current(), tasks, task)
+}
+
+/// [`run`] on at most `threads` threads: slots stay below `threads`, so a
+/// caller that sized per-slot state with [`current`] before the call is safe
+/// even if the setting changes meanwhile.
+pub fn run_on(threads: usize, tasks: usize, task: &Task) {
     static CALLER: Mutex<()> = Mutex::new(());
-    let threads = current().min(tasks);
+    let threads = threads.max(1).min(tasks);
     let guard = if threads > 1 { CALLER.try_lock().ok() } else { None };
     if guard.is_none() {
         for i in 0..tasks {
