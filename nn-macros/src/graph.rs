@@ -272,6 +272,16 @@ impl<'a> Builder<'a> {
             );
             ok = false;
         }
+        if ok && shape::checked_len(&shape).is_none() {
+            self.errors.push(
+                span,
+                format!(
+                    "input `{name}` has more than {} elements per sample",
+                    shape::MAX_ELEMENTS
+                ),
+            );
+            ok = false;
+        }
         if !ok {
             scope[0].insert(name.to_string(), Value::Poison);
             return;
@@ -722,6 +732,20 @@ impl<'a> Builder<'a> {
                 return Value::Poison;
             }
         };
+        let (trainable, state) = shape::param_counts(&config, operands[0].shape);
+        if shape::checked_len(&shape).is_none() || trainable.saturating_add(state) > shape::MAX_ELEMENTS {
+            self.errors.push_spanned(
+                whole,
+                format!(
+                    "{display} would have an output of shape {} with {} parameters; more than {} \
+                     elements or parameters is out of range",
+                    shape::show(&shape),
+                    trainable.saturating_add(state),
+                    shape::MAX_ELEMENTS
+                ),
+            );
+            return Value::Poison;
+        }
         let input_shape = self.nodes[nodes[0]].shape.clone();
         match &self.layers[layer].input_shape {
             Some(first) if !config.is_merge() && *first != input_shape => {

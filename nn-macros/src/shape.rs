@@ -5,6 +5,19 @@ use crate::layers::{Config, Pad};
 
 pub type Shape = Vec<usize>;
 
+/// Largest tensor (elements per sample) or parameter count a network may
+/// have: far beyond any real network, and small enough that offsets computed
+/// from it never overflow.
+pub const MAX_ELEMENTS: usize = 1 << 32;
+
+/// Elements of a shape, or `None` past [`MAX_ELEMENTS`].
+pub fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+}
+
 /// `[64, 64, 3]`.
 pub fn show(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
