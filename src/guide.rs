@@ -236,3 +236,37 @@
 //! assert_eq!(probabilities.shape(), &[64, 2]);
 //! # Ok::<(), NnError>(())
 //! ```
+//!
+//! ## A custom training loop, and gradients of the input
+//!
+//! Style transfer, adversarial examples and GANs need more than `fit`: run
+//! the network in training mode, send your own output gradient back, then
+//! read the parameter gradients or the gradient of the input image.
+//! ```
+//! use nn::prelude::*;
+//! use nn::ndarray::{Array2, Array4};
+//! use nn::rand::SeedableRng;
+//!
+//! network! {
+//!     pub struct Critic {
+//!         input image: [8, 8, 1];
+//!         let h = Conv2D(4, 3, padding = same, activation = relu)(image);
+//!         output score = Dense(1)(flatten(h));
+//!     }
+//! }
+//!
+//! let mut net = Critic::new(&mut nn::rand::rngs::StdRng::seed_from_u64(1));
+//! net.set_input_grads(true);
+//! let image = Array4::<f32>::from_elem((1, 8, 8, 1), 0.5);
+//! let score = net.forward_train(image.view())?;           // (1, 1)
+//! // Gradient ascent on the score with respect to the image.
+//! net.backward(Array2::<f32>::ones((1, 1)).view())?;
+//! let towards_higher_score = net.input_grad(0);           // 64 floats, d score / d pixel
+//! assert_eq!(towards_higher_score.len(), 64);
+//! assert!(towards_higher_score.iter().any(|&g| g != 0.0));
+//! let mut optimizer = Adam::new(1e-3);
+//! let (params, grads) = net.params_and_grads();           // or update the weights
+//! optimizer.step(params, grads);
+//! # let _ = score;
+//! # Ok::<(), NnError>(())
+//! ```
