@@ -247,13 +247,6 @@ impl<O: Optimizer> Trainer<O> {
                 tally.correct[i] += correct;
                 tally.counted[i] += counted;
             }
-            if train {
-                let core = model.core_mut();
-                if core.skip_output_activation.len() != spec.outputs.len() {
-                    core.skip_output_activation = vec![false; spec.outputs.len()];
-                }
-                core.skip_output_activation[i] = fused;
-            }
         }
         tally.total += total * n as f64;
         tally.samples += n;
@@ -276,9 +269,6 @@ impl<O: Optimizer> Trainer<O> {
         let spec = M::SPEC;
         model.forward_slices(batch, inputs, Mode::Train)?;
         let mut total = 0.0;
-        if model.core().skip_output_activation.len() != spec.outputs.len() {
-            model.core_mut().skip_output_activation = vec![false; spec.outputs.len()];
-        }
         for (i, output) in spec.outputs.iter().enumerate() {
             let (loss, weight) = self.loss_for(i);
             let width = output.shape.last().copied().unwrap_or(1);
@@ -289,32 +279,49 @@ impl<O: Optimizer> Trainer<O> {
                 .ok_or_else(|| NnError::Other(format!("{}: gradient buffer {i} too small", spec.name)))?;
             total += weight as f64
                 * loss.evaluate(width, model.output(i), targets[i], fused, weight, Some(grad))?;
-            model.core_mut().skip_output_activation[i] = fused;
+        }
+        self.backward_and_step(model, batch, grads)?;
+        Ok(total)
+    }
+
+    /// Backward from the first `n` samples of each output gradient, then one
+    /// optimizer step. An output whose loss fuses with its activation was
+    /// given the pre-activation gradient, so the network skips that
+    /// activation's backward for this call only.
+    fn backward_and_step<M: Model>(
+        &mut self,
+        model: &mut M,
+        n: usize,
+        grads: &[Vec<f32>],
+    ) -> Result<(), NnError> {
+        let spec = M::SPEC;
+        let core = model.core_mut();
+        if core.skip_output_activation.len() != spec.outputs.len() {
+            core.skip_output_activation = vec![false; spec.outputs.len()];
+        }
+        for (i, skip) in core.skip_output_activation.iter_mut().enumerate() {
+            *skip = self.loss_for(i).0.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
         }
         // Up to eight outputs without allocating a slice list.
         let result = if grads.len() <= MAX_STACK_OUTPUTS {
             let mut slices: [&[f32]; MAX_STACK_OUTPUTS] = [&[]; MAX_STACK_OUTPUTS];
             for (slot, (g, o)) in slices.iter_mut().zip(grads.iter().zip(spec.outputs)) {
-                *slot = &g[..batch * o.len()];
+                *slot = &g[..n * o.len()];
             }
             model.backward_slices(&slices[..grads.len()])
         } else {
             let v: Vec<&[f32]> = grads
                 .iter()
                 .zip(spec.outputs)
-                .map(|(g, o)| &g[..batch * o.len()])
+                .map(|(g, o)| &g[..n * o.len()])
                 .collect();
             model.backward_slices(&v)
         };
-        model
-            .core_mut()
-            .skip_output_activation
-            .iter_mut()
-            .for_each(|s| *s = false);
+        model.core_mut().skip_output_activation.fill(false);
         result?;
         let (params, g) = model.params_and_grads();
         self.optimizer.step(params, g);
-        Ok(total)
+        Ok(())
     }
 
     /// Trains `model` on `train` (Keras's `fit`). Validation comes from
@@ -383,21 +390,7 @@ impl<O: Optimizer> Trainer<O> {
                         step + 1
                     )));
                 }
-                let grads: Vec<&[f32]> = buffers
-                    .grads
-                    .iter()
-                    .zip(spec.outputs)
-                    .map(|(g, t)| &g[..n * t.len()])
-                    .collect();
-                let result = model.backward_slices(&grads);
-                model
-                    .core_mut()
-                    .skip_output_activation
-                    .iter_mut()
-                    .for_each(|s| *s = false);
-                result?;
-                let (params, grads) = model.params_and_grads();
-                self.optimizer.step(params, grads);
+                self.backward_and_step(model, n, &buffers.grads)?;
                 progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
             }
             let mut logs = tally.logs(&spec, "", self.accuracy);
