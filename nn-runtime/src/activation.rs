@@ -120,19 +120,13 @@ pub fn backward_rows(
     if act == Activation::Linear {
         return Ok(());
     }
+    if stride == width {
+        turn_into_preactivation(act, y, dy, width);
+        return Ok(());
+    }
     for start in (0..y.len()).step_by(stride) {
         let end = (start + width).min(y.len());
-        let (yr, dr) = (&y[start..end], &mut dy[start..end]);
-        match act {
-            Activation::Softmax => {
-                let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
-                dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
-            }
-            _ => dr
-                .iter_mut()
-                .zip(yr)
-                .for_each(|(d, &yv)| *d *= derivative_from_output(act, yv)),
-        }
+        turn_into_preactivation(act, &y[start..end], &mut dy[start..end], width);
     }
     Ok(())
 }
@@ -170,19 +164,7 @@ pub fn backward_in_place(
     threads::for_ranges(y.len(), width, &|_, range| {
         // SAFETY: `for_ranges` hands out disjoint ranges.
         let dy = unsafe { grads.range(range.clone()) };
-        let y = &y[range];
-        match act {
-            Activation::Softmax => {
-                for (yr, dr) in y.chunks_exact(width).zip(dy.chunks_exact_mut(width)) {
-                    let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
-                    dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
-                }
-            }
-            _ => dy
-                .iter_mut()
-                .zip(y)
-                .for_each(|(d, &yv)| *d *= derivative_from_output(act, yv)),
-        }
+        turn_into_preactivation(act, &y[range], dy, width);
     });
     Ok(())
 }
@@ -225,6 +207,32 @@ pub fn backward(
         }
     });
     Ok(())
+}
+
+/// `dy` (gradient of the output `y`, whole rows of `width`) becomes the
+/// gradient of the pre-activation, in place.
+fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: usize) {
+    match act {
+        Activation::Linear => {}
+        Activation::Softmax => {
+            for (yr, dr) in y.chunks_exact(width).zip(dy.chunks_exact_mut(width)) {
+                let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
+                dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
+            }
+        }
+        // One loop per activation (not a match per element) so each
+        // vectorises.
+        Activation::Relu => scale_by(y, dy, |v| derivative_from_output(Activation::Relu, v)),
+        Activation::Relu6 => scale_by(y, dy, |v| derivative_from_output(Activation::Relu6, v)),
+        Activation::LeakyRelu(a) => scale_by(y, dy, |v| derivative_from_output(Activation::LeakyRelu(a), v)),
+        Activation::Sigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::Sigmoid, v)),
+        Activation::Tanh => scale_by(y, dy, |v| derivative_from_output(Activation::Tanh, v)),
+    }
+}
+
+#[inline(always)]
+fn scale_by(y: &[f32], dy: &mut [f32], derivative: impl Fn(f32) -> f32) {
+    dy.iter_mut().zip(y).for_each(|(d, &v)| *d *= derivative(v));
 }
 
 #[inline]
