@@ -381,43 +381,21 @@ impl Emitter<'_> {
                 }
             }
             Config::Concat => {
+                // Copy each input that no convolution wrote in place.
                 let rows = rows_per_sample(&input_shape);
-                let written_in_place = node.inputs.iter().any(|&x| self.plan.into_concat[x].is_some());
-                if written_in_place {
-                    // Copy only the inputs no convolution wrote in place.
-                    let total = lit(*node.shape.last().unwrap_or(&0));
-                    let parts: Vec<TokenStream> = self
-                        .copied_concat_inputs(i)
-                        .map(|(x, offset, channels)| {
-                            let r = range(self.plan.slots[x]);
-                            let (off, cl) = (lit(offset), lit(channels));
-                            quote! {
-                                let (x, y) = ::nn::runtime::arena::two_mut(acts, #r, #y)?;
-                                ::nn::runtime::merge::concat_forward_part(n * #rows, #total, #off, #cl, x, y)?;
-                            }
-                        })
-                        .collect();
-                    quote!(#({ #parts })*)
-                } else {
-                    let start = lit(self.plan.slots[i].offset);
-                    let reads: Vec<TokenStream> = node
-                        .inputs
-                        .iter()
-                        .map(|&x| {
-                            let r = range(self.plan.slots[x]);
-                            quote!(&done[#r])
-                        })
-                        .collect();
-                    let channels: Vec<Literal> = node
-                        .inputs
-                        .iter()
-                        .map(|&x| lit(*self.graph.nodes[x].shape.last().unwrap_or(&0)))
-                        .collect();
-                    quote! {
-                        let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
-                        ::nn::runtime::merge::concat_forward(n * #rows, &[#(#channels),*], &[#(#reads),*], y)?;
-                    }
-                }
+                let total = lit(*node.shape.last().unwrap_or(&0));
+                let parts: Vec<TokenStream> = self
+                    .copied_concat_inputs(i)
+                    .map(|(x, offset, channels)| {
+                        let r = range(self.plan.slots[x]);
+                        let (off, cl) = (lit(offset), lit(channels));
+                        quote! {
+                            let (x, y) = ::nn::runtime::arena::two_mut(acts, #r, #y)?;
+                            ::nn::runtime::merge::concat_forward_part(n * #rows, #total, #off, #cl, x, y)?;
+                        }
+                    })
+                    .collect();
+                quote!(#({ #parts })*)
             }
         };
         if body.is_empty() {

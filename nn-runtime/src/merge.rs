@@ -31,8 +31,7 @@ pub fn add_forward(inputs: &[&[f32]], y: &mut [f32]) -> Result<(), KernelError> 
 /// Each input's gradient is the output's: `dxᵢ += dy`.
 pub fn add_backward(dy: &[f32], dinputs: &mut [&mut [f32]]) -> Result<(), KernelError> {
     for dx in dinputs.iter_mut() {
-        expect_len("add backward", "dx", dx, dy.len())?;
-        dx.iter_mut().zip(dy).for_each(|(d, g)| *d += g);
+        accumulate(dy, dx)?;
     }
     Ok(())
 }
@@ -50,21 +49,11 @@ pub fn concat_forward(
         expect_len("concat", "input", x, rows * c)?;
     }
     expect_len("concat", "y", y, rows * total)?;
-    let out = SharedSlice::new(y);
-    // Row ranges in parallel; `range` counts rows.
-    threads::for_ranges(rows * total, total, &|_, range| {
-        // SAFETY: `for_ranges` hands out disjoint ranges.
-        let y = unsafe { out.range(range.clone()) };
-        let first_row = range.start / total;
-        let mut offset = 0;
-        for (x, &c) in inputs.iter().zip(channels) {
-            let source = &x[first_row * c..];
-            for (out_row, in_row) in y.chunks_exact_mut(total).zip(source.chunks_exact(c)) {
-                copy_short(&mut out_row[offset..offset + c], in_row);
-            }
-            offset += c;
-        }
-    });
+    let mut offset = 0;
+    for (x, &c) in inputs.iter().zip(channels) {
+        concat_forward_part(rows, total, offset, c, x, y)?;
+        offset += c;
+    }
     Ok(())
 }
 
@@ -118,12 +107,7 @@ pub fn concat_backward(
     }
     let mut offset = 0;
     for (dx, &c) in dinputs.iter_mut().zip(channels) {
-        for (d_row, g_row) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(total)) {
-            d_row
-                .iter_mut()
-                .zip(&g_row[offset..offset + c])
-                .for_each(|(d, g)| *d += g);
-        }
+        concat_backward_part(rows, total, offset, c, dy, dx)?;
         offset += c;
     }
     Ok(())
