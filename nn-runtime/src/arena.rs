@@ -54,33 +54,15 @@ pub fn zero(region: &mut [f32]) {
     crate::threads::for_chunks_mut(region, 1, &|chunk| chunk.fill(0.0));
 }
 
-/// Reads `read` and writes `write` of one buffer; `read` must end at or before
-/// `write` starts (inputs precede outputs in the layout).
+/// Reads `read` and writes `write`, two disjoint regions of one buffer.
 #[inline]
 pub fn read_write(
     buf: &mut [f32],
     read: Range<usize>,
     write: Range<usize>,
 ) -> Result<(&[f32], &mut [f32]), NnError> {
-    if read.end > write.start || write.end > buf.len() || read.start > read.end {
-        return Err(layout_error(&read, &write, buf.len()));
-    }
-    let (lo, hi) = buf.split_at_mut(write.start);
-    Ok((&lo[read], &mut hi[..write.end - write.start]))
-}
-
-/// Two disjoint mutable regions of one buffer, `first` before `second`.
-#[inline]
-pub fn write_write(
-    buf: &mut [f32],
-    first: Range<usize>,
-    second: Range<usize>,
-) -> Result<(&mut [f32], &mut [f32]), NnError> {
-    if first.end > second.start || second.end > buf.len() || first.start > first.end {
-        return Err(layout_error(&first, &second, buf.len()));
-    }
-    let (lo, hi) = buf.split_at_mut(second.start);
-    Ok((&mut lo[first], &mut hi[..second.end - second.start]))
+    let (r, w) = two_mut(buf, read, write)?;
+    Ok((r, w))
 }
 
 /// Two disjoint mutable regions of one buffer, in either order.
@@ -90,12 +72,14 @@ pub fn two_mut(
     a: Range<usize>,
     b: Range<usize>,
 ) -> Result<(&mut [f32], &mut [f32]), NnError> {
-    if a.start <= b.start {
-        write_write(buf, a, b)
-    } else {
-        let (second, first) = write_write(buf, b, a)?;
-        Ok((first, second))
+    let swapped = a.start > b.start;
+    let (first, second) = if swapped { (b, a) } else { (a, b) };
+    if first.end > second.start || second.end > buf.len() || first.start > first.end {
+        return Err(layout_error(&first, &second, buf.len()));
     }
+    let (lo, hi) = buf.split_at_mut(second.start);
+    let (x, y) = (&mut lo[first], &mut hi[..second.end - second.start]);
+    Ok(if swapped { (y, x) } else { (x, y) })
 }
 
 fn layout_error(a: &Range<usize>, b: &Range<usize>, len: usize) -> NnError {

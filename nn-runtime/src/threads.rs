@@ -206,22 +206,15 @@ pub fn run_on(threads: usize, tasks: usize, task: &Task) {
 /// Hands out disjoint `chunk`-sized pieces of one mutable slice to tasks
 /// running in parallel, one piece per task index.
 pub struct Chunks<'a, T> {
-    ptr: *mut T,
-    len: usize,
+    slice: SharedSlice<'a, T>,
     chunk: usize,
-    _borrow: std::marker::PhantomData<&'a mut [T]>,
 }
-
-// SAFETY: pieces are disjoint and each is handed to one task.
-unsafe impl<T: Send> Sync for Chunks<'_, T> {}
 
 impl<'a, T> Chunks<'a, T> {
     pub fn new(slice: &'a mut [T], chunk: usize) -> Self {
         Self {
-            ptr: slice.as_mut_ptr(),
-            len: slice.len(),
+            slice: SharedSlice::new(slice),
             chunk,
-            _borrow: std::marker::PhantomData,
         }
     }
 
@@ -232,9 +225,7 @@ impl<'a, T> Chunks<'a, T> {
     /// task index of [`run`], which runs each index exactly once.
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn get(&self, i: usize) -> &mut [T] {
-        let start = (i * self.chunk).min(self.len);
-        let end = (start + self.chunk).min(self.len);
-        std::slice::from_raw_parts_mut(self.ptr.add(start), end - start)
+        self.slice.range(i * self.chunk..(i + 1) * self.chunk)
     }
 }
 
