@@ -208,7 +208,7 @@ impl Conv2d {
             let mut scratch = lock(&slots[slot]);
             let ([plane], []) = scratch.parts([p.h * p.w * c], []);
             let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
-            let plane = padded(image, w.in_h, w.in_w, c, &p, plane);
+            let plane = padded(image, w.in_h, w.in_w, c, c, &p, plane);
             let image_row = n * pixels;
             let span = (image_row + first_row) * ldy..(image_row + last_row - 1) * ldy + self.filters;
             // SAFETY: each task writes its own rows of its own image.
@@ -402,7 +402,7 @@ impl Conv2d {
                     activation::backward_rows(self.activation, out, dz, f, ldy)?;
                     bias::accumulate_strided(dz, db, ldy);
                     // Kernel gradient: rows (tap, c), steps over output pixels.
-                    let source = padded(image, w.in_h, w.in_w, c, &p, &mut plane[..p.h * p.w * c]);
+                    let source = padded(image, w.in_h, w.in_w, c, c, &p, &mut plane[..p.h * p.w * c]);
                     let g = Gather {
                         x: source,
                         row_off: tap_rows,
@@ -428,13 +428,7 @@ impl Conv2d {
                     let dimage = &mut dx_group[k * self.in_len()..(k + 1) * self.in_len()];
                     if direct_dx {
                         let target = &mut plane[..q.h * q.w * f];
-                        let source: &[f32] = if dz_in_place {
-                            dz
-                        } else if ldy == f {
-                            padded(dz, self.out_h(), self.out_w(), f, &q, target)
-                        } else {
-                            pad_strided(dz, self.out_h(), self.out_w(), f, ldy, &q, target)
-                        };
+                        let source = padded(dz, self.out_h(), self.out_w(), f, ldy, &q, target);
                         let g = Gather {
                             x: source,
                             row_off: in_rows,
@@ -496,33 +490,6 @@ impl Conv2d {
 /// Whether an `h x w` plane already contains every window of `p`.
 fn needs_no_padding(h: usize, w: usize, p: &Padded) -> bool {
     p.top == 0 && p.left == 0 && p.w == w && p.h <= h
-}
-
-/// Copies an `h x w` image whose pixels (of `c` floats) lie `stride` apart
-/// into `plane` at (`top`, `left`), dense, with zeros around.
-fn pad_strided<'a>(
-    image: &[f32],
-    h: usize,
-    w: usize,
-    c: usize,
-    stride: usize,
-    p: &Padded,
-    plane: &'a mut [f32],
-) -> &'a [f32] {
-    plane.fill(0.0);
-    let cols = w.min(p.w.saturating_sub(p.left));
-    for iy in 0..h {
-        let py = iy + p.top;
-        if py >= p.h {
-            break;
-        }
-        for ix in 0..cols {
-            let src = (iy * w + ix) * stride;
-            let dst = (py * p.w + p.left + ix) * c;
-            plane[dst..dst + c].copy_from_slice(&image[src..src + c]);
-        }
-    }
-    plane
 }
 
 /// Checks a buffer of `rows` rows of `width` floats spaced `stride` apart.
@@ -602,12 +569,21 @@ fn tap_offsets(out: &mut [usize], kh: usize, kw: usize, plane_w: usize, c: usize
 }
 
 /// The image as a plane containing every window: the image itself when no
-/// padding is needed (a 1x1 or `valid` convolution reads it in place),
-/// otherwise a copy in `plane` at (`top`, `left`) with zeros around.
-fn padded<'a>(image: &'a [f32], h: usize, w: usize, c: usize, p: &Padded, plane: &'a mut [f32]) -> &'a [f32] {
-    let row = w * c;
+/// padding is needed (a 1x1 or `valid` convolution reads it in place, with
+/// its own pixel stride), otherwise a dense copy in `plane` at (`top`,
+/// `left`) with zeros around. The image's pixels, `c` floats each, lie
+/// `stride` apart (`c` for a dense image; more inside a concatenation).
+fn padded<'a>(
+    image: &'a [f32],
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    p: &Padded,
+    plane: &'a mut [f32],
+) -> &'a [f32] {
     if needs_no_padding(h, w, p) {
-        return &image[..p.h * row];
+        return &image[..(p.h * w - 1) * stride + c];
     }
     plane.fill(0.0);
     // Columns that land inside the plane (valid padding may drop some).
@@ -618,7 +594,15 @@ fn padded<'a>(image: &'a [f32], h: usize, w: usize, c: usize, p: &Padded, plane:
             break;
         }
         let dst = &mut plane[(py * p.w + p.left) * c..][..cols * c];
-        dst.copy_from_slice(&image[iy * row..iy * row + cols * c]);
+        if stride == c {
+            let row = iy * w * c;
+            dst.copy_from_slice(&image[row..row + cols * c]);
+        } else {
+            for (ix, pixel) in dst.chunks_exact_mut(c).enumerate() {
+                let src = (iy * w + ix) * stride;
+                pixel.copy_from_slice(&image[src..src + c]);
+            }
+        }
     }
     plane
 }
