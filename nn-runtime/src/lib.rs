@@ -51,6 +51,7 @@ pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
 
 pub mod arena;
+pub mod inference;
 pub mod model;
 pub mod model_error;
 pub mod spec;
