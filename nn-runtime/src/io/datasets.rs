@@ -55,8 +55,13 @@ pub fn idx_pair(images: &Path, labels: &Path) -> Result<LabelledImages, NnError>
         ));
     }
     let data: Vec<f32> = img.data.iter().map(|&p| p as f32 / 255.0).collect();
-    let images = Array4::from_shape_vec((n, h, w, 1), data)
-        .map_err(|e| NnError::invalid_file(images.display(), None, e.to_string()))?;
+    let images = Array4::from_shape_vec((n, h, w, 1), data).map_err(|e| {
+        NnError::invalid_file(
+            images.display(),
+            None,
+            format!("cannot be arranged as images: {e}"),
+        )
+    })?;
     Ok(LabelledImages {
         images,
         labels: lab.data.iter().map(|&l| l as usize).collect(),
@@ -125,7 +130,8 @@ pub fn digits(path: &Path) -> Result<LabelledImages, NnError> {
         }
     }
     let n = labels.len();
-    let images = Array4::from_shape_vec((n, 8, 8, 1), pixels)
-        .map_err(|e| NnError::invalid_file(path.display(), None, e.to_string()))?;
+    let images = Array4::from_shape_vec((n, 8, 8, 1), pixels).map_err(|e| {
+        NnError::invalid_file(path.display(), None, format!("cannot be arranged as images: {e}"))
+    })?;
     Ok(LabelledImages { images, labels })
 }

@@ -61,7 +61,7 @@ pub fn read_maybe_gzip_limited(path: &Path, limit: usize) -> Result<Vec<u8>, NnE
         return Err(NnError::invalid_file(
             path.display(),
             None,
-            format!("more than {limit} bytes (after decompression)"),
+            format!("holds more than {limit} bytes (after decompression)"),
         ));
     }
     Ok(out)
@@ -78,7 +78,7 @@ fn corrupt_or_io(path: &Path, e: std::io::Error) -> NnError {
         std::io::ErrorKind::InvalidInput
         | std::io::ErrorKind::InvalidData
         | std::io::ErrorKind::UnexpectedEof => {
-            NnError::invalid_file(path.display(), None, format!("not valid gzip: {e}"))
+            NnError::invalid_file(path.display(), None, format!("is not valid gzip: {e}"))
         }
         _ => NnError::io("read", path, e),
     }
@@ -87,7 +87,7 @@ fn corrupt_or_io(path: &Path, e: std::io::Error) -> NnError {
 /// The dimensions in an IDX header (`0 0 0x08 ndims`, big-endian u32 dims)
 /// and the number of data bytes they declare.
 fn header(bytes: &[u8], origin: &str) -> Result<(Vec<usize>, usize), NnError> {
-    let bad = |what: String| NnError::invalid_file(origin, None, format!("not a valid IDX file: {what}"));
+    let bad = |what: String| NnError::invalid_file(origin, None, format!("is not a valid IDX file: {what}"));
     if bytes.len() < 4 {
         return Err(bad(format!("{} bytes, too short for a header", bytes.len())));
     }
@@ -124,7 +124,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<IdxArray, NnError> {
             origin,
             None,
             format!(
-                "not a valid IDX file: dimensions {dims:?} need {count} bytes of data, found {} \
+                "is not a valid IDX file: dimensions {dims:?} need {count} bytes of data, found {} \
                  (truncated or corrupt)",
                 data.len()
             ),
@@ -166,7 +166,7 @@ pub fn read(path: &Path) -> Result<IdxArray, NnError> {
             origin,
             None,
             format!(
-                "not a valid IDX file: dimensions {dims:?} need {count} bytes of data, found {found} \
+                "is not a valid IDX file: dimensions {dims:?} need {count} bytes of data, found {found} \
                  (truncated or corrupt)"
             ),
         ));

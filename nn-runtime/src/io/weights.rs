@@ -52,7 +52,7 @@ pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Res
 /// Reads weights from bytes into fresh buffers, checking every tensor.
 pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f32>, Vec<f32>), NnError> {
     let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| NnError::invalid_file(origin, None, format!("not a valid safetensors file: {e}")))?;
+        .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
     let mut params = vec![0.0; spec.param_len];
     let mut state = vec![0.0; spec.state_len];
     let mut problems = Vec::new();

@@ -162,7 +162,7 @@ impl<O: Optimizer> Trainer<O> {
                     return Err(NnError::invalid_argument(
                         spec.name,
                         format!(
-                            "{what}: label {bad} at sample {} is not a class index in 0..{width}",
+                            "{what} label {bad} at sample {} is not a class index in 0..{width}",
                             i / column.sample_len().max(1)
                         ),
                     ));
