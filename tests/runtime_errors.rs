@@ -353,3 +353,13 @@ fn errors_are_typed_and_chain_their_source() {
     assert!(source.downcast_ref::<std::io::Error>().is_some());
     assert!(err.to_string().contains("nn-no-such-dir-7f3a"), "{err}");
 }
+
+#[test]
+fn a_batch_whose_size_overflows_is_an_error() {
+    let mut net = Classifier::new(&mut common::rng(8));
+    let err = net
+        .forward_slices(usize::MAX / 2, &[&[0.0; 4]], Mode::Infer)
+        .unwrap_err();
+    assert!(matches!(err, NnError::InvalidArgument { .. }), "{err:?}");
+    assert!(err.to_string().contains("has 4 floats"), "{err}");
+}
