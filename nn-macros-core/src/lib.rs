@@ -30,7 +30,18 @@ pub fn expand(input: TokenStream) -> TokenStream {
     };
     let mut errors = errors::Errors::default();
     let mut out = TokenStream::new();
-    for def in &invocation.networks {
+    for (i, def) in invocation.networks.iter().enumerate() {
+        if invocation.networks[..i].iter().any(|earlier| earlier.name == def.name) {
+            // One message; a second struct would repeat every item of the first.
+            errors.push(
+                def.name.span(),
+                format!(
+                    "network `{}` is defined twice in this `network!`; rename one of them",
+                    def.name
+                ),
+            );
+            continue;
+        }
         match graph::build(def, &invocation.blocks, &mut errors) {
             Some(graph) => out.extend(codegen::expand(def, &graph)),
             None => out.extend(codegen::stub(def)),
