@@ -886,16 +886,15 @@ impl<'a> Builder<'a> {
             }
         };
         let params = shape::checked_param_counts(&config, operands[0].shape)
-            .and_then(|(trainable, state)| trainable.checked_add(state))
-            .filter(|&p| p <= shape::MAX_ELEMENTS);
-        if shape::checked_len(&shape).is_none() || params.is_none() {
+            .and_then(|(trainable, state)| trainable.checked_add(state));
+        if shape::checked_len(&shape).is_none() || params.is_none_or(|p| p > shape::MAX_ELEMENTS) {
             self.errors.push_spanned(
                 whole,
                 format!(
                     "{display} would have an output of shape {} and {} parameters; more than {} \
                      elements or parameters is out of range",
                     shape::show(&shape),
-                    params.map_or("too many".to_string(), |p| p.to_string()),
+                    params.map_or("more than 2^64".to_string(), |p| p.to_string()),
                     shape::MAX_ELEMENTS
                 ),
             );
@@ -1247,7 +1246,7 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
         Expr::Lit(l) => match &l.lit {
             Lit::Int(i) => match i.base10_parse::<usize>() {
                 Ok(v) if v > 0 => Ok(v),
-                Ok(_) => Err("an input dimension must be at least 1, got 0".into()),
+                Ok(_) => Err("an input dimension must be a positive integer".into()),
                 Err(_) => Err(format!(
                     "input dimension {} is out of range (at most {})",
                     i.base10_digits(),
@@ -1257,8 +1256,8 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
             _ => Err("an input dimension must be a positive integer".into()),
         },
         _ if negative => Err(format!(
-            "an input dimension must be at least 1, got {}",
-            quote::quote!(#expr)
+            "an input dimension must be a positive integer (≥ 1), got {}",
+            quote::quote!(#expr).to_string().replace("- ", "-")
         )),
         _ => Err("an input dimension must be a positive integer literal".into()),
     }

@@ -607,7 +607,11 @@ fn parse_value(
         Kind::Activation => match word() {
             Some(w) => Act::from_name(&w).map(Value::Activation).ok_or_else(|| {
                 let names = Act::NAMES.split(", ");
-                let message = match crate::graph::did_you_mean(&w, names) {
+                // Keras activations this runtime lacks are not typos of the
+                // ones it has (`gelu` is not `relu`).
+                let other_keras = ["gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign"];
+                let close = crate::graph::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
+                let message = match close {
                     Some(close) => format!("unknown activation `{w}`; did you mean `{close}`?"),
                     None => format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),
                 };
