@@ -565,6 +565,7 @@ impl Tally {
 
     /// Every sum as one flat list, so replicas can add theirs in one
     /// all-reduce; [`Tally::from_sums`] reads it back.
+    #[cfg(feature = "mpi")]
     pub(super) fn to_sums(&self) -> Vec<f64> {
         let mut sums = vec![self.total, self.samples as f64];
         sums.extend(&self.losses);
@@ -575,6 +576,7 @@ impl Tally {
 
     /// The tally of `outputs` outputs whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
+    #[cfg(feature = "mpi")]
     pub(super) fn from_sums(outputs: usize, sums: &[f64]) -> Self {
         let counts = |from: usize| sums[from..from + outputs].iter().map(|&c| c as usize).collect();
         Self {
