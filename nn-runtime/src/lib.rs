@@ -58,7 +58,10 @@ pub mod spec;
 pub mod summary;
 
 pub use arena::Arena;
-pub use model::{Mode, Model, ModelCore, Slot};
+pub use model::{Mode, Model};
+// Plumbing for generated code (see `model::Generated`).
+#[doc(hidden)]
+pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
 pub mod gather;

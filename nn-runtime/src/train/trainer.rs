@@ -57,15 +57,15 @@ pub struct Trainer<O: Optimizer> {
 }
 
 /// Per-step buffers, allocated once per `fit` or `evaluate`.
-struct Buffers {
+pub(super) struct Buffers {
     inputs: Vec<Vec<f32>>,
     targets: Vec<Vec<f32>>,
-    grads: Vec<Vec<f32>>,
+    pub(super) grads: Vec<Vec<f32>>,
 }
 
 impl Buffers {
     /// Runs the model on the first `n` samples of the input buffers.
-    fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
+    pub(super) fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
         fn slice<'a>(n: usize, (b, t): (&'a Vec<f32>, &crate::spec::TensorSpec)) -> &'a [f32] {
             &b[..n * t.len()]
         }
@@ -126,7 +126,7 @@ impl<O: Optimizer> Trainer<O> {
     }
 
     /// Checks that `data` fits the network: counts and per-sample shapes.
-    fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
+    pub(super) fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
         let spec = M::SPEC;
         crate::model::check_count(spec.name, "input arrays", spec.inputs.len(), data.inputs.len())?;
         crate::model::check_count(spec.name, "target arrays", spec.outputs.len(), data.targets.len())?;
@@ -185,7 +185,7 @@ impl<O: Optimizer> Trainer<O> {
         Ok(())
     }
 
-    fn buffers<M: Model>(&self, data: &Dataset, batch: usize) -> Buffers {
+    pub(super) fn buffers<M: Model>(&self, data: &Dataset, batch: usize) -> Buffers {
         Buffers {
             inputs: data
                 .inputs
@@ -205,7 +205,7 @@ impl<O: Optimizer> Trainer<O> {
         }
     }
 
-    fn gather(data: &Dataset, indices: &[usize], buffers: &mut Buffers) {
+    pub(super) fn gather(data: &Dataset, indices: &[usize], buffers: &mut Buffers) {
         let pairs = data
             .inputs
             .iter()
@@ -221,7 +221,7 @@ impl<O: Optimizer> Trainer<O> {
 
     /// Loss and accuracy of the last forward pass on `n` samples; writes the
     /// output gradients when `train`.
-    fn score<M: Model>(
+    pub(super) fn score<M: Model>(
         &self,
         model: &mut M,
         n: usize,
@@ -299,11 +299,27 @@ impl<O: Optimizer> Trainer<O> {
     }
 
     /// Backward from the first `n` samples of each output gradient, then one
-    /// optimizer step. An output whose loss fuses with its activation was
-    /// given the pre-activation gradient, so the network skips that
-    /// activation's backward for this call only.
+    /// optimizer step.
     fn backward_and_step<M: Model>(
         &mut self,
+        model: &mut M,
+        n: usize,
+        grads: &[Vec<f32>],
+    ) -> Result<(), NnError> {
+        self.backward(model, n, grads)?;
+        let (params, g) = model.params_and_grads();
+        self.optimizer.step(params, g);
+        Ok(())
+    }
+
+    /// Backward from the first `n` samples of each output gradient into the
+    /// model's flat parameter gradient. An output whose loss fuses with its
+    /// activation was given the pre-activation gradient, so the network
+    /// skips that activation's backward for this call only. (Distributed
+    /// training averages the gradient across replicas between this and the
+    /// optimizer step.)
+    pub(super) fn backward<M: Model>(
+        &self,
         model: &mut M,
         n: usize,
         grads: &[Vec<f32>],
@@ -332,10 +348,7 @@ impl<O: Optimizer> Trainer<O> {
             model.backward_slices(&v)
         };
         model.core_mut().skip_output_activation.fill(false);
-        result?;
-        let (params, g) = model.params_and_grads();
-        self.optimizer.step(params, g);
-        Ok(())
+        result
     }
 
     /// Trains `model` on `train` (Keras's `fit`). Validation comes from
@@ -471,7 +484,7 @@ impl<O: Optimizer> Trainer<O> {
 
 /// Runs every callback with access to the model's weights; returns whether
 /// one asked to stop.
-fn with_context<M: Model>(
+pub(super) fn with_context<M: Model>(
     model: &mut M,
     callbacks: &mut [&mut dyn Callback],
     mut f: impl FnMut(&mut dyn Callback, &mut CallbackContext) -> Result<(), NnError>,
@@ -520,7 +533,7 @@ fn same_up_to_trailing_ones(a: &[usize], b: &[usize]) -> bool {
 }
 
 /// Running sums over an epoch or an evaluation.
-struct Tally {
+pub(super) struct Tally {
     total: f64,
     samples: usize,
     losses: Vec<f64>,
@@ -529,7 +542,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(outputs: usize) -> Self {
+    pub(super) fn new(outputs: usize) -> Self {
         Self {
             total: 0.0,
             samples: 0,
@@ -541,7 +554,7 @@ impl Tally {
 
     /// Keras's names: `loss`, `accuracy` for one output; `loss`,
     /// `<out>_loss`, `<out>_accuracy` for several.
-    fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str, with_accuracy: bool) -> Logs {
+    pub(super) fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str, with_accuracy: bool) -> Logs {
         let mut logs = Logs::default();
         let n = self.samples.max(1) as f64;
         logs.set(&format!("{prefix}loss"), self.total / n);
@@ -561,6 +574,31 @@ impl Tally {
             }
         }
         logs
+    }
+
+    /// Every sum as one flat list, so replicas can add theirs in one
+    /// all-reduce; [`Tally::from_sums`] reads it back.
+    #[cfg(feature = "mpi")]
+    pub(super) fn to_sums(&self) -> Vec<f64> {
+        let mut sums = vec![self.total, self.samples as f64];
+        sums.extend(&self.losses);
+        sums.extend(self.correct.iter().map(|&c| c as f64));
+        sums.extend(self.counted.iter().map(|&c| c as f64));
+        sums
+    }
+
+    /// The tally of `outputs` outputs whose sums are `sums` (counts are
+    /// exact in `f64` up to 2^53).
+    #[cfg(feature = "mpi")]
+    pub(super) fn from_sums(outputs: usize, sums: &[f64]) -> Self {
+        let counts = |from: usize| sums[from..from + outputs].iter().map(|&c| c as usize).collect();
+        Self {
+            total: sums[0],
+            samples: sums[1] as usize,
+            losses: sums[2..2 + outputs].to_vec(),
+            correct: counts(2 + outputs),
+            counted: counts(2 + 2 * outputs),
+        }
     }
 }
 
