@@ -396,7 +396,7 @@ impl<'a> Builder<'a> {
                     syn::RangeLimits::HalfOpen(_) => Some((a, b)),
                     // `a..=i64::MAX` has no end to stop before: keep it an
                     // error below rather than an overflow here.
-                    syn::RangeLimits::Closed(_) => Some((a, b.checked_add(1).unwrap_or(i64::MAX))),
+                    syn::RangeLimits::Closed(_) => Some((a, b.saturating_add(1))),
                 },
                 _ => None,
             },
