@@ -4,7 +4,7 @@ nn::network! {
         input x: [4];
         let h = x;
         for i in 9223372036854775807..=9223372036854775807 {
-            h = Dense(4 + i - i)(h);
+            h = Dense(i - i + 4)(h);
         }
         output y = h;
     }
