@@ -34,7 +34,9 @@ fn absolute_paths(stream: TokenStream, out: &mut Vec<(String, String)>) {
 }
 
 /// Identifiers of the standard prelude that a user can shadow.
-const SHADOWABLE: &[&str] = &["Result", "Option", "Some", "None", "Ok", "Err", "String", "Vec", "Box"];
+const SHADOWABLE: &[&str] = &[
+    "Result", "Option", "Some", "None", "Ok", "Err", "String", "Vec", "Box",
+];
 
 /// Bare uses of shadowable prelude names (not preceded by `::`).
 fn bare_prelude_names(stream: TokenStream, out: &mut Vec<String>) {
@@ -43,7 +45,8 @@ fn bare_prelude_names(stream: TokenStream, out: &mut Vec<String>) {
         match tree {
             TokenTree::Group(g) => bare_prelude_names(g.stream(), out),
             TokenTree::Ident(id) if SHADOWABLE.contains(&id.to_string().as_str()) => {
-                let after_colons = k >= 1 && matches!(&trees[k - 1], TokenTree::Punct(p) if p.as_char() == ':');
+                let after_colons =
+                    k >= 1 && matches!(&trees[k - 1], TokenTree::Punct(p) if p.as_char() == ':');
                 if !after_colons {
                     out.push(id.to_string());
                 }
@@ -63,13 +66,19 @@ fn expansions_name_only_nn_private_and_absolute_std_paths() {
         assert!(!paths.is_empty(), "{name}: no absolute paths found");
         for (first, second) in &paths {
             match first.as_str() {
-                "nn" => assert_eq!(second, "__private", "{name}: `::nn::{second}` bypasses `__private`"),
+                "nn" => assert_eq!(
+                    second, "__private",
+                    "{name}: `::nn::{second}` bypasses `__private`"
+                ),
                 "core" | "std" => {}
                 other => panic!("{name}: expansion names `::{other}::{second}`"),
             }
         }
         let mut bare = Vec::new();
         bare_prelude_names(output, &mut bare);
-        assert!(bare.is_empty(), "{name}: bare prelude names in the expansion: {bare:?}");
+        assert!(
+            bare.is_empty(),
+            "{name}: bare prelude names in the expansion: {bare:?}"
+        );
     }
 }
