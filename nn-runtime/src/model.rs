@@ -9,7 +9,7 @@
 //! layout, the generated forward and backward, access to the [`ModelCore`])
 //! is the hidden supertrait [`Generated`]: it may change with the macro.
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -158,7 +158,7 @@ pub trait Model: Generated {
             Self::ARENA_PER_SAMPLE,
             Self::GRAD_PER_SAMPLE,
             Self::SAVED_LEN,
-        );
+        )?;
         for (data, slot) in inputs.iter().zip(Self::INPUT_SLOTS) {
             core.arena.acts[batch * slot.offset..][..batch * slot.len].copy_from_slice(data);
         }
@@ -168,11 +168,15 @@ pub trait Model: Generated {
         Ok(())
     }
 
-    /// Output `i` of the last forward pass, `[batch, ...]` flat.
-    fn output(&self, i: usize) -> &[f32] {
+    /// Output `i` of the last forward pass, `[batch, ...]` flat; `None`
+    /// when the network has no output `i`.
+    fn output(&self, i: usize) -> Option<&[f32]> {
         let arena = &self.core().arena;
-        let slot = Self::OUTPUT_SLOTS[i];
-        &arena.acts[arena.batch * slot.offset..][..arena.batch * slot.len]
+        let slot = Self::OUTPUT_SLOTS.get(i)?;
+        arena
+            .acts
+            .get(arena.batch * slot.offset..)?
+            .get(..arena.batch * slot.len)
     }
 
     /// Backward from one gradient per output (flat, `[batch, ...]`). Replaces
@@ -207,13 +211,34 @@ pub trait Model: Generated {
 
     /// Gradient of input `i` from the last backward pass (zeros unless
     /// [`Model::set_input_grads`] was switched on).
-    fn input_grad(&self, i: usize) -> &[f32] {
+    /// `None` when the network has no input `i`.
+    fn input_grad(&self, i: usize) -> Option<&[f32]> {
         let arena = &self.core().arena;
-        let slot = Self::INPUT_GRAD_SLOTS[i];
-        &arena.grads[arena.batch * slot.offset..][..arena.batch * slot.len]
+        let slot = Self::INPUT_GRAD_SLOTS.get(i)?;
+        arena
+            .grads
+            .get(arena.batch * slot.offset..)?
+            .get(..arena.batch * slot.len)
     }
 
-    /// Forward from ndarray inputs, checking each shape against the declared one.
+    /// Frees the memory sized for the largest batch so far (activations,
+    /// gradients, scratch): after training with large batches, or before
+    /// keeping an idle network around. The next call allocates what its
+    /// batch needs.
+    fn release_memory(&mut self) {
+        self.core_mut().arena.release();
+    }
+
+    /// Bytes held for activations, gradients and scratch (parameters aside).
+    fn memory_bytes(&self) -> usize {
+        self.core().arena.bytes()
+    }
+
+    /// Forward from ndarray inputs, checking each shape against the declared
+    /// one. In inference mode a large batch runs in chunks of
+    /// [`crate::inference::default_chunk`] samples, so the memory kept stays
+    /// bounded; in training mode it runs whole (backward needs every
+    /// activation).
     fn forward_arrays(
         &mut self,
         inputs: &[ArrayViewD<f32>],
@@ -222,23 +247,11 @@ pub trait Model: Generated {
         let spec = Self::SPEC;
         check_count(spec.name, "inputs", spec.inputs.len(), inputs.len())?;
         let batch = batch_of(spec.name, spec.inputs, inputs)?;
-        let owned: Vec<std::borrow::Cow<[f32]>> = inputs
-            .iter()
-            .map(|a| match a.as_slice() {
-                Some(s) => std::borrow::Cow::Borrowed(s),
-                None => std::borrow::Cow::Owned(a.iter().copied().collect()),
-            })
-            .collect();
-        let slices: Vec<&[f32]> = owned.iter().map(|c| &c[..]).collect();
-        self.forward_slices(batch, &slices, mode)?;
-        (0..spec.outputs.len())
-            .map(|i| {
-                let mut shape = vec![batch];
-                shape.extend_from_slice(spec.outputs[i].shape);
-                ArrayD::from_shape_vec(IxDyn(&shape), self.output(i).to_vec())
-                    .map_err(|e| NnError::Other(format!("internal error: output {i}: {e}")))
-            })
-            .collect()
+        let chunk = match mode {
+            Mode::Infer => crate::inference::default_chunk::<Self>(),
+            Mode::Train => batch,
+        };
+        crate::inference::forward_in_chunks(self, inputs, batch, chunk, mode)
     }
 
     /// Backward from ndarray output gradients, checking their shapes.
@@ -253,10 +266,12 @@ pub trait Model: Generated {
         let batch = self.core().arena.batch;
         let got = batch_of(spec.name, spec.outputs, output_grads)?;
         if got != batch {
-            return Err(NnError::Other(format!(
-                "{}: output gradients have {got} samples but the forward pass had {batch}",
-                spec.name
-            )));
+            return Err(NnError::BatchMismatch {
+                network: spec.name,
+                tensor: "the output gradients".into(),
+                expected: batch,
+                actual: got,
+            });
         }
         let owned: Vec<Vec<f32>> = output_grads.iter().map(|a| a.iter().copied().collect()).collect();
         let slices: Vec<&[f32]> = owned.iter().map(|v| &v[..]).collect();
@@ -302,19 +317,22 @@ fn check_lengths(
 ) -> Result<(), NnError> {
     for (tensor, data) in tensors.iter().zip(slices) {
         if data.len() != batch * tensor.len() {
-            return Err(NnError::Other(format!(
-                "{network}: {what} `{}` has {} floats, expected {} ({batch} samples of {})",
-                tensor.name,
-                data.len(),
-                batch * tensor.len(),
-                tensor.len()
-            )));
+            return Err(NnError::invalid_argument(
+                network,
+                format!(
+                    "{what} `{}` has {} floats, expected {} ({batch} samples of {})",
+                    tensor.name,
+                    data.len(),
+                    batch * tensor.len(),
+                    tensor.len()
+                ),
+            ));
         }
     }
     Ok(())
 }
 
-fn check_count(
+pub(crate) fn check_count(
     network: &'static str,
     what: &'static str,
     expected: usize,
@@ -333,7 +351,7 @@ fn check_count(
 }
 
 /// Checks every array against its spec and returns the common batch size.
-fn batch_of(
+pub(crate) fn batch_of(
     network: &'static str,
     specs: &[TensorSpec],
     arrays: &[ArrayViewD<f32>],
@@ -352,10 +370,12 @@ fn batch_of(
         match batch {
             None => batch = Some(shape[0]),
             Some(b) if b != shape[0] => {
-                return Err(NnError::Other(format!(
-                    "{network}: `{}` has {} samples but earlier arrays have {b}",
-                    spec.name, shape[0]
-                )))
+                return Err(NnError::BatchMismatch {
+                    network,
+                    tensor: format!("`{}`", spec.name),
+                    expected: b,
+                    actual: shape[0],
+                })
             }
             Some(_) => {}
         }

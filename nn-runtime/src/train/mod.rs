@@ -2,6 +2,8 @@
 
 pub mod callbacks;
 pub mod dataset;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod history;
 pub mod loss;
 pub mod metric;
