@@ -530,6 +530,7 @@ impl Tally {
         logs
     }
 
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
     /// all-reduce; [`Tally::from_sums`] reads it back.
     pub(super) fn to_sums(&self) -> Vec<f64> {
@@ -540,6 +541,7 @@ impl Tally {
         sums
     }
 
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// The tally of `outputs` outputs whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
     pub(super) fn from_sums(outputs: usize, sums: &[f64]) -> Self {
