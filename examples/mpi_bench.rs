@@ -197,7 +197,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let speed = median(speeds);
             medians.push(speed);
             println!(
-                "| {net} | {processes} process x {threads} threads | {speed:.1} ({lo:.1}-{hi:.1}) | {:.1} | {:.3} |",
+                "| {net} | {processes} process{} x {threads} thread{} | {speed:.1} ({lo:.1}-{hi:.1}) | {:.1} | {:.3} |",
+                if *processes > 1 { "es" } else { "" },
+                if *threads > 1 { "s" } else { "" },
                 median(runs.iter().map(|r| r.2).collect()),
                 median(runs.iter().map(|r| r.1).collect())
             );
