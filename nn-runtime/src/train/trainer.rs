@@ -115,23 +115,15 @@ impl<O: Optimizer> Trainer<O> {
     /// Checks that `data` fits the network: counts and per-sample shapes.
     pub(super) fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
         let spec = M::SPEC;
-        if data.inputs.len() != spec.inputs.len() || data.targets.len() != spec.outputs.len() {
-            return Err(NnError::Other(format!(
-                "{}: {what} has {} input and {} target arrays, the network has {} inputs and {} outputs",
-                spec.name,
-                data.inputs.len(),
-                data.targets.len(),
-                spec.inputs.len(),
-                spec.outputs.len()
-            )));
-        }
+        crate::model::check_count(spec.name, "input arrays", spec.inputs.len(), data.inputs.len())?;
+        crate::model::check_count(spec.name, "target arrays", spec.outputs.len(), data.targets.len())?;
         if self.losses.len() != 1 && self.losses.len() != spec.outputs.len() {
-            return Err(NnError::Other(format!(
-                "{}: {} losses given for {} outputs",
-                spec.name,
-                self.losses.len(),
-                spec.outputs.len()
-            )));
+            return Err(NnError::Count {
+                network: spec.name,
+                what: "losses (or a single one for every output)",
+                expected: spec.outputs.len(),
+                actual: self.losses.len(),
+            });
         }
         for (column, input) in data.inputs.iter().zip(spec.inputs) {
             if column.sample_shape != input.shape {
@@ -150,18 +142,15 @@ impl<O: Optimizer> Trainer<O> {
         for (i, (column, output)) in data.targets.iter().zip(spec.outputs).enumerate() {
             let (loss, _) = self.loss_for(i);
             let width = output.shape.last().copied().unwrap_or(1);
-            let rows = output.len() / width;
-            let expected = loss.target_len(rows, width);
-            if column.sample_len() != expected {
-                return Err(NnError::Other(format!(
-                    "{}: {what} targets for output `{}` have {} values per sample, {} expects {expected} \
-                     (output shape {:?})",
-                    spec.name,
-                    output.name,
-                    column.sample_len(),
-                    loss.name(),
-                    output.shape
-                )));
+            let expected = target_shape(loss, output.shape);
+            if !same_up_to_trailing_ones(&column.sample_shape, &expected) {
+                return Err(NnError::TargetShape {
+                    network: spec.name,
+                    output: output.name,
+                    loss: loss.name(),
+                    expected,
+                    actual: column.sample_shape.clone(),
+                });
             }
             if loss == Loss::SparseCategoricalCrossentropy {
                 if let Some((i, &bad)) = column
@@ -170,11 +159,13 @@ impl<O: Optimizer> Trainer<O> {
                     .enumerate()
                     .find(|(_, &v)| v < 0.0 || v.fract() != 0.0 || v as usize >= width)
                 {
-                    return Err(NnError::Other(format!(
-                        "{}: {what} label {bad} at sample {} is not a class index in 0..{width}",
+                    return Err(NnError::invalid_argument(
                         spec.name,
-                        i / column.sample_len().max(1)
-                    )));
+                        format!(
+                            "{what} label {bad} at sample {} is not a class index in 0..{width}",
+                            i / column.sample_len().max(1)
+                        ),
+                    ));
                 }
             }
         }
@@ -232,7 +223,7 @@ impl<O: Optimizer> Trainer<O> {
             let width = output.shape.last().copied().unwrap_or(1);
             let target_len = loss.target_len(output.len() / width, width);
             let fused = train && loss.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
-            let pred = model.output(i);
+            let pred = output_of(model, i)?;
             let targets = &buffers.targets[i][..n * target_len];
             let grad = if train {
                 Some(&mut buffers.grads[i][..n * output.len()])
@@ -267,6 +258,8 @@ impl<O: Optimizer> Trainer<O> {
         grads: &mut [Vec<f32>],
     ) -> Result<f64, NnError> {
         let spec = M::SPEC;
+        crate::model::check_count(spec.name, "targets", spec.outputs.len(), targets.len())?;
+        crate::model::check_count(spec.name, "gradient buffers", spec.outputs.len(), grads.len())?;
         model.forward_slices(batch, inputs, Mode::Train)?;
         let mut total = 0.0;
         for (i, output) in spec.outputs.iter().enumerate() {
@@ -276,9 +269,17 @@ impl<O: Optimizer> Trainer<O> {
             let grad = grads
                 .get_mut(i)
                 .and_then(|g| g.get_mut(..batch * output.len()))
-                .ok_or_else(|| NnError::Other(format!("{}: gradient buffer {i} too small", spec.name)))?;
+                .ok_or_else(|| {
+                    NnError::invalid_argument(
+                        spec.name,
+                        format!(
+                            "gradient buffer {i} holds fewer than {batch} samples of `{}`",
+                            output.name
+                        ),
+                    )
+                })?;
             total += weight as f64
-                * loss.evaluate(width, model.output(i), targets[i], fused, weight, Some(grad))?;
+                * loss.evaluate(width, output_of(model, i)?, targets[i], fused, weight, Some(grad))?;
         }
         self.backward_and_step(model, batch, grads)?;
         Ok(total)
@@ -349,16 +350,13 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<History, NnError> {
         let spec = M::SPEC;
         if config.batch_size == 0 {
-            return Err(NnError::Other(format!(
-                "{}: batch_size must be at least 1",
-                spec.name
-            )));
+            return Err(NnError::invalid_argument(
+                spec.name,
+                "batch_size must be at least 1",
+            ));
         }
         if config.epochs == 0 {
-            return Err(NnError::Other(format!(
-                "{}: epochs must be at least 1",
-                spec.name
-            )));
+            return Err(NnError::invalid_argument(spec.name, "epochs must be at least 1"));
         }
         let split;
         let (train, validation) = match (validation, config.validation_split) {
@@ -394,16 +392,22 @@ impl<O: Optimizer> Trainer<O> {
                 Self::gather(train, indices, &mut buffers);
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
+                let non_finite = |what| NnError::NonFinite {
+                    network: spec.name,
+                    what,
+                    epoch: epoch + 1,
+                    step: step + 1,
+                };
                 if !loss.is_finite() {
-                    return Err(NnError::Other(format!(
-                        "{}: the loss became {loss} at epoch {}, step {} of {steps}; \
-                         try a lower learning rate or check the data for NaN or infinite values",
-                        spec.name,
-                        epoch + 1,
-                        step + 1
-                    )));
+                    return Err(non_finite("loss"));
                 }
                 self.backward_and_step(model, n, &buffers.grads)?;
+                // One pass over the parameters (cheap beside the step that
+                // just touched them all): a NaN learning rate or an
+                // overflowing update shows here, even on the last step.
+                if !all_finite(model.params()) {
+                    return Err(non_finite("parameters"));
+                }
                 progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
             }
             let mut logs = tally.logs(&spec, "", self.accuracy);
@@ -432,10 +436,10 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<Tally, NnError> {
         let spec = M::SPEC;
         if batch_size == 0 {
-            return Err(NnError::Other(format!(
-                "{}: batch_size must be at least 1",
-                spec.name
-            )));
+            return Err(NnError::invalid_argument(
+                spec.name,
+                "batch_size must be at least 1",
+            ));
         }
         self.check::<M>(data, "evaluation data")?;
         let batch = batch_size.min(data.len());
@@ -486,6 +490,35 @@ pub(super) fn with_context<M: Model>(
     Ok(ctx.stop)
 }
 
+/// Output `i` of the last forward pass (`i` comes from the spec, so it exists).
+fn output_of<M: Model>(model: &M, i: usize) -> Result<&[f32], NnError> {
+    model
+        .output(i)
+        .ok_or_else(|| NnError::Other(format!("internal error: {} has no output {i}", M::SPEC.name)))
+}
+
+/// Whether every value is finite: `x * 0` is 0 for finite `x` and NaN for
+/// NaN or ±inf, and a sum of such products vectorises.
+fn all_finite(values: &[f32]) -> bool {
+    values.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0
+}
+
+/// The per-sample target shape `loss` expects for an output of `shape`:
+/// class indices drop the class axis, every other loss matches the output.
+fn target_shape(loss: Loss, shape: &[usize]) -> Vec<usize> {
+    match loss {
+        Loss::SparseCategoricalCrossentropy => shape[..shape.len().saturating_sub(1)].to_vec(),
+        _ => shape.to_vec(),
+    }
+}
+
+/// Shapes equal once trailing axes of size 1 are dropped, as Keras accepts
+/// labels `[n]` and `[n, 1]` alike.
+fn same_up_to_trailing_ones(a: &[usize], b: &[usize]) -> bool {
+    let trim = |s: &[usize]| s.len() - s.iter().rev().take_while(|&&d| d == 1).count();
+    a[..trim(a)] == b[..trim(b)]
+}
+
 /// Running sums over an epoch or an evaluation.
 pub(super) struct Tally {
     total: f64,
@@ -533,6 +566,7 @@ impl Tally {
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
     /// all-reduce; [`Tally::from_sums`] reads it back.
+    #[cfg(feature = "mpi")]
     pub(super) fn to_sums(&self) -> Vec<f64> {
         let mut sums = vec![self.total, self.samples as f64];
         sums.extend(&self.losses);
@@ -544,6 +578,7 @@ impl Tally {
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// The tally of `outputs` outputs whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
+    #[cfg(feature = "mpi")]
     pub(super) fn from_sums(outputs: usize, sums: &[f64]) -> Self {
         let counts = |from: usize| sums[from..from + outputs].iter().map(|&c| c as usize).collect();
         Self {
@@ -556,7 +591,9 @@ impl Tally {
     }
 }
 
-/// Batched inference (Keras's `predict`): one array per output.
+/// Batched inference (Keras's `predict`): one array per output. Every
+/// input must hold the same number of samples; they run `batch_size` at a
+/// time.
 pub fn predict<M: Model>(
     model: &mut M,
     inputs: &[ndarray::ArrayViewD<f32>],
@@ -564,53 +601,14 @@ pub fn predict<M: Model>(
 ) -> Result<Vec<ndarray::ArrayD<f32>>, NnError> {
     let spec = M::SPEC;
     if batch_size == 0 {
-        return Err(NnError::Other(format!(
-            "{}: batch_size must be at least 1",
-            spec.name
-        )));
+        return Err(NnError::invalid_argument(
+            spec.name,
+            "batch_size must be at least 1",
+        ));
     }
-    if inputs.len() != spec.inputs.len() {
-        return Err(NnError::Count {
-            network: spec.name,
-            what: "inputs",
-            expected: spec.inputs.len(),
-            actual: inputs.len(),
-        });
-    }
-    let total = inputs
-        .first()
-        .map_or(0, |a| a.shape().first().copied().unwrap_or(0));
-    if total == 0 {
-        return Err(NnError::EmptyBatch { network: spec.name });
-    }
-    let mut outputs: Vec<Vec<f32>> = spec
-        .outputs
-        .iter()
-        .map(|o| Vec::with_capacity(total * o.len()))
-        .collect();
-    let mut start = 0;
-    while start < total {
-        let end = (start + batch_size).min(total);
-        let views: Vec<ndarray::ArrayViewD<f32>> = inputs
-            .iter()
-            .map(|a| a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end)))
-            .collect();
-        let outs = model.forward_arrays(&views, Mode::Infer)?;
-        for (acc, out) in outputs.iter_mut().zip(outs) {
-            acc.extend(out.iter());
-        }
-        start = end;
-    }
-    spec.outputs
-        .iter()
-        .zip(outputs)
-        .map(|(o, data)| {
-            let mut shape = vec![total];
-            shape.extend_from_slice(o.shape);
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), data)
-                .map_err(|e| NnError::Other(format!("internal error: {e}")))
-        })
-        .collect()
+    crate::model::check_count(spec.name, "inputs", spec.inputs.len(), inputs.len())?;
+    let total = crate::model::batch_of(spec.name, spec.inputs, inputs)?;
+    crate::inference::forward_in_chunks(model, inputs, total, batch_size, Mode::Infer)
 }
 
 /// Batched inference with inputs and outputs by name.
