@@ -16,6 +16,7 @@ use crate::train::metric::accuracy;
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::{Progress, Verbosity};
 
+/// Inputs or outputs whose slice lists live on the stack (more allocate).
 const MAX_STACK_OUTPUTS: usize = 8;
 
 /// Settings of one `fit` call (Keras's `fit` arguments).
@@ -65,13 +66,25 @@ pub(super) struct Buffers {
 impl Buffers {
     /// Runs the model on the first `n` samples of the input buffers.
     pub(super) fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
-        let inputs: Vec<&[f32]> = self
-            .inputs
-            .iter()
-            .zip(M::SPEC.inputs)
-            .map(|(b, t)| &b[..n * t.len()])
-            .collect();
-        model.forward_slices(n, &inputs, mode)
+        fn slice<'a>(n: usize, (b, t): (&'a Vec<f32>, &crate::spec::TensorSpec)) -> &'a [f32] {
+            &b[..n * t.len()]
+        }
+        // Up to eight inputs without allocating a slice list.
+        if self.inputs.len() <= MAX_STACK_OUTPUTS {
+            let mut inputs: [&[f32]; MAX_STACK_OUTPUTS] = [&[]; MAX_STACK_OUTPUTS];
+            for (slot, pair) in inputs.iter_mut().zip(self.inputs.iter().zip(M::SPEC.inputs)) {
+                *slot = slice(n, pair);
+            }
+            model.forward_slices(n, &inputs[..self.inputs.len()], mode)
+        } else {
+            let inputs: Vec<&[f32]> = self
+                .inputs
+                .iter()
+                .zip(M::SPEC.inputs)
+                .map(|p| slice(n, p))
+                .collect();
+            model.forward_slices(n, &inputs, mode)
+        }
     }
 }
 
@@ -408,7 +421,7 @@ impl<O: Optimizer> Trainer<O> {
                 if !all_finite(model.params()) {
                     return Err(non_finite("parameters"));
                 }
-                progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
+                progress.step(step + 1, || tally.logs(&spec, "", self.accuracy));
             }
             let mut logs = tally.logs(&spec, "", self.accuracy);
             if let Some(v) = validation {
