@@ -375,6 +375,7 @@ network! {
 
 #[test]
 fn typed_predict_keeps_memory_bounded_by_chunks() {
+    use nn::__private::Generated; // the arena size and core are plumbing, read here on purpose
     use nn::runtime::inference::{default_chunk, INFERENCE_BUDGET_FLOATS};
     let mut net = WideHidden::new(&mut common::rng(9));
     use nn::runtime::model::Generated;

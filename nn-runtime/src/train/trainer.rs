@@ -576,6 +576,7 @@ impl Tally {
         logs
     }
 
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
     /// all-reduce; [`Tally::from_sums`] reads it back.
     #[cfg(feature = "mpi")]
@@ -587,6 +588,7 @@ impl Tally {
         sums
     }
 
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// The tally of `outputs` outputs whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
     #[cfg(feature = "mpi")]
