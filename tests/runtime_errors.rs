@@ -378,7 +378,6 @@ fn typed_predict_keeps_memory_bounded_by_chunks() {
     use nn::__private::Generated; // the arena size and core are plumbing, read here on purpose
     use nn::runtime::inference::{default_chunk, INFERENCE_BUDGET_FLOATS};
     let mut net = WideHidden::new(&mut common::rng(9));
-    use nn::runtime::model::Generated;
     let per_sample = <WideHidden as Generated>::ARENA_PER_SAMPLE + <WideHidden as Generated>::GRAD_PER_SAMPLE;
     let chunk = default_chunk::<WideHidden>();
     assert_eq!(
