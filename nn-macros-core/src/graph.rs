@@ -11,8 +11,10 @@ use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
 use crate::ast::{BlockDef, NetworkDef, Stmt};
 use crate::errors::Errors;
+use crate::keras;
 use crate::layers::{self, Act, Config};
 use crate::shape::{self, Operand, Shape};
+use crate::suggest::did_you_mean;
 
 /// A summary row: one layer, applied at one or more nodes.
 pub struct Layer {
@@ -196,7 +198,7 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     self.output_declared = true;
-                    if let Some(hint) = keras_outputs_hint(name, expr) {
+                    if let Some(hint) = keras::outputs_hint(name, expr) {
                         self.errors.push_spanned(expr, hint);
                         continue;
                     }
@@ -319,7 +321,7 @@ impl<'a> Builder<'a> {
             match input_dim(d) {
                 Ok(v) => shape.push(v),
                 Err(message) => {
-                    let message = if i == 0 && is_batch_axis(d) {
+                    let message = if i == 0 && keras::is_batch_axis(d) {
                         let rest: Vec<String> =
                             dims[1..].iter().map(|d| quote::quote!(#d).to_string()).collect();
                         format!(
@@ -646,7 +648,7 @@ impl<'a> Builder<'a> {
         if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
             return self.inline_block(block, ident, &args, whole, scope);
         }
-        let message = match keras_callable_hint(&name, &args) {
+        let message = match keras::callable_hint(&name, &args) {
             Some(hint) => hint,
             None => {
                 let blocks: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
@@ -1278,97 +1280,6 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
         )),
         _ => Err("an input dimension must be a positive integer literal".into()),
     }
-}
-
-/// `None`, `-1` or `?`-like placeholders where Keras writes a batch axis.
-fn is_batch_axis(expr: &Expr) -> bool {
-    match expr {
-        Expr::Path(p) => p.path.is_ident("None") || p.path.is_ident("batch"),
-        Expr::Unary(u) => matches!(u.op, UnOp::Neg(_)) && quote::quote!(#u).to_string() == "- 1",
-        _ => false,
-    }
-}
-
-/// `output y = [a, b];` or `(a, b)`: Keras's list of outputs.
-fn keras_outputs_hint(name: &Ident, expr: &Expr) -> Option<String> {
-    let elems: Vec<String> = match expr {
-        Expr::Array(a) => a.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-        Expr::Tuple(t) => t.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-        _ => return None,
-    };
-    let lines: Vec<String> = elems
-        .iter()
-        .enumerate()
-        .map(|(i, e)| format!("output {name}_{} = {e};", i + 1))
-        .collect();
-    Some(format!(
-        "a network declares each output on its own, with its own name: `{}`",
-        lines.join(" ")
-    ))
-}
-
-/// Keras constructors with no counterpart call in `network!`.
-fn keras_callable_hint(name: &str, args: &[&Expr]) -> Option<String> {
-    match name {
-        "Input" | "InputLayer" => {
-            let shape = args.iter().find_map(|a| match a {
-                Expr::Assign(assign) if matches!(&*assign.left, Expr::Path(p) if p.path.is_ident("shape")) => {
-                    Some(&*assign.right)
-                }
-                _ => None,
-            });
-            let dims = match shape {
-                Some(Expr::Tuple(t)) => t.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-                Some(Expr::Array(a)) => a.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-                _ => vec!["28".to_string(), "28".to_string(), "1".to_string()],
-            };
-            Some(format!(
-                "inputs are statements in `network!`, not layers: write `input x: [{}];` at the top of \
-                 the network (the shape without the batch axis)",
-                dims.join(", ")
-            ))
-        }
-        "Model" | "Functional" => Some(
-            "there is no `Model(...)` in `network!`: the `struct` is the model; its inputs are \
-             `input x: [...];` statements and its outputs `output y = ...;` statements"
-                .into(),
-        ),
-        "Sequential" => Some(
-            "there is no `Sequential` in `network!`: apply the layers in order, e.g. \
-             `let h = Conv2D(32, 3, activation = relu)(x); output y = Dense(10)(flatten(h));`"
-                .into(),
-        ),
-        _ => None,
-    }
-}
-
-/// The candidate closest to `name` by edit distance (case-insensitive),
-/// when it is close enough to be a typo.
-pub fn did_you_mean<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
-    let lower = name.to_lowercase();
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .filter(|c| *c != name)
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }
 
 const FUNCTION_NAMES: &[&str] = &[

@@ -378,7 +378,7 @@ pub fn construct(
                     Some(i) => (i, &*assign.right),
                     None => {
                         let expected: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                        let message = match crate::graph::did_you_mean(&key, expected.iter().copied()) {
+                        let message = match crate::suggest::did_you_mean(&key, expected.iter().copied()) {
                             Some(close) => {
                                 format!("{class} has no argument `{key}`; did you mean `{close}`?")
                             }
@@ -615,7 +615,7 @@ fn parse_value(
                     "gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign",
                 ];
                 let close =
-                    crate::graph::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
+                    crate::suggest::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
                 let message = match close {
                     Some(close) => format!("unknown activation `{w}`; did you mean `{close}`?"),
                     None => format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),
