@@ -128,7 +128,7 @@ impl<O: Optimizer> Trainer<O> {
                     )));
                 }
                 self.optimizer.step(&mut model.core_mut().params, &averaged);
-                progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
+                progress.step(step + 1, || tally.logs(&spec, "", self.accuracy));
             }
             let tally = sum_tallies(replicas, Ok(tally), spec.outputs.len(), spec.name)?;
             average_state(model, replicas)?;
