@@ -87,8 +87,10 @@ pub mod prelude {
     pub use crate::network;
     pub use nn_runtime::io::datasets;
     pub use nn_runtime::train::{
-        one_hot, predict, predict_named, Adam, Callback, CsvLogger, Dataset, EarlyStopping, FitConfig,
-        History, Logs, Loss, ModelCheckpoint, Optimizer, RmsProp, Sgd, Trainer, Verbosity,
+        one_hot, predict, predict_named, Adam, Callback, CallbackContext, CosineDecay, CsvLogger, Dataset,
+        EarlyStopping, ExponentialDecay, FitConfig, History, LearningRateScheduler, Logs, Loss,
+        ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp, Sgd,
+        TerminateOnNaN, Trainer, Verbosity,
     };
     pub use nn_runtime::{Mode, Model, NnError};
 }

@@ -10,4 +10,5 @@ fn ui() {
     t.compile_fail("tests/ui/arguments/*.rs");
     t.compile_fail("tests/ui/names/*.rs");
     t.compile_fail("tests/ui/structure/*.rs");
+    t.compile_fail("tests/ui/callbacks/*.rs");
 }

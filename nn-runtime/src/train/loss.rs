@@ -5,12 +5,58 @@
 //! fused: the gradient written is that of the pre-activation, `(p - t) / N`,
 //! which is exact and stable however small `p` gets, and the network is told
 //! to skip that activation's backward.
+//!
+//! The *reported* loss on those paths is Keras 3's (TensorFlow backend),
+//! which takes the logits the softmax or sigmoid came from and is not
+//! clipped: `-ln p` of the probability the activation computed in f32, which
+//! equals `logsumexp(z) - z_t` to f32 rounding while `p` is representable
+//! (a per-sample loss up to about 87, or 103 with subnormals). Only beyond
+//! that, where `p` has underflowed to 0, is it held at `-ln` of the smallest
+//! positive f32 (103.3): the generated code does not keep the logits. A
+//! sigmoid output that rounded to exactly 1.0 (logit above about 16.6)
+//! likewise gives at most `-ln(2^-24)` = 16.6 for a 0 target.
 
 use crate::activation::Activation;
 use crate::model_error::NnError;
 
 /// Keras clips probabilities to `[ε, 1 - ε]` before taking logs.
 const EPSILON: f32 = 1e-7;
+
+/// The smallest positive f32: `-ln` of it bounds the from-logits loss.
+const TINY: f64 = 1.401_298_464_324_817e-45;
+
+/// `1 - p` for the largest sigmoid output below 1.0 (`2^-24`).
+const ONE_MINUS_LARGEST: f64 = 5.960_464_477_539_063e-8;
+
+/// `ln p` as Keras computes it from logits (unclipped) or from
+/// probabilities (clipped to `[ε, 1 - ε]`).
+fn log_probability(p: f32, from_logits: bool) -> f64 {
+    if from_logits {
+        // `max` would turn a NaN into TINY: a NaN must stay NaN.
+        let p = p as f64;
+        if p.is_nan() {
+            p
+        } else {
+            p.max(TINY).ln()
+        }
+    } else {
+        (p.clamp(EPSILON, 1.0 - EPSILON) as f64).ln()
+    }
+}
+
+/// `ln(1 - p)`, likewise.
+fn log_complement(p: f32, from_logits: bool) -> f64 {
+    if from_logits {
+        let q = 1.0 - p as f64;
+        if q.is_nan() {
+            q
+        } else {
+            q.max(ONE_MINUS_LARGEST).ln()
+        }
+    } else {
+        (1.0 - p.clamp(EPSILON, 1.0 - EPSILON) as f64).ln()
+    }
+}
 
 /// A loss, as named in Keras.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +102,9 @@ impl Loss {
 
     /// Mean loss over the rows of `pred` (rows of `width`), and
     /// `grad = scale * d(loss)/d(pred)` — or the pre-activation gradient when
-    /// `fused`. Sparse targets are class indices stored as floats.
+    /// `fused`. With `fused`, the loss is the from-logits value (see the
+    /// module doc); pass `fused` with no `grad` to report that value in
+    /// evaluation. Sparse targets are class indices stored as floats.
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         self,
@@ -103,7 +151,7 @@ impl Loss {
                     for (c, &pc) in p.iter().enumerate() {
                         let tc = t(c);
                         if tc != 0.0 {
-                            total -= tc as f64 * (pc.clamp(EPSILON, 1.0 - EPSILON) as f64).ln();
+                            total -= tc as f64 * log_probability(pc, fused);
                         }
                     }
                     if let Some(g) = grad.as_deref_mut() {
@@ -123,7 +171,7 @@ impl Loss {
                 let inv = inv_rows / width as f32;
                 for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
                     let pc = p.clamp(EPSILON, 1.0 - EPSILON);
-                    total -= t as f64 * (pc as f64).ln() + (1.0 - t as f64) * (1.0 - pc as f64).ln();
+                    total -= t as f64 * log_probability(p, fused) + (1.0 - t as f64) * log_complement(p, fused);
                     if let Some(g) = grad.as_deref_mut() {
                         g[i] = if fused {
                             scale * inv * (p - t)

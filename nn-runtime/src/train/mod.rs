@@ -3,16 +3,20 @@
 pub mod callbacks;
 pub mod dataset;
 pub mod history;
+pub mod learning_rate_callbacks;
 pub mod loss;
 pub mod metric;
 pub mod optimizer;
 pub mod progress;
+pub mod schedule;
 pub mod trainer;
 
 pub use callbacks::{Callback, CallbackContext, CsvLogger, EarlyStopping, ModelCheckpoint};
 pub use dataset::{one_hot, Column, Dataset};
 pub use history::{History, Logs};
+pub use learning_rate_callbacks::{LearningRateScheduler, MonitorMode, ReduceLROnPlateau, TerminateOnNaN};
 pub use loss::Loss;
 pub use optimizer::{Adam, Optimizer, RmsProp, Sgd};
 pub use progress::Verbosity;
+pub use schedule::{CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay, Scheduled};
 pub use trainer::{predict, predict_named, FitConfig, Trainer};

@@ -231,7 +231,8 @@ impl<O: Optimizer> Trainer<O> {
             let (loss, weight) = self.loss_for(i);
             let width = output.shape.last().copied().unwrap_or(1);
             let target_len = loss.target_len(output.len() / width, width);
-            let fused = train && loss.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
+            // Evaluation reports the from-logits loss too, as Keras does.
+            let fused = loss.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
             let pred = model.output(i);
             let targets = &buffers.targets[i][..n * target_len];
             let grad = if train {
@@ -369,19 +370,39 @@ impl<O: Optimizer> Trainer<O> {
         let mut history = History::default();
         let steps = train.len().div_ceil(batch);
 
-        with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
-        for epoch in 0..config.epochs {
+        self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
+        'epochs: for epoch in 0..config.epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }
+            if self.with_context(model, callbacks, |cb, ctx| cb.on_epoch_begin(epoch, ctx))? {
+                break;
+            }
             progress.epoch_start(epoch, config.epochs, steps);
             let mut tally = Tally::new(spec.outputs.len());
+            let mut stop = false;
             for (step, indices) in order.chunks(batch).enumerate() {
+                let rate = self.optimizer.learning_rate();
+                if !(rate.is_finite() && rate >= 0.0) {
+                    return Err(NnError::Other(format!(
+                        "{}: the learning rate is {rate} at epoch {}, step {} of {steps}; \
+                         it must be a finite number >= 0",
+                        spec.name,
+                        epoch + 1,
+                        step + 1
+                    )));
+                }
                 let n = indices.len();
                 Self::gather(train, indices, &mut buffers);
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
                 if !loss.is_finite() {
+                    // TerminateOnNaN may turn this error into a stop.
+                    let running = tally.total / tally.samples.max(1) as f64;
+                    if self.with_context(model, callbacks, |cb, ctx| cb.on_train_batch_end(step, running, ctx))? {
+                        stop = true;
+                        break;
+                    }
                     return Err(NnError::Other(format!(
                         "{}: the loss became {loss} at epoch {}, step {} of {steps}; \
                          try a lower learning rate or check the data for NaN or infinite values",
@@ -391,6 +412,13 @@ impl<O: Optimizer> Trainer<O> {
                     )));
                 }
                 self.backward_and_step(model, n, &buffers.grads)?;
+                if !callbacks.is_empty() {
+                    let running = tally.total / tally.samples.max(1) as f64;
+                    if self.with_context(model, callbacks, |cb, ctx| cb.on_train_batch_end(step, running, ctx))? {
+                        stop = true;
+                        break;
+                    }
+                }
                 progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
             }
             let mut logs = tally.logs(&spec, "", self.accuracy);
@@ -400,15 +428,34 @@ impl<O: Optimizer> Trainer<O> {
                     logs.set(&name, value);
                 }
             }
+            // Keras 3 logs the rate the epoch ended with as `learning_rate`.
+            logs.set("learning_rate", self.optimizer.learning_rate() as f64);
             progress.epoch_end(&logs);
-            history.epochs.push(logs.clone());
-            let stop = with_context(model, callbacks, |cb, ctx| cb.on_epoch_end(epoch, &logs, ctx))?;
+            stop |= self.with_context(model, callbacks, |cb, ctx| cb.on_epoch_end(epoch, &mut logs, ctx))?;
+            history.epochs.push(logs);
             if stop {
-                break;
+                break 'epochs;
             }
         }
-        with_context(model, callbacks, |cb, ctx| cb.on_train_end(ctx))?;
+        self.with_context(model, callbacks, |cb, ctx| cb.on_train_end(ctx))?;
         Ok(history)
+    }
+
+    /// Runs every callback with access to the model's weights and the
+    /// optimizer's learning rate; returns whether one asked to stop.
+    fn with_context<M: Model>(
+        &mut self,
+        model: &mut M,
+        callbacks: &mut [&mut dyn Callback],
+        mut f: impl FnMut(&mut dyn Callback, &mut CallbackContext) -> Result<(), NnError>,
+    ) -> Result<bool, NnError> {
+        let spec = M::SPEC;
+        let core = model.core_mut();
+        let mut ctx = CallbackContext::new(&spec, &mut core.params, &mut core.state, &mut self.optimizer);
+        for cb in callbacks.iter_mut() {
+            f(&mut **cb, &mut ctx)?;
+        }
+        Ok(ctx.stop_requested())
     }
 
     fn evaluate_tally<M: Model>(
@@ -450,27 +497,6 @@ impl<O: Optimizer> Trainer<O> {
             .evaluate_tally(model, data, batch_size)?
             .logs(&M::SPEC, "", self.accuracy))
     }
-}
-
-/// Runs every callback with access to the model's weights; returns whether
-/// one asked to stop.
-fn with_context<M: Model>(
-    model: &mut M,
-    callbacks: &mut [&mut dyn Callback],
-    mut f: impl FnMut(&mut dyn Callback, &mut CallbackContext) -> Result<(), NnError>,
-) -> Result<bool, NnError> {
-    let spec = M::SPEC;
-    let core = model.core_mut();
-    let mut ctx = CallbackContext {
-        spec: &spec,
-        params: &mut core.params,
-        state: &mut core.state,
-        stop: false,
-    };
-    for cb in callbacks.iter_mut() {
-        f(&mut **cb, &mut ctx)?;
-    }
-    Ok(ctx.stop)
 }
 
 /// Running sums over an epoch or an evaluation.
