@@ -16,6 +16,7 @@ pub use dataset::{one_hot, Column, Dataset};
 pub use history::{History, Logs};
 pub use learning_rate_callbacks::{LearningRateScheduler, MonitorMode, ReduceLROnPlateau, TerminateOnNaN};
 pub use loss::Loss;
+pub use metric::{Metric, MetricKind};
 pub use optimizer::{Adam, Optimizer, RmsProp, Sgd};
 pub use progress::Verbosity;
 pub use schedule::{CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay, Scheduled};

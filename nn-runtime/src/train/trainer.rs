@@ -8,11 +8,12 @@ use rand::SeedableRng;
 
 use crate::model::{Mode, Model};
 use crate::model_error::NnError;
+use crate::report::confusion::ConfusionMatrix;
 use crate::train::callbacks::{Callback, CallbackContext};
 use crate::train::dataset::Dataset;
 use crate::train::history::{History, Logs};
 use crate::train::loss::Loss;
-use crate::train::metric::accuracy;
+use crate::train::metric::{Metric, MetricState};
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::{Progress, Verbosity};
 
@@ -47,12 +48,15 @@ impl Default for FitConfig {
 }
 
 /// A compiled training setup: an optimizer, one loss per output (with
-/// weights), and whether to report accuracy.
+/// weights), and the metrics to report (Keras's `compile`).
 pub struct Trainer<O: Optimizer> {
     pub optimizer: O,
     pub losses: Vec<Loss>,
     pub loss_weights: Vec<f32>,
-    pub accuracy: bool,
+    /// Metrics of every output without its own list.
+    pub metrics: Vec<Metric>,
+    /// Metrics of one output, by output name.
+    pub output_metrics: Vec<(String, Vec<Metric>)>,
 }
 
 /// Per-step buffers, allocated once per `fit` or `evaluate`.
@@ -82,7 +86,8 @@ impl<O: Optimizer> Trainer<O> {
             optimizer,
             losses: vec![loss],
             loss_weights: vec![1.0],
-            accuracy: false,
+            metrics: Vec::new(),
+            output_metrics: Vec::new(),
         }
     }
 
@@ -92,14 +97,52 @@ impl<O: Optimizer> Trainer<O> {
             optimizer,
             losses,
             loss_weights,
-            accuracy: false,
+            metrics: Vec::new(),
+            output_metrics: Vec::new(),
         }
     }
 
     /// Also report accuracy (Keras's `metrics=['accuracy']`).
     pub fn with_accuracy(mut self) -> Self {
-        self.accuracy = true;
+        self.metrics.push(Metric::ACCURACY);
         self
+    }
+
+    /// Report these metrics for every output (Keras's
+    /// `metrics=['accuracy', 'auc']`); names as Keras accepts them.
+    pub fn with_metrics(mut self, names: &[&str]) -> Result<Self, NnError> {
+        for name in names {
+            self.metrics.push(Metric::named(name)?);
+        }
+        Ok(self)
+    }
+
+    /// Report these metrics for the output `output` instead of the shared
+    /// list (Keras's `metrics={'class': ['accuracy'], 'value': ['mae']}`).
+    pub fn with_output_metrics(mut self, output: &str, names: &[&str]) -> Result<Self, NnError> {
+        let metrics = names.iter().map(|n| Metric::named(n)).collect::<Result<Vec<_>, _>>()?;
+        self.output_metrics.push((output.to_string(), metrics));
+        Ok(self)
+    }
+
+    fn metrics_for(&self, output: &str) -> &[Metric] {
+        self.output_metrics
+            .iter()
+            .find(|(name, _)| name == output)
+            .map_or(&self.metrics[..], |(_, m)| &m[..])
+    }
+
+    fn tally<M: Model>(&self) -> Tally {
+        let outputs = M::SPEC.outputs;
+        Tally {
+            total: 0.0,
+            samples: 0,
+            losses: vec![0.0; outputs.len()],
+            metrics: outputs
+                .iter()
+                .map(|o| self.metrics_for(o.name).iter().map(|m| (*m, m.state())).collect())
+                .collect(),
+        }
     }
 
     fn loss_for(&self, output: usize) -> (Loss, f32) {
@@ -132,6 +175,21 @@ impl<O: Optimizer> Trainer<O> {
                 self.losses.len(),
                 spec.outputs.len()
             )));
+        }
+        for (name, _) in &self.output_metrics {
+            if !spec.outputs.iter().any(|o| o.name == name) {
+                let known: Vec<&str> = spec.outputs.iter().map(|o| o.name).collect();
+                return Err(NnError::Other(format!(
+                    "{}: metrics are given for output `{name}`, which the network does not have (outputs: {})",
+                    spec.name,
+                    known.join(", ")
+                )));
+            }
+        }
+        for (i, output) in spec.outputs.iter().enumerate() {
+            for metric in self.metrics_for(output.name) {
+                metric.check(self.loss_for(i).0, output.name)?;
+            }
         }
         for (column, input) in data.inputs.iter().zip(spec.inputs) {
             if column.sample_shape != input.shape {
@@ -243,10 +301,8 @@ impl<O: Optimizer> Trainer<O> {
             let value = loss.evaluate(width, pred, targets, fused, weight, grad)?;
             total += weight as f64 * value;
             tally.losses[i] += value * n as f64;
-            if self.accuracy {
-                let (correct, counted) = accuracy(loss, width, pred, targets);
-                tally.correct[i] += correct;
-                tally.counted[i] += counted;
+            for (metric, state) in tally.metrics[i].iter_mut() {
+                state.update(metric, loss, width, pred, targets);
             }
         }
         tally.total += total * n as f64;
@@ -379,7 +435,7 @@ impl<O: Optimizer> Trainer<O> {
                 break;
             }
             progress.epoch_start(epoch, config.epochs, steps);
-            let mut tally = Tally::new(spec.outputs.len());
+            let mut tally = self.tally::<M>();
             let mut stop = false;
             for (step, indices) in order.chunks(batch).enumerate() {
                 let rate = self.optimizer.learning_rate();
@@ -419,12 +475,12 @@ impl<O: Optimizer> Trainer<O> {
                         break;
                     }
                 }
-                progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
+                progress.step(step + 1, &tally.logs(&spec, ""));
             }
-            let mut logs = tally.logs(&spec, "", self.accuracy);
+            let mut logs = tally.logs(&spec, "");
             if let Some(v) = validation {
                 let val = self.evaluate_tally(model, v, config.batch_size)?;
-                for (name, value) in val.logs(&spec, "val_", self.accuracy).values {
+                for (name, value) in val.logs(&spec, "val_").values {
                     logs.set(&name, value);
                 }
             }
@@ -439,6 +495,44 @@ impl<O: Optimizer> Trainer<O> {
         }
         self.with_context(model, callbacks, |cb, ctx| cb.on_train_end(ctx))?;
         Ok(history)
+    }
+
+    /// The confusion matrix of output `output` on `data` in inference mode
+    /// (classes named `0`, `1`, ...; rename through `class_names`). A
+    /// single-unit output is read as binary at a threshold of 0.5.
+    pub fn confusion_matrix<M: Model>(
+        &self,
+        model: &mut M,
+        data: &Dataset,
+        output: usize,
+        batch_size: usize,
+    ) -> Result<ConfusionMatrix, NnError> {
+        let spec = M::SPEC;
+        let Some(tensor) = spec.outputs.get(output) else {
+            return Err(NnError::Other(format!(
+                "{}: no output {output} (the network has {})",
+                spec.name,
+                spec.outputs.len()
+            )));
+        };
+        if batch_size == 0 {
+            return Err(NnError::Other(format!("{}: batch_size must be at least 1", spec.name)));
+        }
+        self.check::<M>(data, "evaluation data")?;
+        let (loss, _) = self.loss_for(output);
+        let width = tensor.shape.last().copied().unwrap_or(1);
+        let mut matrix = ConfusionMatrix::numbered(if width == 1 { 2 } else { width });
+        let batch = batch_size.min(data.len());
+        let mut buffers = self.buffers::<M>(data, batch);
+        let indices: Vec<usize> = (0..data.len()).collect();
+        let target_len = loss.target_len(tensor.len() / width, width);
+        for chunk in indices.chunks(batch) {
+            let n = chunk.len();
+            Self::gather(data, chunk, &mut buffers);
+            buffers.forward(model, n, Mode::Infer)?;
+            matrix.add(loss, width, model.output(output), &buffers.targets[output][..n * target_len]);
+        }
+        Ok(matrix)
     }
 
     /// Runs every callback with access to the model's weights and the
@@ -474,7 +568,7 @@ impl<O: Optimizer> Trainer<O> {
         self.check::<M>(data, "evaluation data")?;
         let batch = batch_size.min(data.len());
         let mut buffers = self.buffers::<M>(data, batch);
-        let mut tally = Tally::new(spec.outputs.len());
+        let mut tally = self.tally::<M>();
         let indices: Vec<usize> = (0..data.len()).collect();
         for chunk in indices.chunks(batch) {
             let n = chunk.len();
@@ -495,7 +589,7 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<Logs, NnError> {
         Ok(self
             .evaluate_tally(model, data, batch_size)?
-            .logs(&M::SPEC, "", self.accuracy))
+            .logs(&M::SPEC, ""))
     }
 }
 
@@ -504,24 +598,14 @@ struct Tally {
     total: f64,
     samples: usize,
     losses: Vec<f64>,
-    correct: Vec<usize>,
-    counted: Vec<usize>,
+    /// Per output, each metric with its accumulator.
+    metrics: Vec<Vec<(Metric, MetricState)>>,
 }
 
 impl Tally {
-    fn new(outputs: usize) -> Self {
-        Self {
-            total: 0.0,
-            samples: 0,
-            losses: vec![0.0; outputs],
-            correct: vec![0; outputs],
-            counted: vec![0; outputs],
-        }
-    }
-
     /// Keras's names: `loss`, `accuracy` for one output; `loss`,
     /// `<out>_loss`, `<out>_accuracy` for several.
-    fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str, with_accuracy: bool) -> Logs {
+    fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str) -> Logs {
         let mut logs = Logs::default();
         let n = self.samples.max(1) as f64;
         logs.set(&format!("{prefix}loss"), self.total / n);
@@ -530,14 +614,13 @@ impl Tally {
             if several {
                 logs.set(&format!("{prefix}{}_loss", output.name), self.losses[i] / n);
             }
-            if with_accuracy {
-                let acc = self.correct[i] as f64 / self.counted[i].max(1) as f64;
+            for (metric, state) in &self.metrics[i] {
                 let name = if several {
-                    format!("{prefix}{}_accuracy", output.name)
+                    format!("{prefix}{}_{}", output.name, metric.name)
                 } else {
-                    format!("{prefix}accuracy")
+                    format!("{prefix}{}", metric.name)
                 };
-                logs.set(&name, acc);
+                logs.set(&name, state.result(metric));
             }
         }
         logs
