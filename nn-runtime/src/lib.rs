@@ -20,6 +20,10 @@
 //! implement, training ([`train`]), weight and dataset files ([`io`]) and
 //! training curves ([`report`]).
 
+// Every unsafe operation, even inside an `unsafe fn`, sits in its own
+// `unsafe` block with the reason it is sound.
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod activation;
 pub mod batch_norm;
 mod bias;

@@ -225,7 +225,9 @@ impl<'a, T> Chunks<'a, T> {
     /// task index of [`run`], which runs each index exactly once.
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn get(&self, i: usize) -> &mut [T] {
-        self.slice.range(i * self.chunk..(i + 1) * self.chunk)
+        // SAFETY: distinct indices give disjoint ranges; the caller takes
+        // each index once.
+        unsafe { self.slice.range(i * self.chunk..(i + 1) * self.chunk) }
     }
 }
 
@@ -284,6 +286,8 @@ impl<'a, T> SharedSlice<'a, T> {
     pub unsafe fn range(&self, range: std::ops::Range<usize>) -> &mut [T] {
         let start = range.start.min(self.len);
         let end = range.end.clamp(start, self.len);
-        std::slice::from_raw_parts_mut(self.ptr.add(start), end - start)
+        // SAFETY: `start..end` is clamped into the borrowed slice, and the
+        // caller keeps live ranges disjoint.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
     }
 }
