@@ -105,12 +105,29 @@ impl Loss {
     /// `fused`. With `fused`, the loss is the from-logits value (see the
     /// module doc); pass `fused` with no `grad` to report that value in
     /// evaluation. Sparse targets are class indices stored as floats.
-    #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         self,
         width: usize,
         pred: &[f32],
         target: &[f32],
+        fused: bool,
+        scale: f32,
+        grad: Option<&mut [f32]>,
+    ) -> Result<f64, NnError> {
+        self.evaluate_weighted(width, pred, target, None, fused, scale, grad)
+    }
+
+    /// [`Loss::evaluate`] with one weight per sample (`sample_weights.len()`
+    /// samples of equally many rows): Keras 3's `sum_over_batch_size`
+    /// reduction, the sum of the weighted per-row losses divided by the
+    /// number of rows (not by the sum of the weights).
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate_weighted(
+        self,
+        width: usize,
+        pred: &[f32],
+        target: &[f32],
+        sample_weights: Option<&[f32]>,
         fused: bool,
         scale: f32,
         grad: Option<&mut [f32]>,
@@ -124,6 +141,18 @@ impl Loss {
                 self.target_len(rows, width)
             )));
         }
+        let rows_per_sample = match sample_weights {
+            Some(w) if w.is_empty() || rows % w.len() != 0 => {
+                return Err(NnError::Other(format!(
+                    "{}: {} sample weights for {rows} rows of predictions",
+                    self.name(),
+                    w.len()
+                )))
+            }
+            Some(w) => rows / w.len(),
+            None => 1,
+        };
+        let row_weight = |r: usize| sample_weights.map_or(1.0, |w| w[r / rows_per_sample]);
         // Keras averages over every axis but the last, then over the batch:
         // the mean over all rows.
         let inv_rows = 1.0 / rows as f32;
@@ -148,19 +177,23 @@ impl Loss {
                         Some(l) => (c == l) as u8 as f32,
                         None => target[r * width + c],
                     };
+                    let w = row_weight(r);
+                    let mut row_loss = 0.0;
                     for (c, &pc) in p.iter().enumerate() {
                         let tc = t(c);
                         if tc != 0.0 {
-                            total -= tc as f64 * log_probability(pc, fused);
+                            row_loss -= tc as f64 * log_probability(pc, fused);
                         }
                     }
+                    total += w as f64 * row_loss;
                     if let Some(g) = grad.as_deref_mut() {
                         let g = &mut g[r * width..(r + 1) * width];
+                        let k = scale * inv_rows * w;
                         for (c, (gc, &pc)) in g.iter_mut().zip(p).enumerate() {
                             *gc = if fused {
-                                scale * inv_rows * (pc - t(c))
+                                k * (pc - t(c))
                             } else {
-                                -scale * inv_rows * t(c) / pc.clamp(EPSILON, 1.0 - EPSILON)
+                                -k * t(c) / pc.clamp(EPSILON, 1.0 - EPSILON)
                             };
                         }
                     }
@@ -170,13 +203,15 @@ impl Loss {
             Loss::BinaryCrossentropy => {
                 let inv = inv_rows / width as f32;
                 for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let w = row_weight(i / width);
                     let pc = p.clamp(EPSILON, 1.0 - EPSILON);
-                    total -= t as f64 * log_probability(p, fused) + (1.0 - t as f64) * log_complement(p, fused);
+                    total -= w as f64
+                        * (t as f64 * log_probability(p, fused) + (1.0 - t as f64) * log_complement(p, fused));
                     if let Some(g) = grad.as_deref_mut() {
                         g[i] = if fused {
-                            scale * inv * (p - t)
+                            scale * inv * w * (p - t)
                         } else {
-                            scale * inv * (pc - t) / (pc * (1.0 - pc))
+                            scale * inv * w * (pc - t) / (pc * (1.0 - pc))
                         };
                     }
                 }
@@ -185,10 +220,11 @@ impl Loss {
             Loss::MeanSquaredError => {
                 let inv = inv_rows / width as f32;
                 for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let w = row_weight(i / width);
                     let d = p - t;
-                    total += (d as f64) * (d as f64);
+                    total += w as f64 * (d as f64) * (d as f64);
                     if let Some(g) = grad.as_deref_mut() {
-                        g[i] = scale * 2.0 * inv * d;
+                        g[i] = scale * 2.0 * inv * w * d;
                     }
                 }
                 total /= pred.len() as f64;

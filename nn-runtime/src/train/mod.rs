@@ -1,6 +1,7 @@
 //! Training: losses, metrics, optimizers, datasets and the `fit` loop.
 
 pub mod callbacks;
+pub mod class_weight;
 pub mod dataset;
 pub mod history;
 pub mod learning_rate_callbacks;

@@ -2,6 +2,8 @@
 //! network: losses per output with weights, accuracy, an optimizer,
 //! shuffled mini-batches, validation, callbacks and a progress display.
 
+use std::collections::HashMap;
+
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -10,6 +12,7 @@ use crate::model::{Mode, Model};
 use crate::model_error::NnError;
 use crate::report::confusion::ConfusionMatrix;
 use crate::train::callbacks::{Callback, CallbackContext};
+use crate::train::class_weight;
 use crate::train::dataset::Dataset;
 use crate::train::history::{History, Logs};
 use crate::train::loss::Loss;
@@ -32,6 +35,10 @@ pub struct FitConfig {
     /// no validation set is given.
     pub validation_split: Option<f32>,
     pub verbosity: Verbosity,
+    /// Keras's `class_weight`: a loss weight per target class, for
+    /// training only and single-output networks; not together with the
+    /// training data's sample weights (as in Keras).
+    pub class_weight: Option<HashMap<usize, f32>>,
 }
 
 impl Default for FitConfig {
@@ -43,6 +50,7 @@ impl Default for FitConfig {
             seed: 0,
             validation_split: None,
             verbosity: Verbosity::default(),
+            class_weight: None,
         }
     }
 }
@@ -64,6 +72,9 @@ struct Buffers {
     inputs: Vec<Vec<f32>>,
     targets: Vec<Vec<f32>>,
     grads: Vec<Vec<f32>>,
+    /// The batch's sample weights, when the data has them.
+    weights: Vec<f32>,
+    weighted: bool,
 }
 
 impl Buffers {
@@ -256,10 +267,18 @@ impl<O: Optimizer> Trainer<O> {
                 .iter()
                 .map(|o| vec![0.0; batch * o.len()])
                 .collect(),
+            weights: vec![0.0; batch],
+            weighted: false,
         }
     }
 
-    fn gather(data: &Dataset, indices: &[usize], buffers: &mut Buffers) {
+    fn gather(data: &Dataset, weights: Option<&[f32]>, indices: &[usize], buffers: &mut Buffers) {
+        buffers.weighted = weights.is_some();
+        if let Some(weights) = weights {
+            for (slot, &i) in buffers.weights.iter_mut().zip(indices) {
+                *slot = weights[i];
+            }
+        }
         let pairs = data
             .inputs
             .iter()
@@ -298,7 +317,8 @@ impl<O: Optimizer> Trainer<O> {
             } else {
                 None
             };
-            let value = loss.evaluate(width, pred, targets, fused, weight, grad)?;
+            let weights = buffers.weighted.then(|| &buffers.weights[..n]);
+            let value = loss.evaluate_weighted(width, pred, targets, weights, fused, weight, grad)?;
             total += weight as f64 * value;
             tally.losses[i] += value * n as f64;
             for (metric, state) in tally.metrics[i].iter_mut() {
@@ -417,6 +437,24 @@ impl<O: Optimizer> Trainer<O> {
         if let Some(v) = validation {
             self.check::<M>(v, "validation data")?;
         }
+        let from_classes = match &config.class_weight {
+            None => None,
+            Some(_) if train.sample_weight().is_some() => {
+                return Err(NnError::Other(format!(
+                    "{}: give class_weight or sample weights, not both (as in Keras)",
+                    spec.name
+                )))
+            }
+            Some(_) if spec.outputs.len() != 1 => {
+                return Err(NnError::Other(format!(
+                    "{}: class_weight is only supported for networks with a single output (this one has {})",
+                    spec.name,
+                    spec.outputs.len()
+                )))
+            }
+            Some(weights) => Some(class_weight::sample_weights(&train.targets[0], weights)?),
+        };
+        let train_weights = from_classes.as_deref().or(train.sample_weight());
         let batch = config.batch_size.min(train.len());
         let mut buffers = self.buffers::<M>(train, batch);
         let mut order: Vec<usize> = (0..train.len()).collect();
@@ -449,7 +487,7 @@ impl<O: Optimizer> Trainer<O> {
                     )));
                 }
                 let n = indices.len();
-                Self::gather(train, indices, &mut buffers);
+                Self::gather(train, train_weights, indices, &mut buffers);
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
                 if !loss.is_finite() {
@@ -528,7 +566,7 @@ impl<O: Optimizer> Trainer<O> {
         let target_len = loss.target_len(tensor.len() / width, width);
         for chunk in indices.chunks(batch) {
             let n = chunk.len();
-            Self::gather(data, chunk, &mut buffers);
+            Self::gather(data, data.sample_weight(), chunk, &mut buffers);
             buffers.forward(model, n, Mode::Infer)?;
             matrix.add(loss, width, model.output(output), &buffers.targets[output][..n * target_len]);
         }
@@ -572,7 +610,7 @@ impl<O: Optimizer> Trainer<O> {
         let indices: Vec<usize> = (0..data.len()).collect();
         for chunk in indices.chunks(batch) {
             let n = chunk.len();
-            Self::gather(data, chunk, &mut buffers);
+            Self::gather(data, data.sample_weight(), chunk, &mut buffers);
             buffers.forward(model, n, Mode::Infer)?;
             self.score(model, n, &mut buffers, false, &mut tally)?;
         }
