@@ -1,5 +1,7 @@
 //! Files: weights (safetensors) and datasets (IDX, the digits CSV).
 
+pub mod bilinear;
 pub mod datasets;
 pub mod idx;
+pub mod image_folder;
 pub mod weights;

@@ -1,9 +1,11 @@
 //! Training: losses, metrics, optimizers, datasets and the `fit` loop.
 
+pub mod augment;
 pub mod callbacks;
 pub mod class_weight;
 pub mod dataset;
 pub mod history;
+pub mod image_stream;
 pub mod learning_rate_callbacks;
 pub mod loss;
 pub mod metric;
@@ -14,7 +16,9 @@ pub mod trainer;
 
 pub use callbacks::{Callback, CallbackContext, CsvLogger, EarlyStopping, ModelCheckpoint};
 pub use dataset::{one_hot, Column, Dataset};
+pub use augment::{Augmentation, Flip};
 pub use history::{History, Logs};
+pub use image_stream::{StreamConfig, StreamStats};
 pub use learning_rate_callbacks::{LearningRateScheduler, MonitorMode, ReduceLROnPlateau, TerminateOnNaN};
 pub use loss::Loss;
 pub use metric::{Metric, MetricKind};

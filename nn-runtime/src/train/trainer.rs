@@ -68,18 +68,18 @@ pub struct Trainer<O: Optimizer> {
 }
 
 /// Per-step buffers, allocated once per `fit` or `evaluate`.
-struct Buffers {
-    inputs: Vec<Vec<f32>>,
-    targets: Vec<Vec<f32>>,
-    grads: Vec<Vec<f32>>,
+pub(crate) struct Buffers {
+    pub(crate) inputs: Vec<Vec<f32>>,
+    pub(crate) targets: Vec<Vec<f32>>,
+    pub(crate) grads: Vec<Vec<f32>>,
     /// The batch's sample weights, when the data has them.
-    weights: Vec<f32>,
-    weighted: bool,
+    pub(crate) weights: Vec<f32>,
+    pub(crate) weighted: bool,
 }
 
 impl Buffers {
     /// Runs the model on the first `n` samples of the input buffers.
-    fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
+    pub(crate) fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
         let inputs: Vec<&[f32]> = self
             .inputs
             .iter()
@@ -143,7 +143,7 @@ impl<O: Optimizer> Trainer<O> {
             .map_or(&self.metrics[..], |(_, m)| &m[..])
     }
 
-    fn tally<M: Model>(&self) -> Tally {
+    pub(crate) fn tally<M: Model>(&self) -> Tally {
         let outputs = M::SPEC.outputs;
         Tally {
             total: 0.0,
@@ -156,7 +156,7 @@ impl<O: Optimizer> Trainer<O> {
         }
     }
 
-    fn loss_for(&self, output: usize) -> (Loss, f32) {
+    pub(crate) fn loss_for(&self, output: usize) -> (Loss, f32) {
         let loss = *self
             .losses
             .get(output)
@@ -294,7 +294,7 @@ impl<O: Optimizer> Trainer<O> {
 
     /// Loss and accuracy of the last forward pass on `n` samples; writes the
     /// output gradients when `train`.
-    fn score<M: Model>(
+    pub(crate) fn score<M: Model>(
         &self,
         model: &mut M,
         n: usize,
@@ -365,7 +365,7 @@ impl<O: Optimizer> Trainer<O> {
     /// optimizer step. An output whose loss fuses with its activation was
     /// given the pre-activation gradient, so the network skips that
     /// activation's backward for this call only.
-    fn backward_and_step<M: Model>(
+    pub(crate) fn backward_and_step<M: Model>(
         &mut self,
         model: &mut M,
         n: usize,
@@ -575,7 +575,7 @@ impl<O: Optimizer> Trainer<O> {
 
     /// Runs every callback with access to the model's weights and the
     /// optimizer's learning rate; returns whether one asked to stop.
-    fn with_context<M: Model>(
+    pub(crate) fn with_context<M: Model>(
         &mut self,
         model: &mut M,
         callbacks: &mut [&mut dyn Callback],
@@ -632,9 +632,9 @@ impl<O: Optimizer> Trainer<O> {
 }
 
 /// Running sums over an epoch or an evaluation.
-struct Tally {
-    total: f64,
-    samples: usize,
+pub(crate) struct Tally {
+    pub(crate) total: f64,
+    pub(crate) samples: usize,
     losses: Vec<f64>,
     /// Per output, each metric with its accumulator.
     metrics: Vec<Vec<(Metric, MetricState)>>,
@@ -643,7 +643,7 @@ struct Tally {
 impl Tally {
     /// Keras's names: `loss`, `accuracy` for one output; `loss`,
     /// `<out>_loss`, `<out>_accuracy` for several.
-    fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str) -> Logs {
+    pub(crate) fn logs(&self, spec: &crate::spec::ModelSpec, prefix: &str) -> Logs {
         let mut logs = Logs::default();
         let n = self.samples.max(1) as f64;
         logs.set(&format!("{prefix}loss"), self.total / n);
