@@ -4,4 +4,5 @@ pub mod bilinear;
 pub mod datasets;
 pub mod idx;
 pub mod image_folder;
+pub mod png_export;
 pub mod weights;

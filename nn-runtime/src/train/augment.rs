@@ -155,11 +155,88 @@ fn adjust_contrast(image: &mut [f32], c: usize, factor: f32) {
 
 #[cfg(test)]
 mod tests {
-    use super::reflect;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5), "{a:?} vs {b:?}");
+    }
 
     #[test]
     fn reflect_mirrors_including_the_edge_pixel() {
         let got: Vec<usize> = (-4..8).map(|i| reflect(i, 4)).collect();
         assert_eq!(got, vec![3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn warp_shifts_rotates_and_zooms() {
+        let src: Vec<f32> = (0..9).map(|v| v as f32).collect();
+        let mut dst = vec![0.0; 9];
+        // Shift right by one pixel: column 0 reflects column 0.
+        warp(&src, &mut dst, (3, 3, 1), 0.0, 1.0, (0.0, 1.0));
+        assert_eq!(dst, vec![0., 0., 1., 3., 3., 4., 6., 6., 7.]);
+        // Half a turn about the centre is both flips.
+        warp(&src, &mut dst, (3, 3, 1), std::f32::consts::PI, 1.0, (0.0, 0.0));
+        close(&dst, &[8., 7., 6., 5., 4., 3., 2., 1., 0.]);
+        // Zooming in 2x (scale 0.5) keeps the centre and halves distances.
+        warp(&src, &mut dst, (3, 3, 1), 0.0, 0.5, (0.0, 0.0));
+        close(&dst, &[2., 2.5, 3., 3.5, 4., 4.5, 5., 5.5, 6.]);
+    }
+
+    #[test]
+    fn flips_and_contrast() {
+        let mut image: Vec<f32> = (0..6).map(|v| v as f32 / 10.0).collect(); // 2 x 3, 1 channel
+        flip_image(&mut image, (2, 3, 1), true, false);
+        close(&image, &[0.2, 0.1, 0.0, 0.5, 0.4, 0.3]);
+        flip_image(&mut image, (2, 3, 1), false, true);
+        close(&image, &[0.5, 0.4, 0.3, 0.2, 0.1, 0.0]);
+        // Contrast 0 collapses to the mean; 2 doubles distances (clipped).
+        let mut flat = vec![0.2, 0.4, 0.6, 0.8];
+        adjust_contrast(&mut flat, 1, 0.0);
+        close(&flat, &[0.5; 4]);
+        let mut wide = vec![0.2, 0.4, 0.6, 0.8];
+        adjust_contrast(&mut wide, 1, 2.0);
+        close(&wide, &[0.0, 0.3, 0.7, 1.0]);
+    }
+
+    #[test]
+    fn apply_is_seeded_and_flips_some_images() {
+        let aug = Augmentation {
+            flip: Some(Flip::Horizontal),
+            rotation: 0.05,
+            translation: (0.1, 0.1),
+            zoom: 0.1,
+            contrast: 0.2,
+        };
+        let batch: Vec<f32> = (0..16 * 6 * 6).map(|v| ((v * 37) % 101) as f32 / 101.0).collect();
+        let run = |seed| {
+            let mut b = batch.clone();
+            aug.apply(&mut b, (6, 6, 1), &mut StdRng::seed_from_u64(seed));
+            b
+        };
+        assert_eq!(run(1), run(1));
+        assert_ne!(run(1), run(2));
+        assert!(run(1).iter().all(|v| (0.0..=1.0).contains(v)));
+        // Flip only: each image is itself or its mirror, and both happen.
+        let flip = Augmentation {
+            flip: Some(Flip::Horizontal),
+            ..Augmentation::default()
+        };
+        let mut b = batch.clone();
+        flip.apply(&mut b, (6, 6, 1), &mut StdRng::seed_from_u64(3));
+        let mut flipped = 0;
+        for (out, orig) in b.chunks(36).zip(batch.chunks(36)) {
+            let mut mirror = orig.to_vec();
+            flip_image(&mut mirror, (6, 6, 1), true, false);
+            assert!(out == orig || out == &mirror[..]);
+            flipped += (out == &mirror[..]) as usize;
+        }
+        assert!(flipped > 0 && flipped < 16, "{flipped} of 16 flipped");
+        // Nothing on: unchanged.
+        let mut same = batch.clone();
+        Augmentation::default().apply(&mut same, (6, 6, 1), &mut StdRng::seed_from_u64(3));
+        assert_eq!(same, batch);
     }
 }
