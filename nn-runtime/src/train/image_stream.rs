@@ -16,6 +16,7 @@ use rand::SeedableRng;
 use crate::io::image_folder::{BadFiles, ImageFolder};
 use crate::model::{Mode, Model};
 use crate::model_error::NnError;
+use crate::report::confusion::ConfusionMatrix;
 use crate::train::augment::Augmentation;
 use crate::train::callbacks::Callback;
 use crate::train::history::History;
@@ -331,6 +332,38 @@ impl<O: Optimizer> Trainer<O> {
             Ok(false)
         })?;
         Ok(tally)
+    }
+
+    /// The confusion matrix on images streamed from `folder`, with the
+    /// folder's class names.
+    pub fn confusion_matrix_folder<M: Model>(
+        &self,
+        model: &mut M,
+        folder: &ImageFolder,
+        batch_size: usize,
+    ) -> Result<ConfusionMatrix, NnError> {
+        if batch_size == 0 {
+            return Err(NnError::Other(format!("{}: batch_size must be at least 1", M::SPEC.name)));
+        }
+        self.check_folder::<M>(folder)?;
+        let output = &M::SPEC.outputs[0];
+        let width = output.shape.last().copied().unwrap_or(1);
+        let mut names = folder.class_names.clone();
+        // Outputs beyond the folder's classes are listed by number.
+        names.extend((names.len()..width.max(2)).map(|c| c.to_string()));
+        let mut matrix = ConfusionMatrix::new(names);
+        let (loss, _) = self.loss_for(0);
+        let batch = batch_size.min(folder.len());
+        let mut input = vec![0.0; batch * folder.image_len()];
+        let order: Vec<usize> = (0..folder.len()).collect();
+        let mut stats = StreamStats::default();
+        stream(folder, &order, batch, 4, &mut stats, |b| {
+            input[..b.n * folder.image_len()].copy_from_slice(&b.images[..b.n * folder.image_len()]);
+            model.forward_slices(b.n, &[&input[..b.n * folder.image_len()]], Mode::Infer)?;
+            matrix.add(loss, width, model.output(0), &b.labels[..b.n * folder.label_len()]);
+            Ok(false)
+        })?;
+        Ok(matrix)
     }
 
     /// `evaluate` on images streamed from `folder`.
