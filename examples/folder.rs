@@ -39,7 +39,16 @@ network! {
 }
 
 const FASHION: [&str; 10] = [
-    "T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ];
 
 fn flag(args: &[String], name: &str, default: usize) -> usize {
@@ -61,21 +70,25 @@ fn make_fashion(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = fashion_mnist(data)?;
     let n = export_png_folder(&dir.join("train"), &train, &FASHION, usize::MAX)?;
     let m = export_png_folder(&dir.join("test"), &test, &FASHION, usize::MAX)?;
-    println!("wrote {n} training and {m} test PNG files under {}", dir.display());
+    println!(
+        "wrote {n} training and {m} test PNG files under {}",
+        dir.display()
+    );
     Ok(())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = if let Some(i) = args.iter().position(|a| a == "--make-fashion") {
-        let dir = PathBuf::from(args.get(i + 1).ok_or("--make-fashion needs a folder")?);
-        make_fashion(&dir)?;
-        dir
-    } else {
-        PathBuf::from(args.iter().find(|a| !a.starts_with("--")).ok_or(
-            "usage: folder DIR [--epochs N] [--augment] [--bench]  or  folder --make-fashion DIR",
-        )?)
-    };
+    let dir =
+        if let Some(i) = args.iter().position(|a| a == "--make-fashion") {
+            let dir = PathBuf::from(args.get(i + 1).ok_or("--make-fashion needs a folder")?);
+            make_fashion(&dir)?;
+            dir
+        } else {
+            PathBuf::from(args.iter().find(|a| !a.starts_with("--")).ok_or(
+                "usage: folder DIR [--epochs N] [--augment] [--bench]  or  folder --make-fashion DIR",
+            )?)
+        };
     let epochs = flag(&args, "--epochs", 5);
     let batch_size = flag(&args, "--batch-size", 32);
     let options = ImageFolderOptions {
@@ -90,14 +103,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ImageFolder::open(dir.join("test"), options)?,
         )
     } else {
-        ImageFolder::open(&dir, ImageFolderOptions {
-            validation_split: Some(0.2),
-            ..options
-        })?
+        ImageFolder::open(
+            &dir,
+            ImageFolderOptions {
+                validation_split: Some(0.2),
+                ..options
+            },
+        )?
         .split()?
     };
     if train.class_names.len() > 10 {
-        return Err(format!("this example's network has 10 outputs; {} has {} classes", dir.display(), train.class_names.len()).into());
+        return Err(format!(
+            "this example's network has 10 outputs; {} has {} classes",
+            dir.display(),
+            train.class_names.len()
+        )
+        .into());
     }
     println!(
         "{} classes ({}); {} training and {} test images",
@@ -109,8 +130,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut rng = nn::rand::rngs::StdRng::seed_from_u64(0);
     let mut net = FolderNet::new(&mut rng);
-    let mut trainer = Trainer::new(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy)
-        .with_metrics(&["accuracy"])?;
+    let mut trainer =
+        Trainer::new(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy).with_metrics(&["accuracy"])?;
     let config = FitConfig {
         epochs,
         batch_size,

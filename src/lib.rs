@@ -89,8 +89,8 @@ pub mod prelude {
     pub use nn_runtime::train::{
         one_hot, predict, predict_named, Adam, Callback, CallbackContext, CosineDecay, CsvLogger, Dataset,
         EarlyStopping, ExponentialDecay, FitConfig, History, LearningRateScheduler, Logs, Loss,
-        ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp, Sgd,
-        TerminateOnNaN, Trainer, Verbosity,
+        ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp, Sgd, TerminateOnNaN,
+        Trainer, Verbosity,
     };
     pub use nn_runtime::{Mode, Model, NnError};
 }

@@ -21,13 +21,19 @@ network! {
     }
 }
 
-const NAMES: [&str; 10] = ["tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"];
+const NAMES: [&str; 10] = [
+    "tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
+];
 
 fn folder(test: &str, per_class: usize) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nn_folder_training_{test}_{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     let data = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/fashion-mnist-subset"));
-    let set = idx_pair(&data.join("t10k-images-idx3-ubyte.gz"), &data.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let set = idx_pair(
+        &data.join("t10k-images-idx3-ubyte.gz"),
+        &data.join("t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
     export_png_folder(&dir, &set, &NAMES, per_class).unwrap();
     dir
 }
@@ -119,40 +125,74 @@ fn augmentation_changes_training_only_and_is_seeded() {
 #[test]
 fn bad_files_stop_training_by_name_or_are_skipped() {
     let dir = folder("bad", 3);
-    std::fs::write(dir.join("bag").join("zz_corrupt.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    let strict = ImageFolder::open(&dir, ImageFolderOptions {
-        validation_split: None,
-        ..options()
-    })
+    std::fs::write(
+        dir.join("bag").join("zz_corrupt.png"),
+        b"\x89PNG\r\n\x1a\nnot really",
+    )
+    .unwrap();
+    let strict = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            validation_split: None,
+            ..options()
+        },
+    )
     .unwrap();
     let mut net = Fashion::new(&mut common::rng(3));
     let err = trainer()
-        .fit_folder(&mut net, &strict, None, &config(), &StreamConfig::default(), &mut [])
+        .fit_folder(
+            &mut net,
+            &strict,
+            None,
+            &config(),
+            &StreamConfig::default(),
+            &mut [],
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("zz_corrupt.png"), "{err}");
 
-    let lenient = ImageFolder::open(&dir, ImageFolderOptions {
-        validation_split: None,
-        bad_files: BadFiles::Skip,
-        ..options()
-    })
+    let lenient = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            validation_split: None,
+            bad_files: BadFiles::Skip,
+            ..options()
+        },
+    )
     .unwrap();
     let (history, stats) = trainer()
-        .fit_folder(&mut net, &lenient, None, &config(), &StreamConfig::default(), &mut [])
+        .fit_folder(
+            &mut net,
+            &lenient,
+            None,
+            &config(),
+            &StreamConfig::default(),
+            &mut [],
+        )
         .unwrap();
     assert_eq!(stats.skipped, 2, "one bad file, seen in each of 2 epochs");
     assert_eq!(history.epochs.len(), 2);
 
     // A folder that does not fit the network is refused up front.
-    let wrong = ImageFolder::open(&dir, ImageFolderOptions {
-        color_mode: ColorMode::Rgb,
-        validation_split: None,
-        ..options()
-    })
+    let wrong = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            color_mode: ColorMode::Rgb,
+            validation_split: None,
+            ..options()
+        },
+    )
     .unwrap();
     let err = trainer()
-        .fit_folder(&mut net, &wrong, None, &config(), &StreamConfig::default(), &mut [])
+        .fit_folder(
+            &mut net,
+            &wrong,
+            None,
+            &config(),
+            &StreamConfig::default(),
+            &mut [],
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("[28, 28, 3]") && err.contains("color_mode"), "{err}");

@@ -22,7 +22,9 @@ network! {
 }
 
 fn data(n: usize) -> Dataset {
-    let x = Array4::from_shape_fn((n, 2, 2, 1), |(i, r, c, _)| ((i * 7 + r * 3 + c) % 5) as f32 / 5.0 - 0.4);
+    let x = Array4::from_shape_fn((n, 2, 2, 1), |(i, r, c, _)| {
+        ((i * 7 + r * 3 + c) % 5) as f32 / 5.0 - 0.4
+    });
     let y = Array2::from_shape_fn((n, 2), |(i, c)| ((i % 2) == c) as u8 as f32);
     Dataset::new(x, y).unwrap()
 }
@@ -45,9 +47,18 @@ fn learning_rate_is_in_history_and_the_csv_log_and_a_scheduler_sets_it() {
     let csv = std::env::temp_dir().join(format!("nn_lr_log_{}.csv", std::process::id()));
     let mut log = CsvLogger::new(&csv);
     let history = trainer
-        .fit(&mut net, &data(8), None, &config(3, 4), &mut [&mut halve, &mut log])
+        .fit(
+            &mut net,
+            &data(8),
+            None,
+            &config(3, 4),
+            &mut [&mut halve, &mut log],
+        )
         .unwrap();
-    assert_eq!(history.series("learning_rate"), vec![0.1f32 as f64, 0.05f32 as f64, 0.025f32 as f64]);
+    assert_eq!(
+        history.series("learning_rate"),
+        vec![0.1f32 as f64, 0.05f32 as f64, 0.025f32 as f64]
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
     std::fs::remove_file(&csv).ok();
     let header = text.lines().next().unwrap();
@@ -64,15 +75,26 @@ fn a_schedule_sets_the_rate_of_every_step_in_fit() {
     let schedule = ExponentialDecay::new(0.2, 2, 0.5, true).unwrap();
     let mut net = Tiny::new(&mut common::rng(1));
     let mut trainer = Trainer::new(Sgd::new(0.0).scheduled(schedule), Loss::CategoricalCrossentropy);
-    let history = trainer.fit(&mut net, &data(8), None, &config(3, 4), &mut []).unwrap();
-    assert_eq!(history.series("learning_rate"), vec![0.1f32 as f64, 0.05f32 as f64, 0.025f32 as f64]);
+    let history = trainer
+        .fit(&mut net, &data(8), None, &config(3, 4), &mut [])
+        .unwrap();
+    assert_eq!(
+        history.series("learning_rate"),
+        vec![0.1f32 as f64, 0.05f32 as f64, 0.025f32 as f64]
+    );
 
     // Same updates by hand: plain SGD with the rate set before each step.
     let mut by_hand = Tiny::new(&mut common::rng(1));
     let mut manual = Trainer::new(Sgd::new(0.2), Loss::CategoricalCrossentropy);
     let mut set_each_epoch = LearningRateScheduler::new(|epoch, _| 0.2 * 0.5f32.powi(epoch as i32));
     manual
-        .fit(&mut by_hand, &data(8), None, &config(3, 4), &mut [&mut set_each_epoch])
+        .fit(
+            &mut by_hand,
+            &data(8),
+            None,
+            &config(3, 4),
+            &mut [&mut set_each_epoch],
+        )
         .unwrap();
     assert_eq!(net.params(), by_hand.params());
 }
@@ -100,7 +122,9 @@ fn terminate_on_nan_stops_a_diverging_run_without_an_error() {
     // Without the callback, a diverging run is an error naming the step.
     let mut net = Regressor::new(&mut common::rng(3));
     let mut trainer = Trainer::new(Sgd::new(1e30), Loss::MeanSquaredError);
-    let err = trainer.fit(&mut net, &train, None, &config(5, 4), &mut []).unwrap_err();
+    let err = trainer
+        .fit(&mut net, &train, None, &config(5, 4), &mut [])
+        .unwrap_err();
     assert!(err.to_string().contains("the loss became"), "{err}");
 
     let mut net = Regressor::new(&mut common::rng(3));
@@ -110,7 +134,11 @@ fn terminate_on_nan_stops_a_diverging_run_without_an_error() {
         .fit(&mut net, &train, None, &config(5, 4), &mut [&mut terminate])
         .unwrap();
     let (epoch, _step) = terminate.stopped_at.expect("stopped");
-    assert_eq!(history.epochs.len(), epoch + 1, "the stopped epoch is the last one logged");
+    assert_eq!(
+        history.epochs.len(),
+        epoch + 1,
+        "the stopped epoch is the last one logged"
+    );
     assert!(!history.series("loss").last().unwrap().is_finite());
 }
 
@@ -118,7 +146,12 @@ fn terminate_on_nan_stops_a_diverging_run_without_an_error() {
 struct ZeroFirstWeight;
 
 impl Callback for ZeroFirstWeight {
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         ctx.params_mut()[0] = 0.0;
         if ctx.params().len() != ctx.spec().param_len {
             ctx.stop_training();
@@ -132,7 +165,13 @@ fn callbacks_change_weight_values_through_fixed_length_views() {
     let mut net = Tiny::new(&mut common::rng(4));
     let mut trainer = Trainer::new(Sgd::new(0.1), Loss::CategoricalCrossentropy);
     let history = trainer
-        .fit(&mut net, &data(8), None, &config(2, 4), &mut [&mut ZeroFirstWeight])
+        .fit(
+            &mut net,
+            &data(8),
+            None,
+            &config(2, 4),
+            &mut [&mut ZeroFirstWeight],
+        )
         .unwrap();
     assert_eq!(history.epochs.len(), 2);
     assert_eq!(net.params()[0], 0.0);

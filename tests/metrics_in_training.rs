@@ -18,7 +18,9 @@ network! {
 }
 
 fn data(n: usize) -> (Dataset, Array4<f32>, Array2<f32>, Array2<f32>) {
-    let x = Array4::from_shape_fn((n, 3, 3, 1), |(i, r, c, _)| (((i * 5 + r * 3 + c * 7) % 11) as f32 - 5.0) / 5.0);
+    let x = Array4::from_shape_fn((n, 3, 3, 1), |(i, r, c, _)| {
+        (((i * 5 + r * 3 + c * 7) % 11) as f32 - 5.0) / 5.0
+    });
     let class = Array2::from_shape_fn((n, 3), |(i, c)| ((i % 3) == c) as u8 as f32);
     let value = Array2::from_shape_fn((n, 1), |(i, _)| (i % 4) as f32 / 4.0);
     let data = Dataset::from_arrays(
@@ -38,7 +40,10 @@ fn per_output_metrics_are_named_and_accumulate_like_a_single_computation() {
         vec![Loss::CategoricalCrossentropy, Loss::MeanSquaredError],
         vec![1.0, 1.0],
     )
-    .with_output_metrics("class", &["accuracy", "top_k_categorical_accuracy", "auc", "precision"])
+    .with_output_metrics(
+        "class",
+        &["accuracy", "top_k_categorical_accuracy", "auc", "precision"],
+    )
     .unwrap()
     .with_output_metrics("value", &["mae", "mse"])
     .unwrap();
@@ -79,7 +84,9 @@ fn per_output_metrics_are_named_and_accumulate_like_a_single_computation() {
         assert!((got - once).abs() < 1e-12, "{name}: {got} vs {once}");
     }
     for name in ["mae", "mse"] {
-        let once = Metric::named(name).unwrap().compute(Loss::MeanSquaredError, 1, &p_value, &t_value);
+        let once = Metric::named(name)
+            .unwrap()
+            .compute(Loss::MeanSquaredError, 1, &p_value, &t_value);
         let got = logs.get(&format!("value_{name}")).unwrap();
         assert!((got - once).abs() < 1e-9, "{name}: {got} vs {once}");
     }
@@ -89,7 +96,10 @@ fn per_output_metrics_are_named_and_accumulate_like_a_single_computation() {
     let matrix = trainer.confusion_matrix(&mut net, &train, 0, 7).unwrap();
     assert_eq!(matrix.total(), 30);
     assert!((matrix.accuracy() - logs.get("class_accuracy").unwrap()).abs() < 1e-12);
-    let err = trainer.confusion_matrix(&mut net, &train, 2, 7).unwrap_err().to_string();
+    let err = trainer
+        .confusion_matrix(&mut net, &train, 2, 7)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no output 2"), "{err}");
 }
 
@@ -105,12 +115,26 @@ fn metric_mistakes_are_clear_errors() {
     let mut trainer = Trainer::with_losses(Sgd::new(0.1), losses.clone(), vec![1.0, 1.0])
         .with_output_metrics("klass", &["accuracy"])
         .unwrap();
-    let err = trainer.fit(&mut net, &train, None, &config, &mut []).unwrap_err().to_string();
-    assert!(err.contains("output `klass`") && err.contains("class, value"), "{err}");
+    let err = trainer
+        .fit(&mut net, &train, None, &config, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("output `klass`") && err.contains("class, value"),
+        "{err}"
+    );
     let mut trainer = Trainer::with_losses(Sgd::new(0.1), losses, vec![1.0, 1.0])
         .with_metrics(&["sparse_categorical_accuracy"])
         .unwrap();
-    let err = trainer.fit(&mut net, &train, None, &config, &mut []).unwrap_err().to_string();
-    assert!(err.contains("`sparse_categorical_accuracy` on output `class` cannot read"), "{err}");
-    assert!(Trainer::new(Sgd::new(0.1), Loss::MeanSquaredError).with_metrics(&["f1"]).is_err());
+    let err = trainer
+        .fit(&mut net, &train, None, &config, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`sparse_categorical_accuracy` on output `class` cannot read"),
+        "{err}"
+    );
+    assert!(Trainer::new(Sgd::new(0.1), Loss::MeanSquaredError)
+        .with_metrics(&["f1"])
+        .is_err());
 }

@@ -18,7 +18,9 @@ network! {
 }
 
 fn data() -> (Array4<f32>, Array1<f32>) {
-    let x = Array4::from_shape_fn((9, 2, 2, 1), |(i, r, c, _)| ((i * 3 + r * 5 + c) % 7) as f32 / 7.0 - 0.5);
+    let x = Array4::from_shape_fn((9, 2, 2, 1), |(i, r, c, _)| {
+        ((i * 3 + r * 5 + c) % 7) as f32 / 7.0 - 0.5
+    });
     let y = Array1::from_shape_fn(9, |i| (i % 3) as f32);
     (x, y)
 }
@@ -61,17 +63,31 @@ fn class_weight_and_sample_weight_losses_match_hand_computation() {
     assert!((got - expected).abs() < 1e-6 * expected, "{got} vs {expected}");
 
     // The same weights as sample weights in evaluate.
-    let weighted = train.clone().with_sample_weight((0..9).map(|i| w(i) as f32).collect()).unwrap();
-    let eval = trainer.evaluate(&mut net, &weighted, 4).unwrap().get("loss").unwrap();
+    let weighted = train
+        .clone()
+        .with_sample_weight((0..9).map(|i| w(i) as f32).collect())
+        .unwrap();
+    let eval = trainer
+        .evaluate(&mut net, &weighted, 4)
+        .unwrap()
+        .get("loss")
+        .unwrap();
     assert!((eval - expected).abs() < 1e-6 * expected, "{eval} vs {expected}");
     // Unweighted evaluate is the plain mean.
-    let plain = trainer.evaluate(&mut net, &train, 4).unwrap().get("loss").unwrap();
+    let plain = trainer
+        .evaluate(&mut net, &train, 4)
+        .unwrap()
+        .get("loss")
+        .unwrap();
     let mean = losses.iter().sum::<f64>() / 9.0;
     assert!((plain - mean).abs() < 1e-6 * mean, "{plain} vs {mean}");
 
     // Both at once is refused, as in Keras; so is class_weight on a
     // network with several outputs (not tested here: single output).
-    let err = trainer.fit(&mut net, &weighted, None, &config, &mut []).unwrap_err().to_string();
+    let err = trainer
+        .fit(&mut net, &weighted, None, &config, &mut [])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not both"), "{err}");
 }
 

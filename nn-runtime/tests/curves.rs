@@ -48,12 +48,23 @@ fn the_svg_has_epoch_numbers_panels_and_the_legend_right_of_the_plot() {
         .items
         .iter()
         .filter_map(|i| match i {
-            Item::Rect { x, y, w, h, fill: None, .. } => Some((*x, *y, x + w, y + h)),
+            Item::Rect {
+                x,
+                y,
+                w,
+                h,
+                fill: None,
+                ..
+            } => Some((*x, *y, x + w, y + h)),
             _ => None,
         })
         .collect();
     assert_eq!(areas.len(), 3);
-    let inside = |(x, y): (f64, f64)| areas.iter().any(|a| x >= a.0 - 0.01 && x <= a.2 + 0.01 && y >= a.1 - 0.01 && y <= a.3 + 0.01);
+    let inside = |(x, y): (f64, f64)| {
+        areas
+            .iter()
+            .any(|a| x >= a.0 - 0.01 && x <= a.2 + 0.01 && y >= a.1 - 0.01 && y <= a.3 + 0.01)
+    };
     let mut lines = 0;
     for item in &fig.items {
         match item {
@@ -62,7 +73,10 @@ fn the_svg_has_epoch_numbers_panels_and_the_legend_right_of_the_plot() {
                 assert!(points.iter().all(|&p| inside(p)), "{points:?}");
             }
             Item::Text { at, text, .. } if text.starts_with("val_") => {
-                assert!(areas.iter().any(|a| at.0 > a.2 && at.1 >= a.1 && at.1 <= a.3), "{text} at {at:?}");
+                assert!(
+                    areas.iter().any(|a| at.0 > a.2 && at.1 >= a.1 && at.1 <= a.3),
+                    "{text} at {at:?}"
+                );
             }
             _ => {}
         }
@@ -78,7 +92,10 @@ fn the_png_shows_both_lines_and_save_writes_both_files() {
     save(&h, &dir.join("curves")).unwrap();
     let png = image::open(dir.join("curves.png")).unwrap().into_rgb8();
     let fig = figure(&h);
-    assert_eq!((png.width() as usize, png.height() as usize), (fig.width, fig.height));
+    assert_eq!(
+        (png.width() as usize, png.height() as usize),
+        (fig.width, fig.height)
+    );
     let count = |c: [u8; 3]| png.pixels().filter(|p| p.0 == c).count();
     assert!(count([31, 119, 180]) > 200, "training lines drawn");
     assert!(count([255, 127, 14]) > 200, "validation lines drawn");

@@ -12,12 +12,28 @@ use nn_runtime::io::png_export::export_png_folder;
 
 /// Fashion-MNIST's classes by label; sorted, they are in another order.
 const NAMES: [&str; 10] = [
-    "T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ];
 
 fn fashion_test_set() -> LabelledImages {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fashion-mnist-subset"));
-    idx_pair(&dir.join("t10k-images-idx3-ubyte.gz"), &dir.join("t10k-labels-idx1-ubyte.gz")).unwrap()
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/fashion-mnist-subset"
+    ));
+    idx_pair(
+        &dir.join("t10k-images-idx3-ubyte.gz"),
+        &dir.join("t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap()
 }
 
 /// A fresh folder per test under the system temp dir.
@@ -54,9 +70,24 @@ fn classes_are_sorted_folder_names_and_pixels_are_the_idx_bytes() {
     for (k, (path, class)) in images.files.iter().enumerate() {
         // The file name is the index in the IDX set.
         let index: usize = path.file_stem().unwrap().to_str().unwrap().parse().unwrap();
-        assert_eq!(images.class_names[*class], NAMES[set.labels[index]], "{}", path.display());
-        let expected: Vec<f32> = set.images.slice(ndarray::s![index, .., .., 0]).iter().copied().collect();
-        assert_eq!(&data.inputs[0].data[k * 784..(k + 1) * 784], &expected[..], "{}", path.display());
+        assert_eq!(
+            images.class_names[*class],
+            NAMES[set.labels[index]],
+            "{}",
+            path.display()
+        );
+        let expected: Vec<f32> = set
+            .images
+            .slice(ndarray::s![index, .., .., 0])
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(
+            &data.inputs[0].data[k * 784..(k + 1) * 784],
+            &expected[..],
+            "{}",
+            path.display()
+        );
         assert_eq!(data.targets[0].data[k], *class as f32);
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -76,11 +107,14 @@ fn resized_rgb_and_one_hot_labels() {
     assert_eq!(data.inputs[0].sample_shape, vec![14, 20, 3]);
     assert_eq!(data.targets[0].sample_shape, vec![10]);
     // Greyscale files give three equal channels, resized as bilinear does.
-    let grey = ImageFolder::open(&dir, ImageFolderOptions {
-        image_size: (28, 28),
-        color_mode: ColorMode::Grayscale,
-        ..images.options.clone()
-    })
+    let grey = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            image_size: (28, 28),
+            color_mode: ColorMode::Grayscale,
+            ..images.options.clone()
+        },
+    )
     .unwrap();
     let (full, _) = grey.load().unwrap();
     let mut resized = vec![0.0; 14 * 20];
@@ -131,10 +165,18 @@ fn the_validation_split_is_seeded_disjoint_and_floored() {
     // floor(0.25 * 50) = 12 for validation.
     assert_eq!((train.len(), valid.len()), (38, 12));
     let (train2, valid2) = ImageFolder::open(&dir, options.clone()).unwrap().split().unwrap();
-    assert_eq!((&train.files, &valid.files), (&train2.files, &valid2.files), "same seed, same split");
+    assert_eq!(
+        (&train.files, &valid.files),
+        (&train2.files, &valid2.files),
+        "same seed, same split"
+    );
     assert!(valid.files.iter().all(|f| !train.files.contains(f)));
     let other = ImageFolder::open(&dir, ImageFolderOptions { seed: 43, ..options }).unwrap();
-    assert_ne!(other.split().unwrap().1.files, valid.files, "another seed, another split");
+    assert_ne!(
+        other.split().unwrap().1.files,
+        valid.files,
+        "another seed, another split"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -144,7 +186,12 @@ fn corrupt_files_fail_by_name_or_are_skipped_and_counted() {
     let not_png = dir.join("Bag").join("broken.png");
     std::fs::write(&not_png, b"this is not an image").unwrap();
     // A real PNG cut in half.
-    let good = std::fs::read_dir(dir.join("Coat")).unwrap().next().unwrap().unwrap().path();
+    let good = std::fs::read_dir(dir.join("Coat"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let bytes = std::fs::read(&good).unwrap();
     let truncated = dir.join("Coat").join("truncated.png");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
@@ -154,12 +201,18 @@ fn corrupt_files_fail_by_name_or_are_skipped_and_counted() {
     let strict = ImageFolder::open(&dir, greyscale_28(false)).unwrap();
     assert_eq!(strict.len(), 22);
     let err = strict.load().unwrap_err().to_string();
-    assert!(err.contains("cannot decode") && err.contains("broken.png"), "{err}");
+    assert!(
+        err.contains("cannot decode") && err.contains("broken.png"),
+        "{err}"
+    );
 
-    let lenient = ImageFolder::open(&dir, ImageFolderOptions {
-        bad_files: BadFiles::Skip,
-        ..greyscale_28(false)
-    })
+    let lenient = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            bad_files: BadFiles::Skip,
+            ..greyscale_28(false)
+        },
+    )
     .unwrap();
     let (data, skipped) = lenient.load().unwrap();
     assert_eq!((data.len(), skipped), (20, 2));
@@ -171,18 +224,30 @@ fn folder_mistakes_are_clear_errors() {
     let dir = std::env::temp_dir().join(format!("nn_image_folder_empty_{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
-    let err = ImageFolder::open(&dir, greyscale_28(false)).unwrap_err().to_string();
+    let err = ImageFolder::open(&dir, greyscale_28(false))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("has no sub-folders"), "{err}");
     std::fs::create_dir_all(dir.join("cats")).unwrap();
-    let err = ImageFolder::open(&dir, greyscale_28(false)).unwrap_err().to_string();
-    assert!(err.contains("no .png, .jpg or .jpeg files") && err.contains("cats"), "{err}");
+    let err = ImageFolder::open(&dir, greyscale_28(false))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no .png, .jpg or .jpeg files") && err.contains("cats"),
+        "{err}"
+    );
     let missing = dir.join("nope");
-    let err = ImageFolder::open(&missing, greyscale_28(false)).unwrap_err().to_string();
+    let err = ImageFolder::open(&missing, greyscale_28(false))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nope"), "{err}");
-    let err = ImageFolder::open(&dir, ImageFolderOptions {
-        image_size: (0, 28),
-        ..greyscale_28(false)
-    })
+    let err = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            image_size: (0, 28),
+            ..greyscale_28(false)
+        },
+    )
     .unwrap_err()
     .to_string();
     assert!(err.contains("image_size"), "{err}");
@@ -196,14 +261,27 @@ fn jpeg_files_load_too() {
     std::fs::create_dir_all(dir.join("flat")).unwrap();
     // A flat grey 8x8 JPEG decodes (lossy) to about the same grey.
     let pixels = vec![128u8; 8 * 8 * 3];
-    image::save_buffer(dir.join("flat").join("a.jpg"), &pixels, 8, 8, image::ExtendedColorType::Rgb8).unwrap();
-    let (data, _) = ImageFolder::open(&dir, ImageFolderOptions {
-        image_size: (8, 8),
-        ..ImageFolderOptions::default()
-    })
+    image::save_buffer(
+        dir.join("flat").join("a.jpg"),
+        &pixels,
+        8,
+        8,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    let (data, _) = ImageFolder::open(
+        &dir,
+        ImageFolderOptions {
+            image_size: (8, 8),
+            ..ImageFolderOptions::default()
+        },
+    )
     .unwrap()
     .load()
     .unwrap();
-    assert!(data.inputs[0].data.iter().all(|&v| (v - 128.0 / 255.0).abs() < 3.0 / 255.0));
+    assert!(data.inputs[0]
+        .data
+        .iter()
+        .all(|&v| (v - 128.0 / 255.0).abs() < 3.0 / 255.0));
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -27,7 +27,10 @@ fn softmax_cross_entropy_is_reported_from_logits() {
             &[1.0, 0.0, 1.0, 0.0]
         };
         let fused = loss.evaluate(2, &p, target, true, 1.0, None).unwrap();
-        assert!((fused - from_logits).abs() < 1e-5 * from_logits, "{fused} vs {from_logits}");
+        assert!(
+            (fused - from_logits).abs() < 1e-5 * from_logits,
+            "{fused} vs {from_logits}"
+        );
         // Hand-worked: (31.0 + 0.126928) / 2.
         assert!((fused - 15.563_464).abs() < 1e-4, "{fused}");
         // The unfused path keeps Keras's clipping of probabilities.
@@ -46,9 +49,16 @@ fn sigmoid_binary_cross_entropy_is_reported_from_logits() {
     forward(Activation::Sigmoid, &logits, &mut p, 1).unwrap();
     let target = [1.0f32, 0.0, 0.0];
     let expected = (softplus(30.0) + softplus(3.0) + softplus(10.0)) / 3.0;
-    let fused = Loss::BinaryCrossentropy.evaluate(1, &p, &target, true, 1.0, None).unwrap();
-    assert!((fused - expected).abs() < 2e-3 / 3.0 + 1e-5 * expected, "{fused} vs {expected}");
-    let plain = Loss::BinaryCrossentropy.evaluate(1, &p, &target, false, 1.0, None).unwrap();
+    let fused = Loss::BinaryCrossentropy
+        .evaluate(1, &p, &target, true, 1.0, None)
+        .unwrap();
+    assert!(
+        (fused - expected).abs() < 2e-3 / 3.0 + 1e-5 * expected,
+        "{fused} vs {expected}"
+    );
+    let plain = Loss::BinaryCrossentropy
+        .evaluate(1, &p, &target, false, 1.0, None)
+        .unwrap();
     assert!(plain < expected - 4.0, "the clipped value is far lower: {plain}");
 }
 

@@ -9,7 +9,9 @@ use nn_runtime::train::learning_rate_callbacks::{
     LearningRateScheduler, MonitorMode, ReduceLROnPlateau, TerminateOnNaN,
 };
 use nn_runtime::train::optimizer::{Adam, Optimizer, Sgd};
-use nn_runtime::train::schedule::{CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay};
+use nn_runtime::train::schedule::{
+    CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay,
+};
 
 const SPEC: ModelSpec = ModelSpec {
     name: "Empty",
@@ -46,7 +48,14 @@ fn exponential_decay_continuous_and_staircase() {
 #[test]
 fn piecewise_constant_boundaries_belong_to_the_piece_before() {
     let s = PiecewiseConstantDecay::new(vec![100, 110], vec![1.0, 0.5, 0.1]).unwrap();
-    let cases = [(0, 1.0), (100, 1.0), (101, 0.5), (110, 0.5), (111, 0.1), (10_000, 0.1)];
+    let cases = [
+        (0, 1.0),
+        (100, 1.0),
+        (101, 0.5),
+        (110, 0.5),
+        (111, 0.1),
+        (10_000, 0.1),
+    ];
     for (step, rate) in cases {
         assert_eq!(s.rate(step), rate, "step {step}");
     }
@@ -103,7 +112,12 @@ fn set_learning_rate_refuses_nan_and_negative() {
 
 /// Runs `on_epoch_end` of `callback` for each monitored value in turn and
 /// returns the learning rate after each epoch.
-fn drive(callback: &mut dyn Callback, optimizer: &mut dyn Optimizer, monitor: &str, values: &[f64]) -> Vec<f32> {
+fn drive(
+    callback: &mut dyn Callback,
+    optimizer: &mut dyn Optimizer,
+    monitor: &str,
+    values: &[f64],
+) -> Vec<f32> {
     let (mut params, mut state) = (vec![0.0f32; 2], vec![]);
     let mut rates = Vec::new();
     let mut ctx = CallbackContext::new(&SPEC, &mut params, &mut state, optimizer);
@@ -142,7 +156,15 @@ fn reduce_lr_on_plateau_waits_patience_then_cools_down_and_stops_at_min_lr() {
 fn reduce_lr_on_plateau_defaults_and_modes_follow_keras() {
     let cb = ReduceLROnPlateau::default();
     assert_eq!(
-        (cb.monitor.as_str(), cb.factor, cb.patience, cb.mode, cb.min_delta, cb.cooldown, cb.min_lr),
+        (
+            cb.monitor.as_str(),
+            cb.factor,
+            cb.patience,
+            cb.mode,
+            cb.min_delta,
+            cb.cooldown,
+            cb.min_lr
+        ),
         ("val_loss", 0.1, 10, MonitorMode::Auto, 1e-4, 0, 0.0)
     );
     assert!(ReduceLROnPlateau::new("loss", 1.0, 1).is_err());
@@ -170,7 +192,10 @@ fn reduce_lr_on_plateau_names_a_missing_monitor() {
     let mut logs = Logs::default();
     logs.set("loss", 1.0);
     let err = cb.on_epoch_end(0, &mut logs, &mut ctx).unwrap_err().to_string();
-    assert!(err.contains("`val_loss`") && err.contains("available: loss"), "{err}");
+    assert!(
+        err.contains("`val_loss`") && err.contains("available: loss"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -130,7 +130,10 @@ fn fused_gradient_stays_finite_when_a_probability_underflows() {
     assert_eq!(g, vec![1.0, -1.0]);
     // Reported as Keras 3 does from logits (unclipped); an underflowed p is
     // held at -ln of the smallest positive f32, not at -ln(1e-7).
-    assert!((v - -(1.401_298_5e-45f64).ln()).abs() < 1e-3, "bounded, finite: {v}");
+    assert!(
+        (v - -(1.401_298_5e-45f64).ln()).abs() < 1e-3,
+        "bounded, finite: {v}"
+    );
 }
 
 #[test]

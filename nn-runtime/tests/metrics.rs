@@ -9,10 +9,18 @@ fn metric(name: &str) -> Metric {
 }
 
 const ROWS: [f32; 12] = [
-    0.1, 0.7, 0.2, // argmax 1
-    0.5, 0.3, 0.2, // argmax 0
-    0.2, 0.2, 0.6, // argmax 2
-    f32::NAN, 0.0, 0.0, // never correct
+    0.1,
+    0.7,
+    0.2, // argmax 1
+    0.5,
+    0.3,
+    0.2, // argmax 0
+    0.2,
+    0.2,
+    0.6, // argmax 2
+    f32::NAN,
+    0.0,
+    0.0, // never correct
 ];
 
 #[test]
@@ -21,12 +29,22 @@ fn categorical_and_sparse_accuracy_count_argmax_hits_and_never_a_nan_row() {
     let labels = [1., 0., 1., 0.];
     // Hits: rows 0 and 1; row 2 predicts 2 for class 1; row 3 has a NaN.
     let cce = Loss::CategoricalCrossentropy;
-    assert_eq!(metric("categorical_accuracy").compute(cce, 3, &ROWS, &one_hot), 0.5);
+    assert_eq!(
+        metric("categorical_accuracy").compute(cce, 3, &ROWS, &one_hot),
+        0.5
+    );
     assert_eq!(metric("accuracy").compute(cce, 3, &ROWS, &one_hot), 0.5);
     let sparse = Loss::SparseCategoricalCrossentropy;
-    assert_eq!(metric("sparse_categorical_accuracy").compute(sparse, 3, &ROWS, &labels), 0.5);
+    assert_eq!(
+        metric("sparse_categorical_accuracy").compute(sparse, 3, &ROWS, &labels),
+        0.5
+    );
     assert_eq!(metric("acc").compute(sparse, 3, &ROWS, &labels), 0.5);
-    assert_eq!(metric("acc").name, "acc", "logged under the name given, as Keras 3");
+    assert_eq!(
+        metric("acc").name,
+        "acc",
+        "logged under the name given, as Keras 3"
+    );
 }
 
 #[test]
@@ -49,13 +67,22 @@ fn top_k_counts_ties_in_as_tensorflow_does() {
     let labels = [2.0, 0.0, 0.0];
     let top2 = Metric::top_k(2, true);
     let expected = 2.0 / 3.0;
-    assert_eq!(top2.compute(Loss::SparseCategoricalCrossentropy, 4, &pred, &labels), expected);
+    assert_eq!(
+        top2.compute(Loss::SparseCategoricalCrossentropy, 4, &pred, &labels),
+        expected
+    );
     let one_hot = [0., 0., 1., 0., 1., 0., 0., 0., 1., 0., 0., 0.];
     let dense = Metric::top_k(2, false);
-    assert_eq!(dense.compute(Loss::CategoricalCrossentropy, 4, &pred, &one_hot), expected);
+    assert_eq!(
+        dense.compute(Loss::CategoricalCrossentropy, 4, &pred, &one_hot),
+        expected
+    );
     // Keras's default k is 5: every class of a 4-wide row is in.
     let default = metric("sparse_top_k_categorical_accuracy");
-    assert_eq!(default.compute(Loss::SparseCategoricalCrossentropy, 4, &pred, &labels), 1.0);
+    assert_eq!(
+        default.compute(Loss::SparseCategoricalCrossentropy, 4, &pred, &labels),
+        1.0
+    );
 }
 
 #[test]
@@ -97,7 +124,10 @@ fn mean_squared_and_absolute_error() {
     let pred = [1.0, 2.0, 3.0, 4.0];
     let target = [1.5, 2.0, 2.0, 6.0];
     let mse = Loss::MeanSquaredError;
-    assert_eq!(metric("mse").compute(mse, 2, &pred, &target), (0.25 + 1.0 + 4.0) / 4.0);
+    assert_eq!(
+        metric("mse").compute(mse, 2, &pred, &target),
+        (0.25 + 1.0 + 4.0) / 4.0
+    );
     assert_eq!(metric("mae").compute(mse, 2, &pred, &target), 3.5 / 4.0);
     assert_eq!(metric("mean_absolute_error").name, "mean_absolute_error");
 }
@@ -105,13 +135,21 @@ fn mean_squared_and_absolute_error() {
 #[test]
 fn unknown_metric_names_list_the_known_ones() {
     let err = Metric::named("f1").unwrap_err().to_string();
-    assert!(err.contains("unknown metric `f1`") && err.contains("auc"), "{err}");
+    assert!(
+        err.contains("unknown metric `f1`") && err.contains("auc"),
+        "{err}"
+    );
 }
 
 #[test]
 fn confusion_matrix_counts_and_prints() {
     let mut m = ConfusionMatrix::new(vec!["cat".into(), "dog".into(), "bird".into()]);
-    m.add(Loss::SparseCategoricalCrossentropy, 3, &ROWS, &[1.0, 0.0, 1.0, 2.0]);
+    m.add(
+        Loss::SparseCategoricalCrossentropy,
+        3,
+        &ROWS,
+        &[1.0, 0.0, 1.0, 2.0],
+    );
     // Row 0: dog as dog; row 1: cat as cat; row 2: dog as bird; row 3: NaN.
     assert_eq!((m.count(1, 1), m.count(0, 0), m.count(1, 2)), (1, 1, 1));
     assert_eq!((m.total(), m.unpredictable), (3, 1));

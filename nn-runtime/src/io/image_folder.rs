@@ -113,7 +113,9 @@ impl ImageFolder {
         }
         if let Some(split) = options.validation_split {
             if !(split > 0.0 && split < 1.0) {
-                return Err(NnError::Other(format!("validation_split must be in (0, 1), got {split}")));
+                return Err(NnError::Other(format!(
+                    "validation_split must be in (0, 1), got {split}"
+                )));
             }
         }
         let mut class_names = Vec::new();
@@ -212,7 +214,12 @@ impl ImageFolder {
 
     /// Decodes file `i` into `dst` (`image_len()` floats).
     pub fn decode_into(&self, i: usize, dst: &mut [f32]) -> Result<(), NnError> {
-        decode(&self.files[i].0, self.options.image_size, self.options.color_mode, dst)
+        decode(
+            &self.files[i].0,
+            self.options.image_size,
+            self.options.color_mode,
+            dst,
+        )
     }
 
     /// Decodes every file into a dataset of `[n, height, width, channels]`
@@ -240,7 +247,10 @@ impl ImageFolder {
         }
         let n = labels.len() / label_len;
         if n == 0 {
-            return Err(NnError::Other(format!("all {} image files failed to decode", self.len())));
+            return Err(NnError::Other(format!(
+                "all {} image files failed to decode",
+                self.len()
+            )));
         }
         let images = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n, h, w, c]), images)
             .map_err(|e| NnError::Other(format!("internal error: {e}")))?;
@@ -296,8 +306,18 @@ pub fn decode(path: &Path, size: (usize, usize), mode: ColorMode, dst: &mut [f32
         .map_err(|e| bad(&e))?;
     let (width, height) = (image.width() as usize, image.height() as usize);
     let pixels: Vec<f32> = match mode {
-        ColorMode::Grayscale => image.into_luma8().into_raw().into_iter().map(|v| v as f32 / 255.0).collect(),
-        ColorMode::Rgb => image.into_rgb8().into_raw().into_iter().map(|v| v as f32 / 255.0).collect(),
+        ColorMode::Grayscale => image
+            .into_luma8()
+            .into_raw()
+            .into_iter()
+            .map(|v| v as f32 / 255.0)
+            .collect(),
+        ColorMode::Rgb => image
+            .into_rgb8()
+            .into_raw()
+            .into_iter()
+            .map(|v| v as f32 / 255.0)
+            .collect(),
     };
     if (height, width) == size {
         dst.copy_from_slice(&pixels);

@@ -21,7 +21,10 @@ pub fn export_png_folder(
     let shape = images.images.shape();
     let (h, w) = (shape[1], shape[2]);
     if shape[3] != 1 {
-        return Err(NnError::Other(format!("export_png_folder writes greyscale images; these have {} channels", shape[3])));
+        return Err(NnError::Other(format!(
+            "export_png_folder writes greyscale images; these have {} channels",
+            shape[3]
+        )));
     }
     let mut written = vec![0usize; class_names.len()];
     for (i, &label) in images.labels.iter().enumerate() {

@@ -131,14 +131,23 @@ impl ConfusionMatrix {
 const HEADER: &str = "true \\ pred";
 
 pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 impl fmt::Display for ConfusionMatrix {
     /// Rows are true classes, columns predictions.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.classes();
-        let name_width = self.class_names.iter().map(|s| s.len()).max().unwrap_or(0).max(HEADER.len());
+        let name_width = self
+            .class_names
+            .iter()
+            .map(|s| s.len())
+            .max()
+            .unwrap_or(0)
+            .max(HEADER.len());
         let cell = self
             .class_names
             .iter()
@@ -161,7 +170,11 @@ impl fmt::Display for ConfusionMatrix {
             writeln!(f)?;
         }
         if self.unpredictable > 0 {
-            writeln!(f, "({} rows with NaN predictions not counted)", self.unpredictable)?;
+            writeln!(
+                f,
+                "({} rows with NaN predictions not counted)",
+                self.unpredictable
+            )?;
         }
         Ok(())
     }

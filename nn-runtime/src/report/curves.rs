@@ -28,7 +28,10 @@ pub fn tick_step(span: f64, target: usize) -> f64 {
         return 1.0;
     }
     let power = 10f64.powf(raw.log10().floor());
-    let unit = [1.0, 2.0, 5.0, 10.0].into_iter().find(|m| m * power >= raw).unwrap_or(10.0);
+    let unit = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * power >= raw)
+        .unwrap_or(10.0);
     unit * power
 }
 
@@ -36,7 +39,9 @@ pub fn tick_step(span: f64, target: usize) -> f64 {
 pub fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64, f64) {
     let step = tick_step(hi - lo, target);
     let (first, last) = ((lo / step).floor(), (hi / step).ceil());
-    let ticks = (0..=(last - first) as usize).map(|i| (first + i as f64) * step).collect();
+    let ticks = (0..=(last - first) as usize)
+        .map(|i| (first + i as f64) * step)
+        .collect();
     (ticks, first * step, last * step)
 }
 
@@ -65,18 +70,29 @@ fn panel(fig: &mut Figure, history: &History, name: &str, origin: (f64, f64)) {
     let (px, py) = origin;
     let (x0, x1) = (px + LEFT, px + PANEL_W - RIGHT);
     let (y0, y1) = (py + TOP, py + PANEL_H - BOTTOM);
-    let series: Vec<(String, Vec<f64>, Rgb)> = [(name.to_string(), TRAIN), (format!("val_{name}"), VALIDATION)]
-        .into_iter()
-        .map(|(n, c)| {
-            let values = history.epochs.iter().map(|l| l.get(&n).unwrap_or(f64::NAN)).collect();
-            (n, values, c)
-        })
-        .filter(|(n, _, _)| history.names().contains(n))
+    let series: Vec<(String, Vec<f64>, Rgb)> =
+        [(name.to_string(), TRAIN), (format!("val_{name}"), VALIDATION)]
+            .into_iter()
+            .map(|(n, c)| {
+                let values = history
+                    .epochs
+                    .iter()
+                    .map(|l| l.get(&n).unwrap_or(f64::NAN))
+                    .collect();
+                (n, values, c)
+            })
+            .filter(|(n, _, _)| history.names().contains(n))
+            .collect();
+    let finite: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, v, _)| v.iter().copied())
+        .filter(|v| v.is_finite())
         .collect();
-    let finite: Vec<f64> = series.iter().flat_map(|(_, v, _)| v.iter().copied()).filter(|v| v.is_finite()).collect();
     let (mut lo, mut hi) = finite
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
     if finite.is_empty() {
         (lo, hi) = (0.0, 1.0);
     } else if hi - lo < 1e-12 * hi.abs().max(1e-12) {
@@ -103,7 +119,12 @@ fn panel(fig: &mut Figure, history: &History, name: &str, origin: (f64, f64)) {
             color: BLACK,
         })
     };
-    text(fig, ((x0 + x1) / 2.0, py + TOP / 2.0), name.to_string(), Anchor::Middle);
+    text(
+        fig,
+        ((x0 + x1) / 2.0, py + TOP / 2.0),
+        name.to_string(),
+        Anchor::Middle,
+    );
     // Grid and y ticks.
     for &t in &y_ticks {
         let y = sy(t);
@@ -179,7 +200,10 @@ pub fn figure(history: &History) -> Figure {
     let names = panel_names(history);
     let columns = names.len().clamp(1, COLUMNS);
     let rows = names.len().div_ceil(COLUMNS).max(1);
-    let mut fig = Figure::new((PANEL_W * columns as f64) as usize, (PANEL_H * rows as f64) as usize);
+    let mut fig = Figure::new(
+        (PANEL_W * columns as f64) as usize,
+        (PANEL_H * rows as f64) as usize,
+    );
     for (i, name) in names.iter().enumerate() {
         let origin = (PANEL_W * (i % COLUMNS) as f64, PANEL_H * (i / COLUMNS) as f64);
         panel(&mut fig, history, name, origin);

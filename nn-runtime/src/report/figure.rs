@@ -26,11 +26,32 @@ pub enum Anchor {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    Line { from: (f64, f64), to: (f64, f64), color: Rgb, width: f64 },
-    Polyline { points: Vec<(f64, f64)>, color: Rgb, width: f64 },
-    Rect { x: f64, y: f64, w: f64, h: f64, fill: Option<Rgb>, stroke: Option<Rgb> },
+    Line {
+        from: (f64, f64),
+        to: (f64, f64),
+        color: Rgb,
+        width: f64,
+    },
+    Polyline {
+        points: Vec<(f64, f64)>,
+        color: Rgb,
+        width: f64,
+    },
+    Rect {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        fill: Option<Rgb>,
+        stroke: Option<Rgb>,
+    },
     /// `at.1` is the text's vertical middle.
-    Text { at: (f64, f64), text: String, anchor: Anchor, color: Rgb },
+    Text {
+        at: (f64, f64),
+        text: String,
+        anchor: Anchor,
+        color: Rgb,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +141,12 @@ impl Figure {
         };
         for item in &self.items {
             match item {
-                Item::Line { from, to, color, width } => canvas.line(*from, *to, *color, *width),
+                Item::Line {
+                    from,
+                    to,
+                    color,
+                    width,
+                } => canvas.line(*from, *to, *color, *width),
                 Item::Polyline { points, color, width } => {
                     for pair in points.windows(2) {
                         canvas.line(pair[0], pair[1], *color, *width);
@@ -129,7 +155,14 @@ impl Figure {
                         canvas.line(points[0], points[0], *color, width * 2.0);
                     }
                 }
-                Item::Rect { x, y, w, h, fill, stroke } => {
+                Item::Rect {
+                    x,
+                    y,
+                    w,
+                    h,
+                    fill,
+                    stroke,
+                } => {
                     if let Some(fill) = fill {
                         canvas.fill(*x, *y, *w, *h, *fill);
                     }
@@ -141,7 +174,12 @@ impl Figure {
                         canvas.line((*x, y1), (*x, *y), *stroke, 1.0);
                     }
                 }
-                Item::Text { at, text, anchor, color } => {
+                Item::Text {
+                    at,
+                    text,
+                    anchor,
+                    color,
+                } => {
                     let w = font::width(text, FONT_SCALE) as f64;
                     let left = match anchor {
                         Anchor::Start => at.0,
@@ -150,7 +188,11 @@ impl Figure {
                     };
                     let top = at.1 - font::height(FONT_SCALE) as f64 / 2.0;
                     font::draw(text, FONT_SCALE, |dx, dy| {
-                        canvas.set(left.round() as i64 + dx as i64, top.round() as i64 + dy as i64, *color)
+                        canvas.set(
+                            left.round() as i64 + dx as i64,
+                            top.round() as i64 + dy as i64,
+                            *color,
+                        )
                     });
                 }
             }

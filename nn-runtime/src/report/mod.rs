@@ -3,6 +3,6 @@
 
 pub mod confusion;
 pub mod curves;
+pub mod dot;
 pub mod figure;
 pub mod font;
-pub mod dot;

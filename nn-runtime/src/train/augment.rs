@@ -60,11 +60,17 @@ impl Augmentation {
         if len == 0 {
             return;
         }
-        let mut scratch = if self.moves_pixels() { vec![0.0; len] } else { Vec::new() };
+        let mut scratch = if self.moves_pixels() {
+            vec![0.0; len]
+        } else {
+            Vec::new()
+        };
         for image in images.chunks_exact_mut(len) {
             if let Some(flip) = self.flip {
-                let horizontal = matches!(flip, Flip::Horizontal | Flip::HorizontalAndVertical) && rng.random_bool(0.5);
-                let vertical = matches!(flip, Flip::Vertical | Flip::HorizontalAndVertical) && rng.random_bool(0.5);
+                let horizontal =
+                    matches!(flip, Flip::Horizontal | Flip::HorizontalAndVertical) && rng.random_bool(0.5);
+                let vertical =
+                    matches!(flip, Flip::Vertical | Flip::HorizontalAndVertical) && rng.random_bool(0.5);
                 flip_image(image, (h, w, c), horizontal, vertical);
             }
             if self.moves_pixels() {
@@ -119,7 +125,14 @@ fn flip_image(image: &mut [f32], (h, w, c): (usize, usize, usize), horizontal: b
 /// Each output pixel samples the source at the inverse transform of its
 /// position: rotate by `angle` and scale by `zoom` about the centre, then
 /// shift by `(dy, dx)`; bilinear, reflected at the edges.
-fn warp(src: &[f32], dst: &mut [f32], (h, w, c): (usize, usize, usize), angle: f32, zoom: f32, (dy, dx): (f32, f32)) {
+fn warp(
+    src: &[f32],
+    dst: &mut [f32],
+    (h, w, c): (usize, usize, usize),
+    angle: f32,
+    zoom: f32,
+    (dy, dx): (f32, f32),
+) {
     let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
     let (sin, cos) = angle.sin_cos();
     for y in 0..h {
@@ -161,7 +174,10 @@ mod tests {
     use super::*;
 
     fn close(a: &[f32], b: &[f32]) {
-        assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5), "{a:?} vs {b:?}");
+        assert!(
+            a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5),
+            "{a:?} vs {b:?}"
+        );
     }
 
     #[test]

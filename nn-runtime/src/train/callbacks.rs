@@ -107,8 +107,12 @@ pub trait Callback {
         Ok(())
     }
     /// `logs` may be extended (ReduceLROnPlateau adds `learning_rate`).
-    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, ctx: &mut CallbackContext)
-        -> Result<(), NnError>;
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError>;
     fn on_train_end(&mut self, _ctx: &mut CallbackContext) -> Result<(), NnError> {
         Ok(())
     }
@@ -171,7 +175,12 @@ impl Callback for EarlyStopping {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         let value = monitored(logs, &self.monitor)?;
         let improved = match self.best {
             None => true,
@@ -226,7 +235,12 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &mut Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         if self.save_best_only {
             let value = monitored(logs, &self.monitor)?;
             let better = match self.best {
@@ -269,7 +283,12 @@ impl Callback for CsvLogger {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, _ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        _ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };

@@ -18,7 +18,12 @@ pub fn sample_weights(targets: &Column, class_weight: &HashMap<usize, f32>) -> R
         )));
     }
     let len = targets.sample_len();
-    if targets.sample_shape.len() > 1 && targets.sample_shape[..targets.sample_shape.len() - 1].iter().product::<usize>() > 1 {
+    if targets.sample_shape.len() > 1
+        && targets.sample_shape[..targets.sample_shape.len() - 1]
+            .iter()
+            .product::<usize>()
+            > 1
+    {
         return Err(NnError::Other(format!(
             "class_weight needs one class per sample, but the targets have shape {:?} per sample",
             targets.sample_shape
@@ -35,8 +40,9 @@ pub fn sample_weights(targets: &Column, class_weight: &HashMap<usize, f32>) -> R
             } else {
                 argmax(t)
             };
-            let class = class
-                .ok_or_else(|| NnError::Other(format!("class_weight: the target of sample {i} names no class")))?;
+            let class = class.ok_or_else(|| {
+                NnError::Other(format!("class_weight: the target of sample {i} names no class"))
+            })?;
             Ok(*class_weight.get(&class).unwrap_or(&1.0))
         })
         .collect()

@@ -130,7 +130,11 @@ impl Dataset {
                 self.len
             )));
         }
-        if let Some((i, w)) = weights.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+        if let Some((i, w)) = weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
             return Err(NnError::Other(format!(
                 "sample weight {w} at sample {i} is not a finite number >= 0"
             )));

@@ -84,7 +84,10 @@ fn produce(
             let k = batch.n;
             match folder.decode_into(i, &mut batch.images[k * image_len..(k + 1) * image_len]) {
                 Ok(()) => {
-                    folder.write_label(folder.files[i].1, &mut batch.labels[k * label_len..(k + 1) * label_len]);
+                    folder.write_label(
+                        folder.files[i].1,
+                        &mut batch.labels[k * label_len..(k + 1) * label_len],
+                    );
                     batch.n += 1;
                 }
                 Err(_) if folder.options.bad_files == BadFiles::Skip => {
@@ -255,15 +258,22 @@ impl<O: Optimizer> Trainer<O> {
                 }
                 buffers.inputs[0][..b.images[..n * train.image_len()].len()]
                     .copy_from_slice(&b.images[..n * train.image_len()]);
-                buffers.targets[0][..n * train.label_len()].copy_from_slice(&b.labels[..n * train.label_len()]);
+                buffers.targets[0][..n * train.label_len()]
+                    .copy_from_slice(&b.labels[..n * train.label_len()]);
                 if let Some(aug) = &stream_config.augmentation {
-                    aug.apply(&mut buffers.inputs[0][..n * train.image_len()], (h, w, channels), &mut augment_rng);
+                    aug.apply(
+                        &mut buffers.inputs[0][..n * train.image_len()],
+                        (h, w, channels),
+                        &mut augment_rng,
+                    );
                 }
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
                 let running = tally.total / tally.samples.max(1) as f64;
                 if !loss.is_finite() {
-                    if self.with_context(model, callbacks, |cb, ctx| cb.on_train_batch_end(step, running, ctx))? {
+                    if self.with_context(model, callbacks, |cb, ctx| {
+                        cb.on_train_batch_end(step, running, ctx)
+                    })? {
                         stop = true;
                         return Ok(true);
                     }
@@ -277,7 +287,9 @@ impl<O: Optimizer> Trainer<O> {
                 }
                 self.backward_and_step(model, n, &buffers.grads)?;
                 if !callbacks.is_empty()
-                    && self.with_context(model, callbacks, |cb, ctx| cb.on_train_batch_end(step, running, ctx))?
+                    && self.with_context(model, callbacks, |cb, ctx| {
+                        cb.on_train_batch_end(step, running, ctx)
+                    })?
                 {
                     stop = true;
                 }
@@ -290,7 +302,13 @@ impl<O: Optimizer> Trainer<O> {
             stats.training += training;
             let mut logs = tally.logs(&spec, "");
             if let Some(v) = validation {
-                let val = self.evaluate_folder_tally(model, v, config.batch_size, stream_config.prefetch, &mut stats)?;
+                let val = self.evaluate_folder_tally(
+                    model,
+                    v,
+                    config.batch_size,
+                    stream_config.prefetch,
+                    &mut stats,
+                )?;
                 for (name, value) in val.logs(&spec, "val_").values {
                     logs.set(&name, value);
                 }
@@ -316,7 +334,10 @@ impl<O: Optimizer> Trainer<O> {
         stats: &mut StreamStats,
     ) -> Result<Tally, NnError> {
         if batch_size == 0 {
-            return Err(NnError::Other(format!("{}: batch_size must be at least 1", M::SPEC.name)));
+            return Err(NnError::Other(format!(
+                "{}: batch_size must be at least 1",
+                M::SPEC.name
+            )));
         }
         self.check_folder::<M>(folder)?;
         let batch = batch_size.min(folder.len());
@@ -343,7 +364,10 @@ impl<O: Optimizer> Trainer<O> {
         batch_size: usize,
     ) -> Result<ConfusionMatrix, NnError> {
         if batch_size == 0 {
-            return Err(NnError::Other(format!("{}: batch_size must be at least 1", M::SPEC.name)));
+            return Err(NnError::Other(format!(
+                "{}: batch_size must be at least 1",
+                M::SPEC.name
+            )));
         }
         self.check_folder::<M>(folder)?;
         let output = &M::SPEC.outputs[0];
@@ -360,7 +384,12 @@ impl<O: Optimizer> Trainer<O> {
         stream(folder, &order, batch, 4, &mut stats, |b| {
             input[..b.n * folder.image_len()].copy_from_slice(&b.images[..b.n * folder.image_len()]);
             model.forward_slices(b.n, &[&input[..b.n * folder.image_len()]], Mode::Infer)?;
-            matrix.add(loss, width, model.output(0), &b.labels[..b.n * folder.label_len()]);
+            matrix.add(
+                loss,
+                width,
+                model.output(0),
+                &b.labels[..b.n * folder.label_len()],
+            );
             Ok(false)
         })?;
         Ok(matrix)

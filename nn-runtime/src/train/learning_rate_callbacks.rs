@@ -21,12 +21,16 @@ impl<F: FnMut(usize, f32) -> f32> LearningRateScheduler<F> {
 impl<F: FnMut(usize, f32) -> f32> Callback for LearningRateScheduler<F> {
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext) -> Result<(), NnError> {
         let rate = (self.schedule)(epoch, ctx.learning_rate());
-        ctx.set_learning_rate(rate).map_err(|e| {
-            NnError::Other(format!("LearningRateScheduler at epoch {epoch}: {e}"))
-        })
+        ctx.set_learning_rate(rate)
+            .map_err(|e| NnError::Other(format!("LearningRateScheduler at epoch {epoch}: {e}")))
     }
 
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &mut Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         logs.set("learning_rate", ctx.learning_rate() as f64);
         Ok(())
     }
@@ -128,7 +132,12 @@ impl Callback for ReduceLROnPlateau {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &mut Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         logs.set("learning_rate", ctx.learning_rate() as f64);
         let current = monitored(logs, &self.monitor)?;
         if self.cooldown_counter > 0 {
@@ -176,7 +185,12 @@ impl Callback for TerminateOnNaN {
         Ok(())
     }
 
-    fn on_train_batch_end(&mut self, batch: usize, loss: f64, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_train_batch_end(
+        &mut self,
+        batch: usize,
+        loss: f64,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         if !loss.is_finite() {
             self.stopped_at = Some((self.epoch, batch));
             ctx.stop_training();
@@ -184,7 +198,12 @@ impl Callback for TerminateOnNaN {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, _ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &mut Logs,
+        _ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         Ok(())
     }
 }

@@ -206,7 +206,8 @@ impl Loss {
                     let w = row_weight(i / width);
                     let pc = p.clamp(EPSILON, 1.0 - EPSILON);
                     total -= w as f64
-                        * (t as f64 * log_probability(p, fused) + (1.0 - t as f64) * log_complement(p, fused));
+                        * (t as f64 * log_probability(p, fused)
+                            + (1.0 - t as f64) * log_complement(p, fused));
                     if let Some(g) = grad.as_deref_mut() {
                         g[i] = if fused {
                             scale * inv * w * (p - t)

@@ -24,9 +24,13 @@ pub enum MetricKind {
     CategoricalAccuracy,
     SparseCategoricalAccuracy,
     /// Target (one-hot) among the `k` highest predictions.
-    TopKCategoricalAccuracy { k: usize },
+    TopKCategoricalAccuracy {
+        k: usize,
+    },
     /// Target (class index) among the `k` highest predictions.
-    SparseTopKCategoricalAccuracy { k: usize },
+    SparseTopKCategoricalAccuracy {
+        k: usize,
+    },
     Precision,
     Recall,
     /// Area under the ROC curve.
@@ -49,8 +53,14 @@ const NAMES: &[(&str, MetricKind)] = &[
     ("acc", MetricKind::Accuracy),
     ("binary_accuracy", MetricKind::BinaryAccuracy),
     ("categorical_accuracy", MetricKind::CategoricalAccuracy),
-    ("sparse_categorical_accuracy", MetricKind::SparseCategoricalAccuracy),
-    ("top_k_categorical_accuracy", MetricKind::TopKCategoricalAccuracy { k: 5 }),
+    (
+        "sparse_categorical_accuracy",
+        MetricKind::SparseCategoricalAccuracy,
+    ),
+    (
+        "top_k_categorical_accuracy",
+        MetricKind::TopKCategoricalAccuracy { k: 5 },
+    ),
     (
         "sparse_top_k_categorical_accuracy",
         MetricKind::SparseTopKCategoricalAccuracy { k: 5 },
@@ -124,15 +134,19 @@ impl Metric {
                 | MetricKind::MeanAbsoluteError
         );
         if (wants_sparse && !sparse_targets) || (wants_dense && sparse_targets) {
-            let kind = if sparse_targets { "class indices" } else { "one value per output unit" };
+            let kind = if sparse_targets {
+                "class indices"
+            } else {
+                "one value per output unit"
+            };
             return Err(NnError::Other(format!(
                 "metric `{}` on output `{output}` cannot read the targets of {} ({kind})",
                 self.name,
                 loss.name()
             )));
         }
-        if let MetricKind::TopKCategoricalAccuracy { k: 0 } | MetricKind::SparseTopKCategoricalAccuracy { k: 0 } =
-            self.kind
+        if let MetricKind::TopKCategoricalAccuracy { k: 0 }
+        | MetricKind::SparseTopKCategoricalAccuracy { k: 0 } = self.kind
         {
             return Err(NnError::Other(format!("metric `{}` needs k >= 1", self.name)));
         }
@@ -202,11 +216,23 @@ impl Roc {
     /// Trapezoids under (false-positive rate, true-positive rate) from the
     /// lowest threshold to the highest; a rate with a zero denominator is 0.
     fn area(&self) -> f64 {
-        let rate = |count: u64, total: u64| if total == 0 { 0.0 } else { count as f64 / total as f64 };
+        let rate = |count: u64, total: u64| {
+            if total == 0 {
+                0.0
+            } else {
+                count as f64 / total as f64
+            }
+        };
         (0..AUC_THRESHOLDS - 1)
             .map(|i| {
-                let x = (rate(self.false_pos[i], self.negatives), rate(self.false_pos[i + 1], self.negatives));
-                let y = (rate(self.true_pos[i], self.positives), rate(self.true_pos[i + 1], self.positives));
+                let x = (
+                    rate(self.false_pos[i], self.negatives),
+                    rate(self.false_pos[i + 1], self.negatives),
+                );
+                let y = (
+                    rate(self.true_pos[i], self.positives),
+                    rate(self.true_pos[i + 1], self.positives),
+                );
                 (x.0 - x.1) * (y.0 + y.1) / 2.0
             })
             .sum()
@@ -216,8 +242,15 @@ impl Roc {
 /// A metric's running totals.
 #[derive(Debug, Clone)]
 pub(crate) enum MetricState {
-    Mean { sum: f64, count: u64 },
-    Confusion { true_pos: u64, false_pos: u64, false_neg: u64 },
+    Mean {
+        sum: f64,
+        count: u64,
+    },
+    Confusion {
+        true_pos: u64,
+        false_pos: u64,
+        false_neg: u64,
+    },
     Roc(Box<Roc>),
 }
 
@@ -263,7 +296,9 @@ impl MetricState {
         let row = |r: usize| &pred[r * width..(r + 1) * width];
         let kind = match metric.kind {
             MetricKind::Accuracy if sparse => MetricKind::SparseCategoricalAccuracy,
-            MetricKind::Accuracy if loss == Loss::BinaryCrossentropy || width == 1 => MetricKind::BinaryAccuracy,
+            MetricKind::Accuracy if loss == Loss::BinaryCrossentropy || width == 1 => {
+                MetricKind::BinaryAccuracy
+            }
             MetricKind::Accuracy => MetricKind::CategoricalAccuracy,
             kind => kind,
         };
@@ -271,12 +306,16 @@ impl MetricState {
             MetricState::Mean { sum, count } => {
                 let (s, n) = match kind {
                     MetricKind::BinaryAccuracy => {
-                        let hits = pred.iter().zip(target).filter(|(&p, &t)| (p > 0.5) as u8 as f32 == t);
+                        let hits = pred
+                            .iter()
+                            .zip(target)
+                            .filter(|(&p, &t)| (p > 0.5) as u8 as f32 == t);
                         (hits.count() as f64, pred.len())
                     }
                     MetricKind::CategoricalAccuracy => {
                         let hits = (0..rows).filter(|&r| {
-                            argmax(row(r)).is_some_and(|a| Some(a) == argmax(&target[r * width..(r + 1) * width]))
+                            argmax(row(r))
+                                .is_some_and(|a| Some(a) == argmax(&target[r * width..(r + 1) * width]))
                         });
                         (hits.count() as f64, rows)
                     }
@@ -286,7 +325,8 @@ impl MetricState {
                     }
                     MetricKind::TopKCategoricalAccuracy { k } => {
                         let hits = (0..rows).filter(|&r| {
-                            argmax(&target[r * width..(r + 1) * width]).is_some_and(|t| in_top_k(row(r), t, k))
+                            argmax(&target[r * width..(r + 1) * width])
+                                .is_some_and(|t| in_top_k(row(r), t, k))
                         });
                         (hits.count() as f64, rows)
                     }
@@ -295,11 +335,17 @@ impl MetricState {
                         (hits.count() as f64, rows)
                     }
                     MetricKind::MeanSquaredError => {
-                        let s = pred.iter().zip(target).map(|(&p, &t)| (p as f64 - t as f64).powi(2));
+                        let s = pred
+                            .iter()
+                            .zip(target)
+                            .map(|(&p, &t)| (p as f64 - t as f64).powi(2));
                         (s.sum(), pred.len())
                     }
                     MetricKind::MeanAbsoluteError => {
-                        let s = pred.iter().zip(target).map(|(&p, &t)| (p as f64 - t as f64).abs());
+                        let s = pred
+                            .iter()
+                            .zip(target)
+                            .map(|(&p, &t)| (p as f64 - t as f64).abs());
                         (s.sum(), pred.len())
                     }
                     _ => (0.0, 0),

@@ -14,9 +14,9 @@ pub mod progress;
 pub mod schedule;
 pub mod trainer;
 
+pub use augment::{Augmentation, Flip};
 pub use callbacks::{Callback, CallbackContext, CsvLogger, EarlyStopping, ModelCheckpoint};
 pub use dataset::{one_hot, Column, Dataset};
-pub use augment::{Augmentation, Flip};
 pub use history::{History, Logs};
 pub use image_stream::{StreamConfig, StreamStats};
 pub use learning_rate_callbacks::{LearningRateScheduler, MonitorMode, ReduceLROnPlateau, TerminateOnNaN};

@@ -19,7 +19,9 @@ fn positive(what: &str, name: &str, value: f64) -> Result<(), NnError> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(NnError::Other(format!("{what}: `{name}` must be > 0, got {value}")))
+        Err(NnError::Other(format!(
+            "{what}: `{name}` must be > 0, got {value}"
+        )))
     }
 }
 

@@ -131,7 +131,10 @@ impl<O: Optimizer> Trainer<O> {
     /// Report these metrics for the output `output` instead of the shared
     /// list (Keras's `metrics={'class': ['accuracy'], 'value': ['mae']}`).
     pub fn with_output_metrics(mut self, output: &str, names: &[&str]) -> Result<Self, NnError> {
-        let metrics = names.iter().map(|n| Metric::named(n)).collect::<Result<Vec<_>, _>>()?;
+        let metrics = names
+            .iter()
+            .map(|n| Metric::named(n))
+            .collect::<Result<Vec<_>, _>>()?;
         self.output_metrics.push((output.to_string(), metrics));
         Ok(self)
     }
@@ -493,7 +496,9 @@ impl<O: Optimizer> Trainer<O> {
                 if !loss.is_finite() {
                     // TerminateOnNaN may turn this error into a stop.
                     let running = tally.total / tally.samples.max(1) as f64;
-                    if self.with_context(model, callbacks, |cb, ctx| cb.on_train_batch_end(step, running, ctx))? {
+                    if self.with_context(model, callbacks, |cb, ctx| {
+                        cb.on_train_batch_end(step, running, ctx)
+                    })? {
                         stop = true;
                         break;
                     }
@@ -508,7 +513,9 @@ impl<O: Optimizer> Trainer<O> {
                 self.backward_and_step(model, n, &buffers.grads)?;
                 if !callbacks.is_empty() {
                     let running = tally.total / tally.samples.max(1) as f64;
-                    if self.with_context(model, callbacks, |cb, ctx| cb.on_train_batch_end(step, running, ctx))? {
+                    if self.with_context(model, callbacks, |cb, ctx| {
+                        cb.on_train_batch_end(step, running, ctx)
+                    })? {
                         stop = true;
                         break;
                     }
@@ -554,7 +561,10 @@ impl<O: Optimizer> Trainer<O> {
             )));
         };
         if batch_size == 0 {
-            return Err(NnError::Other(format!("{}: batch_size must be at least 1", spec.name)));
+            return Err(NnError::Other(format!(
+                "{}: batch_size must be at least 1",
+                spec.name
+            )));
         }
         self.check::<M>(data, "evaluation data")?;
         let (loss, _) = self.loss_for(output);
@@ -568,7 +578,12 @@ impl<O: Optimizer> Trainer<O> {
             let n = chunk.len();
             Self::gather(data, data.sample_weight(), chunk, &mut buffers);
             buffers.forward(model, n, Mode::Infer)?;
-            matrix.add(loss, width, model.output(output), &buffers.targets[output][..n * target_len]);
+            matrix.add(
+                loss,
+                width,
+                model.output(output),
+                &buffers.targets[output][..n * target_len],
+            );
         }
         Ok(matrix)
     }
@@ -625,9 +640,7 @@ impl<O: Optimizer> Trainer<O> {
         data: &Dataset,
         batch_size: usize,
     ) -> Result<Logs, NnError> {
-        Ok(self
-            .evaluate_tally(model, data, batch_size)?
-            .logs(&M::SPEC, ""))
+        Ok(self.evaluate_tally(model, data, batch_size)?.logs(&M::SPEC, ""))
     }
 }
 
