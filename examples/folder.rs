@@ -19,10 +19,7 @@ use std::time::Instant;
 
 use nn::prelude::*;
 use nn::runtime::io::datasets::fashion_mnist;
-use nn::runtime::io::image_folder::{ColorMode, ImageFolder, ImageFolderOptions};
 use nn::runtime::io::png_export::export_png_folder;
-use nn::runtime::report::curves;
-use nn::runtime::train::{Augmentation, Flip, StreamConfig};
 
 network! {
     /// Two convolution blocks and a softmax over the folder's classes (up

@@ -86,11 +86,13 @@ pub use rand;
 pub mod prelude {
     pub use crate::network;
     pub use nn_runtime::io::datasets;
+    pub use nn_runtime::io::image_folder::{BadFiles, ColorMode, ImageFolder, ImageFolderOptions, LabelMode};
+    pub use nn_runtime::report::curves;
     pub use nn_runtime::train::{
-        one_hot, predict, predict_named, Adam, Callback, CallbackContext, CosineDecay, CsvLogger, Dataset,
-        EarlyStopping, ExponentialDecay, FitConfig, History, LearningRateScheduler, Logs, Loss,
-        ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp, Sgd, TerminateOnNaN,
-        Trainer, Verbosity,
+        one_hot, predict, predict_named, Adam, Augmentation, Callback, CallbackContext, CosineDecay,
+        CsvLogger, Dataset, EarlyStopping, ExponentialDecay, FitConfig, Flip, History, LearningRateScheduler,
+        Logs, Loss, Metric, ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp,
+        Sgd, StreamConfig, TerminateOnNaN, Trainer, Verbosity,
     };
     pub use nn_runtime::{Mode, Model, NnError};
 }
