@@ -82,6 +82,17 @@ pub use nn_runtime::{Mode, Model, NnError};
 pub use ndarray;
 pub use rand;
 
+/// What `network!` expansions refer to, and nothing else does: everything
+/// generated code names goes through this path, so the runtime's public
+/// surface can change without breaking expansions and users never see the
+/// plumbing. Not an API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use nn_runtime::model::{typed_output, Generated};
+    pub use nn_runtime::*;
+    pub use {ndarray, rand};
+}
+
 /// Everything a training program needs in one import.
 pub mod prelude {
     pub use crate::network;

@@ -117,29 +117,29 @@ fn reduce_lr_on_plateau_lowers_the_rate_during_fit() {
 }
 
 #[test]
-fn terminate_on_nan_stops_a_diverging_run_without_an_error() {
-    let train = data(16);
-    // Without the callback, a diverging run is an error naming the step.
+fn terminate_on_nan_stops_at_a_nan_loss_without_an_error_and_keeps_finite_weights() {
+    // Sample 6 holds a NaN: with batches of 4 and no shuffling, the loss of
+    // epoch 1, step 2 is NaN.
+    let mut x = Array4::from_shape_fn((16, 2, 2, 1), |(i, r, c, _)| (i + r + c) as f32 / 10.0);
+    x[[6, 1, 0, 0]] = f32::NAN;
+    let y = Array2::from_shape_fn((16, 2), |(i, c)| (i + c) as f32 / 8.0);
+    let train = Dataset::new(x, y).unwrap();
+    // Without the callback, it is an error naming the place.
     let mut net = Regressor::new(&mut common::rng(3));
-    let mut trainer = Trainer::new(Sgd::new(1e30), Loss::MeanSquaredError);
-    let err = trainer
-        .fit(&mut net, &train, None, &config(5, 4), &mut [])
-        .unwrap_err();
-    assert!(err.to_string().contains("the loss became"), "{err}");
+    let mut trainer = Trainer::new(Sgd::new(0.1), Loss::MeanSquaredError);
+    let err = trainer.fit(&mut net, &train, None, &config(5, 4), &mut []).unwrap_err();
+    assert!(err.to_string().contains("the loss became NaN or infinite at epoch 1, step 2"), "{err}");
 
     let mut net = Regressor::new(&mut common::rng(3));
-    let mut trainer = Trainer::new(Sgd::new(1e30), Loss::MeanSquaredError);
+    let mut trainer = Trainer::new(Sgd::new(0.1), Loss::MeanSquaredError);
     let mut terminate = TerminateOnNaN::default();
     let history = trainer
         .fit(&mut net, &train, None, &config(5, 4), &mut [&mut terminate])
         .unwrap();
-    let (epoch, _step) = terminate.stopped_at.expect("stopped");
-    assert_eq!(
-        history.epochs.len(),
-        epoch + 1,
-        "the stopped epoch is the last one logged"
-    );
-    assert!(!history.series("loss").last().unwrap().is_finite());
+    assert_eq!(terminate.stopped_at, Some((0, 1)));
+    assert_eq!(history.epochs.len(), 1, "the stopped epoch is the last one logged");
+    assert!(history.series("loss")[0].is_nan());
+    assert!(net.params().iter().all(|p| p.is_finite()), "the NaN step's update is not applied");
 }
 
 /// A callback that reads and writes weights through the slices it is given.

@@ -51,13 +51,17 @@ pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
 
 pub mod arena;
+pub mod inference;
 pub mod model;
 pub mod model_error;
 pub mod spec;
 pub mod summary;
 
 pub use arena::Arena;
-pub use model::{Mode, Model, ModelCore, Slot};
+pub use model::{Mode, Model};
+// Plumbing for generated code (see `model::Generated`).
+#[doc(hidden)]
+pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
 pub mod gather;

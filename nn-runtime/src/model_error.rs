@@ -71,7 +71,8 @@ pub enum NnError {
         path: PathBuf,
         source: Arc<std::io::Error>,
     },
-    /// A file's contents are not what its format requires.
+    /// A file's contents are not what its format requires. `message`
+    /// follows the file name: "is not a valid IDX file: ...".
     InvalidFile {
         file: String,
         /// 1-based line for text files.
@@ -176,7 +177,7 @@ impl fmt::Display for NnError {
                 file,
                 line: None,
                 message,
-            } => write!(f, "`{file}`: {message}"),
+            } => write!(f, "`{file}` {message}"),
             NnError::WeightMismatch {
                 file,
                 network,

@@ -1,5 +1,6 @@
 //! Files: weights (safetensors) and datasets (IDX, the digits CSV).
 
+pub mod atomic;
 pub mod bilinear;
 pub mod datasets;
 pub mod idx;

@@ -22,7 +22,7 @@ use crate::train::callbacks::Callback;
 use crate::train::history::History;
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::Progress;
-use crate::train::trainer::{Buffers, FitConfig, Tally, Trainer};
+use crate::train::trainer::{output_of, Buffers, FitConfig, Tally, Trainer};
 
 /// A decoded batch: `n` images and labels, flat.
 struct Batch {
@@ -387,7 +387,7 @@ impl<O: Optimizer> Trainer<O> {
             matrix.add(
                 loss,
                 width,
-                model.output(0),
+                output_of(model, 0)?,
                 &b.labels[..b.n * folder.label_len()],
             );
             Ok(false)

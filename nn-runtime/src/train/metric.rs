@@ -309,7 +309,7 @@ impl MetricState {
                         let hits = pred
                             .iter()
                             .zip(target)
-                            .filter(|(&p, &t)| (p > 0.5) as u8 as f32 == t);
+                            .filter(|(&p, &t)| !p.is_nan() && (p > 0.5) as u8 as f32 == t);
                         (hits.count() as f64, pred.len())
                     }
                     MetricKind::CategoricalAccuracy => {
@@ -376,6 +376,47 @@ impl MetricState {
                         roc.add(p, target_value(sparse, target, width, r, c) != 0.0);
                     }
                 }
+            }
+        }
+    }
+
+    /// The running sums as floats, for adding across processes.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn push_sums(&self, out: &mut Vec<f64>) {
+        match self {
+            MetricState::Mean { sum, count } => out.extend([*sum, *count as f64]),
+            MetricState::Confusion {
+                true_pos,
+                false_pos,
+                false_neg,
+            } => out.extend([*true_pos as f64, *false_pos as f64, *false_neg as f64]),
+            MetricState::Roc(roc) => {
+                out.extend(roc.true_pos.iter().chain(&roc.false_pos).map(|&c| c as f64));
+                out.extend([roc.positives as f64, roc.negatives as f64]);
+            }
+        }
+    }
+
+    /// Reads what [`MetricState::push_sums`] wrote for `metric`.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn from_sums(metric: &Metric, sums: &mut impl Iterator<Item = f64>) -> MetricState {
+        let mut next = || sums.next().unwrap_or(0.0);
+        match metric.state() {
+            MetricState::Mean { .. } => MetricState::Mean {
+                sum: next(),
+                count: next() as u64,
+            },
+            MetricState::Confusion { .. } => MetricState::Confusion {
+                true_pos: next() as u64,
+                false_pos: next() as u64,
+                false_neg: next() as u64,
+            },
+            MetricState::Roc(mut roc) => {
+                roc.true_pos.iter_mut().for_each(|c| *c = next() as u64);
+                roc.false_pos.iter_mut().for_each(|c| *c = next() as u64);
+                roc.positives = next() as u64;
+                roc.negatives = next() as u64;
+                MetricState::Roc(roc)
             }
         }
     }

@@ -4,6 +4,8 @@ pub mod augment;
 pub mod callbacks;
 pub mod class_weight;
 pub mod dataset;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod history;
 pub mod image_stream;
 pub mod learning_rate_callbacks;

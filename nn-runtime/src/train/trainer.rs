@@ -170,25 +170,17 @@ impl<O: Optimizer> Trainer<O> {
     }
 
     /// Checks that `data` fits the network: counts and per-sample shapes.
-    fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
+    pub(super) fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
         let spec = M::SPEC;
-        if data.inputs.len() != spec.inputs.len() || data.targets.len() != spec.outputs.len() {
-            return Err(NnError::Other(format!(
-                "{}: {what} has {} input and {} target arrays, the network has {} inputs and {} outputs",
-                spec.name,
-                data.inputs.len(),
-                data.targets.len(),
-                spec.inputs.len(),
-                spec.outputs.len()
-            )));
-        }
+        crate::model::check_count(spec.name, "input arrays", spec.inputs.len(), data.inputs.len())?;
+        crate::model::check_count(spec.name, "target arrays", spec.outputs.len(), data.targets.len())?;
         if self.losses.len() != 1 && self.losses.len() != spec.outputs.len() {
-            return Err(NnError::Other(format!(
-                "{}: {} losses given for {} outputs",
-                spec.name,
-                self.losses.len(),
-                spec.outputs.len()
-            )));
+            return Err(NnError::Count {
+                network: spec.name,
+                what: "losses (or a single one for every output)",
+                expected: spec.outputs.len(),
+                actual: self.losses.len(),
+            });
         }
         for (name, _) in &self.output_metrics {
             if !spec.outputs.iter().any(|o| o.name == name) {
@@ -222,18 +214,15 @@ impl<O: Optimizer> Trainer<O> {
         for (i, (column, output)) in data.targets.iter().zip(spec.outputs).enumerate() {
             let (loss, _) = self.loss_for(i);
             let width = output.shape.last().copied().unwrap_or(1);
-            let rows = output.len() / width;
-            let expected = loss.target_len(rows, width);
-            if column.sample_len() != expected {
-                return Err(NnError::Other(format!(
-                    "{}: {what} targets for output `{}` have {} values per sample, {} expects {expected} \
-                     (output shape {:?})",
-                    spec.name,
-                    output.name,
-                    column.sample_len(),
-                    loss.name(),
-                    output.shape
-                )));
+            let expected = target_shape(loss, output.shape);
+            if !same_up_to_trailing_ones(&column.sample_shape, &expected) {
+                return Err(NnError::TargetShape {
+                    network: spec.name,
+                    output: output.name,
+                    loss: loss.name(),
+                    expected,
+                    actual: column.sample_shape.clone(),
+                });
             }
             if loss == Loss::SparseCategoricalCrossentropy {
                 if let Some((i, &bad)) = column
@@ -242,18 +231,20 @@ impl<O: Optimizer> Trainer<O> {
                     .enumerate()
                     .find(|(_, &v)| v < 0.0 || v.fract() != 0.0 || v as usize >= width)
                 {
-                    return Err(NnError::Other(format!(
-                        "{}: {what} label {bad} at sample {} is not a class index in 0..{width}",
+                    return Err(NnError::invalid_argument(
                         spec.name,
-                        i / column.sample_len().max(1)
-                    )));
+                        format!(
+                            "{what} label {bad} at sample {} is not a class index in 0..{width}",
+                            i / column.sample_len().max(1)
+                        ),
+                    ));
                 }
             }
         }
         Ok(())
     }
 
-    fn buffers<M: Model>(&self, data: &Dataset, batch: usize) -> Buffers {
+    pub(super) fn buffers<M: Model>(&self, data: &Dataset, batch: usize) -> Buffers {
         Buffers {
             inputs: data
                 .inputs
@@ -275,7 +266,7 @@ impl<O: Optimizer> Trainer<O> {
         }
     }
 
-    fn gather(data: &Dataset, weights: Option<&[f32]>, indices: &[usize], buffers: &mut Buffers) {
+    pub(crate) fn gather(data: &Dataset, weights: Option<&[f32]>, indices: &[usize], buffers: &mut Buffers) {
         buffers.weighted = weights.is_some();
         if let Some(weights) = weights {
             for (slot, &i) in buffers.weights.iter_mut().zip(indices) {
@@ -313,7 +304,7 @@ impl<O: Optimizer> Trainer<O> {
             let target_len = loss.target_len(output.len() / width, width);
             // Evaluation reports the from-logits loss too, as Keras does.
             let fused = loss.fuses_with(M::OUTPUT_ACTIVATIONS[i]);
-            let pred = model.output(i);
+            let pred = output_of(model, i)?;
             let targets = &buffers.targets[i][..n * target_len];
             let grad = if train {
                 Some(&mut buffers.grads[i][..n * output.len()])
@@ -347,6 +338,8 @@ impl<O: Optimizer> Trainer<O> {
         grads: &mut [Vec<f32>],
     ) -> Result<f64, NnError> {
         let spec = M::SPEC;
+        crate::model::check_count(spec.name, "targets", spec.outputs.len(), targets.len())?;
+        crate::model::check_count(spec.name, "gradient buffers", spec.outputs.len(), grads.len())?;
         model.forward_slices(batch, inputs, Mode::Train)?;
         let mut total = 0.0;
         for (i, output) in spec.outputs.iter().enumerate() {
@@ -356,20 +349,44 @@ impl<O: Optimizer> Trainer<O> {
             let grad = grads
                 .get_mut(i)
                 .and_then(|g| g.get_mut(..batch * output.len()))
-                .ok_or_else(|| NnError::Other(format!("{}: gradient buffer {i} too small", spec.name)))?;
+                .ok_or_else(|| {
+                    NnError::invalid_argument(
+                        spec.name,
+                        format!(
+                            "gradient buffer {i} holds fewer than {batch} samples of `{}`",
+                            output.name
+                        ),
+                    )
+                })?;
             total += weight as f64
-                * loss.evaluate(width, model.output(i), targets[i], fused, weight, Some(grad))?;
+                * loss.evaluate(width, output_of(model, i)?, targets[i], fused, weight, Some(grad))?;
         }
         self.backward_and_step(model, batch, grads)?;
         Ok(total)
     }
 
     /// Backward from the first `n` samples of each output gradient, then one
-    /// optimizer step. An output whose loss fuses with its activation was
-    /// given the pre-activation gradient, so the network skips that
-    /// activation's backward for this call only.
+    /// optimizer step.
     pub(crate) fn backward_and_step<M: Model>(
         &mut self,
+        model: &mut M,
+        n: usize,
+        grads: &[Vec<f32>],
+    ) -> Result<(), NnError> {
+        self.backward(model, n, grads)?;
+        let (params, g) = model.params_and_grads();
+        self.optimizer.step(params, g);
+        Ok(())
+    }
+
+    /// Backward from the first `n` samples of each output gradient into the
+    /// model's flat parameter gradient. An output whose loss fuses with its
+    /// activation was given the pre-activation gradient, so the network
+    /// skips that activation's backward for this call only. (Distributed
+    /// training averages the gradient across replicas between this and the
+    /// optimizer step.)
+    pub(super) fn backward<M: Model>(
+        &self,
         model: &mut M,
         n: usize,
         grads: &[Vec<f32>],
@@ -398,10 +415,7 @@ impl<O: Optimizer> Trainer<O> {
             model.backward_slices(&v)
         };
         model.core_mut().skip_output_activation.fill(false);
-        result?;
-        let (params, g) = model.params_and_grads();
-        self.optimizer.step(params, g);
-        Ok(())
+        result
     }
 
     /// Trains `model` on `train` (Keras's `fit`). Validation comes from
@@ -416,16 +430,13 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<History, NnError> {
         let spec = M::SPEC;
         if config.batch_size == 0 {
-            return Err(NnError::Other(format!(
-                "{}: batch_size must be at least 1",
-                spec.name
-            )));
+            return Err(NnError::invalid_argument(
+                spec.name,
+                "batch_size must be at least 1",
+            ));
         }
         if config.epochs == 0 {
-            return Err(NnError::Other(format!(
-                "{}: epochs must be at least 1",
-                spec.name
-            )));
+            return Err(NnError::invalid_argument(spec.name, "epochs must be at least 1"));
         }
         let split;
         let (train, validation) = match (validation, config.validation_split) {
@@ -493,8 +504,15 @@ impl<O: Optimizer> Trainer<O> {
                 Self::gather(train, train_weights, indices, &mut buffers);
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
+                let non_finite = |what| NnError::NonFinite {
+                    network: spec.name,
+                    what,
+                    epoch: epoch + 1,
+                    step: step + 1,
+                };
                 if !loss.is_finite() {
-                    // TerminateOnNaN may turn this error into a stop.
+                    // TerminateOnNaN may turn this error into a stop; the
+                    // update from this step is not applied.
                     let running = tally.total / tally.samples.max(1) as f64;
                     if self.with_context(model, callbacks, |cb, ctx| {
                         cb.on_train_batch_end(step, running, ctx)
@@ -502,15 +520,15 @@ impl<O: Optimizer> Trainer<O> {
                         stop = true;
                         break;
                     }
-                    return Err(NnError::Other(format!(
-                        "{}: the loss became {loss} at epoch {}, step {} of {steps}; \
-                         try a lower learning rate or check the data for NaN or infinite values",
-                        spec.name,
-                        epoch + 1,
-                        step + 1
-                    )));
+                    return Err(non_finite("loss"));
                 }
                 self.backward_and_step(model, n, &buffers.grads)?;
+                // One pass over the parameters (cheap beside the step that
+                // just touched them all): a NaN learning rate or an
+                // overflowing update shows here, even on the last step.
+                if !all_finite(model.params()) {
+                    return Err(non_finite("parameters"));
+                }
                 if !callbacks.is_empty() {
                     let running = tally.total / tally.samples.max(1) as f64;
                     if self.with_context(model, callbacks, |cb, ctx| {
@@ -581,7 +599,7 @@ impl<O: Optimizer> Trainer<O> {
             matrix.add(
                 loss,
                 width,
-                model.output(output),
+                output_of(model, output)?,
                 &buffers.targets[output][..n * target_len],
             );
         }
@@ -613,10 +631,10 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<Tally, NnError> {
         let spec = M::SPEC;
         if batch_size == 0 {
-            return Err(NnError::Other(format!(
-                "{}: batch_size must be at least 1",
-                spec.name
-            )));
+            return Err(NnError::invalid_argument(
+                spec.name,
+                "batch_size must be at least 1",
+            ));
         }
         self.check::<M>(data, "evaluation data")?;
         let batch = batch_size.min(data.len());
@@ -642,6 +660,35 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<Logs, NnError> {
         Ok(self.evaluate_tally(model, data, batch_size)?.logs(&M::SPEC, ""))
     }
+}
+
+/// Output `i` of the last forward pass (`i` comes from the spec, so it exists).
+pub(crate) fn output_of<M: Model>(model: &M, i: usize) -> Result<&[f32], NnError> {
+    model
+        .output(i)
+        .ok_or_else(|| NnError::Other(format!("internal error: {} has no output {i}", M::SPEC.name)))
+}
+
+/// Whether every value is finite: `x * 0` is 0 for finite `x` and NaN for
+/// NaN or ±inf, and a sum of such products vectorises.
+fn all_finite(values: &[f32]) -> bool {
+    values.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0
+}
+
+/// The per-sample target shape `loss` expects for an output of `shape`:
+/// class indices drop the class axis, every other loss matches the output.
+fn target_shape(loss: Loss, shape: &[usize]) -> Vec<usize> {
+    match loss {
+        Loss::SparseCategoricalCrossentropy => shape[..shape.len().saturating_sub(1)].to_vec(),
+        _ => shape.to_vec(),
+    }
+}
+
+/// Shapes equal once trailing axes of size 1 are dropped, as Keras accepts
+/// labels `[n]` and `[n, 1]` alike.
+fn same_up_to_trailing_ones(a: &[usize], b: &[usize]) -> bool {
+    let trim = |s: &[usize]| s.len() - s.iter().rev().take_while(|&&d| d == 1).count();
+    a[..trim(a)] == b[..trim(b)]
 }
 
 /// Running sums over an epoch or an evaluation.
@@ -676,9 +723,45 @@ impl Tally {
         }
         logs
     }
+
+    /// Every sum as one flat list, so replicas can add theirs in one
+    /// all-reduce; [`Tally::from_sums`] reads it back.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn to_sums(&self) -> Vec<f64> {
+        let mut sums = vec![self.total, self.samples as f64];
+        sums.extend(&self.losses);
+        for (_, state) in self.metrics.iter().flatten() {
+            state.push_sums(&mut sums);
+        }
+        sums
+    }
+
+    /// A tally with this one's metrics whose sums are `sums` (counts are
+    /// exact in `f64` up to 2^53).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn from_sums(&self, sums: &[f64]) -> Self {
+        let outputs = self.losses.len();
+        let mut rest = sums[2 + outputs..].iter().copied();
+        Self {
+            total: sums[0],
+            samples: sums[1] as usize,
+            losses: sums[2..2 + outputs].to_vec(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|m| {
+                    m.iter()
+                        .map(|(metric, _)| (*metric, MetricState::from_sums(metric, &mut rest)))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
 }
 
-/// Batched inference (Keras's `predict`): one array per output.
+/// Batched inference (Keras's `predict`): one array per output. Every
+/// input must hold the same number of samples; they run `batch_size` at a
+/// time.
 pub fn predict<M: Model>(
     model: &mut M,
     inputs: &[ndarray::ArrayViewD<f32>],
@@ -686,53 +769,14 @@ pub fn predict<M: Model>(
 ) -> Result<Vec<ndarray::ArrayD<f32>>, NnError> {
     let spec = M::SPEC;
     if batch_size == 0 {
-        return Err(NnError::Other(format!(
-            "{}: batch_size must be at least 1",
-            spec.name
-        )));
+        return Err(NnError::invalid_argument(
+            spec.name,
+            "batch_size must be at least 1",
+        ));
     }
-    if inputs.len() != spec.inputs.len() {
-        return Err(NnError::Count {
-            network: spec.name,
-            what: "inputs",
-            expected: spec.inputs.len(),
-            actual: inputs.len(),
-        });
-    }
-    let total = inputs
-        .first()
-        .map_or(0, |a| a.shape().first().copied().unwrap_or(0));
-    if total == 0 {
-        return Err(NnError::EmptyBatch { network: spec.name });
-    }
-    let mut outputs: Vec<Vec<f32>> = spec
-        .outputs
-        .iter()
-        .map(|o| Vec::with_capacity(total * o.len()))
-        .collect();
-    let mut start = 0;
-    while start < total {
-        let end = (start + batch_size).min(total);
-        let views: Vec<ndarray::ArrayViewD<f32>> = inputs
-            .iter()
-            .map(|a| a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end)))
-            .collect();
-        let outs = model.forward_arrays(&views, Mode::Infer)?;
-        for (acc, out) in outputs.iter_mut().zip(outs) {
-            acc.extend(out.iter());
-        }
-        start = end;
-    }
-    spec.outputs
-        .iter()
-        .zip(outputs)
-        .map(|(o, data)| {
-            let mut shape = vec![total];
-            shape.extend_from_slice(o.shape);
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), data)
-                .map_err(|e| NnError::Other(format!("internal error: {e}")))
-        })
-        .collect()
+    crate::model::check_count(spec.name, "inputs", spec.inputs.len(), inputs.len())?;
+    let total = crate::model::batch_of(spec.name, spec.inputs, inputs)?;
+    crate::inference::forward_in_chunks(model, inputs, total, batch_size, Mode::Infer)
 }
 
 /// Batched inference with inputs and outputs by name.
