@@ -127,8 +127,14 @@ fn terminate_on_nan_stops_at_a_nan_loss_without_an_error_and_keeps_finite_weight
     // Without the callback, it is an error naming the place.
     let mut net = Regressor::new(&mut common::rng(3));
     let mut trainer = Trainer::new(Sgd::new(0.1), Loss::MeanSquaredError);
-    let err = trainer.fit(&mut net, &train, None, &config(5, 4), &mut []).unwrap_err();
-    assert!(err.to_string().contains("the loss became NaN or infinite at epoch 1, step 2"), "{err}");
+    let err = trainer
+        .fit(&mut net, &train, None, &config(5, 4), &mut [])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the loss became NaN or infinite at epoch 1, step 2"),
+        "{err}"
+    );
 
     let mut net = Regressor::new(&mut common::rng(3));
     let mut trainer = Trainer::new(Sgd::new(0.1), Loss::MeanSquaredError);
@@ -137,9 +143,16 @@ fn terminate_on_nan_stops_at_a_nan_loss_without_an_error_and_keeps_finite_weight
         .fit(&mut net, &train, None, &config(5, 4), &mut [&mut terminate])
         .unwrap();
     assert_eq!(terminate.stopped_at, Some((0, 1)));
-    assert_eq!(history.epochs.len(), 1, "the stopped epoch is the last one logged");
+    assert_eq!(
+        history.epochs.len(),
+        1,
+        "the stopped epoch is the last one logged"
+    );
     assert!(history.series("loss")[0].is_nan());
-    assert!(net.params().iter().all(|p| p.is_finite()), "the NaN step's update is not applied");
+    assert!(
+        net.params().iter().all(|p| p.is_finite()),
+        "the NaN step's update is not applied"
+    );
 }
 
 /// A callback that reads and writes weights through the slices it is given.

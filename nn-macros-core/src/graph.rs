@@ -155,7 +155,10 @@ enum Context {
     Network,
     Block,
     /// `base`: index of the loop body's scope frame.
-    Loop { in_block: bool, base: usize },
+    Loop {
+        in_block: bool,
+        base: usize,
+    },
 }
 
 impl Context {
@@ -314,7 +317,8 @@ impl<'a> Builder<'a> {
                 Ok(v) => shape.push(v),
                 Err(message) => {
                     let message = if i == 0 && is_batch_axis(d) {
-                        let rest: Vec<String> = dims[1..].iter().map(|d| quote::quote!(#d).to_string()).collect();
+                        let rest: Vec<String> =
+                            dims[1..].iter().map(|d| quote::quote!(#d).to_string()).collect();
                         format!(
                             "the batch axis is not part of an input's shape (any batch size works); \
                              write `input {name}: [{}];`",
@@ -1022,7 +1026,9 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         qualified.map(|layer| {
-            format!("layers are in scope by name in `network!`: write `{layer}(...)` without a `layers.` prefix")
+            format!(
+                "layers are in scope by name in `network!`: write `{layer}(...)` without a `layers.` prefix"
+            )
         })
     }
 
@@ -1354,7 +1360,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-const FUNCTION_NAMES: &[&str] = &["add", "concat", "concatenate", "flatten", "global_average_pooling2d"];
+const FUNCTION_NAMES: &[&str] = &[
+    "add",
+    "concat",
+    "concatenate",
+    "flatten",
+    "global_average_pooling2d",
+];
 
 fn is_function(name: &str) -> bool {
     matches!(name, "add" | "concat" | "concatenate" | "flatten") || ACTIVATION_FUNCTIONS.contains(&name)

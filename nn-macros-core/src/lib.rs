@@ -31,7 +31,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let mut errors = errors::Errors::default();
     let mut out = TokenStream::new();
     for (i, def) in invocation.networks.iter().enumerate() {
-        if invocation.networks[..i].iter().any(|earlier| earlier.name == def.name) {
+        if invocation.networks[..i]
+            .iter()
+            .any(|earlier| earlier.name == def.name)
+        {
             // One message; a second struct would repeat every item of the first.
             errors.push(
                 def.name.span(),

@@ -109,6 +109,17 @@ fn the_png_shows_both_lines_and_save_writes_both_files() {
         .collect();
     assert!(leftovers.is_empty());
     std::fs::remove_dir_all(&dir).ok();
+    // Small steps get enough digits to tell ticks apart.
+    let mut tiny = History::default();
+    for lr in [1.1e-3, 1.0e-3, 0.9e-3] {
+        let mut logs = Logs::default();
+        logs.set("learning_rate", lr);
+        tiny.epochs.push(logs);
+    }
+    let text = svg(&tiny);
+    for tick in [">9.00e-4<", ">9.50e-4<", ">1.00e-3<", ">1.05e-3<", ">1.10e-3<"] {
+        assert!(text.contains(tick), "{tick}");
+    }
     // One epoch and a NaN value still draw.
     let mut one = history(1);
     one.epochs[0].set("val_loss", f64::NAN);

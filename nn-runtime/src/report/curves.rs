@@ -45,10 +45,13 @@ pub fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64, f64) {
     (ticks, first * step, last * step)
 }
 
-/// A tick label with as many decimals as the step needs.
-fn label(value: f64, step: f64) -> String {
-    if step.abs() < 1e-4 || value.abs() >= 1e6 {
-        return format!("{value:.1e}");
+/// A tick label with as many digits as the step needs to tell ticks apart
+/// (`largest` is the largest tick's magnitude, so all labels match).
+fn label(value: f64, step: f64, largest: f64) -> String {
+    if step.abs() < 1e-4 || largest >= 1e6 {
+        let magnitude = |v: f64| v.abs().log10().floor();
+        let digits = (magnitude(largest.max(step)) - magnitude(step)).max(1.0) as usize;
+        return format!("{value:.digits$e}");
     }
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     format!("{value:.decimals$}")
@@ -101,6 +104,7 @@ fn panel(fig: &mut Figure, history: &History, name: &str, origin: (f64, f64)) {
     }
     let (y_ticks, lo, hi) = ticks(lo, hi, 5);
     let y_step = y_ticks.get(1).map_or(1.0, |t| t - y_ticks[0]);
+    let largest = y_ticks.iter().fold(0.0f64, |m, t| m.max(t.abs()));
     let epochs = history.epochs.len().max(1);
     let sx = |epoch: usize| {
         if epochs == 1 {
@@ -140,7 +144,7 @@ fn panel(fig: &mut Figure, history: &History, name: &str, origin: (f64, f64)) {
             color: BLACK,
             width: 1.0,
         });
-        text(fig, (x0 - 8.0, y), label(t, y_step), Anchor::End);
+        text(fig, (x0 - 8.0, y), label(t, y_step, largest), Anchor::End);
     }
     // Epoch ticks, 1-based, thinned to at most about ten.
     let every = tick_step(epochs as f64, 10).max(1.0) as usize;

@@ -302,13 +302,16 @@ impl<O: Optimizer> Trainer<O> {
             stats.training += training;
             let mut logs = tally.logs(&spec, "");
             if let Some(v) = validation {
+                // The validation pass's waiting is not the training loop's.
+                let mut val_stats = StreamStats::default();
                 let val = self.evaluate_folder_tally(
                     model,
                     v,
                     config.batch_size,
                     stream_config.prefetch,
-                    &mut stats,
+                    &mut val_stats,
                 )?;
+                stats.skipped += val_stats.skipped;
                 for (name, value) in val.logs(&spec, "val_").values {
                     logs.set(&name, value);
                 }

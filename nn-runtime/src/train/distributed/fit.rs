@@ -100,7 +100,9 @@ impl<O: Optimizer> Trainer<O> {
         let mut history = History::default();
         let steps = train.len().div_ceil(batch);
 
-        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| cb.on_train_begin(ctx))?;
+        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+            cb.on_train_begin(ctx)
+        })?;
         for epoch in 0..config.epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
@@ -149,7 +151,9 @@ impl<O: Optimizer> Trainer<O> {
                 break;
             }
         }
-        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| cb.on_train_end(ctx))?;
+        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+            cb.on_train_end(ctx)
+        })?;
         Ok(history)
     }
 
