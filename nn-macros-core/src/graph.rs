@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
@@ -20,8 +21,8 @@ pub struct Layer {
     pub nodes: Vec<usize>,
     /// Input shape of the first application (shared layers must match it).
     pub input_shape: Option<Shape>,
-    /// Where it was constructed, for messages.
-    span: Span,
+    /// The tokens that constructed it, for messages.
+    origin: TokenStream,
 }
 
 /// One application of a layer, producing one tensor.
@@ -30,7 +31,7 @@ pub struct Node {
     pub inputs: Vec<usize>,
     pub shape: Shape,
     /// The expression that applied the layer, for messages.
-    span: Span,
+    origin: TokenStream,
 }
 
 /// A named input or output of the network.
@@ -244,6 +245,8 @@ impl<'a> Builder<'a> {
                         continue;
                     };
                     for i in from..to {
+                        // `to` may be one past i64::MAX (`..=i64::MAX`).
+                        let Ok(i) = i64::try_from(i) else { break };
                         if !self.step(range) {
                             break;
                         }
@@ -353,14 +356,14 @@ impl<'a> Builder<'a> {
             scope[0].insert(name.to_string(), Value::Poison);
             return;
         }
-        let layer = self.new_layer(Config::Input, None, name.span());
+        let layer = self.new_layer(Config::Input, None, name.to_token_stream());
         self.layers[layer].input_shape = Some(shape.clone());
         let node = self.nodes.len();
         self.nodes.push(Node {
             layer,
             inputs: Vec::new(),
             shape,
-            span: name.span(),
+            origin: name.to_token_stream(),
         });
         self.layers[layer].nodes.push(node);
         self.inputs.push((
@@ -373,7 +376,9 @@ impl<'a> Builder<'a> {
         scope[0].insert(name.to_string(), Value::Tensor(node));
     }
 
-    fn loop_bounds(&mut self, range: &Expr) -> Option<(i64, i64)> {
+    /// The loop's first value and one past its last (as i128, so that
+    /// `..=i64::MAX` has an end).
+    fn loop_bounds(&mut self, range: &Expr) -> Option<(i128, i128)> {
         let literal = |e: &Option<Box<Expr>>| -> Option<i64> {
             match e.as_deref() {
                 Some(Expr::Lit(l)) => match &l.lit {
@@ -393,17 +398,15 @@ impl<'a> Builder<'a> {
         let bounds = match range {
             Expr::Range(r) => match (literal(&r.start), literal(&r.end)) {
                 (Some(a), Some(b)) => match r.limits {
-                    syn::RangeLimits::HalfOpen(_) => Some((a, b)),
-                    // `a..=i64::MAX` has no end to stop before: keep it an
-                    // error below rather than an overflow here.
-                    syn::RangeLimits::Closed(_) => Some((a, b.checked_add(1).unwrap_or(i64::MAX))),
+                    syn::RangeLimits::HalfOpen(_) => Some((i128::from(a), i128::from(b))),
+                    syn::RangeLimits::Closed(_) => Some((i128::from(a), i128::from(b) + 1)),
                 },
                 _ => None,
             },
             _ => None,
         };
         match bounds {
-            Some((a, b)) if b.checked_sub(a).is_none_or(|len| len > MAX_UNROLL) => {
+            Some((a, b)) if b - a > i128::from(MAX_UNROLL) => {
                 self.errors
                     .push_spanned(range, format!("a loop unrolls at most {MAX_UNROLL} times"));
                 None
@@ -436,7 +439,7 @@ impl<'a> Builder<'a> {
         !self.halted
     }
 
-    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, span: Span) -> usize {
+    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, origin: TokenStream) -> usize {
         let name = match user_name {
             Some((name, span)) => {
                 self.user_names.push((name.clone(), span));
@@ -453,7 +456,7 @@ impl<'a> Builder<'a> {
             config,
             nodes: Vec::new(),
             input_shape: None,
-            span,
+            origin,
         });
         self.layers.len() - 1
     }
@@ -619,7 +622,7 @@ impl<'a> Builder<'a> {
                 layers::construct(ident, &owned, &mut eval_int)
             };
             return match constructed {
-                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name, whole.span())),
+                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name, whole.to_token_stream())),
                 Err(errs) => {
                     for e in errs {
                         self.errors.push_error(e);
@@ -637,7 +640,7 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         if let Some(config) = implicit {
-            let layer = self.new_layer(config, None, whole.span());
+            let layer = self.new_layer(config, None, whole.to_token_stream());
             return self.apply(layer, &args, whole, scope);
         }
         if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
@@ -895,7 +898,7 @@ impl<'a> Builder<'a> {
             self.errors.push_spanned(
                 whole,
                 format!(
-                    "{display} would have an output of shape {} and {} parameters; more than {} \
+                    "{display} would have an output of shape {} with {} parameters; more than {} \
                      elements or parameters is out of range",
                     shape::show(&shape),
                     params.map_or("more than 2^64".to_string(), |p| p.to_string()),
@@ -964,7 +967,7 @@ impl<'a> Builder<'a> {
             layer,
             inputs: nodes,
             shape,
-            span: whole.span(),
+            origin: whole.to_token_stream(),
         });
         self.layers[layer].nodes.push(node);
         Value::Tensor(node)
@@ -1044,9 +1047,12 @@ impl<'a> Builder<'a> {
             user_names,
             output_declared,
             loop_shadows,
+            halted,
             ..
         } = self;
-        if !output_declared {
+        // With other errors (or a stop), a missing output is most likely a
+        // consequence: say it only on its own.
+        if !output_declared && !halted && errors.count() == errors_before {
             errors.push(
                 def.name.span(),
                 format!(
@@ -1151,11 +1157,16 @@ fn report_dead_layers(
     loop_shadows: &[(Ident, usize)],
 ) {
     let mut reported: Vec<String> = Vec::new();
-    let mut once = |errors: &mut Errors, span: Span, message: String| {
-        let key = format!("{span:?}");
+    let mut once = |errors: &mut Errors, origin: &TokenStream, message: String| {
+        let spans: Vec<String> = origin
+            .clone()
+            .into_iter()
+            .map(|t| format!("{:?}", t.span()))
+            .collect();
+        let key = spans.join(",");
         if !reported.contains(&key) {
             reported.push(key);
-            errors.push(span, message);
+            errors.push_spanned(origin, message);
         }
     };
     let consumed: Vec<bool> = {
@@ -1177,7 +1188,7 @@ fn report_dead_layers(
         match loop_shadows.iter().find(|(_, bound)| *bound == n) {
             Some((name, _)) => once(
                 errors,
-                name.span(),
+                &name.to_token_stream(),
                 format!(
                     "`let {name}` in a loop body makes a new `{name}` that ends with the iteration, so \
                      the layers computed here reach no output and the outer `{name}` never changes; \
@@ -1186,7 +1197,7 @@ fn report_dead_layers(
             ),
             None => once(
                 errors,
-                node.span,
+                &node.origin,
                 format!(
                     "the result of {} reaches no output, so this layer (and any layer feeding only \
                      it) would be silently dropped; use it in an output or remove it",
@@ -1199,7 +1210,7 @@ fn report_dead_layers(
         if layer.nodes.is_empty() {
             once(
                 errors,
-                layer.span,
+                &layer.origin,
                 format!(
                     "{} is constructed but never applied to a tensor; apply it (`layer(x)`) or remove it",
                     display_name(&layer.config, &layer.name)

@@ -295,7 +295,7 @@ impl<O: Optimizer> Trainer<O> {
                 }
                 step += 1;
                 training += started.elapsed();
-                progress.step(step, &tally.logs(&spec, ""));
+                progress.step(step, || tally.logs(&spec, ""));
                 Ok(stop)
             })?;
             stats.batches += step;

@@ -142,7 +142,7 @@ impl Loss {
             )));
         }
         let rows_per_sample = match sample_weights {
-            Some(w) if w.is_empty() || rows % w.len() != 0 => {
+            Some(w) if w.is_empty() || !rows.is_multiple_of(w.len()) => {
                 return Err(NnError::Other(format!(
                     "{}: {} sample weights for {rows} rows of predictions",
                     self.name(),

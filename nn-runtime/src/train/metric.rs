@@ -161,7 +161,7 @@ impl Metric {
                 false_pos: 0,
                 false_neg: 0,
             },
-            MetricKind::Auc => MetricState::Roc(Box::new(Roc::default())),
+            MetricKind::Auc => MetricState::Roc(Box::default()),
             _ => MetricState::Mean { sum: 0.0, count: 0 },
         }
     }

@@ -20,6 +20,7 @@ use crate::train::metric::{Metric, MetricState};
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::{Progress, Verbosity};
 
+/// Inputs or outputs whose slice lists live on the stack (more allocate).
 const MAX_STACK_OUTPUTS: usize = 8;
 
 /// Settings of one `fit` call (Keras's `fit` arguments).
@@ -80,13 +81,25 @@ pub(crate) struct Buffers {
 impl Buffers {
     /// Runs the model on the first `n` samples of the input buffers.
     pub(crate) fn forward<M: Model>(&self, model: &mut M, n: usize, mode: Mode) -> Result<(), NnError> {
-        let inputs: Vec<&[f32]> = self
-            .inputs
-            .iter()
-            .zip(M::SPEC.inputs)
-            .map(|(b, t)| &b[..n * t.len()])
-            .collect();
-        model.forward_slices(n, &inputs, mode)
+        fn slice<'a>(n: usize, (b, t): (&'a Vec<f32>, &crate::spec::TensorSpec)) -> &'a [f32] {
+            &b[..n * t.len()]
+        }
+        // Up to eight inputs without allocating a slice list.
+        if self.inputs.len() <= MAX_STACK_OUTPUTS {
+            let mut inputs: [&[f32]; MAX_STACK_OUTPUTS] = [&[]; MAX_STACK_OUTPUTS];
+            for (slot, pair) in inputs.iter_mut().zip(self.inputs.iter().zip(M::SPEC.inputs)) {
+                *slot = slice(n, pair);
+            }
+            model.forward_slices(n, &inputs[..self.inputs.len()], mode)
+        } else {
+            let inputs: Vec<&[f32]> = self
+                .inputs
+                .iter()
+                .zip(M::SPEC.inputs)
+                .map(|p| slice(n, p))
+                .collect();
+            model.forward_slices(n, &inputs, mode)
+        }
     }
 }
 
@@ -538,7 +551,7 @@ impl<O: Optimizer> Trainer<O> {
                         break;
                     }
                 }
-                progress.step(step + 1, &tally.logs(&spec, ""));
+                progress.step(step + 1, || tally.logs(&spec, ""));
             }
             let mut logs = tally.logs(&spec, "");
             if let Some(v) = validation {
@@ -724,6 +737,7 @@ impl Tally {
         logs
     }
 
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
     /// all-reduce; [`Tally::from_sums`] reads it back.
     #[cfg(feature = "mpi")]

@@ -48,8 +48,10 @@ impl Replicas {
         Ok(())
     }
 
-    /// `sum[i] = Σ over ranks of local[i]`, on every rank.
-    pub(super) fn sum_into<T: Equivalence>(&self, local: &[T], sum: &mut [T]) -> Result<(), NnError> {
+    /// `sum[i] = Σ over ranks of local[i]`, on every rank (`MPI_Allreduce`);
+    /// every rank must call it with the same length. For figures of your
+    /// own, and to time the all-reduce of a gradient-sized buffer.
+    pub fn sum_into<T: Equivalence>(&self, local: &[T], sum: &mut [T]) -> Result<(), NnError> {
         check_count(local.len())?;
         if local.len() != sum.len() {
             return Err(NnError::Other(format!(

@@ -130,7 +130,7 @@ impl<O: Optimizer> Trainer<O> {
                     )));
                 }
                 self.optimizer.step(&mut model.core_mut().params, &averaged);
-                progress.step(step + 1, &tally.logs(&spec, ""));
+                progress.step(step + 1, || tally.logs(&spec, ""));
             }
             let tally = sum_tallies(replicas, Ok(tally), &self.tally::<M>(), spec.name)?;
             average_state(model, replicas)?;

@@ -1,6 +1,7 @@
 //! Starting and ending an MPI job so that one failing rank ends every rank.
 
 use std::fmt::Display;
+use std::io::Write;
 use std::panic::PanicHookInfo;
 use std::sync::Arc;
 
@@ -43,9 +44,9 @@ pub fn run<T, E: Display>(job: impl FnOnce(&Replicas) -> Result<T, E>) -> Result
     let chained = Arc::clone(&previous);
     std::panic::set_hook(Box::new(move |info| {
         chained(info);
-        eprintln!(
+        say(&format!(
             "nn: rank {rank} of {size} panicked; ending the MPI job (MPI_Abort) so no rank waits for it"
-        );
+        ));
         SimpleCommunicator::world().abort(PANIC_EXIT)
     }));
     let result = job(&replicas);
@@ -57,9 +58,17 @@ pub fn run<T, E: Display>(job: impl FnOnce(&Replicas) -> Result<T, E>) -> Result
             Ok(value)
         }
         Err(error) => {
-            eprintln!("nn: rank {rank} of {size}: error: {error}");
-            eprintln!("nn: rank {rank} of {size}: ending the MPI job (MPI_Abort) so no rank waits for it");
+            say(&format!(
+                "nn: rank {rank} of {size}: error: {error}\n\
+                 nn: rank {rank} of {size}: ending the MPI job (MPI_Abort) so no rank waits for it"
+            ));
             replicas.world.abort(ERROR_EXIT)
         }
     }
+}
+
+/// Writes `message` to stderr in one piece, so `mpirun` does not interleave
+/// it with another rank's.
+fn say(message: &str) {
+    let _ = std::io::stderr().write_all(format!("{message}\n").as_bytes());
 }
