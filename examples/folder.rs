@@ -138,7 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let stream = StreamConfig {
         prefetch: 4,
-        augmentation: args.iter().any(|a| a == "--augment").then(|| Augmentation {
+        augmentation: args.iter().any(|a| a == "--augment").then_some(Augmentation {
             flip: Some(Flip::Horizontal),
             rotation: 0.03,
             translation: (0.08, 0.08),

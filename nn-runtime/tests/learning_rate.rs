@@ -211,7 +211,6 @@ fn learning_rate_scheduler_calls_the_function_with_epoch_and_rate() {
     });
     let rates = drive(&mut cb, &mut Sgd::new(0.8), "loss", &[1.0; 4]);
     assert_eq!(rates, vec![0.8, 0.8, 0.4, 0.2]);
-    drop(cb);
     assert_eq!(calls, vec![(0, 0.8), (1, 0.8), (2, 0.8), (3, 0.4)]);
 
     let mut bad = LearningRateScheduler::new(|_, _| f32::NAN);
