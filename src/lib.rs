@@ -112,9 +112,13 @@ pub mod __private {
 pub mod prelude {
     pub use crate::network;
     pub use nn_runtime::io::datasets;
+    pub use nn_runtime::io::image_folder::{BadFiles, ColorMode, ImageFolder, ImageFolderOptions, LabelMode};
+    pub use nn_runtime::report::curves;
     pub use nn_runtime::train::{
-        one_hot, predict, predict_named, Adam, Callback, CsvLogger, Dataset, EarlyStopping, FitConfig,
-        History, Logs, Loss, ModelCheckpoint, Optimizer, RmsProp, Sgd, Trainer, Verbosity,
+        one_hot, predict, predict_named, Adam, Augmentation, Callback, CallbackContext, CosineDecay,
+        CsvLogger, Dataset, EarlyStopping, ExponentialDecay, FitConfig, Flip, History, LearningRateScheduler,
+        Logs, Loss, Metric, ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp,
+        Sgd, StreamConfig, TerminateOnNaN, Trainer, Verbosity,
     };
     pub use nn_runtime::{Mode, Model, NnError};
 }
