@@ -499,7 +499,7 @@ fn output_of<M: Model>(model: &M, i: usize) -> Result<&[f32], NnError> {
 
 /// Whether every value is finite: `x * 0` is 0 for finite `x` and NaN for
 /// NaN or ±inf, and a sum of such products vectorises.
-fn all_finite(values: &[f32]) -> bool {
+pub(super) fn all_finite(values: &[f32]) -> bool {
     values.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0
 }
 
@@ -563,7 +563,6 @@ impl Tally {
         logs
     }
 
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
     /// all-reduce; [`Tally::from_sums`] reads it back.
     #[cfg(feature = "mpi")]
@@ -575,7 +574,6 @@ impl Tally {
         sums
     }
 
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// The tally of `outputs` outputs whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
     #[cfg(feature = "mpi")]
