@@ -118,6 +118,27 @@ impl Callback for PanicAtSecondEpoch {
     }
 }
 
+/// Asks to stop after the second epoch and zeroes the weights when training
+/// ends: what rank 0's callbacks do must reach every rank.
+struct StopAndZero;
+
+impl Callback for StopAndZero {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _logs: &Logs,
+        ctx: &mut nn::runtime::train::CallbackContext,
+    ) -> Result<(), NnError> {
+        ctx.stop = epoch == 1;
+        Ok(())
+    }
+
+    fn on_train_end(&mut self, ctx: &mut nn::runtime::train::CallbackContext) -> Result<(), NnError> {
+        ctx.params.fill(0.0);
+        Ok(())
+    }
+}
+
 /// What one rank does in each case.
 fn rank_program(case: &str, out: &Path, replicas: &Replicas) -> Result<(), NnError> {
     let rank = replicas.rank();
@@ -194,6 +215,18 @@ fn rank_program(case: &str, out: &Path, replicas: &Replicas) -> Result<(), NnErr
                 &mut [],
                 replicas,
             ))
+        }
+        "callbacks" => {
+            let long = config(LONG_EPOCHS, false);
+            let history =
+                trainer.fit_distributed(&mut net, &train, None, &long, &mut [&mut StopAndZero], replicas)?;
+            let zeroed = net.params().iter().all(|&w| w == 0.0);
+            let summary = format!("epochs={} zeroed={zeroed}", history.epochs.len());
+            std::fs::write(file("callbacks.txt"), summary).map_err(|e| NnError::Other(e.to_string()))?;
+            // A checkpoint rank 0 cannot write: every rank gets an error.
+            let mut unwritable =
+                ModelCheckpoint::new(out.join("no such folder/weights.safetensors"), "loss", false);
+            record(trainer.fit_distributed(&mut net, &train, None, &long, &mut [&mut unwritable], replicas))
         }
         "panic" => {
             let mut bug = PanicAtSecondEpoch;
@@ -505,4 +538,21 @@ fn a_rank_that_panics_mid_training_ends_the_job() {
 fn a_rank_that_dies_mid_training_ends_the_job() {
     let job = mpirun("crash");
     assert_failed_quickly(&job);
+}
+
+#[test]
+fn rank_0s_callbacks_stop_change_and_fail_every_rank() {
+    let job = mpirun("callbacks");
+    assert!(job.success, "{}", job.describe());
+    for rank in 0..2 {
+        assert_eq!(
+            job.read("callbacks.txt", rank).as_deref(),
+            Some("epochs=2 zeroed=true"),
+            "rank {rank}"
+        );
+    }
+    let rank0 = job.read("error.txt", 0).unwrap();
+    let rank1 = job.read("error.txt", 1).unwrap();
+    assert!(rank0.contains("no such folder"), "{rank0}");
+    assert_eq!(rank1, "ResidualNet: a callback failed on rank 0 (see its error)");
 }
