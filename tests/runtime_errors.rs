@@ -353,3 +353,46 @@ fn errors_are_typed_and_chain_their_source() {
     assert!(source.downcast_ref::<std::io::Error>().is_some());
     assert!(err.to_string().contains("nn-no-such-dir-7f3a"), "{err}");
 }
+
+#[test]
+fn a_batch_whose_size_overflows_is_an_error() {
+    let mut net = Classifier::new(&mut common::rng(8));
+    let err = net
+        .forward_slices(usize::MAX / 2, &[&[0.0; 4]], Mode::Infer)
+        .unwrap_err();
+    assert!(matches!(err, NnError::InvalidArgument { .. }), "{err:?}");
+    assert!(err.to_string().contains("has 4 floats"), "{err}");
+}
+
+network! {
+    /// 2^18 hidden values per sample: 1 MiB of activations each.
+    struct WideHidden {
+        input x: [1];
+        let h = Dense(262144, activation = relu)(x);
+        output y = Dense(1)(h);
+    }
+}
+
+#[test]
+fn typed_predict_keeps_memory_bounded_by_chunks() {
+    use nn::__private::Generated; // the arena size and core are plumbing, read here on purpose
+    use nn::runtime::inference::{default_chunk, INFERENCE_BUDGET_FLOATS};
+    let mut net = WideHidden::new(&mut common::rng(9));
+    let per_sample = <WideHidden as Generated>::ARENA_PER_SAMPLE + <WideHidden as Generated>::GRAD_PER_SAMPLE;
+    let chunk = default_chunk::<WideHidden>();
+    assert_eq!(
+        chunk,
+        INFERENCE_BUDGET_FLOATS / <WideHidden as Generated>::ARENA_PER_SAMPLE
+    );
+    let n = 5 * chunk + 3;
+    let x = Array2::<f32>::from_shape_fn((n, 1), |(i, _)| i as f32 / n as f32);
+    let y = net.predict(x.view()).unwrap();
+    assert_eq!(y.dim(), (n, 1));
+    // Memory for one chunk, not for all n samples (scratch aside: 1 MiB).
+    let held = net.memory_bytes();
+    assert!(held <= chunk * per_sample * 4 + (1 << 20), "{held} bytes");
+    // The last samples are computed, not left as zeros: a sample run alone
+    // gives the same answer.
+    let last = net.predict(x.slice(nn::ndarray::s![n - 1.., ..])).unwrap();
+    common::assert_close("last sample", &[y[[n - 1, 0]]], &[last[[0, 0]]], 1e-5);
+}

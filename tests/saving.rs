@@ -114,6 +114,7 @@ fn a_failed_save_leaves_no_temporary_file_and_the_old_file_intact() {
 /// The saving process of `killed_mid_save_leaves_the_old_file_intact`:
 /// saves alternating weights to `NN_SAVER_PATH` until killed.
 #[test]
+#[ignore = "run by its parent test in a child process"]
 fn saver_child_process() {
     let Some(path) = std::env::var_os("NN_SAVER_PATH") else {
         return;
@@ -136,6 +137,7 @@ fn killed_mid_save_leaves_the_old_file_intact() {
             .args([
                 "saver_child_process",
                 "--exact",
+                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])

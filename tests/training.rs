@@ -166,7 +166,7 @@ fn callbacks_stop_early_checkpoint_and_log() {
             assert!(early.stopped_epoch.is_some());
             let csv_text = std::fs::read_to_string(dir.join("log.csv")).unwrap();
             assert!(
-                csv_text.starts_with("epoch,loss,accuracy,val_loss,val_accuracy\n"),
+                csv_text.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate\n"),
                 "{csv_text}"
             );
             assert_eq!(csv_text.lines().count(), history.epochs.len() + 1);

@@ -11,6 +11,7 @@ fn ui() {
     t.compile_fail("tests/ui/arguments/*.rs");
     t.compile_fail("tests/ui/names/*.rs");
     t.compile_fail("tests/ui/structure/*.rs");
+    t.compile_fail("tests/ui/callbacks/*.rs");
     t.compile_fail("tests/ui/limits/*.rs");
     t.compile_fail("tests/ui/silent/*.rs");
     t.compile_fail("tests/ui/keras/*.rs");

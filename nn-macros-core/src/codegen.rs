@@ -466,7 +466,10 @@ impl Emitter<'_> {
                         quote!(::core::option::Option::Some(db)),
                     )
                 } else {
-                    (quote!(let dk = &mut pgrads[#first..#param_end];), quote!(::core::option::Option::None))
+                    (
+                        quote!(let dk = &mut pgrads[#first..#param_end];),
+                        quote!(::core::option::Option::None),
+                    )
                 };
                 let call = if is_conv {
                     quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
@@ -788,11 +791,16 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             quote!(::nn::__private::model::typed_output::<#d>(&mut #outs)),
         )
     } else {
-        let types = output_dims.iter().map(|d| quote!(::nn::__private::ndarray::Array<::core::primitive::f32, #d>));
+        let types = output_dims
+            .iter()
+            .map(|d| quote!(::nn::__private::ndarray::Array<::core::primitive::f32, #d>));
         let values = output_dims
             .iter()
             .map(|d| quote!(::nn::__private::model::typed_output::<#d>(&mut #outs)?));
-        (quote!((#(#types),*)), quote!(::core::result::Result::Ok((#(#values),*))))
+        (
+            quote!((#(#types),*)),
+            quote!(::core::result::Result::Ok((#(#values),*))),
+        )
     };
     let grad_types: Vec<TokenStream> = output_dims
         .iter()

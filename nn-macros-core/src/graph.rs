@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
 use crate::ast::{BlockDef, NetworkDef, Stmt};
 use crate::errors::Errors;
+use crate::keras;
 use crate::layers::{self, Act, Config};
 use crate::shape::{self, Operand, Shape};
+use crate::suggest::did_you_mean;
 
 /// A summary row: one layer, applied at one or more nodes.
 pub struct Layer {
@@ -20,8 +23,8 @@ pub struct Layer {
     pub nodes: Vec<usize>,
     /// Input shape of the first application (shared layers must match it).
     pub input_shape: Option<Shape>,
-    /// Where it was constructed, for messages.
-    span: Span,
+    /// The tokens that constructed it, for messages.
+    origin: TokenStream,
 }
 
 /// One application of a layer, producing one tensor.
@@ -30,7 +33,7 @@ pub struct Node {
     pub inputs: Vec<usize>,
     pub shape: Shape,
     /// The expression that applied the layer, for messages.
-    span: Span,
+    origin: TokenStream,
 }
 
 /// A named input or output of the network.
@@ -155,7 +158,10 @@ enum Context {
     Network,
     Block,
     /// `base`: index of the loop body's scope frame.
-    Loop { in_block: bool, base: usize },
+    Loop {
+        in_block: bool,
+        base: usize,
+    },
 }
 
 impl Context {
@@ -192,7 +198,7 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     self.output_declared = true;
-                    if let Some(hint) = keras_outputs_hint(name, expr) {
+                    if let Some(hint) = keras::outputs_hint(name, expr) {
                         self.errors.push_spanned(expr, hint);
                         continue;
                     }
@@ -241,6 +247,8 @@ impl<'a> Builder<'a> {
                         continue;
                     };
                     for i in from..to {
+                        // `to` may be one past i64::MAX (`..=i64::MAX`).
+                        let Ok(i) = i64::try_from(i) else { break };
                         if !self.step(range) {
                             break;
                         }
@@ -313,8 +321,9 @@ impl<'a> Builder<'a> {
             match input_dim(d) {
                 Ok(v) => shape.push(v),
                 Err(message) => {
-                    let message = if i == 0 && is_batch_axis(d) {
-                        let rest: Vec<String> = dims[1..].iter().map(|d| quote::quote!(#d).to_string()).collect();
+                    let message = if i == 0 && keras::is_batch_axis(d) {
+                        let rest: Vec<String> =
+                            dims[1..].iter().map(|d| quote::quote!(#d).to_string()).collect();
                         format!(
                             "the batch axis is not part of an input's shape (any batch size works); \
                              write `input {name}: [{}];`",
@@ -349,14 +358,14 @@ impl<'a> Builder<'a> {
             scope[0].insert(name.to_string(), Value::Poison);
             return;
         }
-        let layer = self.new_layer(Config::Input, None, name.span());
+        let layer = self.new_layer(Config::Input, None, name.to_token_stream());
         self.layers[layer].input_shape = Some(shape.clone());
         let node = self.nodes.len();
         self.nodes.push(Node {
             layer,
             inputs: Vec::new(),
             shape,
-            span: name.span(),
+            origin: name.to_token_stream(),
         });
         self.layers[layer].nodes.push(node);
         self.inputs.push((
@@ -369,7 +378,9 @@ impl<'a> Builder<'a> {
         scope[0].insert(name.to_string(), Value::Tensor(node));
     }
 
-    fn loop_bounds(&mut self, range: &Expr) -> Option<(i64, i64)> {
+    /// The loop's first value and one past its last (as i128, so that
+    /// `..=i64::MAX` has an end).
+    fn loop_bounds(&mut self, range: &Expr) -> Option<(i128, i128)> {
         let literal = |e: &Option<Box<Expr>>| -> Option<i64> {
             match e.as_deref() {
                 Some(Expr::Lit(l)) => match &l.lit {
@@ -389,17 +400,15 @@ impl<'a> Builder<'a> {
         let bounds = match range {
             Expr::Range(r) => match (literal(&r.start), literal(&r.end)) {
                 (Some(a), Some(b)) => match r.limits {
-                    syn::RangeLimits::HalfOpen(_) => Some((a, b)),
-                    // `a..=i64::MAX` has no end to stop before: keep it an
-                    // error below rather than an overflow here.
-                    syn::RangeLimits::Closed(_) => Some((a, b.checked_add(1).unwrap_or(i64::MAX))),
+                    syn::RangeLimits::HalfOpen(_) => Some((i128::from(a), i128::from(b))),
+                    syn::RangeLimits::Closed(_) => Some((i128::from(a), i128::from(b) + 1)),
                 },
                 _ => None,
             },
             _ => None,
         };
         match bounds {
-            Some((a, b)) if b.checked_sub(a).is_none_or(|len| len > MAX_UNROLL) => {
+            Some((a, b)) if b - a > i128::from(MAX_UNROLL) => {
                 self.errors
                     .push_spanned(range, format!("a loop unrolls at most {MAX_UNROLL} times"));
                 None
@@ -432,7 +441,7 @@ impl<'a> Builder<'a> {
         !self.halted
     }
 
-    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, span: Span) -> usize {
+    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, origin: TokenStream) -> usize {
         let name = match user_name {
             Some((name, span)) => {
                 self.user_names.push((name.clone(), span));
@@ -449,7 +458,7 @@ impl<'a> Builder<'a> {
             config,
             nodes: Vec::new(),
             input_shape: None,
-            span,
+            origin,
         });
         self.layers.len() - 1
     }
@@ -615,7 +624,7 @@ impl<'a> Builder<'a> {
                 layers::construct(ident, &owned, &mut eval_int)
             };
             return match constructed {
-                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name, whole.span())),
+                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name, whole.to_token_stream())),
                 Err(errs) => {
                     for e in errs {
                         self.errors.push_error(e);
@@ -633,13 +642,13 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         if let Some(config) = implicit {
-            let layer = self.new_layer(config, None, whole.span());
+            let layer = self.new_layer(config, None, whole.to_token_stream());
             return self.apply(layer, &args, whole, scope);
         }
         if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
             return self.inline_block(block, ident, &args, whole, scope);
         }
-        let message = match keras_callable_hint(&name, &args) {
+        let message = match keras::callable_hint(&name, &args) {
             Some(hint) => hint,
             None => {
                 let blocks: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
@@ -891,7 +900,7 @@ impl<'a> Builder<'a> {
             self.errors.push_spanned(
                 whole,
                 format!(
-                    "{display} would have an output of shape {} and {} parameters; more than {} \
+                    "{display} would have an output of shape {} with {} parameters; more than {} \
                      elements or parameters is out of range",
                     shape::show(&shape),
                     params.map_or("more than 2^64".to_string(), |p| p.to_string()),
@@ -960,7 +969,7 @@ impl<'a> Builder<'a> {
             layer,
             inputs: nodes,
             shape,
-            span: whole.span(),
+            origin: whole.to_token_stream(),
         });
         self.layers[layer].nodes.push(node);
         Value::Tensor(node)
@@ -1022,7 +1031,9 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         qualified.map(|layer| {
-            format!("layers are in scope by name in `network!`: write `{layer}(...)` without a `layers.` prefix")
+            format!(
+                "layers are in scope by name in `network!`: write `{layer}(...)` without a `layers.` prefix"
+            )
         })
     }
 
@@ -1038,9 +1049,12 @@ impl<'a> Builder<'a> {
             user_names,
             output_declared,
             loop_shadows,
+            halted,
             ..
         } = self;
-        if !output_declared {
+        // With other errors (or a stop), a missing output is most likely a
+        // consequence: say it only on its own.
+        if !output_declared && !halted && errors.count() == errors_before {
             errors.push(
                 def.name.span(),
                 format!(
@@ -1145,11 +1159,16 @@ fn report_dead_layers(
     loop_shadows: &[(Ident, usize)],
 ) {
     let mut reported: Vec<String> = Vec::new();
-    let mut once = |errors: &mut Errors, span: Span, message: String| {
-        let key = format!("{span:?}");
+    let mut once = |errors: &mut Errors, origin: &TokenStream, message: String| {
+        let spans: Vec<String> = origin
+            .clone()
+            .into_iter()
+            .map(|t| format!("{:?}", t.span()))
+            .collect();
+        let key = spans.join(",");
         if !reported.contains(&key) {
             reported.push(key);
-            errors.push(span, message);
+            errors.push_spanned(origin, message);
         }
     };
     let consumed: Vec<bool> = {
@@ -1171,7 +1190,7 @@ fn report_dead_layers(
         match loop_shadows.iter().find(|(_, bound)| *bound == n) {
             Some((name, _)) => once(
                 errors,
-                name.span(),
+                &name.to_token_stream(),
                 format!(
                     "`let {name}` in a loop body makes a new `{name}` that ends with the iteration, so \
                      the layers computed here reach no output and the outer `{name}` never changes; \
@@ -1180,7 +1199,7 @@ fn report_dead_layers(
             ),
             None => once(
                 errors,
-                node.span,
+                &node.origin,
                 format!(
                     "the result of {} reaches no output, so this layer (and any layer feeding only \
                      it) would be silently dropped; use it in an output or remove it",
@@ -1193,7 +1212,7 @@ fn report_dead_layers(
         if layer.nodes.is_empty() {
             once(
                 errors,
-                layer.span,
+                &layer.origin,
                 format!(
                     "{} is constructed but never applied to a tensor; apply it (`layer(x)`) or remove it",
                     display_name(&layer.config, &layer.name)
@@ -1263,98 +1282,13 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
     }
 }
 
-/// `None`, `-1` or `?`-like placeholders where Keras writes a batch axis.
-fn is_batch_axis(expr: &Expr) -> bool {
-    match expr {
-        Expr::Path(p) => p.path.is_ident("None") || p.path.is_ident("batch"),
-        Expr::Unary(u) => matches!(u.op, UnOp::Neg(_)) && quote::quote!(#u).to_string() == "- 1",
-        _ => false,
-    }
-}
-
-/// `output y = [a, b];` or `(a, b)`: Keras's list of outputs.
-fn keras_outputs_hint(name: &Ident, expr: &Expr) -> Option<String> {
-    let elems: Vec<String> = match expr {
-        Expr::Array(a) => a.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-        Expr::Tuple(t) => t.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-        _ => return None,
-    };
-    let lines: Vec<String> = elems
-        .iter()
-        .enumerate()
-        .map(|(i, e)| format!("output {name}_{} = {e};", i + 1))
-        .collect();
-    Some(format!(
-        "a network declares each output on its own, with its own name: `{}`",
-        lines.join(" ")
-    ))
-}
-
-/// Keras constructors with no counterpart call in `network!`.
-fn keras_callable_hint(name: &str, args: &[&Expr]) -> Option<String> {
-    match name {
-        "Input" | "InputLayer" => {
-            let shape = args.iter().find_map(|a| match a {
-                Expr::Assign(assign) if matches!(&*assign.left, Expr::Path(p) if p.path.is_ident("shape")) => {
-                    Some(&*assign.right)
-                }
-                _ => None,
-            });
-            let dims = match shape {
-                Some(Expr::Tuple(t)) => t.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-                Some(Expr::Array(a)) => a.elems.iter().map(|e| quote::quote!(#e).to_string()).collect(),
-                _ => vec!["28".to_string(), "28".to_string(), "1".to_string()],
-            };
-            Some(format!(
-                "inputs are statements in `network!`, not layers: write `input x: [{}];` at the top of \
-                 the network (the shape without the batch axis)",
-                dims.join(", ")
-            ))
-        }
-        "Model" | "Functional" => Some(
-            "there is no `Model(...)` in `network!`: the `struct` is the model; its inputs are \
-             `input x: [...];` statements and its outputs `output y = ...;` statements"
-                .into(),
-        ),
-        "Sequential" => Some(
-            "there is no `Sequential` in `network!`: apply the layers in order, e.g. \
-             `let h = Conv2D(32, 3, activation = relu)(x); output y = Dense(10)(flatten(h));`"
-                .into(),
-        ),
-        _ => None,
-    }
-}
-
-/// The candidate closest to `name` by edit distance (case-insensitive),
-/// when it is close enough to be a typo.
-pub fn did_you_mean<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
-    let lower = name.to_lowercase();
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .filter(|c| *c != name)
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-const FUNCTION_NAMES: &[&str] = &["add", "concat", "concatenate", "flatten", "global_average_pooling2d"];
+const FUNCTION_NAMES: &[&str] = &[
+    "add",
+    "concat",
+    "concatenate",
+    "flatten",
+    "global_average_pooling2d",
+];
 
 fn is_function(name: &str) -> bool {
     matches!(name, "add" | "concat" | "concatenate" | "flatten") || ACTIVATION_FUNCTIONS.contains(&name)

@@ -378,8 +378,10 @@ pub fn construct(
                     Some(i) => (i, &*assign.right),
                     None => {
                         let expected: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                        let message = match crate::graph::did_you_mean(&key, expected.iter().copied()) {
-                            Some(close) => format!("{class} has no argument `{key}`; did you mean `{close}`?"),
+                        let message = match crate::suggest::did_you_mean(&key, expected.iter().copied()) {
+                            Some(close) => {
+                                format!("{class} has no argument `{key}`; did you mean `{close}`?")
+                            }
                             None => format!(
                                 "{class} has no argument `{key}`; its arguments are: {}",
                                 expected.join(", ")
@@ -609,8 +611,11 @@ fn parse_value(
                 let names = Act::NAMES.split(", ");
                 // Keras activations this runtime lacks are not typos of the
                 // ones it has (`gelu` is not `relu`).
-                let other_keras = ["gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign"];
-                let close = crate::graph::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
+                let other_keras = [
+                    "gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign",
+                ];
+                let close =
+                    crate::suggest::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
                 let message = match close {
                     Some(close) => format!("unknown activation `{w}`; did you mean `{close}`?"),
                     None => format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),

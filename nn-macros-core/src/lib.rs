@@ -9,15 +9,19 @@
 //! Phases, one module each: `ast` parses, `graph` interprets the
 //! statements into a layer graph (blocks inlined, loops unrolled, shapes
 //! inferred by `shape`), `plan` lays out memory, `codegen` emits code.
+//! Messages get help from `keras` (Keras spellings the grammar lacks) and
+//! `suggest` ("did you mean").
 //! Every problem is a spanned compile error; the expansion never panics.
 
 mod ast;
 mod codegen;
 mod errors;
 mod graph;
+mod keras;
 mod layers;
 mod plan;
 mod shape;
+mod suggest;
 
 use proc_macro2::TokenStream;
 
@@ -31,7 +35,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let mut errors = errors::Errors::default();
     let mut out = TokenStream::new();
     for (i, def) in invocation.networks.iter().enumerate() {
-        if invocation.networks[..i].iter().any(|earlier| earlier.name == def.name) {
+        if invocation.networks[..i]
+            .iter()
+            .any(|earlier| earlier.name == def.name)
+        {
             // One message; a second struct would repeat every item of the first.
             errors.push(
                 def.name.span(),

@@ -210,10 +210,7 @@ pub const MAX_WORK: u64 = 1 << 40;
 /// Multiply-adds (or window reads) per sample of a layer taking `input` and
 /// producing `output`, saturating on overflow.
 pub fn work(config: &Config, input: &[usize], output: &[usize]) -> u64 {
-    let product = |dims: &[usize]| {
-        dims.iter()
-            .fold(1u64, |acc, &d| acc.saturating_mul(d as u64))
-    };
+    let product = |dims: &[usize]| dims.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64));
     let out = product(output);
     let last = input.last().copied().unwrap_or(0) as u64;
     match config {

@@ -6,10 +6,11 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 use crate::model::{Mode, Model};
 use crate::model_error::NnError;
 
-/// Floats of activations an inference chunk may use (256 MiB): large
-/// enough that per-call overhead is amortised, small enough that predicting
-/// on a whole dataset does not pin gigabytes for the network's lifetime.
-const INFERENCE_BUDGET_FLOATS: usize = 64 << 20;
+/// Floats of activations an inference chunk may use (64 MiB): dozens of
+/// samples even for large networks, so per-call overhead is amortised, yet
+/// predicting on a whole dataset does not pin gigabytes for the network's
+/// lifetime.
+pub const INFERENCE_BUDGET_FLOATS: usize = 16 << 20;
 
 /// Samples per chunk of an inference call on whole arrays.
 pub fn default_chunk<M: Model>() -> usize {

@@ -316,14 +316,13 @@ fn check_lengths(
     batch: usize,
 ) -> Result<(), NnError> {
     for (tensor, data) in tensors.iter().zip(slices) {
-        if data.len() != batch * tensor.len() {
+        if batch.checked_mul(tensor.len()) != Some(data.len()) {
             return Err(NnError::invalid_argument(
                 network,
                 format!(
-                    "{what} `{}` has {} floats, expected {} ({batch} samples of {})",
+                    "{what} `{}` has {} floats, expected {batch} samples of {}",
                     tensor.name,
                     data.len(),
-                    batch * tensor.len(),
                     tensor.len()
                 ),
             ));

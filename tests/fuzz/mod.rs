@@ -28,22 +28,77 @@ const SOURCES: &[(&str, &str)] = &[
     ("tests/fused_loss.rs", include_str!("../fused_loss.rs")),
     ("tests/multi_output.rs", include_str!("../multi_output.rs")),
     ("tests/network_forward.rs", include_str!("../network_forward.rs")),
-    ("tests/network_gradients.rs", include_str!("../network_gradients.rs")),
+    (
+        "tests/network_gradients.rs",
+        include_str!("../network_gradients.rs"),
+    ),
     ("tests/training.rs", include_str!("../training.rs")),
     ("examples/residual.rs", include_str!("../../examples/residual.rs")),
-    ("examples/inception.rs", include_str!("../../examples/inception.rs")),
+    (
+        "examples/inception.rs",
+        include_str!("../../examples/inception.rs"),
+    ),
     ("examples/deep50.rs", include_str!("../../examples/deep50.rs")),
 ];
 
 /// Words an identifier may be swapped for: the DSL's own vocabulary, Keras
 /// habits, Rust keywords and names that collide with generated code.
 const VOCABULARY: &[&str] = &[
-    "input", "output", "let", "fn", "for", "in", "return", "pub", "struct", "mut", "Conv2D", "Dense",
-    "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Activation",
-    "BatchNormalization", "Dropout", "Add", "Concatenate", "add", "concat", "flatten", "relu",
-    "softmax", "same", "valid", "true", "None", "Some", "Result", "Option", "String", "mode", "self",
-    "Self", "n", "x", "h", "Input", "Model", "Sequential", "layers", "shape", "name", "strides",
-    "padding", "activation", "filters", "units", "rate", "kernel_size", "pool_size", "Conv2d",
+    "input",
+    "output",
+    "let",
+    "fn",
+    "for",
+    "in",
+    "return",
+    "pub",
+    "struct",
+    "mut",
+    "Conv2D",
+    "Dense",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "Flatten",
+    "Activation",
+    "BatchNormalization",
+    "Dropout",
+    "Add",
+    "Concatenate",
+    "add",
+    "concat",
+    "flatten",
+    "relu",
+    "softmax",
+    "same",
+    "valid",
+    "true",
+    "None",
+    "Some",
+    "Result",
+    "Option",
+    "String",
+    "mode",
+    "self",
+    "Self",
+    "n",
+    "x",
+    "h",
+    "Input",
+    "Model",
+    "Sequential",
+    "layers",
+    "shape",
+    "name",
+    "strides",
+    "padding",
+    "activation",
+    "filters",
+    "units",
+    "rate",
+    "kernel_size",
+    "pool_size",
+    "Conv2d",
 ];
 
 const NUMBERS: &[&str] = &[
@@ -245,7 +300,9 @@ fn mutate(atoms: &mut Vec<Atom>, rng: &mut StdRng) {
         }
         7 => {
             // Broken brackets: change a pair's kind, or drop the pair.
-            let brackets: Vec<usize> = (0..atoms.len()).filter(|&k| partner(atoms, k).is_some()).collect();
+            let brackets: Vec<usize> = (0..atoms.len())
+                .filter(|&k| partner(atoms, k).is_some())
+                .collect();
             if brackets.is_empty() {
                 return;
             }
@@ -278,7 +335,10 @@ fn mutate(atoms: &mut Vec<Atom>, rng: &mut StdRng) {
             let token = if rng.random_bool(0.5) {
                 pick(rng, VOCABULARY)
             } else {
-                pick(rng, &[",", ";", "=", "-", "..", "+", "*", "/", "%", ".", ":", "[", "]"])
+                pick(
+                    rng,
+                    &[",", ";", "=", "-", "..", "+", "*", "/", "%", ".", ":", "[", "]"],
+                )
             };
             atoms.insert(
                 i,

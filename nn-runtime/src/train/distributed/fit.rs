@@ -15,7 +15,7 @@ use crate::train::dataset::Dataset;
 use crate::train::history::{History, Logs};
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::{Progress, Verbosity};
-use crate::train::trainer::{all_finite, with_context, Buffers, FitConfig, Tally, Trainer};
+use crate::train::trainer::{all_finite, Buffers, FitConfig, Tally, Trainer};
 
 /// What every rank must agree on before training, in the order sent.
 const AGREED: [&str; 10] = [
@@ -100,13 +100,15 @@ impl<O: Optimizer> Trainer<O> {
         let mut history = History::default();
         let steps = train.len().div_ceil(batch);
 
-        run_callbacks(model, callbacks, replicas, |cb, ctx| cb.on_train_begin(ctx))?;
+        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+            cb.on_train_begin(ctx)
+        })?;
         for epoch in 0..config.epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }
             progress.epoch_start(epoch, config.epochs, steps);
-            let mut tally = Tally::new(spec.outputs.len());
+            let mut tally = self.tally::<M>();
             for (step, global) in order.chunks(batch).enumerate() {
                 let local = &global[shard(global.len(), rank, size)];
                 let at = Position { epoch, step };
@@ -136,27 +138,30 @@ impl<O: Optimizer> Trainer<O> {
                         step: step + 1,
                     });
                 }
-                progress.step(step + 1, &tally.logs(&spec, "", self.accuracy));
+                progress.step(step + 1, || tally.logs(&spec, ""));
             }
-            let tally = sum_tallies(replicas, Ok(tally), spec.outputs.len(), spec.name)?;
+            let tally = sum_tallies(replicas, Ok(tally), &self.tally::<M>(), spec.name)?;
             average_state(model, replicas)?;
-            let mut logs = tally.logs(&spec, "", self.accuracy);
+            let mut logs = tally.logs(&spec, "");
             if let Some(v) = validation {
                 let val = self.evaluate_tally_distributed(model, v, config.batch_size, replicas)?;
-                for (name, value) in val.logs(&spec, "val_", self.accuracy).values {
+                for (name, value) in val.logs(&spec, "val_").values {
                     logs.set(&name, value);
                 }
             }
+            logs.set("learning_rate", self.optimizer.learning_rate() as f64);
             progress.epoch_end(&logs);
-            history.epochs.push(logs.clone());
-            let stop = run_callbacks(model, callbacks, replicas, |cb, ctx| {
-                cb.on_epoch_end(epoch, &logs, ctx)
+            let stop = run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+                cb.on_epoch_end(epoch, &mut logs, ctx)
             })?;
+            history.epochs.push(logs);
             if stop {
                 break;
             }
         }
-        run_callbacks(model, callbacks, replicas, |cb, ctx| cb.on_train_end(ctx))?;
+        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+            cb.on_train_end(ctx)
+        })?;
         Ok(history)
     }
 
@@ -173,7 +178,7 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<Logs, NnError> {
         Ok(self
             .evaluate_tally_distributed(model, data, batch_size, replicas)?
-            .logs(&M::SPEC, "", self.accuracy))
+            .logs(&M::SPEC, ""))
     }
 
     /// The single-process checks of `fit`'s arguments.
@@ -225,7 +230,7 @@ impl<O: Optimizer> Trainer<O> {
             model.core_mut().grads.fill(0.0);
             return Ok(());
         }
-        Self::gather(train, local, buffers);
+        Self::gather(train, train.sample_weight(), local, buffers);
         buffers.forward(model, n, Mode::Train)?;
         let loss = self.score(model, n, buffers, true, tally)?;
         if !loss.is_finite() {
@@ -263,15 +268,15 @@ impl<O: Optimizer> Trainer<O> {
             let mine: Vec<usize> = shard(data.len(), replicas.rank(), replicas.size()).collect();
             let batch = batch_size.min(mine.len()).max(1);
             let mut buffers = self.buffers::<M>(data, batch);
-            let mut tally = Tally::new(spec.outputs.len());
+            let mut tally = self.tally::<M>();
             for chunk in mine.chunks(batch) {
-                Self::gather(data, chunk, &mut buffers);
+                Self::gather(data, data.sample_weight(), chunk, &mut buffers);
                 buffers.forward(model, chunk.len(), Mode::Infer)?;
                 self.score(model, chunk.len(), &mut buffers, false, &mut tally)?;
             }
             Ok(tally)
         })();
-        sum_tallies(replicas, local, spec.outputs.len(), spec.name)
+        sum_tallies(replicas, local, &self.tally::<M>(), spec.name)
     }
 }
 
@@ -343,12 +348,12 @@ fn agree<'a, M: Model>(
 fn sum_tallies(
     replicas: &Replicas,
     local: Result<Tally, NnError>,
-    outputs: usize,
+    template: &Tally,
     name: &str,
 ) -> Result<Tally, NnError> {
     let mut sums = match &local {
         Ok(tally) => [vec![0.0], tally.to_sums()].concat(),
-        Err(_) => [vec![1.0], Tally::new(outputs).to_sums()].concat(),
+        Err(_) => [vec![1.0], template.to_sums()].concat(),
     };
     let mine = sums.clone();
     replicas.sum_into(&mine, &mut sums)?;
@@ -360,7 +365,7 @@ fn sum_tallies(
             replicas.size()
         )));
     }
-    Ok(Tally::from_sums(outputs, &sums[1..]))
+    Ok(template.from_sums(&sums[1..]))
 }
 
 /// Sets every replica's non-trainable state (batch-norm moving averages) to
@@ -382,14 +387,20 @@ fn average_state<M: Model>(model: &mut M, replicas: &Replicas) -> Result<(), NnE
 /// have changed). Returns whether to stop.
 fn run_callbacks<M: Model>(
     model: &mut M,
+    optimizer: &mut dyn Optimizer,
     callbacks: &mut [&mut dyn Callback],
     replicas: &Replicas,
-    f: impl FnMut(&mut dyn Callback, &mut CallbackContext) -> Result<(), NnError>,
+    mut f: impl FnMut(&mut dyn Callback, &mut CallbackContext) -> Result<(), NnError>,
 ) -> Result<bool, NnError> {
     let mut outcome = Ok(false);
     let mut status = [0u64];
     if replicas.is_root() {
-        outcome = with_context(model, callbacks, f);
+        let core = model.core_mut();
+        let mut ctx = CallbackContext::new(&M::SPEC, &mut core.params, &mut core.state, optimizer);
+        outcome = callbacks
+            .iter_mut()
+            .try_for_each(|cb| f(&mut **cb, &mut ctx))
+            .map(|()| ctx.stop_requested());
         status[0] = match outcome {
             Ok(true) => STATUS_STOP,
             Ok(false) => 0,
@@ -406,5 +417,13 @@ fn run_callbacks<M: Model>(
     }
     replicas.broadcast(&mut model.core_mut().params)?;
     replicas.broadcast(&mut model.core_mut().state)?;
+    // A callback on rank 0 may have changed the learning rate: every rank
+    // takes rank 0's (schedules give every rank the same rate anyway).
+    let mut rate = [optimizer.learning_rate().to_bits() as u64];
+    replicas.broadcast(&mut rate)?;
+    let rate = f32::from_bits(rate[0] as u32);
+    if rate != optimizer.learning_rate() {
+        optimizer.set_learning_rate(rate)?;
+    }
     Ok(status[0] & STATUS_STOP != 0)
 }
