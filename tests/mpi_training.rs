@@ -93,8 +93,8 @@ fn config(epochs: usize, shuffle: bool) -> FitConfig {
         batch_size: GLOBAL_BATCH,
         shuffle,
         seed: 7,
-        validation_split: None,
         verbosity: Verbosity::OneLine,
+        ..FitConfig::default()
     }
 }
 
@@ -110,7 +110,7 @@ impl Callback for PanicAtSecondEpoch {
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        _logs: &Logs,
+        _logs: &mut Logs,
         _ctx: &mut nn::runtime::train::CallbackContext,
     ) -> Result<(), NnError> {
         assert!(epoch < 1, "a callback bug at the end of epoch {}", epoch + 1);
@@ -126,15 +126,17 @@ impl Callback for StopAndZero {
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        _logs: &Logs,
+        _logs: &mut Logs,
         ctx: &mut nn::runtime::train::CallbackContext,
     ) -> Result<(), NnError> {
-        ctx.stop = epoch == 1;
+        if epoch == 1 {
+            ctx.stop_training();
+        }
         Ok(())
     }
 
     fn on_train_end(&mut self, ctx: &mut nn::runtime::train::CallbackContext) -> Result<(), NnError> {
-        ctx.params.fill(0.0);
+        ctx.params_mut().fill(0.0);
         Ok(())
     }
 }
@@ -430,7 +432,10 @@ fn two_ranks_at_global_batch_32_end_with_the_single_process_weights() {
         .skip(1)
         .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
         .collect();
-    assert_eq!(history.names(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
+    assert_eq!(
+        history.names(),
+        ["loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
+    );
     assert_eq!(rows.len(), 2);
     for (epoch, (row, logs)) in rows.iter().zip(&history.epochs).enumerate() {
         for (value, (name, expected)) in row.iter().zip(&logs.values) {

@@ -196,6 +196,13 @@ impl<O: Optimizer> Trainer<O> {
         if config.epochs == 0 {
             return Err(NnError::invalid_argument(name, "epochs must be at least 1"));
         }
+        if config.class_weight.is_some() {
+            return Err(NnError::invalid_argument(
+                name,
+                "fit_distributed does not take class_weight yet; give the dataset per-sample weights with \
+                 `Dataset::with_sample_weight(class_weight::sample_weights(..))` instead",
+            ));
+        }
         if model.params().len() != model.core().grads.len() {
             return Err(NnError::Other(format!(
                 "{name}: {} parameters but {} gradients",
