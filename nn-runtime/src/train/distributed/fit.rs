@@ -372,7 +372,7 @@ fn sum_tallies(
             replicas.size()
         )));
     }
-    Ok(template.from_sums(&sums[1..]))
+    Ok(template.with_sums(&sums[1..]))
 }
 
 /// Sets every replica's non-trainable state (batch-norm moving averages) to
