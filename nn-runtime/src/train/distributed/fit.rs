@@ -188,6 +188,11 @@ impl<O: Optimizer> Trainer<O> {
         if config.epochs == 0 {
             return Err(NnError::Other(format!("{name}: epochs must be at least 1")));
         }
+        if config.class_weight.is_some() || config.augmentation.is_some() {
+            return Err(NnError::Other(format!(
+                "{name}: class_weight and augmentation are not supported in distributed training yet"
+            )));
+        }
         if model.params().len() != model.core().grads.len() {
             return Err(NnError::Other(format!(
                 "{name}: {} parameters but {} gradients",
