@@ -761,9 +761,8 @@ impl Tally {
         logs
     }
 
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
-    /// all-reduce; [`Tally::from_sums`] reads it back.
+    /// all-reduce; [`Tally::with_sums`] reads it back.
     #[cfg(feature = "mpi")]
     pub(crate) fn to_sums(&self) -> Vec<f64> {
         let mut sums = vec![self.total, self.samples as f64];
@@ -777,7 +776,7 @@ impl Tally {
     /// A tally with this one's metrics whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
     #[cfg(feature = "mpi")]
-    pub(crate) fn from_sums(&self, sums: &[f64]) -> Self {
+    pub(crate) fn with_sums(&self, sums: &[f64]) -> Self {
         let outputs = self.losses.len();
         let mut rest = sums[2 + outputs..].iter().copied();
         Self {
