@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
-use crate::layers::{Act, Config, Init, Pad};
+use crate::layers::{Act, Config, Init, MergeOp, Pad, UnaryOp};
 use crate::plan::{plan, Plan, Slot};
 use crate::shape::param_counts;
 
@@ -37,6 +37,24 @@ fn act_tokens(act: Act) -> TokenStream {
         Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
         Act::Tanh => quote!(::nn::__private::Activation::Tanh),
         Act::Softmax => quote!(::nn::__private::Activation::Softmax),
+    }
+}
+
+fn merge_tokens(op: MergeOp) -> TokenStream {
+    match op {
+        MergeOp::Subtract => quote!(::nn::__private::MergeOp::Subtract),
+        MergeOp::Multiply => quote!(::nn::__private::MergeOp::Multiply),
+        MergeOp::Average => quote!(::nn::__private::MergeOp::Average),
+        MergeOp::Maximum => quote!(::nn::__private::MergeOp::Maximum),
+        MergeOp::Minimum => quote!(::nn::__private::MergeOp::Minimum),
+    }
+}
+
+fn unary_tokens(op: UnaryOp) -> TokenStream {
+    match op {
+        UnaryOp::Abs => quote!(::nn::__private::UnaryOp::Abs),
+        UnaryOp::Square => quote!(::nn::__private::UnaryOp::Square),
+        UnaryOp::Sqrt => quote!(::nn::__private::UnaryOp::Sqrt),
     }
 }
 
@@ -380,6 +398,25 @@ impl Emitter<'_> {
                     ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
                 }
             }
+            Config::Merge(op) => {
+                let start = lit(self.plan.slots[i].offset);
+                let reads = node.inputs.iter().map(|&x| {
+                    let r = range(self.plan.slots[x]);
+                    quote!(&done[#r])
+                });
+                let op = merge_tokens(*op);
+                quote! {
+                    let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
+                    ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
+                }
+            }
+            Config::Unary(op) => {
+                let op = unary_tokens(*op);
+                quote! {
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    ::nn::__private::elementwise_unary::forward(#op, x, y)?;
+                }
+            }
             Config::Concat => {
                 // Copy each input that no convolution wrote in place.
                 let rows = rows_per_sample(&input_shape);
@@ -602,6 +639,39 @@ impl Emitter<'_> {
                     })
                     .collect();
                 quote!(#({ #parts })*)
+            }
+            Config::Merge(op) => {
+                // One call per input (an input given twice gets both terms),
+                // each reading every input of the forward pass.
+                let op = merge_tokens(*op);
+                let reads: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&x| {
+                        let r = range(self.plan.slots[x]);
+                        quote!(&acts[#r])
+                    })
+                    .collect();
+                let parts = node.inputs.iter().enumerate().map(|(k, &input)| {
+                    let xr = range(self.plan.grad_slots[input]);
+                    let k = lit(k);
+                    quote! {
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #xr, #gy)?;
+                        ::nn::__private::elementwise_merge::backward(#op, inputs, #k, dy, dx)?;
+                    }
+                });
+                quote! {
+                    let inputs: &[&[::core::primitive::f32]] = &[#(#reads),*];
+                    #({ #parts })*
+                }
+            }
+            Config::Unary(op) => {
+                let op = unary_tokens(*op);
+                quote! {
+                    let x = &acts[#x];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    ::nn::__private::elementwise_unary::backward(#op, x, dy, dx)?;
+                }
             }
             Config::Concat => {
                 let total = lit(*node.shape.last().unwrap_or(&0));

@@ -86,6 +86,112 @@ impl Init {
     }
 }
 
+/// An element-wise merge besides `add`: Keras's `Subtract`, `Multiply`,
+/// `Average`, `Maximum`, `Minimum` layers.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum MergeOp {
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+}
+
+impl MergeOp {
+    pub fn class(self) -> &'static str {
+        match self {
+            MergeOp::Subtract => "Subtract",
+            MergeOp::Multiply => "Multiply",
+            MergeOp::Average => "Average",
+            MergeOp::Maximum => "Maximum",
+            MergeOp::Minimum => "Minimum",
+        }
+    }
+
+    /// The function form and Keras's automatic name prefix (`subtract_1`).
+    pub fn function(self) -> &'static str {
+        match self {
+            MergeOp::Subtract => "subtract",
+            MergeOp::Multiply => "multiply",
+            MergeOp::Average => "average",
+            MergeOp::Maximum => "maximum",
+            MergeOp::Minimum => "minimum",
+        }
+    }
+
+    pub fn from_class(name: &str) -> Option<MergeOp> {
+        [
+            MergeOp::Subtract,
+            MergeOp::Multiply,
+            MergeOp::Average,
+            MergeOp::Maximum,
+            MergeOp::Minimum,
+        ]
+        .into_iter()
+        .find(|op| op.class() == name)
+    }
+
+    pub fn from_function(name: &str) -> Option<MergeOp> {
+        [
+            MergeOp::Subtract,
+            MergeOp::Multiply,
+            MergeOp::Average,
+            MergeOp::Maximum,
+            MergeOp::Minimum,
+        ]
+        .into_iter()
+        .find(|op| op.function() == name)
+    }
+}
+
+/// An element-wise function Keras writes as an op (`keras.ops.abs(x)`),
+/// not a layer: only the function form `abs(x)` exists here, shown in the
+/// summary as the Keras 3 operation (`absolute (Absolute)`).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum UnaryOp {
+    Abs,
+    Square,
+    Sqrt,
+}
+
+impl UnaryOp {
+    /// The Keras 3 operation class (`keras.ops.abs` is `Absolute`).
+    pub fn class(self) -> &'static str {
+        match self {
+            UnaryOp::Abs => "Absolute",
+            UnaryOp::Square => "Square",
+            UnaryOp::Sqrt => "Sqrt",
+        }
+    }
+
+    /// Automatic name prefix, the snake case of the class.
+    pub fn name_prefix(self) -> &'static str {
+        match self {
+            UnaryOp::Abs => "absolute",
+            UnaryOp::Square => "square",
+            UnaryOp::Sqrt => "sqrt",
+        }
+    }
+
+    /// The function form: `abs(x)`.
+    pub fn function(self) -> &'static str {
+        match self {
+            UnaryOp::Abs => "abs",
+            UnaryOp::Square => "square",
+            UnaryOp::Sqrt => "sqrt",
+        }
+    }
+
+    pub fn from_function(name: &str) -> Option<UnaryOp> {
+        Some(match name {
+            "abs" => UnaryOp::Abs,
+            "square" => UnaryOp::Square,
+            "sqrt" => UnaryOp::Sqrt,
+            _ => return None,
+        })
+    }
+}
+
 /// A layer's parsed configuration.
 #[derive(Clone, PartialEq, Debug)]
 pub enum Config {
@@ -123,6 +229,8 @@ pub enum Config {
     },
     Add,
     Concat,
+    Merge(MergeOp),
+    Unary(UnaryOp),
 }
 
 impl Config {
@@ -141,6 +249,8 @@ impl Config {
             Config::Dropout { .. } => "Dropout",
             Config::Add => "Add",
             Config::Concat => "Concatenate",
+            Config::Merge(op) => op.class(),
+            Config::Unary(op) => op.class(),
         }
     }
 
@@ -159,12 +269,14 @@ impl Config {
             Config::Dropout { .. } => "dropout",
             Config::Add => "add",
             Config::Concat => "concatenate",
+            Config::Merge(op) => op.function(),
+            Config::Unary(op) => op.name_prefix(),
         }
     }
 
     /// Whether the layer joins several tensors.
     pub fn is_merge(&self) -> bool {
-        matches!(self, Config::Add | Config::Concat)
+        matches!(self, Config::Add | Config::Concat | Config::Merge(_))
     }
 
     /// Short description for the graph drawing.
@@ -290,12 +402,18 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
         "Dropout" => ("Dropout", &DROPOUT),
         "Add" => ("Add", &ONLY_NAME),
         "Concatenate" => ("Concatenate", &ONLY_NAME),
+        "Subtract" => ("Subtract", &ONLY_NAME),
+        "Multiply" => ("Multiply", &ONLY_NAME),
+        "Average" => ("Average", &ONLY_NAME),
+        "Maximum" => ("Maximum", &ONLY_NAME),
+        "Minimum" => ("Minimum", &ONLY_NAME),
         _ => return None,
     })
 }
 
 pub const LAYER_NAMES: &str = "Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, \
-     Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate";
+     Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate, Subtract, Multiply, Average, \
+     Maximum, Minimum";
 
 /// Every constructor name, aliases included (for "did you mean").
 pub const ALL_NAMES: &[&str] = &[
@@ -313,6 +431,11 @@ pub const ALL_NAMES: &[&str] = &[
     "Dropout",
     "Add",
     "Concatenate",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
 ];
 
 pub fn is_layer(name: &str) -> bool {
@@ -538,7 +661,16 @@ pub fn construct(
             Config::Dropout { rate }
         }
         "Add" => Config::Add,
-        _ => Config::Concat,
+        "Concatenate" => Config::Concat,
+        other => match MergeOp::from_class(other) {
+            Some(op) => Config::Merge(op),
+            None => {
+                return Err(vec![syn::Error::new(
+                    layer.span(),
+                    format!("layer `{other}` has no configuration (an internal error; please report it)"),
+                )])
+            }
+        },
     };
     let user_name = match get("name") {
         Some(Value::Str(s)) => {
