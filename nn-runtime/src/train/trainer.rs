@@ -503,16 +503,6 @@ impl<O: Optimizer> Trainer<O> {
             let mut tally = self.tally::<M>();
             let mut stop = false;
             for (step, indices) in order.chunks(batch).enumerate() {
-                let rate = self.optimizer.learning_rate();
-                if !(rate.is_finite() && rate >= 0.0) {
-                    return Err(NnError::Other(format!(
-                        "{}: the learning rate is {rate} at epoch {}, step {} of {steps}; \
-                         it must be a finite number >= 0",
-                        spec.name,
-                        epoch + 1,
-                        step + 1
-                    )));
-                }
                 let n = indices.len();
                 Self::gather(train, train_weights, indices, &mut buffers);
                 buffers.forward(model, n, Mode::Train)?;
@@ -684,7 +674,7 @@ pub(crate) fn output_of<M: Model>(model: &M, i: usize) -> Result<&[f32], NnError
 
 /// Whether every value is finite: `x * 0` is 0 for finite `x` and NaN for
 /// NaN or ±inf, and a sum of such products vectorises.
-fn all_finite(values: &[f32]) -> bool {
+pub(crate) fn all_finite(values: &[f32]) -> bool {
     values.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0
 }
 
