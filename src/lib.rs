@@ -43,7 +43,8 @@
 //! inlines a block; `add(a, b, ...)`, `concat(a, b, ...)` (or `concat([a, b])`),
 //! `subtract(a, b)`, `multiply(...)`, `average(...)`, `maximum(...)`,
 //! `minimum(...)`, `flatten(x)` and the activation functions `relu`, `relu6`,
-//! `leaky_relu`, `sigmoid`, `tanh`, `softmax`, `linear` apply the
+//! `leaky_relu`, `sigmoid`, `tanh`, `softmax`, `elu`, `selu`, `softplus`,
+//! `hard_sigmoid`, `linear` apply the
 //! corresponding Keras layer; `abs(x)`, `square(x)`, `sqrt(x)` are Keras's
 //! element-wise ops (`keras.ops.abs`, ...), shown in the summary as the
 //! Keras 3 operation (`absolute_1 (Absolute)`, `square_1 (Square)`,
@@ -65,7 +66,12 @@
 //! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
 //! `add_1`, `input_1`, ...) unless given `name = "..."`. Tensors are NHWC
 //! `f32`; `same` padding follows TensorFlow (extra padding at the bottom and
-//! right); `Flatten` flattens in H, W, C order. `maximum`/`minimum` send a
+//! right); `Flatten` flattens in H, W, C order. Activations (as
+//! `activation = ...` or functions) follow Keras 3: `elu` with alpha 1,
+//! `selu` with Keras's scale and alpha, `hard_sigmoid` is `relu6(x + 3) / 6`
+//! (Keras 2's was `0.2x + 0.5`); `gelu` and `swish`/`silu` are not there yet
+//! (their derivative cannot be read off the output, which is all a fused
+//! layer keeps). `maximum`/`minimum` send a
 //! tie's gradient to the first input holding the value (Keras folds them
 //! pairwise; TensorFlow gives a pairwise tie to the left operand); `abs` has
 //! derivative 0 at 0; `sqrt` is NaN below 0 as in Keras, and its derivative

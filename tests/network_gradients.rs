@@ -90,6 +90,18 @@ network! {
         output same = Dense(1, activation = sigmoid)(concat(d, s, hi, lo));
     }
 
+    /// elu, selu, softplus and hard_sigmoid fused into convolutions and
+    /// dense layers, standalone, and in place over a linear layer.
+    struct NewActivations {
+        input x: [5, 5, 2];
+        let c = Conv2D(3, 3, padding = same, activation = elu)(x);
+        let c = selu(c);
+        let d = Dense(4, activation = softplus)(flatten(c));
+        let e = hard_sigmoid(Dense(3)(flatten(c)));
+        let f = Activation(elu)(Dense(3, activation = hard_sigmoid)(flatten(x)));
+        output y = Dense(2, activation = selu)(concat(d, e, softplus(f)));
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -177,4 +189,12 @@ fn elementwise_merges_and_functions_gradients() {
         assert!(line.contains("(None, 4)"), "{line}");
         assert!(line.split_whitespace().any(|w| w == "0"), "no parameters: {line}");
     }
+}
+
+#[test]
+fn new_activations_fused_standalone_and_in_place_gradients() {
+    let mut net = NewActivations::new(&mut common::rng(8));
+    common::check_network(&mut net, 3, 80);
+    let summary = NewActivations::summary();
+    assert!(summary.contains("activation_1 (Activation)"), "{summary}");
 }

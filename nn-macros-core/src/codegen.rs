@@ -37,6 +37,10 @@ fn act_tokens(act: Act) -> TokenStream {
         Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
         Act::Tanh => quote!(::nn::__private::Activation::Tanh),
         Act::Softmax => quote!(::nn::__private::Activation::Softmax),
+        Act::Elu => quote!(::nn::__private::Activation::Elu),
+        Act::Selu => quote!(::nn::__private::Activation::Selu),
+        Act::Softplus => quote!(::nn::__private::Activation::Softplus),
+        Act::HardSigmoid => quote!(::nn::__private::Activation::HardSigmoid),
     }
 }
 

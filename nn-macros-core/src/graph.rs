@@ -81,6 +81,10 @@ const ACTIVATION_FUNCTIONS: &[&str] = &[
     "sigmoid",
     "tanh",
     "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "hard_sigmoid",
 ];
 const MAX_BLOCK_DEPTH: usize = 32;
 const MAX_UNROLL: i64 = 1000;

@@ -15,10 +15,15 @@ pub enum Act {
     Sigmoid,
     Tanh,
     Softmax,
+    Elu,
+    Selu,
+    Softplus,
+    HardSigmoid,
 }
 
 impl Act {
-    pub const NAMES: &'static str = "linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax";
+    pub const NAMES: &'static str =
+        "linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax, elu, selu, softplus, hard_sigmoid";
 
     pub fn from_name(name: &str) -> Option<Act> {
         Some(match name {
@@ -30,6 +35,10 @@ impl Act {
             "sigmoid" => Act::Sigmoid,
             "tanh" => Act::Tanh,
             "softmax" => Act::Softmax,
+            "elu" => Act::Elu,
+            "selu" => Act::Selu,
+            "softplus" => Act::Softplus,
+            "hard_sigmoid" => Act::HardSigmoid,
             _ => return None,
         })
     }
@@ -43,6 +52,10 @@ impl Act {
             Act::Sigmoid => "sigmoid",
             Act::Tanh => "tanh",
             Act::Softmax => "softmax",
+            Act::Elu => "elu",
+            Act::Selu => "selu",
+            Act::Softplus => "softplus",
+            Act::HardSigmoid => "hard_sigmoid",
         }
     }
 }
@@ -744,7 +757,13 @@ fn parse_value(
                 // Keras activations this runtime lacks are not typos of the
                 // ones it has (`gelu` is not `relu`).
                 let other_keras = [
-                    "gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign",
+                    "gelu",
+                    "silu",
+                    "swish",
+                    "mish",
+                    "softsign",
+                    "hard_silu",
+                    "hard_swish",
                 ];
                 let close =
                     crate::suggest::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));

@@ -22,7 +22,20 @@ pub enum Activation {
     Tanh,
     /// Softmax over the last axis, max-subtracted for stability.
     Softmax,
+    /// `x` for positive `x`, `exp(x) - 1` otherwise (Keras's `elu`, alpha 1).
+    Elu,
+    /// `scale · elu_alpha(x)` with Keras's (Klambauer et al.'s) constants
+    /// [`SELU_SCALE`] and [`SELU_ALPHA`].
+    Selu,
+    /// `ln(1 + exp(x))`, computed without overflow.
+    Softplus,
+    /// Keras 3's `relu6(x + 3) / 6` (Keras 2's was `0.2x + 0.5` clipped).
+    HardSigmoid,
 }
+
+/// SELU's scale and alpha, as Keras defines them.
+pub const SELU_SCALE: f32 = 1.050_700_987_355_480_5;
+pub const SELU_ALPHA: f32 = 1.673_263_242_354_377_3;
 
 impl Activation {
     /// The Keras name, for summaries and graphs.
@@ -35,6 +48,10 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Softmax => "softmax",
+            Activation::Elu => "elu",
+            Activation::Selu => "selu",
+            Activation::Softplus => "softplus",
+            Activation::HardSigmoid => "hard_sigmoid",
         }
     }
 
@@ -79,6 +96,19 @@ fn apply(act: Activation, values: &mut [f32], width: usize) {
         Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
         Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
         Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
+        Activation::Elu => values
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
+        Activation::Selu => values
+            .iter_mut()
+            .for_each(|v| *v = SELU_SCALE * if *v > 0.0 { *v } else { SELU_ALPHA * v.exp_m1() }),
+        // max(x, 0) + ln(1 + e^-|x|): no overflow, exact far from 0.
+        Activation::Softplus => values
+            .iter_mut()
+            .for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
+        Activation::HardSigmoid => values
+            .iter_mut()
+            .for_each(|v| *v = (*v + 3.0).clamp(0.0, 6.0) / 6.0),
     }
 }
 
@@ -227,6 +257,10 @@ fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: us
         Activation::LeakyRelu(a) => scale_by(y, dy, |v| derivative_from_output(Activation::LeakyRelu(a), v)),
         Activation::Sigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::Sigmoid, v)),
         Activation::Tanh => scale_by(y, dy, |v| derivative_from_output(Activation::Tanh, v)),
+        Activation::Elu => scale_by(y, dy, |v| derivative_from_output(Activation::Elu, v)),
+        Activation::Selu => scale_by(y, dy, |v| derivative_from_output(Activation::Selu, v)),
+        Activation::Softplus => scale_by(y, dy, |v| derivative_from_output(Activation::Softplus, v)),
+        Activation::HardSigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::HardSigmoid, v)),
     }
 }
 
@@ -250,6 +284,26 @@ fn derivative_from_output(act: Activation, y: f32) -> f32 {
         }
         Activation::Sigmoid => y * (1.0 - y),
         Activation::Tanh => 1.0 - y * y,
+        // For x ≤ 0, y = e^x - 1, so e^x = y + 1.
+        Activation::Elu => {
+            if y > 0.0 {
+                1.0
+            } else {
+                y + 1.0
+            }
+        }
+        // For x ≤ 0, y = scale·alpha·(e^x - 1), so the derivative
+        // scale·alpha·e^x is y + scale·alpha.
+        Activation::Selu => {
+            if y > 0.0 {
+                SELU_SCALE
+            } else {
+                y + SELU_SCALE * SELU_ALPHA
+            }
+        }
+        // sigmoid(x) = 1 - e^-y; expm1 keeps it exact for tiny y.
+        Activation::Softplus => -(-y).exp_m1(),
+        Activation::HardSigmoid => (y > 0.0 && y < 1.0) as u8 as f32 / 6.0,
     }
 }
 

@@ -16,7 +16,8 @@ fn inputs() -> Vec<f32> {
         .into_iter()
         .map(|v| {
             let v = v * 8.0;
-            if v.abs() < 0.1 || (v - 6.0).abs() < 0.1 {
+            // ... and from hard_sigmoid's at ±3.
+            if v.abs() < 0.1 || (v - 6.0).abs() < 0.1 || (v.abs() - 3.0).abs() < 0.1 {
                 v + 0.3
             } else {
                 v
@@ -57,6 +58,30 @@ fn reference(act: Activation, x: &[f32]) -> Vec<f32> {
                 }
                 Activation::Sigmoid => (1.0 / (1.0 + (-(v as f64)).exp())) as f32,
                 Activation::Tanh => (v as f64).tanh() as f32,
+                Activation::Elu => {
+                    if v > 0.0 {
+                        v
+                    } else {
+                        ((v as f64).exp() - 1.0) as f32
+                    }
+                }
+                Activation::Selu => {
+                    // Klambauer et al.'s constants, written out independently.
+                    let (scale, alpha) = (1.0507009873554805_f64, 1.6732632423543772_f64);
+                    let v = v as f64;
+                    (scale * if v > 0.0 { v } else { alpha * (v.exp() - 1.0) }) as f32
+                }
+                Activation::Softplus => (1.0 + (v as f64).exp()).ln() as f32,
+                Activation::HardSigmoid => {
+                    let v = v as f64;
+                    (if v <= -3.0 {
+                        0.0
+                    } else if v >= 3.0 {
+                        1.0
+                    } else {
+                        v / 6.0 + 0.5
+                    }) as f32
+                }
                 Activation::Softmax => unreachable!(),
             })
             .collect(),
@@ -117,6 +142,44 @@ fn activation_tanh() {
 #[test]
 fn activation_softmax_last_axis() {
     run(Activation::Softmax);
+}
+
+#[test]
+fn activation_elu() {
+    run(Activation::Elu);
+}
+
+#[test]
+fn activation_selu() {
+    run(Activation::Selu);
+}
+
+#[test]
+fn activation_softplus() {
+    run(Activation::Softplus);
+}
+
+#[test]
+fn activation_hard_sigmoid() {
+    run(Activation::HardSigmoid);
+}
+
+#[test]
+fn softplus_is_stable_and_exact_at_the_extremes() {
+    let x = [-100.0f32, -20.0, 0.0, 20.0, 100.0];
+    let mut y = vec![0.0; 5];
+    forward(Activation::Softplus, &x, &mut y, 5).unwrap();
+    let expected: Vec<f32> = x.iter().map(|&v| (1.0 + (v as f64).exp()).ln() as f32).collect();
+    assert_close("softplus of large values", &y, &expected, 1e-6);
+    // The derivative (sigmoid) recovered from tiny outputs stays relative-exact.
+    let mut dx = vec![0.0; 5];
+    backward(Activation::Softplus, &y, &[1.0; 5], &mut dx, 5).unwrap();
+    let sigmoid: Vec<f32> = x
+        .iter()
+        .map(|&v| (1.0 / (1.0 + (-(v as f64)).exp())) as f32)
+        .collect();
+    assert_close("softplus derivative", &dx, &sigmoid, 1e-5);
+    assert!(dx[0] > 0.0, "e^-100 is not rounded to 0: {dx:?}");
 }
 
 #[test]
