@@ -99,7 +99,10 @@ network! {
         let d = Dense(4, activation = softplus)(flatten(c));
         let e = hard_sigmoid(Dense(3)(flatten(c)));
         let f = Activation(elu)(Dense(3, activation = hard_sigmoid)(flatten(x)));
-        output y = Dense(2, activation = selu)(concat(d, e, softplus(f)));
+        let g = LeakyReLU(alpha = 0.3)(Dense(3)(flatten(x)));
+        let h = ReLU(max_value = 6, negative_slope = 0.1, threshold = 0.5)(Dense(3)(flatten(x)));
+        let k = LeakyReLU(negative_slope = 0.2, name = "leaky")(h);
+        output y = Dense(2, activation = selu)(concat(d, e, softplus(f), g, k));
     }
 
     struct TwoHeads {
@@ -197,4 +200,13 @@ fn new_activations_fused_standalone_and_in_place_gradients() {
     common::check_network(&mut net, 3, 80);
     let summary = NewActivations::summary();
     assert!(summary.contains("activation_1 (Activation)"), "{summary}");
+    assert!(
+        summary.contains("leaky_re_lu_1 (LeakyReLU)      (None, 3)             0"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("re_lu_1 (ReLU)                 (None, 3)             0"),
+        "{summary}"
+    );
+    assert!(summary.contains("leaky (LeakyReLU)"), "{summary}");
 }

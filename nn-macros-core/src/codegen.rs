@@ -41,6 +41,19 @@ fn act_tokens(act: Act) -> TokenStream {
         Act::Selu => quote!(::nn::__private::Activation::Selu),
         Act::Softplus => quote!(::nn::__private::Activation::Softplus),
         Act::HardSigmoid => quote!(::nn::__private::Activation::HardSigmoid),
+        Act::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => {
+            let max_value = match max_value {
+                Some(m) => quote!(#m),
+                None => quote!(::core::primitive::f32::INFINITY),
+            };
+            quote!(::nn::__private::Activation::ReluWith {
+                negative_slope: #negative_slope, max_value: #max_value, threshold: #threshold,
+            })
+        }
     }
 }
 
@@ -209,7 +222,7 @@ impl Emitter<'_> {
         }
         let act = match self.graph.layers[self.graph.nodes[node].layer].config {
             Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => activation,
-            Config::Activation(a) => a,
+            Config::Activation(a, _) => a,
             _ => return None,
         };
         (act != Act::Linear).then_some((index, act))
@@ -288,7 +301,7 @@ impl Emitter<'_> {
                             .activation
                             .map(|r| &self.graph.layers[self.graph.nodes[r].layer].config)
                         {
-                            Some(Config::Activation(a)) => act_tokens(*a),
+                            Some(Config::Activation(a, _)) => act_tokens(*a),
                             _ => act_tokens(Act::Linear),
                         };
                         quote! {
@@ -331,7 +344,7 @@ impl Emitter<'_> {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
-            Config::Activation(act) => {
+            Config::Activation(act, _) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 if self.plan.in_place[i] {
@@ -572,7 +585,7 @@ impl Emitter<'_> {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
-            Config::Activation(act) => {
+            Config::Activation(act, _) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 let skip = match self.fusable_output(i) {

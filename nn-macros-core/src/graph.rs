@@ -12,7 +12,7 @@ use syn::{BinOp, Expr, Ident, Lit, UnOp};
 use crate::ast::{BlockDef, NetworkDef, Stmt};
 use crate::errors::Errors;
 use crate::keras;
-use crate::layers::{self, Act, Config, MergeOp, UnaryOp};
+use crate::layers::{self, Act, ActLayer, Config, MergeOp, UnaryOp};
 use crate::shape::{self, Operand, Shape};
 use crate::suggest::did_you_mean;
 
@@ -642,7 +642,9 @@ impl<'a> Builder<'a> {
             "concat" | "concatenate" => Some(Config::Concat),
             "flatten" => Some(Config::Flatten),
             "global_average_pooling2d" => Some(Config::GlobalAveragePool),
-            n if ACTIVATION_FUNCTIONS.contains(&n) => Act::from_name(n).map(Config::Activation),
+            n if ACTIVATION_FUNCTIONS.contains(&n) => {
+                Act::from_name(n).map(|a| Config::Activation(a, ActLayer::Activation))
+            }
             n => MergeOp::from_function(n)
                 .map(Config::Merge)
                 .or_else(|| UnaryOp::from_function(n).map(Config::Unary)),

@@ -19,6 +19,22 @@ pub enum Act {
     Selu,
     Softplus,
     HardSigmoid,
+    /// Keras's `ReLU` layer with its arguments (`max_value`: `None` is
+    /// unbounded).
+    ReluWith {
+        negative_slope: f32,
+        max_value: Option<f32>,
+        threshold: f32,
+    },
+}
+
+/// Which Keras layer an activation is: `Activation('relu')`, or the
+/// activation layers `LeakyReLU(...)` and `ReLU(...)` with their own rows.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum ActLayer {
+    Activation,
+    LeakyReLU,
+    ReLU,
 }
 
 impl Act {
@@ -56,6 +72,7 @@ impl Act {
             Act::Selu => "selu",
             Act::Softplus => "softplus",
             Act::HardSigmoid => "hard_sigmoid",
+            Act::ReluWith { .. } => "relu",
         }
     }
 }
@@ -232,7 +249,7 @@ pub enum Config {
     },
     GlobalAveragePool,
     Flatten,
-    Activation(Act),
+    Activation(Act, ActLayer),
     BatchNorm {
         momentum: f32,
         epsilon: f32,
@@ -257,7 +274,9 @@ impl Config {
             Config::Pool { max: false, .. } => "AveragePooling2D",
             Config::GlobalAveragePool => "GlobalAveragePooling2D",
             Config::Flatten => "Flatten",
-            Config::Activation(_) => "Activation",
+            Config::Activation(_, ActLayer::Activation) => "Activation",
+            Config::Activation(_, ActLayer::LeakyReLU) => "LeakyReLU",
+            Config::Activation(_, ActLayer::ReLU) => "ReLU",
             Config::BatchNorm { .. } => "BatchNormalization",
             Config::Dropout { .. } => "Dropout",
             Config::Add => "Add",
@@ -277,7 +296,10 @@ impl Config {
             Config::Pool { max: false, .. } => "average_pooling2d",
             Config::GlobalAveragePool => "global_average_pooling2d",
             Config::Flatten => "flatten",
-            Config::Activation(_) => "activation",
+            Config::Activation(_, ActLayer::Activation) => "activation",
+            // Keras 2's automatic names split the class at each capital.
+            Config::Activation(_, ActLayer::LeakyReLU) => "leaky_re_lu",
+            Config::Activation(_, ActLayer::ReLU) => "re_lu",
             Config::BatchNorm { .. } => "batch_normalization",
             Config::Dropout { .. } => "dropout",
             Config::Add => "add",
@@ -327,7 +349,19 @@ impl Config {
                 strides.1,
                 padding.name()
             ),
-            Config::Activation(a) => a.name().to_string(),
+            Config::Activation(Act::LeakyRelu(alpha), _) => format!("leaky_relu, negative_slope {alpha}"),
+            Config::Activation(
+                Act::ReluWith {
+                    negative_slope,
+                    max_value,
+                    threshold,
+                },
+                _,
+            ) => format!(
+                "relu, max_value {}, negative_slope {negative_slope}, threshold {threshold}",
+                max_value.map_or("None".to_string(), |m| m.to_string())
+            ),
+            Config::Activation(a, _) => a.name().to_string(),
             Config::Dropout { rate } => format!("rate {rate}"),
             _ => String::new(),
         }
@@ -403,6 +437,17 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
     static ACTIVATION: [ArgSpec; 2] = [arg("activation", Activation, true), NAME];
     static BATCH_NORM: [ArgSpec; 3] = [arg("momentum", Float, false), arg("epsilon", Float, false), NAME];
     static DROPOUT: [ArgSpec; 2] = [arg("rate", Float, true), NAME];
+    static LEAKY_RELU: [ArgSpec; 3] = [
+        arg("alpha", Float, false),
+        arg("negative_slope", Float, false),
+        NAME,
+    ];
+    static RELU: [ArgSpec; 4] = [
+        arg("max_value", Float, false),
+        arg("negative_slope", Float, false),
+        arg("threshold", Float, false),
+        NAME,
+    ];
     Some(match name {
         "Conv2D" => ("Conv2D", &CONV),
         "Dense" => ("Dense", &DENSE),
@@ -415,6 +460,8 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
         "Dropout" => ("Dropout", &DROPOUT),
         "Add" => ("Add", &ONLY_NAME),
         "Concatenate" => ("Concatenate", &ONLY_NAME),
+        "LeakyReLU" => ("LeakyReLU", &LEAKY_RELU),
+        "ReLU" => ("ReLU", &RELU),
         "Subtract" => ("Subtract", &ONLY_NAME),
         "Multiply" => ("Multiply", &ONLY_NAME),
         "Average" => ("Average", &ONLY_NAME),
@@ -426,7 +473,7 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
 
 pub const LAYER_NAMES: &str = "Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, \
      Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate, Subtract, Multiply, Average, \
-     Maximum, Minimum";
+     Maximum, Minimum, LeakyReLU, ReLU";
 
 /// Every constructor name, aliases included (for "did you mean").
 pub const ALL_NAMES: &[&str] = &[
@@ -449,6 +496,8 @@ pub const ALL_NAMES: &[&str] = &[
     "Average",
     "Maximum",
     "Minimum",
+    "LeakyReLU",
+    "ReLU",
 ];
 
 pub fn is_layer(name: &str) -> bool {
@@ -609,6 +658,11 @@ pub fn construct(
         Some(Value::Float(f)) => f,
         _ => default,
     };
+    let span_of = |name: &str| {
+        let i = specs.iter().position(|s| s.name == name);
+        i.and_then(|i| values[i].as_ref().map(|(_, s)| *s))
+            .unwrap_or(layer.span())
+    };
     let config = match class {
         "Conv2D" => Config::Conv2D {
             filters: int("filters"),
@@ -636,14 +690,74 @@ pub fn construct(
         }
         "GlobalAveragePooling2D" => Config::GlobalAveragePool,
         "Flatten" => Config::Flatten,
-        "Activation" => Config::Activation(activation),
+        "Activation" => Config::Activation(activation, ActLayer::Activation),
+        "LeakyReLU" => {
+            // Keras 2 calls the slope `alpha`, Keras 3 `negative_slope`.
+            let slope = match (get("alpha"), get("negative_slope")) {
+                (Some(_), Some(_)) => {
+                    return Err(vec![syn::Error::new(
+                        span_of("negative_slope"),
+                        "LeakyReLU: give `alpha` (Keras 2) or `negative_slope` (Keras 3), not both",
+                    )])
+                }
+                _ => float("alpha", float("negative_slope", 0.3)),
+            };
+            if slope < 0.0 {
+                let at = if get("alpha").is_some() {
+                    "alpha"
+                } else {
+                    "negative_slope"
+                };
+                return Err(vec![syn::Error::new(
+                    span_of(at),
+                    format!("LeakyReLU: `{at}` must be ≥ 0 (as in Keras), got {slope}"),
+                )]);
+            }
+            Config::Activation(Act::LeakyRelu(slope), ActLayer::LeakyReLU)
+        }
+        "ReLU" => {
+            let (negative_slope, threshold) = (float("negative_slope", 0.0), float("threshold", 0.0));
+            let max_value = match get("max_value") {
+                Some(Value::Float(m)) => Some(m),
+                _ => None,
+            };
+            let mut errs = Vec::new();
+            if negative_slope < 0.0 {
+                errs.push(syn::Error::new(
+                    span_of("negative_slope"),
+                    format!("ReLU: `negative_slope` must be ≥ 0 (as in Keras), got {negative_slope}"),
+                ));
+            }
+            if threshold < 0.0 {
+                errs.push(syn::Error::new(
+                    span_of("threshold"),
+                    format!("ReLU: `threshold` must be ≥ 0 (as in Keras), got {threshold}"),
+                ));
+            }
+            if let Some(m) = max_value {
+                if m <= threshold.max(0.0) {
+                    errs.push(syn::Error::new(
+                        span_of("max_value"),
+                        format!(
+                            "ReLU: `max_value` must be greater than 0 and than `threshold` ({threshold}), got {m}"
+                        ),
+                    ));
+                }
+            }
+            if !errs.is_empty() {
+                return Err(errs);
+            }
+            Config::Activation(
+                Act::ReluWith {
+                    negative_slope,
+                    max_value,
+                    threshold,
+                },
+                ActLayer::ReLU,
+            )
+        }
         "BatchNormalization" => {
             let (momentum, epsilon) = (float("momentum", 0.99), float("epsilon", 1e-3));
-            let span_of = |name: &str| {
-                let i = specs.iter().position(|s| s.name == name);
-                i.and_then(|i| values[i].as_ref().map(|(_, s)| *s))
-                    .unwrap_or(layer.span())
-            };
             let mut errs = Vec::new();
             if !(0.0..=1.0).contains(&momentum) {
                 errs.push(syn::Error::new(

@@ -121,7 +121,7 @@ pub fn infer(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, 
             Some(len) => Ok(vec![len]),
             None => Err(format!("{layer}: {} is too large to flatten", x.label)),
         },
-        Config::Activation(_) | Config::Dropout { .. } | Config::BatchNorm { .. } | Config::Unary(_) => {
+        Config::Activation(..) | Config::Dropout { .. } | Config::BatchNorm { .. } | Config::Unary(_) => {
             Ok(x.shape.to_vec())
         }
         Config::Add | Config::Concat | Config::Merge(_) => infer_merge(layer, config, inputs),

@@ -31,6 +31,16 @@ pub enum Activation {
     Softplus,
     /// Keras 3's `relu6(x + 3) / 6` (Keras 2's was `0.2x + 0.5` clipped).
     HardSigmoid,
+    /// Keras's `ReLU` layer in full: `max_value` from `max_value` up,
+    /// `x` from `threshold` up, `negative_slope · (x - threshold)` below.
+    /// `negative_slope ≥ 0`, `threshold ≥ 0` and `max_value > threshold`
+    /// (`f32::INFINITY` for none), so the derivative can be read off the
+    /// output: the three pieces' outputs do not overlap.
+    ReluWith {
+        negative_slope: f32,
+        max_value: f32,
+        threshold: f32,
+    },
 }
 
 /// SELU's scale and alpha, as Keras defines them.
@@ -52,16 +62,35 @@ impl Activation {
             Activation::Selu => "selu",
             Activation::Softplus => "softplus",
             Activation::HardSigmoid => "hard_sigmoid",
+            Activation::ReluWith { .. } => "relu",
         }
     }
 
     fn check(self, kernel: &'static str, width: usize) -> Result<(), KernelError> {
         expect_nonzero(kernel, "last-axis width", width)?;
         if let Activation::LeakyRelu(alpha) = self {
-            if alpha.is_nan() || alpha <= 0.0 {
+            if alpha.is_nan() || alpha < 0.0 {
                 return Err(KernelError::InvalidArgument {
                     kernel,
-                    message: format!("leaky relu alpha must be positive, got {alpha}"),
+                    message: format!("leaky relu alpha must be ≥ 0, got {alpha}"),
+                });
+            }
+        }
+        if let Activation::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } = self
+        {
+            // NaN fails every comparison, so it is refused too.
+            let fine = negative_slope >= 0.0 && threshold >= 0.0 && max_value > threshold;
+            if !fine {
+                return Err(KernelError::InvalidArgument {
+                    kernel,
+                    message: format!(
+                        "relu needs negative_slope ≥ 0, threshold ≥ 0 and max_value > threshold, got \
+                         negative_slope {negative_slope}, threshold {threshold}, max_value {max_value}"
+                    ),
                 });
             }
         }
@@ -109,6 +138,21 @@ fn apply(act: Activation, values: &mut [f32], width: usize) {
         Activation::HardSigmoid => values
             .iter_mut()
             .for_each(|v| *v = (*v + 3.0).clamp(0.0, 6.0) / 6.0),
+        Activation::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => values.iter_mut().for_each(|v| {
+            *v = if *v >= max_value {
+                max_value
+            } else if *v >= threshold {
+                *v
+            } else if v.is_nan() {
+                *v
+            } else {
+                negative_slope * (*v - threshold)
+            }
+        }),
     }
 }
 
@@ -261,6 +305,7 @@ fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: us
         Activation::Selu => scale_by(y, dy, |v| derivative_from_output(Activation::Selu, v)),
         Activation::Softplus => scale_by(y, dy, |v| derivative_from_output(Activation::Softplus, v)),
         Activation::HardSigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::HardSigmoid, v)),
+        relu @ Activation::ReluWith { .. } => scale_by(y, dy, |v| derivative_from_output(relu, v)),
     }
 }
 
@@ -304,6 +349,27 @@ fn derivative_from_output(act: Activation, y: f32) -> f32 {
         // sigmoid(x) = 1 - e^-y; expm1 keeps it exact for tiny y.
         Activation::Softplus => -(-y).exp_m1(),
         Activation::HardSigmoid => (y > 0.0 && y < 1.0) as u8 as f32 / 6.0,
+        // Outputs: below 0 only from the sloped piece; 0 from the sloped
+        // piece when the slope is 0 (or at x = threshold = 0, where the
+        // derivative is taken as relu's, 0); at least `threshold` from the
+        // identity; `max_value` from the flat top.
+        Activation::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => {
+            if y >= max_value {
+                0.0
+            } else if y < 0.0 || (y == 0.0 && threshold > 0.0) {
+                negative_slope
+            } else if y == 0.0 && negative_slope == 0.0 {
+                0.0
+            } else if y >= threshold {
+                1.0
+            } else {
+                negative_slope
+            }
+        }
     }
 }
 
