@@ -198,6 +198,42 @@
 //! assert_eq!(Siamese::PARAM_COUNT, 784 * 32 + 32 + 64 + 1 + 32 * 10 + 10);
 //! ```
 //!
+//! ## Comparing two embeddings: subtract, abs, square, sqrt
+//!
+//! The lecture's siamese head compares the two embeddings element by element.
+//! Keras:
+//! ```python
+//! d = layers.Subtract()([a, b])
+//! d = keras.ops.abs(d)                 # or a Lambda layer
+//! same = layers.Dense(1, activation='sigmoid')(d)
+//! ```
+//! `network!`: `subtract(a, b)` is `Subtract()([a, b])` (exactly two
+//! tensors); `multiply`, `average`, `maximum` and `minimum` take two or more
+//! tensors of one shape (the layers `Multiply()`, ... work too). Keras has no
+//! `Abs` layer: `abs(x)`, `square(x)` and `sqrt(x)` are its ops, and the
+//! summary shows them as a Keras 3 functional model does, one row per call
+//! (`absolute_1 (Absolute)`). An L2 distance is
+//! `sqrt(add(square(subtract(a, b)), ...))` over the features you add.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct SameOrNot {
+//!         input left: [28, 28, 1];
+//!         input right: [28, 28, 1];
+//!         let tower = Dense(32, activation = relu);
+//!         let a = tower(flatten(left));
+//!         let b = tower(flatten(right));
+//!         output same = Dense(1, activation = sigmoid)(abs(subtract(a, b)));
+//!     }
+//! }
+//!
+//! assert_eq!(SameOrNot::PARAM_COUNT, 784 * 32 + 32 + 32 + 1);
+//! let summary = SameOrNot::summary();
+//! assert!(summary.contains("subtract_1 (Subtract)          (None, 32)            0         dense_1[0][0]"));
+//! assert!(summary.contains("absolute_1 (Absolute)          (None, 32)            0         subtract_1[0][0]"));
+//! ```
+//!
 //! ## compile, fit, evaluate, predict
 //!
 //! Keras:

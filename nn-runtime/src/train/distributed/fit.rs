@@ -214,6 +214,11 @@ impl<O: Optimizer> Trainer<O> {
                  `Dataset::with_sample_weight(class_weight::sample_weights(..))` instead",
             ));
         }
+        if config.class_weight.is_some() || config.augmentation.is_some() {
+            return Err(NnError::Other(format!(
+                "{name}: class_weight and augmentation are not supported in distributed training yet"
+            )));
+        }
         if model.params().len() != model.core().grads.len() {
             return Err(NnError::Other(format!(
                 "{name}: {} parameters but {} gradients",
