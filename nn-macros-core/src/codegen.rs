@@ -151,6 +151,24 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
             quote!(const L: ::nn::__private::GlobalAveragePool2d =
                 ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
         }
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
+            let ty = if *crop {
+                quote!(::nn::__private::Cropping2d)
+            } else {
+                quote!(::nn::__private::ZeroPadding2d)
+            };
+            quote!(const L: #ty = #ty {
+                in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
+            };)
+        }
         Config::BatchNorm { momentum, epsilon } => {
             let c = lit(last);
             quote!(const L: ::nn::__private::BatchNorm =
@@ -340,7 +358,7 @@ impl Emitter<'_> {
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
-            Config::Pool { .. } | Config::GlobalAveragePool => quote! {
+            Config::Pool { .. } | Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
@@ -581,7 +599,7 @@ impl Emitter<'_> {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
-            Config::GlobalAveragePool => quote! {
+            Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
