@@ -6,7 +6,7 @@ use quote::quote;
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
-use crate::layers::{Act, Config, Init, Pad};
+use crate::layers::{Act, Config, Init, MergeOp, Pad, UnaryOp};
 use crate::plan::{plan, Plan, Slot};
 use crate::shape::param_counts;
 
@@ -37,6 +37,41 @@ fn act_tokens(act: Act) -> TokenStream {
         Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
         Act::Tanh => quote!(::nn::__private::Activation::Tanh),
         Act::Softmax => quote!(::nn::__private::Activation::Softmax),
+        Act::Elu => quote!(::nn::__private::Activation::Elu),
+        Act::Selu => quote!(::nn::__private::Activation::Selu),
+        Act::Softplus => quote!(::nn::__private::Activation::Softplus),
+        Act::HardSigmoid => quote!(::nn::__private::Activation::HardSigmoid),
+        Act::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => {
+            let max_value = match max_value {
+                Some(m) => quote!(#m),
+                None => quote!(::core::primitive::f32::INFINITY),
+            };
+            quote!(::nn::__private::Activation::ReluWith {
+                negative_slope: #negative_slope, max_value: #max_value, threshold: #threshold,
+            })
+        }
+    }
+}
+
+fn merge_tokens(op: MergeOp) -> TokenStream {
+    match op {
+        MergeOp::Subtract => quote!(::nn::__private::MergeOp::Subtract),
+        MergeOp::Multiply => quote!(::nn::__private::MergeOp::Multiply),
+        MergeOp::Average => quote!(::nn::__private::MergeOp::Average),
+        MergeOp::Maximum => quote!(::nn::__private::MergeOp::Maximum),
+        MergeOp::Minimum => quote!(::nn::__private::MergeOp::Minimum),
+    }
+}
+
+fn unary_tokens(op: UnaryOp) -> TokenStream {
+    match op {
+        UnaryOp::Abs => quote!(::nn::__private::UnaryOp::Abs),
+        UnaryOp::Square => quote!(::nn::__private::UnaryOp::Square),
+        UnaryOp::Sqrt => quote!(::nn::__private::UnaryOp::Sqrt),
     }
 }
 
@@ -116,6 +151,24 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
             quote!(const L: ::nn::__private::GlobalAveragePool2d =
                 ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
         }
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
+            let ty = if *crop {
+                quote!(::nn::__private::Cropping2d)
+            } else {
+                quote!(::nn::__private::ZeroPadding2d)
+            };
+            quote!(const L: #ty = #ty {
+                in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
+            };)
+        }
         Config::BatchNorm { momentum, epsilon } => {
             let c = lit(last);
             quote!(const L: ::nn::__private::BatchNorm =
@@ -187,7 +240,7 @@ impl Emitter<'_> {
         }
         let act = match self.graph.layers[self.graph.nodes[node].layer].config {
             Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => activation,
-            Config::Activation(a) => a,
+            Config::Activation(a, _) => a,
             _ => return None,
         };
         (act != Act::Linear).then_some((index, act))
@@ -266,7 +319,7 @@ impl Emitter<'_> {
                             .activation
                             .map(|r| &self.graph.layers[self.graph.nodes[r].layer].config)
                         {
-                            Some(Config::Activation(a)) => act_tokens(*a),
+                            Some(Config::Activation(a, _)) => act_tokens(*a),
                             _ => act_tokens(Act::Linear),
                         };
                         quote! {
@@ -305,11 +358,11 @@ impl Emitter<'_> {
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
-            Config::Pool { .. } | Config::GlobalAveragePool => quote! {
+            Config::Pool { .. } | Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
-            Config::Activation(act) => {
+            Config::Activation(act, _) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 if self.plan.in_place[i] {
@@ -378,6 +431,25 @@ impl Emitter<'_> {
                 quote! {
                     let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
                     ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
+                }
+            }
+            Config::Merge(op) => {
+                let start = lit(self.plan.slots[i].offset);
+                let reads = node.inputs.iter().map(|&x| {
+                    let r = range(self.plan.slots[x]);
+                    quote!(&done[#r])
+                });
+                let op = merge_tokens(*op);
+                quote! {
+                    let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
+                    ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
+                }
+            }
+            Config::Unary(op) => {
+                let op = unary_tokens(*op);
+                quote! {
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    ::nn::__private::elementwise_unary::forward(#op, x, y)?;
                 }
             }
             Config::Concat => {
@@ -527,11 +599,11 @@ impl Emitter<'_> {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
-            Config::GlobalAveragePool => quote! {
+            Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
-            Config::Activation(act) => {
+            Config::Activation(act, _) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 let skip = match self.fusable_output(i) {
@@ -602,6 +674,39 @@ impl Emitter<'_> {
                     })
                     .collect();
                 quote!(#({ #parts })*)
+            }
+            Config::Merge(op) => {
+                // One call per input (an input given twice gets both terms),
+                // each reading every input of the forward pass.
+                let op = merge_tokens(*op);
+                let reads: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&x| {
+                        let r = range(self.plan.slots[x]);
+                        quote!(&acts[#r])
+                    })
+                    .collect();
+                let parts = node.inputs.iter().enumerate().map(|(k, &input)| {
+                    let xr = range(self.plan.grad_slots[input]);
+                    let k = lit(k);
+                    quote! {
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #xr, #gy)?;
+                        ::nn::__private::elementwise_merge::backward(#op, inputs, #k, dy, dx)?;
+                    }
+                });
+                quote! {
+                    let inputs: &[&[::core::primitive::f32]] = &[#(#reads),*];
+                    #({ #parts })*
+                }
+            }
+            Config::Unary(op) => {
+                let op = unary_tokens(*op);
+                quote! {
+                    let x = &acts[#x];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    ::nn::__private::elementwise_unary::backward(#op, x, dy, dx)?;
+                }
             }
             Config::Concat => {
                 let total = lit(*node.shape.last().unwrap_or(&0));

@@ -22,7 +22,7 @@ use crate::train::callbacks::Callback;
 use crate::train::history::History;
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::Progress;
-use crate::train::trainer::{all_finite, output_of, Buffers, FitConfig, Tally, Trainer};
+use crate::train::trainer::{all_finite, augmentation_seed, output_of, Buffers, FitConfig, Tally, Trainer};
 
 /// A decoded batch: `n` images and labels, flat.
 struct Batch {
@@ -207,10 +207,11 @@ impl<O: Optimizer> Trainer<O> {
                 spec.name
             )));
         }
-        if config.class_weight.is_some() || config.validation_split.is_some() {
+        if config.class_weight.is_some() || config.validation_split.is_some() || config.augmentation.is_some()
+        {
             return Err(NnError::Other(format!(
-                "{}: for image folders, split with ImageFolderOptions::validation_split; \
-                 class_weight is not supported on streams",
+                "{}: for image folders, split with ImageFolderOptions::validation_split and augment with \
+                 StreamConfig::augmentation; class_weight is not supported on streams",
                 spec.name
             )));
         }
@@ -222,7 +223,7 @@ impl<O: Optimizer> Trainer<O> {
         let mut buffers = Self::stream_buffers::<M>(train, batch);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut augment_rng = StdRng::seed_from_u64(config.seed ^ 0x5851_f42d_4c95_7f2d);
+        let mut augment_rng = StdRng::seed_from_u64(augmentation_seed(config.seed));
         model.seed_dropout(config.seed ^ 0x9e37_79b9_7f4a_7c15);
         let mut progress = Progress::new(config.verbosity);
         let mut history = History::default();
