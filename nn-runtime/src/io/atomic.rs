@@ -8,7 +8,9 @@
 //! saving the same path never share one, and a target name of the maximum
 //! length still leaves room. A failed save removes its temporary file; one
 //! left by a killed process is never read, and the next save into that
-//! directory removes it once its process is gone.
+//! directory removes it once its process is gone. A read-only target is
+//! refused (a rename would replace it regardless), and the replacement keeps
+//! the permissions of the file it replaces.
 
 use std::collections::hash_map::RandomState;
 use std::fs;
@@ -35,9 +37,19 @@ pub fn write(action: &'static str, path: &Path, bytes: &[u8]) -> Result<(), NnEr
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // A rename replaces even a read-only file: refuse, as writing it in
+    // place would. The replacement keeps the old file's permissions.
+    let existing = fs::metadata(path).ok().filter(|m| m.is_file());
+    if existing.as_ref().is_some_and(|m| m.permissions().readonly()) {
+        let denied = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "the file is read-only");
+        return Err(NnError::io(action, path, denied));
+    }
     remove_stale(&dir);
     let (tmp, mut file) = create_unique(&dir).map_err(|e| NnError::io(action, path, e))?;
     let result = (|| -> std::io::Result<()> {
+        if let Some(old) = &existing {
+            file.set_permissions(old.permissions())?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
