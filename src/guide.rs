@@ -234,6 +234,44 @@
 //! assert!(summary.contains("absolute_1 (Absolute)          (None, 32)            0         subtract_1[0][0]"));
 //! ```
 //!
+//! ## Padding like keras.applications, activation layers
+//!
+//! keras.applications.ResNet50 pads its input by 3 before a 7x7 valid
+//! convolution (`same` would pad 2 and 3). Keras:
+//! ```python
+//! x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img)
+//! x = layers.Conv2D(64, 7, strides=2)(x)
+//! x = layers.LeakyReLU(negative_slope=0.1)(x)   # Keras 2: alpha=0.1
+//! x = layers.Cropping2D(1)(x)
+//! x = layers.ReLU(max_value=6.0)(x)
+//! ```
+//! `network!` takes the same three forms of amounts (`n`, `(rows, columns)`,
+//! `((top, bottom), (left, right))`), `LeakyReLU`'s slope under either
+//! name, and `elu`, `selu`, `softplus`, `hard_sigmoid` wherever an
+//! activation goes:
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Stem {
+//!         input img: [224, 224, 3];
+//!         let x = ZeroPadding2D(padding = ((3, 3), (3, 3)))(img);
+//!         let x = Conv2D(64, 7, strides = 2)(x);
+//!         let x = LeakyReLU(negative_slope = 0.1)(x);
+//!         let x = Cropping2D(1)(x);
+//!         let x = ReLU(max_value = 6.0)(x);
+//!         output y = Dense(10, activation = selu)(GlobalAveragePooling2D()(x));
+//!     }
+//! }
+//!
+//! let summary = Stem::summary();
+//! assert!(summary.contains("zero_padding2d_1 (ZeroPadding2D) (None, 230, 230, 3)"));
+//! assert!(summary.contains("conv2d_1 (Conv2D)              (None, 112, 112, 64)  9,472"));
+//! assert!(summary.contains("leaky_re_lu_1 (LeakyReLU)      (None, 112, 112, 64)  0"));
+//! assert!(summary.contains("cropping2d_1 (Cropping2D)      (None, 110, 110, 64)  0"));
+//! assert!(summary.contains("re_lu_1 (ReLU)                 (None, 110, 110, 64)  0"));
+//! ```
+//!
 //! ## compile, fit, evaluate, predict
 //!
 //! Keras:

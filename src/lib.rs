@@ -58,6 +58,10 @@
 //! | `Dense` | `units`, `activation`, `use_bias`, `kernel_initializer`, `name` |
 //! | `MaxPooling2D`, `AveragePooling2D` | `pool_size = 2`, `strides = pool_size`, `padding = valid`, `name` |
 //! | `GlobalAveragePooling2D`, `Flatten`, `Add`, `Concatenate` | `name` |
+//! | `ZeroPadding2D` | `padding = 1`: `n`, `(rows, columns)` (each side) or `((top, bottom), (left, right))`, `name` |
+//! | `Cropping2D` | `cropping = 0`, the same three forms (must leave at least one row and column), `name` |
+//! | `LeakyReLU` | `alpha = 0.3` (Keras 2) or `negative_slope = 0.3` (Keras 3), ≥ 0, `name` |
+//! | `ReLU` | `max_value = None`, `negative_slope = 0`, `threshold = 0` (all ≥ 0, `max_value` above `threshold`), `name` |
 //! | `Subtract` (two tensors: first minus second), `Multiply`, `Average`, `Maximum`, `Minimum` (two or more tensors of one shape) | `name` |
 //! | `Activation` | `activation`, `name` |
 //! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `name` |

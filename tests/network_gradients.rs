@@ -105,6 +105,17 @@ network! {
         output y = Dense(2, activation = selu)(concat(d, e, softplus(f), g, k));
     }
 
+    /// ZeroPadding2D and Cropping2D in their three argument forms, around a
+    /// convolution and stacked on each other.
+    struct PadCrop {
+        input x: [5, 5, 2];
+        let p = ZeroPadding2D(((1, 2), (0, 3)))(x);
+        let c = Conv2D(3, 3, activation = tanh)(p);
+        let k = Cropping2D((1, 2))(c);
+        let z = ZeroPadding2D()(Cropping2D(cropping = ((0, 1), (2, 0)))(x));
+        output y = Dense(2)(concat(flatten(k), flatten(z)));
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -209,4 +220,20 @@ fn new_activations_fused_standalone_and_in_place_gradients() {
         "{summary}"
     );
     assert!(summary.contains("leaky (LeakyReLU)"), "{summary}");
+}
+
+#[test]
+fn zero_padding_and_cropping_gradients() {
+    let mut net = PadCrop::new(&mut common::rng(9));
+    common::check_network(&mut net, 2, 90);
+    let summary = PadCrop::summary();
+    for row in [
+        "zero_padding2d_1 (ZeroPadding2D) (None, 8, 8, 2)       0",
+        "conv2d_1 (Conv2D)              (None, 6, 6, 3)       57",
+        "cropping2d_1 (Cropping2D)      (None, 4, 2, 3)       0",
+        "cropping2d_2 (Cropping2D)      (None, 4, 3, 2)       0",
+        "zero_padding2d_2 (ZeroPadding2D) (None, 6, 5, 2)       0",
+    ] {
+        assert!(summary.contains(row), "no `{row}` in\n{summary}");
+    }
 }

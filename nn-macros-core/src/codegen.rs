@@ -2,7 +2,7 @@
 //! straight-line forward and backward bodies, and typed convenience methods.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
@@ -150,6 +150,24 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
             let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
             quote!(const L: ::nn::__private::GlobalAveragePool2d =
                 ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
+        }
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
+            let ty = if *crop {
+                quote!(::nn::__private::Cropping2d)
+            } else {
+                quote!(::nn::__private::ZeroPadding2d)
+            };
+            quote!(const L: #ty = #ty {
+                in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
+            };)
         }
         Config::BatchNorm { momentum, epsilon } => {
             let c = lit(last);
@@ -340,7 +358,7 @@ impl Emitter<'_> {
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
-            Config::Pool { .. } | Config::GlobalAveragePool => quote! {
+            Config::Pool { .. } | Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
@@ -581,7 +599,7 @@ impl Emitter<'_> {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
-            Config::GlobalAveragePool => quote! {
+            Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
@@ -848,7 +866,14 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     let saved_len = lit(plan.saved_len);
 
     // Typed convenience methods.
-    let input_idents: Vec<_> = graph.inputs.iter().map(|p| format_ident!("{}", p.name)).collect();
+    // Parameters are named by position, not after the user's tensors: a
+    // user's name may be a constant or unit struct in scope (a parameter
+    // named `LEFT` would then be a pattern), a raw identifier (`r#type`) or
+    // break the naming lints. The doc comment lists the tensors in order.
+    let param = |prefix: &str, i: usize| {
+        proc_macro2::Ident::new(&format!("{prefix}_{i}"), proc_macro2::Span::mixed_site())
+    };
+    let input_idents: Vec<_> = (0..graph.inputs.len()).map(|i| param("input", i)).collect();
     let input_types: Vec<TokenStream> = graph
         .inputs
         .iter()
@@ -862,10 +887,8 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .iter()
         .map(|p| ix(graph.nodes[p.node].shape.len() + 1))
         .collect();
-    let output_idents: Vec<_> = graph
-        .outputs
-        .iter()
-        .map(|p| format_ident!("d_{}", p.name))
+    let output_idents: Vec<_> = (0..graph.outputs.len())
+        .map(|i| param("output_grad", i))
         .collect();
     // Locals of the typed methods, hygienic so that an input named `mode`
     // or `outs` cannot collide with them.
@@ -902,6 +925,16 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", "),
         if graph.outputs.len() == 1 { "" } else { "s" }
+    );
+    let doc_backward = format!(
+        "Backward from the gradient of each output ({}, in this order); parameter gradients \
+         are then in `param_grads()`, input gradients in `input_grad(i)`.",
+        graph
+            .outputs
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     );
 
     quote! {
@@ -945,8 +978,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 self.forward_typed(::nn::__private::Mode::Train, #(#input_idents),*)
             }
 
-            /// Backward from the gradient of each output; parameter gradients
-            /// are then in `param_grads()`, input gradients in `input_grad(i)`.
+            #[doc = #doc_backward]
             pub fn backward<'views>(&mut self, #(#output_idents: #grad_types),*) -> ::core::result::Result<(), ::nn::__private::NnError> {
                 <Self as ::nn::__private::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
             }

@@ -261,6 +261,15 @@ pub enum Config {
     Concat,
     Merge(MergeOp),
     Unary(UnaryOp),
+    /// `ZeroPadding2D` (`crop: false`) or `Cropping2D`: rows above and
+    /// below, columns left and right.
+    Border {
+        crop: bool,
+        top: usize,
+        bottom: usize,
+        left: usize,
+        right: usize,
+    },
 }
 
 impl Config {
@@ -283,6 +292,8 @@ impl Config {
             Config::Concat => "Concatenate",
             Config::Merge(op) => op.class(),
             Config::Unary(op) => op.class(),
+            Config::Border { crop: false, .. } => "ZeroPadding2D",
+            Config::Border { crop: true, .. } => "Cropping2D",
         }
     }
 
@@ -306,6 +317,8 @@ impl Config {
             Config::Concat => "concatenate",
             Config::Merge(op) => op.function(),
             Config::Unary(op) => op.name_prefix(),
+            Config::Border { crop: false, .. } => "zero_padding2d",
+            Config::Border { crop: true, .. } => "cropping2d",
         }
     }
 
@@ -363,6 +376,13 @@ impl Config {
             ),
             Config::Activation(a, _) => a.name().to_string(),
             Config::Dropout { rate } => format!("rate {rate}"),
+            Config::Border {
+                top,
+                bottom,
+                left,
+                right,
+                ..
+            } => format!("(({top}, {bottom}), ({left}, {right}))"),
             _ => String::new(),
         }
     }
@@ -379,6 +399,8 @@ enum Kind {
     Float,
     Str,
     Initializer,
+    /// `n`, `(h, w)` or `((top, bottom), (left, right))`, each ≥ 0.
+    Border,
 }
 
 impl Kind {
@@ -392,6 +414,7 @@ impl Kind {
             Kind::Float => "a number",
             Kind::Str => "a string literal",
             Kind::Initializer => "an initializer name",
+            Kind::Border => "an integer, `(rows, columns)` or `((top, bottom), (left, right))`",
         }
     }
 }
@@ -437,6 +460,8 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
     static ACTIVATION: [ArgSpec; 2] = [arg("activation", Activation, true), NAME];
     static BATCH_NORM: [ArgSpec; 3] = [arg("momentum", Float, false), arg("epsilon", Float, false), NAME];
     static DROPOUT: [ArgSpec; 2] = [arg("rate", Float, true), NAME];
+    static ZERO_PADDING: [ArgSpec; 2] = [arg("padding", Border, false), NAME];
+    static CROPPING: [ArgSpec; 2] = [arg("cropping", Border, false), NAME];
     static LEAKY_RELU: [ArgSpec; 3] = [
         arg("alpha", Float, false),
         arg("negative_slope", Float, false),
@@ -460,6 +485,8 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
         "Dropout" => ("Dropout", &DROPOUT),
         "Add" => ("Add", &ONLY_NAME),
         "Concatenate" => ("Concatenate", &ONLY_NAME),
+        "ZeroPadding2D" => ("ZeroPadding2D", &ZERO_PADDING),
+        "Cropping2D" => ("Cropping2D", &CROPPING),
         "LeakyReLU" => ("LeakyReLU", &LEAKY_RELU),
         "ReLU" => ("ReLU", &RELU),
         "Subtract" => ("Subtract", &ONLY_NAME),
@@ -473,7 +500,7 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
 
 pub const LAYER_NAMES: &str = "Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, \
      Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate, Subtract, Multiply, Average, \
-     Maximum, Minimum, LeakyReLU, ReLU";
+     Maximum, Minimum, LeakyReLU, ReLU, ZeroPadding2D, Cropping2D";
 
 /// Every constructor name, aliases included (for "did you mean").
 pub const ALL_NAMES: &[&str] = &[
@@ -498,6 +525,8 @@ pub const ALL_NAMES: &[&str] = &[
     "Minimum",
     "LeakyReLU",
     "ReLU",
+    "ZeroPadding2D",
+    "Cropping2D",
 ];
 
 pub fn is_layer(name: &str) -> bool {
@@ -515,6 +544,7 @@ enum Value {
     Float(f32),
     Str(String),
     Initializer(Init),
+    Border([usize; 4]),
 }
 
 /// A constructed layer before it is applied: configuration, optional user
@@ -691,6 +721,23 @@ pub fn construct(
         "GlobalAveragePooling2D" => Config::GlobalAveragePool,
         "Flatten" => Config::Flatten,
         "Activation" => Config::Activation(activation, ActLayer::Activation),
+        // Keras's defaults: one row and column of zeros, no cropping.
+        "ZeroPadding2D" | "Cropping2D" => {
+            let crop = class == "Cropping2D";
+            let key = if crop { "cropping" } else { "padding" };
+            let [top, bottom, left, right] = match get(key) {
+                Some(Value::Border(b)) => b,
+                _ if crop => [0; 4],
+                _ => [1; 4],
+            };
+            Config::Border {
+                crop,
+                top,
+                bottom,
+                left,
+                right,
+            }
+        }
         "LeakyReLU" => {
             // Keras 2 calls the slope `alpha`, Keras 3 `negative_slope`.
             let slope = match (get("alpha"), get("negative_slope")) {
@@ -898,6 +945,48 @@ fn parse_value(
             }),
             None => Err(wrong()),
         },
+        Kind::Border => {
+            let amount = |e: &Expr, eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>| {
+                let v = eval_int(e)?;
+                usize::try_from(v).map_err(|_| {
+                    syn::Error::new_spanned(
+                        e,
+                        format!("{class}: `{}` amounts must be ≥ 0, got {v}", spec.name),
+                    )
+                })
+            };
+            let pair = |e: &Expr, eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>| match e {
+                Expr::Tuple(t) if t.elems.len() == 2 => {
+                    Ok((amount(&t.elems[0], eval_int)?, amount(&t.elems[1], eval_int)?))
+                }
+                Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
+                _ => {
+                    let v = amount(e, eval_int)?;
+                    Ok((v, v))
+                }
+            };
+            match expr {
+                // ((top, bottom), (left, right))
+                Expr::Tuple(t)
+                    if t.elems.len() == 2 && t.elems.iter().all(|e| matches!(e, Expr::Tuple(_))) =>
+                {
+                    let (top, bottom) = pair(&t.elems[0], eval_int)?;
+                    let (left, right) = pair(&t.elems[1], eval_int)?;
+                    Ok(Value::Border([top, bottom, left, right]))
+                }
+                // (rows, columns): that many on each side.
+                Expr::Tuple(t) if t.elems.len() == 2 => {
+                    let rows = amount(&t.elems[0], eval_int)?;
+                    let columns = amount(&t.elems[1], eval_int)?;
+                    Ok(Value::Border([rows, rows, columns, columns]))
+                }
+                Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
+                _ => {
+                    let v = amount(expr, eval_int)?;
+                    Ok(Value::Border([v; 4]))
+                }
+            }
+        }
         Kind::Bool => match expr {
             Expr::Lit(l) => match &l.lit {
                 Lit::Bool(b) => Ok(Value::Bool(b.value)),

@@ -109,6 +109,34 @@ pub fn infer(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, 
             let (_, _, c) = expect_rank3(layer, x)?;
             Ok(vec![c])
         }
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (h, w, c) = expect_rank3(layer, x)?;
+            let rows = top.checked_add(*bottom);
+            let columns = left.checked_add(*right);
+            let (Some(rows), Some(columns)) = (rows, columns) else {
+                return Err(format!("{layer}: the amounts are out of range"));
+            };
+            if !crop {
+                return match (h.checked_add(rows), w.checked_add(columns)) {
+                    (Some(oh), Some(ow)) => Ok(vec![oh, ow, c]),
+                    _ => Err(format!("{layer}: the amounts are out of range")),
+                };
+            }
+            if rows >= h || columns >= w {
+                return Err(format!(
+                    "{layer}: cropping {top}+{bottom} rows and {left}+{right} columns of {} ({h}x{w} \
+                     spatially) leaves nothing; crop less than the image",
+                    x.label
+                ));
+            }
+            Ok(vec![h - rows, w - columns, c])
+        }
         Config::Dense { units, .. } => {
             let mut out = x.shape.to_vec();
             match out.last_mut() {

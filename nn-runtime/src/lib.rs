@@ -28,6 +28,7 @@ pub mod activation;
 pub mod batch_norm;
 mod bias;
 pub mod conv2d;
+pub mod cropping2d;
 pub mod dense;
 pub mod dropout;
 pub mod elementwise_merge;
@@ -40,10 +41,12 @@ pub mod merge;
 pub mod pool2d;
 pub mod window;
 pub mod workspace;
+pub mod zero_padding2d;
 
 pub use activation::Activation;
 pub use batch_norm::{BatchNorm, BatchNormParams};
 pub use conv2d::Conv2d;
+pub use cropping2d::Cropping2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use elementwise_merge::MergeOp;
@@ -53,6 +56,7 @@ pub use init::Initializer;
 pub use pool2d::{GlobalAveragePool2d, Pool2d, PoolKind};
 pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
+pub use zero_padding2d::ZeroPadding2d;
 
 pub mod arena;
 pub mod inference;
