@@ -263,6 +263,11 @@ pub trait Model: Generated {
             spec.outputs.len(),
             output_grads.len(),
         )?;
+        // Without a training forward there is no batch to compare with: say so
+        // rather than report the arrays' batch as a mismatch against 0.
+        if !self.core().arena.trained_forward {
+            return Err(NnError::NoForward { network: spec.name });
+        }
         let batch = self.core().arena.batch;
         let got = batch_of(spec.name, spec.outputs, output_grads)?;
         if got != batch {
