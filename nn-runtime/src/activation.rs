@@ -44,8 +44,8 @@ pub enum Activation {
 }
 
 /// SELU's scale and alpha, as Keras defines them.
-pub const SELU_SCALE: f32 = 1.050_700_987_355_480_5;
-pub const SELU_ALPHA: f32 = 1.673_263_242_354_377_3;
+pub const SELU_SCALE: f32 = 1.050_701;
+pub const SELU_ALPHA: f32 = 1.673_263_2;
 
 impl Activation {
     /// The Keras name, for summaries and graphs.
@@ -145,9 +145,7 @@ fn apply(act: Activation, values: &mut [f32], width: usize) {
         } => values.iter_mut().for_each(|v| {
             *v = if *v >= max_value {
                 max_value
-            } else if *v >= threshold {
-                *v
-            } else if v.is_nan() {
+            } else if *v >= threshold || v.is_nan() {
                 *v
             } else {
                 negative_slope * (*v - threshold)
