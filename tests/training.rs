@@ -288,8 +288,14 @@ fn weight_files_that_do_not_fit_are_reported_whole_and_change_nothing() {
 
     let mut net = DigitsNet::new(&mut common::rng(2));
     let before = net.params().to_vec();
-    let err = net.load_weights(&path).unwrap_err().to_string();
     let origin = path.display().to_string();
+    let err = net.load_weights(&path).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("`{origin}` was written by network `Other`, not by `DigitsNet`")),
+        "{err}"
+    );
+    // Even when the writer is not checked, every tensor is.
+    let err = net.load_weights_any_writer(&path).unwrap_err().to_string();
     assert_eq!(
         err,
         format!(

@@ -28,7 +28,7 @@ fn range_from(slot: Slot, offset: usize) -> TokenStream {
     quote!(n * #a + #o..n * #b)
 }
 
-fn act_tokens(act: Act) -> TokenStream {
+pub(crate) fn act_tokens(act: Act) -> TokenStream {
     match act {
         Act::Linear => quote!(::nn::runtime::Activation::Linear),
         Act::Relu => quote!(::nn::runtime::Activation::Relu),
@@ -40,14 +40,14 @@ fn act_tokens(act: Act) -> TokenStream {
     }
 }
 
-fn pad_tokens(p: Pad) -> TokenStream {
+pub(crate) fn pad_tokens(p: Pad) -> TokenStream {
     match p {
         Pad::Valid => quote!(::nn::runtime::Padding::Valid),
         Pad::Same => quote!(::nn::runtime::Padding::Same),
     }
 }
 
-fn init_tokens(i: Init) -> TokenStream {
+pub(crate) fn init_tokens(i: Init) -> TokenStream {
     match i {
         Init::GlorotUniform => quote!(::nn::runtime::Initializer::GlorotUniform),
         Init::HeNormal => quote!(::nn::runtime::Initializer::HeNormal),
@@ -670,7 +670,8 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .map(|p| {
                 let n = p.name.to_string();
                 let s = shape_list(&graph.nodes[p.node].shape);
-                quote!(::nn::runtime::TensorSpec { name: #n, shape: #s })
+                let node = lit(p.node);
+                quote!(::nn::runtime::TensorSpec { name: #n, shape: #s, node: #node })
             })
             .collect()
     };
@@ -746,13 +747,16 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 .flat_map(|&n| graph.nodes[n].inputs.iter().map(|&i| graph.tensor_ref(i)))
                 .collect();
             let detail = layer.config.detail();
+            let config = crate::spec_emit::layer_config(&layer.config);
+            let weights = crate::spec_emit::layer_weights(layer, &plan);
             quote!(::nn::runtime::LayerSpec {
                 name: #lname, kind: #kind, output_shape: #shape, params: #count,
-                connected_to: &[#(#connected),*], detail: #detail,
+                connected_to: &[#(#connected),*], detail: #detail, config: #config, weights: #weights,
             })
         })
         .collect();
 
+    let nodes = crate::spec_emit::nodes(graph);
     let (param_len, state_len) = (lit(plan.param_len), lit(plan.state_len));
     let arena = lit(plan.arena_per_sample);
     let saved_len = lit(plan.saved_len);
@@ -863,6 +867,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 outputs: &[#(#output_specs),*],
                 params: &[#(#param_specs),*],
                 layers: &[#(#layer_specs),*],
+                nodes: #nodes,
                 param_len: #param_len,
                 state_len: #state_len,
             };

@@ -14,6 +14,7 @@ mod graph;
 mod layers;
 mod plan;
 mod shape;
+mod spec_emit;
 
 use proc_macro::TokenStream;
 

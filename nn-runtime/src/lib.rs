@@ -49,13 +49,16 @@ pub use workspace::Workspace;
 pub mod arena;
 pub mod model;
 pub mod model_error;
+pub mod fingerprint;
+pub mod layer_config;
 pub mod spec;
 pub mod summary;
 
 pub use arena::Arena;
 pub use model::{Mode, Model, ModelCore, Slot};
 pub use model_error::NnError;
-pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
+pub use layer_config::LayerConfig;
+pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
 pub mod gather;
 pub mod io;
 pub mod report;

@@ -258,14 +258,50 @@ pub trait Model: Sized {
     }
 
     /// Loads weights saved by [`Model::save_weights`] (or written by another
-    /// tool with the same keys and shapes). Every tensor is checked first;
-    /// on any mismatch the network is left unchanged.
+    /// tool with the same keys and shapes). Every tensor is checked first,
+    /// and a file nn wrote must come from a network with this architecture
+    /// (its name and fingerprint are in the file); on any mismatch the
+    /// network is left unchanged.
     fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
-        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref())?;
+        let writer = crate::io::weights::Writer::MustMatch;
+        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref(), writer)?;
         let core = self.core_mut();
         core.params = params;
         core.state = state;
         Ok(())
+    }
+
+    /// Like [`Model::load_weights`] but accepts a file written by any
+    /// network whose tensors have this network's names and shapes (e.g. the
+    /// same layers with a different activation, for fine-tuning).
+    fn load_weights_any_writer(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let writer = crate::io::weights::Writer::Any;
+        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref(), writer)?;
+        let core = self.core_mut();
+        core.params = params;
+        core.state = state;
+        Ok(())
+    }
+
+    /// Loads weights trained in Keras 3 into this network, which must
+    /// describe the same graph: a `.weights.h5` converted by
+    /// `tools/keras/keras_weights_to_safetensors.py`. Keras's layer paths are
+    /// matched by graph structure (see [`crate::io::keras`]); every tensor is
+    /// checked first and on any mismatch the network is left unchanged.
+    fn load_keras_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let (params, state) = crate::io::keras::load(&Self::SPEC, path.as_ref())?;
+        let core = self.core_mut();
+        core.params = params;
+        core.state = state;
+        Ok(())
+    }
+
+    /// Exports the network with its current weights as a self-contained
+    /// ONNX model (opset 13; inputs and outputs named as in `network!`, NHWC,
+    /// with a dynamic batch dimension). Written atomically.
+    fn save_onnx(&self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let core = self.core();
+        crate::io::onnx::save(&Self::SPEC, &core.params, &core.state, path.as_ref())
     }
 
     /// Keras's `model.summary()` table.

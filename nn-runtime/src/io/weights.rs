@@ -7,6 +7,8 @@
 //! over the target: an interrupted save leaves the previous file intact.
 //! Loading checks every tensor and reports every missing, unexpected and
 //! mis-shaped one in a single error, leaving the network untouched on error.
+//! The metadata records which network wrote the file ([`super::writer`]);
+//! loading it into a different one is an error.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,7 +18,7 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::model_error::NnError;
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, ParamSpec};
 
 fn io_error(action: &str, path: &Path, e: impl std::fmt::Display) -> NnError {
     NnError::Other(format!("cannot {action} `{}`: {e}", path.display()))
@@ -40,16 +42,19 @@ pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u
             .map_err(|e| NnError::Other(format!("tensor `{key}`: {e}")))?;
         views.insert(key.to_string(), view);
     }
-    let mut metadata = std::collections::HashMap::new();
-    metadata.insert("format".to_string(), "nn".to_string());
-    metadata.insert("model".to_string(), spec.name.to_string());
-    safetensors::serialize(views, Some(metadata))
+    safetensors::serialize(views, Some(super::writer::metadata(spec)))
         .map_err(|e| NnError::Other(format!("serialize weights: {e}")))
 }
 
 /// Writes the weights to `path` atomically.
 pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Result<(), NnError> {
     let bytes = to_bytes(spec, params, state)?;
+    write_atomically(path, &bytes, "weights")
+}
+
+/// Writes `bytes` (`what`: "weights", "ONNX model") to `path` through a
+/// temporary file beside it, synced and renamed over the target.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], what: &str) -> Result<(), NnError> {
     let file_name = path
         .file_name()
         .ok_or_else(|| NnError::Other(format!("`{}` is not a file path", path.display())))?;
@@ -58,52 +63,42 @@ pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Res
     let tmp = path.with_file_name(tmp_name);
     let write = || -> std::io::Result<()> {
         let mut file = fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        io_error("write weights to", path, e)
+        io_error(&format!("write {what} to"), path, e)
     })
 }
 
-/// Reads weights from bytes into fresh buffers, checking every tensor.
-pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+/// Whether loading checks that the file was written by this network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// A file nn wrote must come from a network with this architecture.
+    MustMatch,
+    /// Only tensor names, dtypes and shapes are checked.
+    Any,
+}
+
+/// Reads weights from bytes into fresh buffers, checking the writer and
+/// every tensor.
+pub fn from_bytes(
+    spec: &ModelSpec,
+    bytes: &[u8],
+    origin: &str,
+    writer: Writer,
+) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| NnError::Other(format!("`{origin}` is not a valid safetensors file: {e}")))?;
+    if writer == Writer::MustMatch {
+        super::writer::check(spec, header.metadata().as_ref(), origin)?;
+    }
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::Other(format!("`{origin}` is not a valid safetensors file: {e}")))?;
-    let mut params = vec![0.0; spec.param_len];
-    let mut state = vec![0.0; spec.state_len];
     let mut problems = Vec::new();
-    for p in spec.params {
-        let view = match file.tensor(p.key) {
-            Ok(v) => v,
-            Err(_) => {
-                problems.push(format!("missing tensor `{}` (shape {:?})", p.key, p.shape));
-                continue;
-            }
-        };
-        if view.dtype() != Dtype::F32 {
-            problems.push(format!("tensor `{}` is {:?}, expected F32", p.key, view.dtype()));
-            continue;
-        }
-        if view.shape() != p.shape {
-            problems.push(format!(
-                "tensor `{}` has shape {:?}, expected {:?}",
-                p.key,
-                view.shape(),
-                p.shape
-            ));
-            continue;
-        }
-        let target = if p.trainable { &mut params } else { &mut state };
-        for (dst, chunk) in target[p.offset..p.offset + p.len]
-            .iter_mut()
-            .zip(view.data().chunks_exact(4))
-        {
-            *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        }
-    }
+    let (params, state) = fill(spec, &file, |p| Some((p.key.to_string(), format!("`{}`", p.key))), &mut problems);
     let mut unexpected: Vec<&str> = file
         .names()
         .into_iter()
@@ -124,8 +119,52 @@ pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f
     }
 }
 
+/// Copies every parameter of `spec` out of `file` into fresh buffers.
+/// `locate` gives, per parameter, the file's key for it and how messages
+/// name it (`None`: nothing in the file is meant for it). Every missing,
+/// mis-typed and mis-shaped tensor is added to `problems`.
+pub(crate) fn fill(
+    spec: &ModelSpec,
+    file: &SafeTensors,
+    locate: impl Fn(&ParamSpec) -> Option<(String, String)>,
+    problems: &mut Vec<String>,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut params = vec![0.0; spec.param_len];
+    let mut state = vec![0.0; spec.state_len];
+    for p in spec.params {
+        let Some((key, label)) = locate(p) else {
+            problems.push(format!("nothing in the file for `{}` (shape {:?})", p.key, p.shape));
+            continue;
+        };
+        let Ok(view) = file.tensor(&key) else {
+            problems.push(format!("missing tensor {label} (shape {:?})", p.shape));
+            continue;
+        };
+        if view.dtype() != Dtype::F32 {
+            problems.push(format!("tensor {label} is {:?}, expected F32", view.dtype()));
+            continue;
+        }
+        if view.shape() != p.shape {
+            problems.push(format!(
+                "tensor {label} has shape {:?}, expected {:?}",
+                view.shape(),
+                p.shape
+            ));
+            continue;
+        }
+        let target = if p.trainable { &mut params } else { &mut state };
+        for (dst, chunk) in target[p.offset..p.offset + p.len]
+            .iter_mut()
+            .zip(view.data().chunks_exact(4))
+        {
+            *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+    }
+    (params, state)
+}
+
 /// Reads and checks the weights in `path`.
-pub fn load(spec: &ModelSpec, path: &Path) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+pub fn load(spec: &ModelSpec, path: &Path, writer: Writer) -> Result<(Vec<f32>, Vec<f32>), NnError> {
     let bytes = fs::read(path).map_err(|e| io_error("read weights from", path, e))?;
-    from_bytes(spec, &bytes, &path.display().to_string())
+    from_bytes(spec, &bytes, &path.display().to_string(), writer)
 }
