@@ -84,7 +84,11 @@ fn randomize<M: Model>(net: &mut M, rng: &mut StdRng) {
     for p in M::SPEC.params.iter().filter(|p| !p.trainable) {
         let variance = p.key.ends_with("moving_variance");
         for v in &mut net.state_mut()[p.offset..p.offset + p.len] {
-            *v = if variance { rng.random_range(0.5..1.5) } else { rng.random_range(-0.5..0.5) };
+            *v = if variance {
+                rng.random_range(0.5..1.5)
+            } else {
+                rng.random_range(-0.5..0.5)
+            };
         }
     }
 }
@@ -114,13 +118,25 @@ fn export<M: Model>(net: &mut M, dir: &Path, rng: &mut StdRng) -> Result<(), Box
     }
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(key, a)| (key.clone(), a.shape().to_vec(), a.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|(key, a)| {
+            (
+                key.clone(),
+                a.shape().to_vec(),
+                a.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
         .collect();
     let mut views = Vec::new();
     for (key, shape, data) in &bytes {
-        views.push((key.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)?));
+        views.push((
+            key.clone(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)?,
+        ));
     }
-    std::fs::write(dir.join(format!("{name}.io.safetensors")), safetensors::serialize(views, None)?)?;
+    std::fs::write(
+        dir.join(format!("{name}.io.safetensors")),
+        safetensors::serialize(views, None)?,
+    )?;
     println!(
         "{}: {} parameters, {} bytes of ONNX",
         onnx.display(),

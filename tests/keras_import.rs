@@ -45,7 +45,9 @@ network! {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keras")
+        .join(name)
 }
 
 fn stored(file: &[u8], key: &str) -> ArrayD<f32> {
@@ -62,15 +64,28 @@ fn stored(file: &[u8], key: &str) -> ArrayD<f32> {
 #[test]
 fn keras_trained_weights_give_kerass_outputs() {
     let mut net = Branchy::new(&mut common::rng(1));
-    net.load_keras_weights(fixture("branchy.keras.safetensors")).unwrap();
+    net.load_keras_weights(fixture("branchy.keras.safetensors"))
+        .unwrap();
     let io = std::fs::read(fixture("branchy_io.safetensors")).unwrap();
     let (image, expected) = (stored(&io, "image"), stored(&io, "probs"));
-    let ours = net.forward_arrays(&[image.view()], Mode::Infer).unwrap().remove(0);
+    let ours = net
+        .forward_arrays(&[image.view()], Mode::Infer)
+        .unwrap()
+        .remove(0);
     assert_eq!(ours.shape(), expected.shape());
     let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let diff = ours.iter().zip(&expected).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    eprintln!("Keras fixture: max abs difference {diff:.2e}, relative {:.2e}", diff / scale);
-    assert!(diff <= 1e-5 * scale, "max difference {diff} against outputs up to {scale}");
+    let diff = ours
+        .iter()
+        .zip(&expected)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    eprintln!(
+        "Keras fixture: max abs difference {diff:.2e}, relative {:.2e}",
+        diff / scale
+    );
+    assert!(
+        diff <= 1e-5 * scale,
+        "max difference {diff} against outputs up to {scale}"
+    );
 }
 
 /// Keras 3 files layers by depth, not by construction: the shortcut built
@@ -112,15 +127,19 @@ fn a_keras_file_for_another_network_is_reported_whole_and_changes_nothing() {
              - tensor `layers/batch_normalization/vars/1` for `batch_normalization_1.beta` (Keras layer `batch_normalization`) has shape [6], expected [7]\n  \
              - tensor `layers/batch_normalization/vars/2` for `batch_normalization_1.moving_mean` (Keras layer `batch_normalization`) has shape [6], expected [7]\n  \
              - tensor `layers/batch_normalization/vars/3` for `batch_normalization_1.moving_variance` (Keras layer `batch_normalization`) has shape [6], expected [7]\n  \
-             - tensor `layers/conv2d_1/vars/0` for `conv2d_3.kernel` (Keras layer `conv2d_2`) has shape [3, 3, 6, 8], expected [3, 3, 7, 8]\n  \
              - tensor `layers/conv2d_3/vars/0` for `conv2d_2.kernel` (Keras layer `conv2d_1`) has shape [1, 1, 6, 8], expected [1, 1, 7, 8]\n  \
+             - tensor `layers/conv2d_1/vars/0` for `conv2d_3.kernel` (Keras layer `conv2d_2`) has shape [3, 3, 6, 8], expected [3, 3, 7, 8]\n  \
              - tensor `layers/dense_1/vars/0` for `dense_2.kernel` (Keras layer `dense_1`) has shape [10, 4], expected [10, 10]\n  \
              - tensor `layers/dense_1/vars/1` for `dense_2.bias` (Keras layer `dense_1`) has shape [4], expected [10]\n  \
              - missing tensor `layers/dense_2/vars/0` for `dense_3.kernel` (shape [10, 4])\n  \
              - missing tensor `layers/dense_2/vars/1` for `dense_3.bias` (shape [4])"
         )
     );
-    assert_eq!((net.params().to_vec(), net.state().to_vec()), before, "a failed load changes nothing");
+    assert_eq!(
+        (net.params().to_vec(), net.state().to_vec()),
+        before,
+        "a failed load changes nothing"
+    );
 }
 
 #[test]

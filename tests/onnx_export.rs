@@ -105,21 +105,29 @@ fn temp_path(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Random weights everywhere, including batch-norm statistics (positive
-/// variances), so no layer is an identity by accident of initialisation.
+/// Random weights everywhere, including biases and batch-norm parameters
+/// and statistics (positive variances), so no layer is an identity by
+/// accident of initialisation. Kernels have variance 1 / fan-in, which keeps
+/// activations of order one through deep stacks and softmax outputs away
+/// from saturation (where every runtime would print the same 0s and 1s).
 fn randomize<M: Model>(net: &mut M, seed: u64) {
     let mut rng = common::rng(seed);
-    for v in net.params_mut() {
-        *v = rng.random_range(-0.5..0.5);
-    }
-    for p in M::SPEC.params.iter().filter(|p| !p.trainable) {
-        let variance = p.key.ends_with("moving_variance");
-        for v in &mut net.state_mut()[p.offset..p.offset + p.len] {
-            *v = if variance {
-                rng.random_range(0.5..1.5)
-            } else {
-                rng.random_range(-0.5..0.5)
-            };
+    for p in M::SPEC.params {
+        let (low, high) = if p.key.ends_with("moving_variance") || p.key.ends_with("gamma") {
+            (0.5, 1.5)
+        } else if p.fan_in > 0 {
+            let limit = (3.0 / p.fan_in as f32).sqrt();
+            (-limit, limit)
+        } else {
+            (-0.3, 0.3)
+        };
+        let buffer = if p.trainable {
+            net.params_mut()
+        } else {
+            net.state_mut()
+        };
+        for v in &mut buffer[p.offset..p.offset + p.len] {
+            *v = rng.random_range(low..high);
         }
     }
 }
@@ -189,6 +197,9 @@ fn agrees_with_tract<M: Model>(net: &mut M, file: &str) {
         let theirs = run_tract(&path, &inputs);
         assert_eq!(theirs.len(), ours.len(), "{file}: output count");
         for (k, (t, o)) in theirs.iter().zip(&ours).enumerate() {
+            let spread = o.iter().fold(f32::INFINITY, |m, &v| m.min(v))
+                ..o.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            eprintln!("{file}: output {k} batch {batch}: values in {spread:?}");
             let rel = relative_difference(t, o);
             eprintln!("{file}: output {k} batch {batch}: max relative difference {rel:.2e}");
             assert!(rel <= 1e-5, "{file}: output {k}: relative difference {rel}");
@@ -225,8 +236,8 @@ fn two_inputs_two_outputs_and_a_shared_layer_run_the_same_in_tract() {
 /// every weight is an initializer under its weight-file key.
 #[test]
 fn exported_file_declares_the_network_interface() {
-    use tract_onnx::pb::{tensor_shape_proto::dimension::Value as Dim, type_proto::Value as Type};
     use prost::Message;
+    use tract_onnx::pb::{tensor_shape_proto::dimension::Value as Dim, type_proto::Value as Type};
 
     let net = TwoInTwoOut::new(&mut common::rng(1));
     let path = temp_path("interface.onnx");
@@ -251,7 +262,8 @@ fn exported_file_declares_the_network_interface() {
             .collect()
     };
     let inputs: Vec<(String, Vec<String>)> = graph.input.iter().map(|v| (v.name.clone(), dims(v))).collect();
-    let outputs: Vec<(String, Vec<String>)> = graph.output.iter().map(|v| (v.name.clone(), dims(v))).collect();
+    let outputs: Vec<(String, Vec<String>)> =
+        graph.output.iter().map(|v| (v.name.clone(), dims(v))).collect();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert_eq!(
         inputs,
@@ -272,7 +284,10 @@ fn exported_file_declares_the_network_interface() {
     let mut keys: Vec<&str> = TwoInTwoOut::SPEC.params.iter().map(|p| p.key).collect();
     keys.sort();
     assert_eq!(names, keys, "one initializer per weight, the shared layer's once");
-    let fingerprint = model.metadata_props.iter().find(|p| p.key == "architecture_fingerprint");
+    let fingerprint = model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == "architecture_fingerprint");
     assert_eq!(
         fingerprint.map(|p| p.value.clone()),
         Some(nn::runtime::fingerprint::fingerprint(&TwoInTwoOut::SPEC))

@@ -291,7 +291,9 @@ fn weight_files_that_do_not_fit_are_reported_whole_and_change_nothing() {
     let origin = path.display().to_string();
     let err = net.load_weights(&path).unwrap_err().to_string();
     assert!(
-        err.starts_with(&format!("`{origin}` was written by network `Other`, not by `DigitsNet`")),
+        err.starts_with(&format!(
+            "`{origin}` was written by network `Other`, not by `DigitsNet`"
+        )),
         "{err}"
     );
     // Even when the writer is not checked, every tensor is.

@@ -96,12 +96,21 @@ fn the_same_architecture_loads_under_another_name_and_foreign_files_by_tensors()
         .iter()
         .map(|p| {
             let values = &sharp.params()[p.offset..p.offset + p.len];
-            (p.key.to_string(), p.shape.to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            (
+                p.key.to_string(),
+                p.shape.to_vec(),
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
         })
         .collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = raw
         .iter()
-        .map(|(k, s, d)| (k.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()))
+        .map(|(k, s, d)| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap(),
+            )
+        })
         .collect();
     let foreign = temp_path("foreign.safetensors");
     std::fs::write(&foreign, safetensors::serialize(views, None).unwrap()).unwrap();

@@ -6,8 +6,8 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::graph::{Graph, Layer};
 use crate::codegen::{act_tokens as activation, init_tokens as initializer, pad_tokens as padding};
+use crate::graph::{Graph, Layer};
 use crate::layers::Config;
 use crate::plan::Plan;
 

@@ -32,7 +32,11 @@ pub fn architecture_text(spec: &ModelSpec) -> String {
         let _ = writeln!(text, "weight {} {:?} trainable {}", p.key, p.shape, p.trainable);
     }
     for output in spec.outputs {
-        let _ = writeln!(text, "output {} {:?} node {}", output.name, output.shape, output.node);
+        let _ = writeln!(
+            text,
+            "output {} {:?} node {}",
+            output.name, output.shape, output.node
+        );
     }
     text
 }

@@ -50,9 +50,14 @@ pub enum LayerConfig {
     Activation(Activation),
     /// Normalises the last axis (`axis = -1`); inference uses the moving
     /// statistics: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`.
-    BatchNormalization { momentum: f32, epsilon: f32 },
+    BatchNormalization {
+        momentum: f32,
+        epsilon: f32,
+    },
     /// Identity at inference.
-    Dropout { rate: f32 },
+    Dropout {
+        rate: f32,
+    },
     /// Element-wise sum of two or more tensors of one shape.
     Add,
     /// Joins two or more tensors along the last axis (`axis = -1`).

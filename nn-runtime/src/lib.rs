@@ -47,17 +47,17 @@ pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
 
 pub mod arena;
-pub mod model;
-pub mod model_error;
 pub mod fingerprint;
 pub mod layer_config;
+pub mod model;
+pub mod model_error;
 pub mod spec;
 pub mod summary;
 
 pub use arena::Arena;
+pub use layer_config::LayerConfig;
 pub use model::{Mode, Model, ModelCore, Slot};
 pub use model_error::NnError;
-pub use layer_config::LayerConfig;
 pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
 pub mod gather;
 pub mod io;

@@ -2,10 +2,12 @@
 """Converts Keras 3 weights (`.weights.h5`, or the weights inside a `.keras`
 file) into a safetensors file that nn's `load_keras_weights` reads.
 
-The conversion changes only the container: every HDF5 dataset becomes one
-tensor whose key is its path in the file (`layers/conv2d_1/vars/0`), with
-the same shape and values as float32. Matching those paths to a `network!`'s
-layers happens in nn, which knows the network's graph.
+The conversion changes only the container: every dataset of the model's
+weights becomes one tensor whose key is its path in the file
+(`layers/conv2d_1/vars/0`), with the same shape and values as float32. The
+optimizer's state, which Keras saves beside the weights of a compiled model,
+is left out (nn does not resume Keras's optimizer). Matching the paths to a
+`network!`'s layers happens in nn, which knows the network's graph.
 
 Usage:
     pip install h5py safetensors numpy
@@ -37,8 +39,13 @@ def convert(source, target):
     # it in messages beside the path.
     metadata = {"format": "keras3-weights", "source": str(source)}
 
+    skipped = []
+
     def visit(path, item):
-        if isinstance(item, h5py.Dataset):
+        if path.startswith("optimizer/"):
+            if isinstance(item, h5py.Dataset):
+                skipped.append(path)
+        elif isinstance(item, h5py.Dataset):
             tensors[path] = np.ascontiguousarray(item[()], dtype=np.float32)
         elif path.endswith("/vars") and "name" in item.attrs:
             metadata["name:" + path[: -len("/vars")]] = str(item.attrs["name"])
@@ -48,6 +55,8 @@ def convert(source, target):
     if not tensors:
         sys.exit(f"{source}: no weight tensors found")
     save_file(tensors, target, metadata=metadata)
+    if skipped:
+        print(f"left out {len(skipped)} tensors of the optimizer's state")
     return tensors
 
 

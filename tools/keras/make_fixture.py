@@ -49,6 +49,10 @@ def build():
 def main():
     keras.utils.set_random_seed(7)
     model = build()
+    # Compiled and trained one step, as a user's model is: the weights file
+    # then also holds the optimizer's state, which the converter leaves out.
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(np.zeros((4, 8, 8, 3), np.float32), np.eye(4, dtype=np.float32), verbose=0)
     rng = np.random.default_rng(11)
     for layer in model.layers:
         values = []

@@ -155,7 +155,11 @@ pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f
 
 /// Reads and checks converted Keras 3 weights in `path`.
 pub fn load(spec: &ModelSpec, path: &Path) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let bytes = fs::read(path)
-        .map_err(|e| NnError::Other(format!("cannot read Keras weights from `{}`: {e}", path.display())))?;
+    let bytes = fs::read(path).map_err(|e| {
+        NnError::Other(format!(
+            "cannot read Keras weights from `{}`: {e}",
+            path.display()
+        ))
+    })?;
     from_bytes(spec, &bytes, &path.display().to_string())
 }

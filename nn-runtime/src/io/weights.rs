@@ -98,7 +98,12 @@ pub fn from_bytes(
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::Other(format!("`{origin}` is not a valid safetensors file: {e}")))?;
     let mut problems = Vec::new();
-    let (params, state) = fill(spec, &file, |p| Some((p.key.to_string(), format!("`{}`", p.key))), &mut problems);
+    let (params, state) = fill(
+        spec,
+        &file,
+        |p| Some((p.key.to_string(), format!("`{}`", p.key))),
+        &mut problems,
+    );
     let mut unexpected: Vec<&str> = file
         .names()
         .into_iter()
@@ -133,7 +138,10 @@ pub(crate) fn fill(
     let mut state = vec![0.0; spec.state_len];
     for p in spec.params {
         let Some((key, label)) = locate(p) else {
-            problems.push(format!("nothing in the file for `{}` (shape {:?})", p.key, p.shape));
+            problems.push(format!(
+                "nothing in the file for `{}` (shape {:?})",
+                p.key, p.shape
+            ));
             continue;
         };
         let Ok(view) = file.tensor(&key) else {

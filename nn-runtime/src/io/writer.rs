@@ -21,7 +21,10 @@ pub fn metadata(spec: &ModelSpec) -> HashMap<String, String> {
         (FORMAT.to_string(), "nn".to_string()),
         (MODEL.to_string(), spec.name.to_string()),
         (FINGERPRINT.to_string(), fingerprint(spec)),
-        (WRITER.to_string(), concat!("nn-runtime ", env!("CARGO_PKG_VERSION")).to_string()),
+        (
+            WRITER.to_string(),
+            concat!("nn-runtime ", env!("CARGO_PKG_VERSION")).to_string(),
+        ),
     ])
 }
 
@@ -31,7 +34,11 @@ pub fn metadata(spec: &ModelSpec) -> HashMap<String, String> {
 /// are. A file whose fingerprint matches loads whatever network name it
 /// records (a renamed struct keeps its files). A file from an older nn
 /// without a fingerprint is checked by network name.
-pub fn check(spec: &ModelSpec, metadata: Option<&HashMap<String, String>>, origin: &str) -> Result<(), NnError> {
+pub fn check(
+    spec: &ModelSpec,
+    metadata: Option<&HashMap<String, String>>,
+    origin: &str,
+) -> Result<(), NnError> {
     let Some(meta) = metadata else {
         return Ok(());
     };

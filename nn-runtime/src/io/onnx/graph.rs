@@ -64,7 +64,12 @@ pub fn graph(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<GraphPro
         nodes: Vec::new(),
         initializers: Vec::new(),
         initializer_names: HashSet::new(),
-        value_names: spec.inputs.iter().chain(spec.outputs).map(|p| p.name.to_string()).collect(),
+        value_names: spec
+            .inputs
+            .iter()
+            .chain(spec.outputs)
+            .map(|p| p.name.to_string())
+            .collect(),
         values: vec![None; spec.nodes.len()],
         converted: HashMap::new(),
     };
@@ -187,7 +192,13 @@ impl Builder<'_> {
     }
 
     /// Appends one operator writing exactly `output`.
-    fn push_op(&mut self, op_type: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> String {
+    fn push_op(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        output: &str,
+        attribute: Vec<AttributeProto>,
+    ) -> String {
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),
             output: vec![output.to_string()],
@@ -215,7 +226,11 @@ impl Builder<'_> {
 
     /// Weight `k` of `layer` (in [`LayerConfig::weight_names`] order): its
     /// key, shape and values.
-    fn weight(&self, layer: &LayerSpec, k: usize) -> Result<(&'static str, &'static [usize], &[f32]), NnError> {
+    fn weight(
+        &self,
+        layer: &LayerSpec,
+        k: usize,
+    ) -> Result<(&'static str, &'static [usize], &[f32]), NnError> {
         let missing = || {
             NnError::Other(format!(
                 "{}: layer `{}` has no weight #{k} in its spec",
@@ -269,7 +284,9 @@ impl Builder<'_> {
     /// keep whatever layout they are given.
     fn input_layout(&self, node: usize) -> Layout {
         let first = self.spec.nodes[node].inputs[0];
-        self.values[first].as_ref().map_or(Layout::ChannelsLast, |v| v.layout)
+        self.values[first]
+            .as_ref()
+            .map_or(Layout::ChannelsLast, |v| v.layout)
     }
 
     /// Emits the operators of nn node `i` and returns its value.
@@ -296,7 +313,10 @@ impl Builder<'_> {
         Ok(match layer.config {
             LayerConfig::Input => {
                 let port = spec.inputs.iter().find(|p| p.node == i).ok_or_else(|| {
-                    NnError::Other(format!("{}: input layer `{}` has no input port", spec.name, layer.name))
+                    NnError::Other(format!(
+                        "{}: input layer `{}` has no input port",
+                        spec.name, layer.name
+                    ))
                 })?;
                 last(port.name.to_string())
             }
@@ -314,7 +334,9 @@ impl Builder<'_> {
                 let (kh, kw, cin, cout) = (shape[0], shape[1], shape[2], shape[3]);
                 let oihw = (0..cout).flat_map(|o| {
                     (0..cin).flat_map(move |c| {
-                        (0..kh).flat_map(move |y| (0..kw).map(move |x| values[((y * kw + x) * cin + c) * cout + o]))
+                        (0..kh).flat_map(move |y| {
+                            (0..kw).map(move |x| values[((y * kw + x) * cin + c) * cout + o])
+                        })
                     })
                 });
                 let w = self.initializer(key, &[cout, cin, kh, kw], oihw.collect::<Vec<_>>());
@@ -425,7 +447,13 @@ impl Builder<'_> {
     /// `BatchNormalization` wants channels at axis 1, so image tensors are
     /// taken in NCHW, vectors as they are, and other ranks are transposed
     /// there and back.
-    fn batch_norm(&mut self, i: usize, layer: &LayerSpec, name: &str, epsilon: f32) -> Result<Value, NnError> {
+    fn batch_norm(
+        &mut self,
+        i: usize,
+        layer: &LayerSpec,
+        name: &str,
+        epsilon: f32,
+    ) -> Result<Value, NnError> {
         let x_node = self.spec.nodes[i].inputs[0];
         let rank = self.spec.nodes[x_node].shape.len();
         let mut inputs = Vec::new();
@@ -452,9 +480,19 @@ impl Builder<'_> {
         // [batch, d1 .. d(r-1), c] → [batch, c, d1 .. d(r-1)] and back.
         let forward: Vec<i64> = [0, r].into_iter().chain(1..r).collect();
         let back: Vec<i64> = [0].into_iter().chain(2..=r).chain([1]).collect();
-        let moved = self.op("Transpose", &[&x], &format!("{name}/channels_first"), vec![ints("perm", &forward)]);
+        let moved = self.op(
+            "Transpose",
+            &[&x],
+            &format!("{name}/channels_first"),
+            vec![ints("perm", &forward)],
+        );
         let refs = [moved.as_str(), &inputs[0], &inputs[1], &inputs[2], &inputs[3]];
-        let normed = self.op("BatchNormalization", &refs, &format!("{name}/normalized"), attributes());
+        let normed = self.op(
+            "BatchNormalization",
+            &refs,
+            &format!("{name}/normalized"),
+            attributes(),
+        );
         Ok(Value {
             name: self.op("Transpose", &[&normed], name, vec![ints("perm", &back)]),
             layout: Layout::ChannelsLast,
@@ -502,5 +540,21 @@ fn pre_activation(name: &str, act: Activation) -> String {
         name.to_string()
     } else {
         format!("{name}/linear")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_puts_the_odd_extra_at_the_bottom_and_right() {
+        // 10 → 5 with a 3-window and stride 2 needs 1 padding row: below.
+        assert_eq!(pads(&[10, 10, 8], [3, 3], [2, 2], Padding::Same), [0, 0, 1, 1]);
+        // 5 → 5 with a 3-window and stride 1 needs 2: one on each side.
+        assert_eq!(pads(&[5, 5, 1], [3, 3], [1, 1], Padding::Same), [1, 1, 1, 1]);
+        // Height and width are padded independently.
+        assert_eq!(pads(&[5, 6, 1], [2, 2], [2, 2], Padding::Same), [0, 0, 1, 0]);
+        assert_eq!(pads(&[9, 9, 1], [3, 3], [2, 2], Padding::Valid), [0, 0, 0, 0]);
     }
 }
