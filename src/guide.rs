@@ -261,7 +261,7 @@
 //! let score = net.forward_train(image.view())?;           // (1, 1)
 //! // Gradient ascent on the score with respect to the image.
 //! net.backward(Array2::<f32>::ones((1, 1)).view())?;
-//! let towards_higher_score = net.input_grad(0);           // 64 floats, d score / d pixel
+//! let towards_higher_score = net.input_grad(0).unwrap();  // 64 floats, d score / d pixel
 //! assert_eq!(towards_higher_score.len(), 64);
 //! assert!(towards_higher_score.iter().any(|&g| g != 0.0));
 //! let mut optimizer = Adam::new(1e-3);

@@ -62,6 +62,21 @@
 //! `f32`; `same` padding follows TensorFlow (extra padding at the bottom and
 //! right); `Flatten` flattens in H, W, C order.
 //!
+//! ## What the macro refuses
+//!
+//! Nothing is changed silently: every layer must reach an output (an
+//! unused branch is an error, not dropped), and `let h = ...(h);` inside a
+//! loop body, which would make a new `h` that dies with the iteration, is an
+//! error asking for `h = ...(h);`. Budgets keep compilation and the forward
+//! pass finite: at most 10,000 layer applications and 100,000 loop
+//! iterations plus block calls per network, blocks nested 32 deep, 2^32
+//! parameters, activations per sample or elements per tensor, and 2^40
+//! multiply-adds per sample in one layer (a pooling window far larger than
+//! its input is refused). Keras spellings the grammar does not have
+//! (`Input(shape=...)`, `Model(x, y)`, `Sequential`, `layers.Conv2D`,
+//! `x.shape[-1]`, a list of outputs, a batch axis in an input shape) get a
+//! message naming the `network!` way; misspelt names get "did you mean".
+//!
 //! ## What a network gets
 //!
 //! `new(&mut rng)` (Keras's default initialisers), the constants
@@ -82,13 +97,28 @@ pub use nn_runtime::{Mode, Model, NnError};
 pub use ndarray;
 pub use rand;
 
+/// What `network!` expansions refer to, and nothing else does: everything
+/// generated code names goes through this path, so the runtime's public
+/// surface can change without breaking expansions and users never see the
+/// plumbing. Not an API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use nn_runtime::model::{typed_output, Generated};
+    pub use nn_runtime::*;
+    pub use {ndarray, rand};
+}
+
 /// Everything a training program needs in one import.
 pub mod prelude {
     pub use crate::network;
     pub use nn_runtime::io::datasets;
+    pub use nn_runtime::io::image_folder::{BadFiles, ColorMode, ImageFolder, ImageFolderOptions, LabelMode};
+    pub use nn_runtime::report::curves;
     pub use nn_runtime::train::{
-        one_hot, predict, predict_named, Adam, Callback, CsvLogger, Dataset, EarlyStopping, FitConfig,
-        History, Logs, Loss, ModelCheckpoint, Optimizer, RmsProp, Sgd, Trainer, Verbosity,
+        one_hot, predict, predict_named, Adam, Augmentation, Callback, CallbackContext, CosineDecay,
+        CsvLogger, Dataset, EarlyStopping, ExponentialDecay, FitConfig, Flip, History, LearningRateScheduler,
+        Logs, Loss, Metric, ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp,
+        Sgd, StreamConfig, TerminateOnNaN, Trainer, Verbosity,
     };
     pub use nn_runtime::{Mode, Model, NnError};
 }

@@ -39,7 +39,7 @@ fn compare<M: Model>(net: &mut M) {
         net.forward_slices(batch, &[&x], Mode::Train).unwrap();
         let mut g = vec![0.0; batch * 4];
         LossKind::CategoricalCrossentropy
-            .evaluate(4, net.output(0), &target, fused, 1.0, Some(&mut g))
+            .evaluate(4, net.output(0).unwrap(), &target, fused, 1.0, Some(&mut g))
             .unwrap();
         net.core_mut().skip_output_activation = vec![fused];
         net.backward_slices(&[&g]).unwrap();

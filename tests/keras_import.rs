@@ -120,7 +120,7 @@ fn a_keras_file_for_another_network_is_reported_whole_and_changes_nothing() {
     assert_eq!(
         err,
         format!(
-            "`{origin}` (Keras 3 weights) does not match network NotBranchy:\n  \
+            "`{origin}` does not match network NotBranchy:\n  \
              - tensor `layers/conv2d/vars/0` for `conv2d_1.kernel` (Keras layer `conv2d`) has shape [3, 3, 3, 6], expected [3, 3, 3, 7]\n  \
              - tensor `layers/conv2d/vars/1` for `conv2d_1.bias` (Keras layer `conv2d`) has shape [6], expected [7]\n  \
              - tensor `layers/batch_normalization/vars/0` for `batch_normalization_1.gamma` (Keras layer `batch_normalization`) has shape [6], expected [7]\n  \

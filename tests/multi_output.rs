@@ -71,7 +71,8 @@ fn two_outputs_train_with_weighted_losses_and_named_arrays() {
             "class_loss",
             "class_accuracy",
             "value_loss",
-            "value_accuracy"
+            "value_accuracy",
+            "learning_rate"
         ]
     );
     for logs in &history.epochs {

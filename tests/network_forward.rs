@@ -36,7 +36,7 @@ fn generated_forward_matches_hand_composed_kernels() {
     let batch = 3;
     let x = common::random_vec(&mut common::rng(5), batch * 6 * 6 * 4);
     net.forward_slices(batch, &[&x], Mode::Infer).unwrap();
-    let generated = net.output(0).to_vec();
+    let generated = net.output(0).unwrap().to_vec();
 
     let spec = Block::SPEC;
     let param = |key: &str| {
@@ -129,7 +129,7 @@ fn convolutions_written_into_a_concatenation_match_the_copied_form() {
     let batch = 2;
     let x = common::random_vec(&mut common::rng(7), batch * 75);
     net.forward_slices(batch, &[&x], Mode::Infer).unwrap();
-    let generated = net.output(0).to_vec();
+    let generated = net.output(0).unwrap().to_vec();
 
     let spec = Branches::SPEC;
     let param = |key: &str| {

@@ -1,6 +1,10 @@
-//! A steady-state training step and inference step allocate nothing: a
-//! counting global allocator watches them after a warm-up. (One test in
-//! this binary, so no other test's allocations are counted.)
+//! A steady-state training step and inference step allocate nothing, and
+//! neither does a step inside `fit`: a counting global allocator watches
+//! them after a warm-up. (`fit` allocates a fixed amount per call and per
+//! epoch — batch buffers, the sample order, logs — which does not grow with
+//! the number of steps; an interactive progress bar allocates when it
+//! redraws, at most every 100 ms.) One test in this binary, so no other
+//! test's allocations are counted.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,7 +68,7 @@ fn steady_state_steps_allocate_nothing() {
         .collect();
     let mut grads = vec![vec![0.0; batch * 4]];
     let mut trainer = Trainer::new(Adam::new(1e-3), Loss::CategoricalCrossentropy);
-    let mut step = |net: &mut Everything| {
+    let mut step = |net: &mut Everything, trainer: &mut Trainer<Adam>| {
         trainer.train_step(net, batch, &[&x], &[&y], &mut grads).unwrap();
         net.forward_slices(batch, &[&x], Mode::Infer).unwrap();
         net.forward_slices(3, &[&x[..3 * 16 * 16 * 3]], Mode::Infer)
@@ -72,15 +76,43 @@ fn steady_state_steps_allocate_nothing() {
     };
     // Warm-up: arenas, workspaces, optimizer state and worker threads.
     for _ in 0..2 {
-        step(&mut net);
+        step(&mut net, &mut trainer);
     }
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     for _ in 0..5 {
-        step(&mut net);
+        step(&mut net, &mut trainer);
     }
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     assert_eq!(
         allocations, 0,
         "allocations in 5 steady-state training and inference steps"
+    );
+
+    // fit: one epoch of 2 steps and one of 10 allocate the same.
+    let dataset = |n: usize| {
+        let x = nn::ndarray::Array4::from_shape_fn((n, 16, 16, 3), |(i, r, c, k)| {
+            ((i + r * 3 + c * 5 + k) % 11) as f32 / 11.0
+        });
+        let labels: Vec<usize> = (0..n).map(|i| i % 4).collect();
+        Dataset::new(x, one_hot(&labels, 4).unwrap()).unwrap()
+    };
+    let (short, long) = (dataset(2 * batch), dataset(10 * batch));
+    let config = FitConfig {
+        epochs: 1,
+        batch_size: batch,
+        verbosity: Verbosity::Quiet,
+        ..FitConfig::default()
+    };
+    let mut fit_allocations = |data: &Dataset| {
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        trainer.fit(&mut net, data, None, &config, &mut []).unwrap();
+        ALLOCATIONS.load(Ordering::Relaxed) - before
+    };
+    fit_allocations(&short);
+    let two_steps = fit_allocations(&short);
+    let ten_steps = fit_allocations(&long);
+    assert_eq!(
+        two_steps, ten_steps,
+        "allocations of a fit call grow with its steps ({two_steps} for 2 steps, {ten_steps} for 10)"
     );
 }

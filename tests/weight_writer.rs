@@ -64,10 +64,10 @@ fn a_same_shaped_file_from_another_network_is_refused_naming_the_writer() {
     let before = smooth.params().to_vec();
     let err = smooth.load_weights(&path).unwrap_err().to_string();
     let expected = format!(
-        "`{}` was written by network `Sharp`, not by `Smooth` (architecture fingerprint {}, this \
-         network's is {}); its weights belong to a different architecture. Load the file into \
-         `Sharp`, or, if the tensors are meant for this network, use `load_weights_any_writer`, \
-         which checks only names and shapes",
+        "`{}` does not match network Smooth:\n  - written by network `Sharp` (architecture \
+         fingerprint {}, this network's is {}): its weights belong to a different architecture. \
+         Load the file into `Sharp`, or, if the tensors are meant for this network, use \
+         `load_weights_any_writer`, which checks only names and shapes",
         path.display(),
         fingerprint(&Sharp::SPEC),
         fingerprint(&Smooth::SPEC)

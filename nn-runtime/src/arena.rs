@@ -29,24 +29,71 @@ pub struct Arena {
 impl Arena {
     /// Makes room for `batch` samples: `acts_per_sample` floats of
     /// activations and `grads_per_sample` of gradients per sample. Allocates
-    /// only when `batch` exceeds every earlier batch.
+    /// only when `batch` exceeds every earlier batch (or after
+    /// [`Arena::release`]). A size that cannot be allocated is an error, not
+    /// an abort; so is an unusable `NN_NUM_THREADS`, checked here because
+    /// every network call passes through.
     pub fn prepare(
         &mut self,
         batch: usize,
         acts_per_sample: usize,
         grads_per_sample: usize,
         saved_len: usize,
-    ) {
+    ) -> Result<(), NnError> {
+        crate::threads::configured()?;
         if batch > self.capacity {
-            self.acts = vec![0.0; batch * acts_per_sample];
-            self.grads = vec![0.0; batch * grads_per_sample];
+            // Free the old buffers first so the peak is the new size alone;
+            // if allocating fails, nothing refers to the old contents.
+            self.batch = 0;
+            self.trained_forward = false;
+            self.acts = Vec::new();
+            self.grads = Vec::new();
+            self.capacity = 0;
+            self.acts = zeroed(batch, acts_per_sample, "activations")?;
+            self.grads = zeroed(batch, grads_per_sample, "gradients")?;
             self.capacity = batch;
         }
         if self.saved.len() != saved_len {
-            self.saved = vec![0.0; saved_len];
+            self.saved = zeroed(1, saved_len, "saved statistics")?;
         }
         self.batch = batch;
+        Ok(())
     }
+
+    /// Frees every buffer (activations, gradients, scratch). The next call
+    /// allocates again for its batch; until then the last outputs are gone.
+    pub fn release(&mut self) {
+        *self = Arena::default();
+    }
+
+    /// Bytes currently held by the buffers and the scratch.
+    pub fn bytes(&self) -> usize {
+        let floats = self.acts.capacity() + self.grads.capacity() + self.saved.capacity();
+        floats * std::mem::size_of::<f32>() + self.ws.bytes()
+    }
+}
+
+/// `samples * per_sample` zeros, or an error when the size overflows or the
+/// allocator refuses. Zeroed pages come from the allocator (`calloc`), so
+/// memory that is never written is never touched.
+fn zeroed(samples: usize, per_sample: usize, what: &str) -> Result<Vec<f32>, NnError> {
+    let fail = |bytes: usize| NnError::OutOfMemory {
+        what: format!("{what} of {samples} samples x {per_sample} floats"),
+        bytes,
+    };
+    let len = samples.checked_mul(per_sample).ok_or_else(|| fail(usize::MAX))?;
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f32>(len).map_err(|_| fail(usize::MAX))?;
+    // SAFETY: `layout` has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut f32;
+    if ptr.is_null() {
+        return Err(fail(layout.size()));
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of
+    // `len` f32s, and all-zero bytes are the f32 0.0.
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 /// Sets a gradient region to zero, split over the kernel threads.

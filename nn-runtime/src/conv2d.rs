@@ -178,7 +178,18 @@ impl Conv2d {
         let (w, c) = (&self.window, self.in_channels);
         let p = self.padded_input();
         let pixels = self.out_h() * self.out_w();
-        let (shared, slots) = ws.split(threads::current());
+        // Fewer images than threads (inference on one image): each image's
+        // output pixels are split into parts too.
+        let threads_wanted = threads::current();
+        let parts = if batch >= threads_wanted {
+            1
+        } else {
+            threads_wanted.div_ceil(batch)
+        };
+        let part_rows = pixels.div_ceil(parts).div_ceil(8) * 8;
+        let parts = pixels.div_ceil(part_rows);
+        // Scratch per thread that can get a task, not per configured thread.
+        let (shared, slots) = ws.split(threads_wanted.min(batch * parts));
         let taps_n = w.kernel_h * w.kernel_w;
         let ([], [rows, taps]) = shared.parts([], [pixels, taps_n]);
         pixel_offsets(rows, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
@@ -189,16 +200,6 @@ impl Conv2d {
         for slot in slots {
             lock(slot).parts([p.h * p.w * c], []);
         }
-        // Fewer images than threads (inference on one image): each image's
-        // output pixels are split into parts too.
-        let threads_now = slots.len();
-        let parts = if batch >= threads_now {
-            1
-        } else {
-            threads_now.div_ceil(batch)
-        };
-        let part_rows = pixels.div_ceil(parts).div_ceil(8) * 8;
-        let parts = pixels.div_ceil(part_rows);
         let outputs = SharedSlice::new(y);
         let failure = Mutex::new(None);
         threads::run_on(slots.len(), batch * parts, &|task, slot| {
@@ -303,9 +304,9 @@ impl Conv2d {
         let pixels = self.out_h() * self.out_w();
         let in_pixels = w.in_h * w.in_w;
         let taps_n = w.kernel_h * w.kernel_w;
-        let threads = threads::current();
-        let (shared, slots) = ws.split(threads);
         let groups = batch.div_ceil(GROUP);
+        // Scratch per thread that can get a group, not per configured thread.
+        let (shared, slots) = ws.split(threads::current().min(groups));
         // `flipped` holds the flipped kernel (stride 1) or the transposed one
         // (strided); `in_rows`/`grad_taps` the matching gather tables.
         let ([flipped, partials], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(

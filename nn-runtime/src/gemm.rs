@@ -30,9 +30,18 @@ pub fn gemm(
     beta: f32,
     c: &mut [f32],
 ) -> Result<(), KernelError> {
-    expect_len("gemm", "a", a, m * k)?;
-    expect_len("gemm", "b", b, k * n)?;
-    expect_len("gemm", "c", c, m * n)?;
+    // Products are checked: a wrapped size would let short slices pass and
+    // `sgemm` read far past them.
+    let size = |rows: usize, cols: usize, what: &str| {
+        rows.checked_mul(cols)
+            .ok_or_else(|| KernelError::InvalidArgument {
+                kernel: "gemm",
+                message: format!("{what} of {rows} x {cols} elements overflows"),
+            })
+    };
+    expect_len("gemm", "a", a, size(m, k, "a")?)?;
+    expect_len("gemm", "b", b, size(k, n, "b")?)?;
+    expect_len("gemm", "c", c, size(m, n, "c")?)?;
     if m == 0 || n == 0 {
         return Ok(());
     }

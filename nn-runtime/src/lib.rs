@@ -20,6 +20,10 @@
 //! implement, training ([`train`]), weight and dataset files ([`io`]) and
 //! training curves ([`report`]).
 
+// Every unsafe operation, even inside an `unsafe fn`, sits in its own
+// `unsafe` block with the reason it is sound.
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod activation;
 pub mod batch_norm;
 mod bias;
@@ -48,6 +52,7 @@ pub use workspace::Workspace;
 
 pub mod arena;
 pub mod fingerprint;
+pub mod inference;
 pub mod layer_config;
 pub mod model;
 pub mod model_error;
@@ -56,7 +61,10 @@ pub mod summary;
 
 pub use arena::Arena;
 pub use layer_config::LayerConfig;
-pub use model::{Mode, Model, ModelCore, Slot};
+pub use model::{Mode, Model};
+// Plumbing for generated code (see `model::Generated`).
+#[doc(hidden)]
+pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
 pub mod gather;

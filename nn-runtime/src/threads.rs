@@ -10,29 +10,67 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
-/// 0 until set or first read.
+use crate::model_error::NnError;
+
+/// 0 until [`set`].
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the number of threads kernels use (at least 1). Takes effect at the
-/// next kernel call; workers are started on first use and kept.
+/// The most threads kernels use. Beyond the cores of today's largest CPUs
+/// more threads only add switching; the cap also bounds the per-thread
+/// scratch a kernel may size.
+pub const MAX_THREADS: usize = 256;
+
+/// Sets the number of threads kernels use, clamped to `1..=MAX_THREADS`.
+/// Takes effect at the next kernel call; workers are started on first use
+/// and kept. Overrides `NN_NUM_THREADS`.
 pub fn set(n: usize) {
-    THREADS.store(n.max(1), Ordering::Relaxed);
+    THREADS.store(n.clamp(1, MAX_THREADS), Ordering::Relaxed);
 }
 
 /// The number of threads kernels use: what [`set`] chose, else the
-/// `NN_NUM_THREADS` environment variable, else every available core.
+/// `NN_NUM_THREADS` environment variable, else every available core (at
+/// most [`MAX_THREADS`]).
+///
+/// An `NN_NUM_THREADS` that is not a whole number of at least 1 (`-1`,
+/// `abc`, empty) makes every network call (forward, predict, fit) return
+/// [`NnError::Environment`] through [`configured`]; kernels called directly
+/// meanwhile run on one thread.
 pub fn current() -> usize {
+    configured().unwrap_or(1)
+}
+
+/// The configured thread count, or why `NN_NUM_THREADS` cannot be used.
+/// Read from the environment once per process.
+pub fn configured() -> Result<usize, NnError> {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
-            let n = std::env::var("NN_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .max(1);
-            THREADS.store(n, Ordering::Relaxed);
-            n
+            static FROM_ENV: OnceLock<Result<usize, NnError>> = OnceLock::new();
+            FROM_ENV
+                .get_or_init(|| match std::env::var_os(ENV) {
+                    None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+                    Some(value) => parse_env(&value.to_string_lossy()),
+                })
+                .as_ref()
+                .map(|&n| n.min(MAX_THREADS))
+                .map_err(Clone::clone)
         }
-        n => n,
+        n => Ok(n),
+    }
+}
+
+/// The environment variable that sets the thread count.
+pub const ENV: &str = "NN_NUM_THREADS";
+
+/// Parses a value of `NN_NUM_THREADS`: a whole number of at least 1
+/// (surrounding spaces allowed; values above [`MAX_THREADS`] mean the cap).
+pub fn parse_env(value: &str) -> Result<usize, NnError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n.min(MAX_THREADS)),
+        _ => Err(NnError::Environment {
+            variable: ENV,
+            value: value.to_string(),
+            expected: "a whole number of threads of at least 1 (or leave it unset to use every core)",
+        }),
     }
 }
 
@@ -139,7 +177,7 @@ pub fn run(tasks: usize, task: &Task) {
 /// even if the setting changes meanwhile.
 pub fn run_on(threads: usize, tasks: usize, task: &Task) {
     static CALLER: Mutex<()> = Mutex::new(());
-    let threads = threads.max(1).min(tasks);
+    let threads = threads.clamp(1, MAX_THREADS).min(tasks);
     let guard = if threads > 1 { CALLER.try_lock().ok() } else { None };
     if guard.is_none() {
         for i in 0..tasks {
@@ -225,7 +263,9 @@ impl<'a, T> Chunks<'a, T> {
     /// task index of [`run`], which runs each index exactly once.
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn get(&self, i: usize) -> &mut [T] {
-        self.slice.range(i * self.chunk..(i + 1) * self.chunk)
+        // SAFETY: distinct indices give disjoint ranges; the caller takes
+        // each index once.
+        unsafe { self.slice.range(i * self.chunk..(i + 1) * self.chunk) }
     }
 }
 
@@ -284,6 +324,8 @@ impl<'a, T> SharedSlice<'a, T> {
     pub unsafe fn range(&self, range: std::ops::Range<usize>) -> &mut [T] {
         let start = range.start.min(self.len);
         let end = range.end.clamp(start, self.len);
-        std::slice::from_raw_parts_mut(self.ptr.add(start), end - start)
+        // SAFETY: `start..end` is clamped into the borrowed slice, and the
+        // caller keeps live ranges disjoint.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
     }
 }

@@ -20,6 +20,12 @@ impl Scratch {
         }
     }
 
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.floats.capacity() * std::mem::size_of::<f32>()
+            + self.indices.capacity() * std::mem::size_of::<usize>()
+    }
+
     /// A scratch slice of exactly `len` floats; contents are unspecified.
     pub fn take(&mut self, len: usize) -> &mut [f32] {
         self.grow(len, 0);
@@ -74,6 +80,11 @@ impl Workspace {
 
     pub fn is_empty(&self) -> bool {
         self.shared.floats.is_empty()
+    }
+
+    /// Bytes held by the shared part and every thread's part.
+    pub fn bytes(&self) -> usize {
+        self.shared.bytes() + self.per_thread.iter().map(|s| lock(s).bytes()).sum::<usize>()
     }
 
     /// A shared scratch slice of exactly `len` floats.

@@ -161,3 +161,25 @@ fn dense_rejects_mismatched_buffers() {
         .unwrap_err();
     assert_eq!(err.to_string(), "dense: buffer `bias` has 3 elements, expected 2");
 }
+
+// Sizes whose products wrap around (2^32 x 2^32 = 0 mod 2^64) must not let
+// empty slices through to the unchecked sgemm.
+#[test]
+fn gemm_rejects_sizes_whose_products_overflow() {
+    use nn_runtime::gemm::{gemm, Transpose};
+    let big = 1usize << 32;
+    let err = gemm(
+        big,
+        big,
+        big,
+        1.0,
+        &[],
+        Transpose::No,
+        &[],
+        Transpose::No,
+        0.0,
+        &mut [],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("overflows"), "{err}");
+}

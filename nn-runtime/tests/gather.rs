@@ -156,3 +156,201 @@ fn gather_rejects_out_of_range_offsets() {
         "{err}"
     );
 }
+
+/// Runs `g` into a fresh output of `out_len` floats on every path and
+/// returns the (identical) outcome.
+fn outcome(g: &Gather, out_len: usize, ldo: usize, bias: Option<&[f32]>, addend: Option<&[f32]>) -> String {
+    let mut seen = None;
+    for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+        if !gather::supported(path) {
+            continue;
+        }
+        gather::force(Some(path));
+        let mut out = vec![0.0; out_len];
+        let result = gather::run(
+            g,
+            &mut Output {
+                out: &mut out,
+                ldo,
+                accumulate: true,
+                bias,
+                addend,
+            },
+        );
+        let text = match result {
+            Ok(()) => format!("ok {out:?}"),
+            Err(e) => e.to_string(),
+        };
+        if let Some(previous) = &seen {
+            assert_eq!(&text, previous, "{path:?} disagrees");
+        }
+        seen = Some(text);
+    }
+    gather::force(None);
+    seen.unwrap()
+}
+
+fn rejects(text: String, needle: &str) {
+    assert!(
+        text.contains(needle),
+        "expected an error containing {needle:?}, got {text}"
+    );
+}
+
+// Contract 3: the checks count every step of a run, not only its first
+// (a 1-float `x` with runs of 4 used to be read past its end on AVX paths).
+#[test]
+fn gather_contract_runs_stay_inside_x() {
+    let b = vec![1.0; 4 * 8];
+    let mut g = Gather {
+        x: &[1.0],
+        row_off: &[0],
+        k_off: &[0],
+        k_run: 4,
+        b: &b,
+        ldb: 8,
+        cols: 8,
+    };
+    rejects(outcome(&g, 8, 8, None, None), "gather index 3 beyond x of 1");
+    let x = [1.0, 2.0, 3.0, 4.0];
+    g.x = &x;
+    assert!(outcome(&g, 8, 8, None, None).starts_with("ok [10.0"));
+    // Offsets near usize::MAX are an error, not an overflow.
+    g.row_off = &[usize::MAX];
+    rejects(outcome(&g, 8, 8, None, None), "overflow");
+}
+
+// Contract 2: a run has at least one step.
+#[test]
+fn gather_contract_runs_are_not_empty() {
+    let g = Gather {
+        x: &[1.0; 4],
+        row_off: &[0],
+        k_off: &[0],
+        k_run: 0,
+        b: &[1.0; 8],
+        ldb: 8,
+        cols: 8,
+    };
+    rejects(outcome(&g, 8, 8, None, None), "k_run is 0");
+}
+
+// Contract 4: `b` holds a row for every step (runs included) and `ldb >= cols`.
+#[test]
+fn gather_contract_b_covers_every_step() {
+    let x = [1.0; 8];
+    let b = vec![1.0; 3 * 5 + 5];
+    let mut g = Gather {
+        x: &x,
+        row_off: &[0],
+        k_off: &[0],
+        k_run: 5,
+        b: &b,
+        ldb: 5,
+        cols: 5,
+    };
+    // 5 steps need 4 * 5 + 5 = 25 floats; 20 given.
+    rejects(
+        outcome(&g, 5, 5, None, None),
+        "b of 20 floats too short for 5 rows",
+    );
+    g.k_run = 4;
+    assert!(outcome(&g, 5, 5, None, None).starts_with("ok [4.0"));
+    g.ldb = 4;
+    rejects(outcome(&g, 5, 5, None, None), "ldb 4");
+}
+
+// Contract 5: the output holds every row, `ldo >= cols`.
+#[test]
+fn gather_contract_output_holds_every_row() {
+    let g = Gather {
+        x: &[1.0; 4],
+        row_off: &[0, 1, 2],
+        k_off: &[0],
+        k_run: 1,
+        b: &[1.0; 3],
+        ldb: 3,
+        cols: 3,
+    };
+    rejects(
+        outcome(&g, 8, 3, None, None),
+        "out of 8 floats too short for 3 rows",
+    );
+    rejects(outcome(&g, 9, 2, None, None), "ldo 2");
+    assert!(outcome(&g, 9, 3, None, None).starts_with("ok"));
+}
+
+// Contract 6: bias and addend cover every column and row.
+#[test]
+fn gather_contract_bias_and_addend_cover_the_output() {
+    let g = Gather {
+        x: &[1.0; 4],
+        row_off: &[0, 1],
+        k_off: &[0],
+        k_run: 1,
+        b: &[1.0; 3],
+        ldb: 3,
+        cols: 3,
+    };
+    rejects(
+        outcome(&g, 6, 3, Some(&[1.0; 2]), None),
+        "bias of 2 for 3 columns",
+    );
+    rejects(outcome(&g, 6, 3, None, Some(&[1.0; 5])), "addend of 5 floats");
+    assert_eq!(
+        outcome(&g, 6, 3, Some(&[1.0; 3]), Some(&[2.0; 6])),
+        format!("ok {:?}", [4.0f32; 6])
+    );
+}
+
+// Slices sized exactly (no slack after the last column, row or step) and
+// column counts below one vector: the masked tails stay inside them and
+// every path agrees with the naive product.
+#[test]
+fn gather_exactly_sized_operands_on_every_path() {
+    for cols in [1, 3, 7, 8, 9, 15, 17] {
+        for run in [1, 2] {
+            let rows = 7;
+            let k = 3;
+            let mut rng = rng(cols as u64 * 10 + run as u64);
+            let row_off: Vec<usize> = (0..rows).map(|r| r * 2).collect();
+            let k_off: Vec<usize> = (0..k).map(|t| t * 3).collect();
+            let x = random_vec(&mut rng, (rows - 1) * 2 + (k - 1) * 3 + run);
+            let ldb = cols;
+            let b = random_vec(&mut rng, (k * run - 1) * ldb + cols);
+            let bias = random_vec(&mut rng, cols);
+            let addend = random_vec(&mut rng, (rows - 1) * cols + cols);
+            let g = Gather {
+                x: &x,
+                row_off: &row_off,
+                k_off: &k_off,
+                k_run: run,
+                b: &b,
+                ldb,
+                cols,
+            };
+            let mut expected = vec![0.0; rows * cols];
+            naive(&g, &mut expected, cols, true, Some(&bias), Some(&addend));
+            for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+                if !gather::supported(path) {
+                    continue;
+                }
+                gather::force(Some(path));
+                let mut out = vec![0.0; rows * cols];
+                gather::run(
+                    &g,
+                    &mut Output {
+                        out: &mut out,
+                        ldo: cols,
+                        accumulate: true,
+                        bias: Some(&bias),
+                        addend: Some(&addend),
+                    },
+                )
+                .unwrap();
+                assert_close(&format!("{path:?} cols {cols} run {run}"), &out, &expected, 1e-4);
+            }
+            gather::force(None);
+        }
+    }
+}

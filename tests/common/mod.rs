@@ -23,7 +23,7 @@ fn loss<M: Model>(net: &mut M, batch: usize, inputs: &[Vec<f32>], r: &[Vec<f32>]
     let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
     net.seed_dropout(99);
     net.forward_slices(batch, &slices, Mode::Train).unwrap();
-    (0..r.len()).map(|i| dot(net.output(i), &r[i])).sum()
+    (0..r.len()).map(|i| dot(net.output(i).unwrap(), &r[i])).sum()
 }
 
 fn within(a: f64, b: f64) -> bool {
@@ -89,7 +89,9 @@ pub fn check_network<M: Model>(net: &mut M, batch: usize, seed: u64) {
     let r_slices: Vec<&[f32]> = r.iter().map(|v| &v[..]).collect();
     net.backward_slices(&r_slices).unwrap();
     let param_grads = net.param_grads().to_vec();
-    let input_grads: Vec<Vec<f32>> = (0..inputs.len()).map(|i| net.input_grad(i).to_vec()).collect();
+    let input_grads: Vec<Vec<f32>> = (0..inputs.len())
+        .map(|i| net.input_grad(i).unwrap().to_vec())
+        .collect();
     assert!(
         param_grads.iter().any(|&g| g != 0.0),
         "some parameter gradient is non-zero"

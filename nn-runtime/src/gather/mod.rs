@@ -121,37 +121,107 @@ pub struct Output<'a> {
     pub addend: Option<&'a [f32]>,
 }
 
-/// Runs the gathered product after checking every index it will form.
+/// Runs the gathered product after checking every index it will form: the
+/// safe entry point. Each requirement of [`run_unchecked`] that `g` and `o`
+/// break is an error naming it.
 pub fn run(g: &Gather, o: &mut Output) -> Result<(), KernelError> {
-    const NAME: &str = "gathered gemm";
-    let rows = g.row_off.len();
-    let k = g.k_off.len();
-    if rows == 0 || g.cols == 0 {
-        return Ok(());
+    check(g, o)?;
+    // SAFETY: `check` established every requirement of `run_unchecked`, and
+    // `active` only returns a path this CPU supports.
+    unsafe { run_unchecked(g, o, active()) };
+    Ok(())
+}
+
+/// Runs the gathered product on `path` without checking anything.
+///
+/// # Safety
+/// With `rows = g.row_off.len()` and `steps = g.k_off.len() * g.k_run`, and
+/// nothing to do when `rows`, `steps` or `g.cols` is zero:
+/// 1. `path` is supported by this CPU ([`supported`]).
+/// 2. `g.k_run >= 1`.
+/// 3. Every gathered index is inside `x`: `row_off[r] + k_off[t] + k_run - 1 < x.len()`
+///    for every `r` and `t`.
+/// 4. `g.ldb >= g.cols` and `(steps - 1) * ldb + cols <= b.len()`.
+/// 5. `o.ldo >= g.cols` and `(rows - 1) * ldo + cols <= out.len()`.
+/// 6. A bias has at least `cols` values; an addend at least `(rows - 1) * ldo + cols`.
+///
+/// None of these sums may overflow `usize`.
+pub unsafe fn run_unchecked(g: &Gather, o: &mut Output, path: Path) {
+    if g.row_off.is_empty() || g.cols == 0 {
+        return;
     }
+    if g.k_off.is_empty() {
+        // No steps: only bias and addend remain, and `x` (whose row offsets
+        // requirement 3 does not cover then) is never touched.
+        portable::run(g, o);
+        return;
+    }
+    match path {
+        // SAFETY: the caller guarantees the CPU supports the path and every
+        // index the micro-kernel forms (requirements 1-6).
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { avx512::run(g, o) },
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { avx2::run(g, o) },
+        _ => portable::run(g, o),
+    }
+}
+
+/// Checks every requirement of [`run_unchecked`] except the path's.
+fn check(g: &Gather, o: &Output) -> Result<(), KernelError> {
+    const NAME: &str = "gathered gemm";
     let bad = |message: String| KernelError::InvalidArgument {
         kernel: NAME,
         message,
     };
-    if k > 0 {
-        let max_x = g.row_off.iter().max().copied().unwrap_or(0) + g.k_off.iter().max().copied().unwrap_or(0);
-        if max_x >= g.x.len() {
-            return Err(bad(format!("gather index {max_x} beyond x of {}", g.x.len())));
+    let rows = g.row_off.len();
+    if rows == 0 || g.cols == 0 {
+        return Ok(());
+    }
+    if !g.k_off.is_empty() {
+        if g.k_run == 0 {
+            return Err(bad("k_run is 0; every run needs at least one step".into()));
+        }
+        let reach = g.row_off.iter().max().copied().unwrap_or(0).checked_add(
+            g.k_off
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or(0)
+                .checked_add(g.k_run - 1)
+                .ok_or_else(|| bad("gather offsets overflow".into()))?,
+        );
+        match reach {
+            Some(max_x) if max_x < g.x.len() => {}
+            Some(max_x) => return Err(bad(format!("gather index {max_x} beyond x of {}", g.x.len()))),
+            None => return Err(bad("gather offsets overflow".into())),
         }
     }
-    if g.ldb < g.cols || (k > 0 && (k - 1) * g.ldb + g.cols > g.b.len()) {
+    let steps = g
+        .k_off
+        .len()
+        .checked_mul(g.k_run)
+        .ok_or_else(|| bad("step count overflows".into()))?;
+    let b_needed = if steps == 0 {
+        Some(0)
+    } else {
+        (steps - 1).checked_mul(g.ldb).and_then(|v| v.checked_add(g.cols))
+    };
+    if g.ldb < g.cols || b_needed.is_none_or(|need| need > g.b.len()) {
         return Err(bad(format!(
-            "b of {} floats too short for {k} rows of {} (ldb {})",
+            "b of {} floats too short for {steps} rows of {} (ldb {})",
             g.b.len(),
             g.cols,
             g.ldb
         )));
     }
-    if o.ldo < g.cols || (rows - 1) * o.ldo + g.cols > o.out.len() {
+    let out_needed = (rows - 1).checked_mul(o.ldo).and_then(|v| v.checked_add(g.cols));
+    if o.ldo < g.cols || out_needed.is_none_or(|need| need > o.out.len()) {
         return Err(bad(format!(
-            "out of {} floats too short for {rows} rows of {}",
+            "out of {} floats too short for {rows} rows of {} (ldo {})",
             o.out.len(),
-            g.cols
+            g.cols,
+            o.ldo
         )));
     }
     if let Some(b) = o.bias {
@@ -160,21 +230,13 @@ pub fn run(g: &Gather, o: &mut Output) -> Result<(), KernelError> {
         }
     }
     if let Some(a) = o.addend {
-        if a.len() < (rows - 1) * o.ldo + g.cols {
+        if out_needed.is_none_or(|need| a.len() < need) {
             return Err(bad(format!(
                 "addend of {} floats for {rows} rows of {}",
                 a.len(),
                 g.cols
             )));
         }
-    }
-    match active() {
-        // SAFETY: every index was checked above; the path is supported.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { avx512::run(g, o) },
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { avx2::run(g, o) },
-        _ => portable::run(g, o),
     }
     Ok(())
 }

@@ -107,10 +107,14 @@ pub fn keras_groups(spec: &ModelSpec) -> Vec<(usize, String)> {
 /// missing, unexpected and mis-shaped one is reported in one error.
 pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f32>, Vec<f32>), NnError> {
     let invalid = |e: safetensors::SafeTensorError| {
-        NnError::Other(format!(
-            "`{origin}` is not a valid safetensors file ({e}); convert Keras's .weights.h5 with \
-             tools/keras/keras_weights_to_safetensors.py"
-        ))
+        NnError::invalid_file(
+            origin,
+            None,
+            format!(
+                "is not a valid safetensors file ({e}); convert Keras's .weights.h5 with \
+                 tools/keras/keras_weights_to_safetensors.py"
+            ),
+        )
     };
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
     let file = SafeTensors::deserialize(bytes).map_err(invalid)?;
@@ -145,11 +149,11 @@ pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f
     if problems.is_empty() {
         Ok((params, state))
     } else {
-        Err(NnError::Other(format!(
-            "`{origin}` (Keras 3 weights) does not match network {}:\n  - {}",
-            spec.name,
-            problems.join("\n  - ")
-        )))
+        Err(NnError::WeightMismatch {
+            file: origin.to_string(),
+            network: spec.name,
+            problems,
+        })
     }
 }
 

@@ -4,7 +4,8 @@
 //! user reads them with `safetensors.safe_open` and no converter.
 //!
 //! Saving writes a temporary file beside the target, syncs it and renames it
-//! over the target: an interrupted save leaves the previous file intact.
+//! over the target ([`crate::io::atomic`]): an interrupted save leaves the
+//! previous file intact.
 //! Loading checks every tensor and reports every missing, unexpected and
 //! mis-shaped one in a single error, leaving the network untouched on error.
 //! The metadata records which network wrote the file ([`super::writer`]);
@@ -12,17 +13,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::model_error::NnError;
 use crate::spec::{ModelSpec, ParamSpec};
-
-fn io_error(action: &str, path: &Path, e: impl std::fmt::Display) -> NnError {
-    NnError::Other(format!("cannot {action} `{}`: {e}", path.display()))
-}
 
 /// The file's bytes for these parameters and state.
 pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u8>, NnError> {
@@ -46,31 +42,10 @@ pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u
         .map_err(|e| NnError::Other(format!("serialize weights: {e}")))
 }
 
-/// Writes the weights to `path` atomically.
+/// Writes the weights to `path` atomically (see [`crate::io::atomic`]).
 pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Result<(), NnError> {
     let bytes = to_bytes(spec, params, state)?;
-    write_atomically(path, &bytes, "weights")
-}
-
-/// Writes `bytes` (`what`: "weights", "ONNX model") to `path` through a
-/// temporary file beside it, synced and renamed over the target.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8], what: &str) -> Result<(), NnError> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| NnError::Other(format!("`{}` is not a file path", path.display())))?;
-    let mut tmp_name = file_name.to_os_string();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_error(&format!("write {what} to"), path, e)
-    })
+    crate::io::atomic::write("write weights to", path, &bytes)
 }
 
 /// Whether loading checks that the file was written by this network.
@@ -90,13 +65,12 @@ pub fn from_bytes(
     origin: &str,
     writer: Writer,
 ) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| NnError::Other(format!("`{origin}` is not a valid safetensors file: {e}")))?;
+    let invalid = |e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}"));
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
     if writer == Writer::MustMatch {
         super::writer::check(spec, header.metadata().as_ref(), origin)?;
     }
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| NnError::Other(format!("`{origin}` is not a valid safetensors file: {e}")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(invalid)?;
     let mut problems = Vec::new();
     let (params, state) = fill(
         spec,
@@ -116,11 +90,11 @@ pub fn from_bytes(
     if problems.is_empty() {
         Ok((params, state))
     } else {
-        Err(NnError::Other(format!(
-            "`{origin}` does not match network {}:\n  - {}",
-            spec.name,
-            problems.join("\n  - ")
-        )))
+        Err(NnError::WeightMismatch {
+            file: origin.to_string(),
+            network: spec.name,
+            problems,
+        })
     }
 }
 
@@ -173,6 +147,6 @@ pub(crate) fn fill(
 
 /// Reads and checks the weights in `path`.
 pub fn load(spec: &ModelSpec, path: &Path, writer: Writer) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let bytes = fs::read(path).map_err(|e| io_error("read weights from", path, e))?;
+    let bytes = fs::read(path).map_err(|e| NnError::io("read weights from", path, e))?;
     from_bytes(spec, &bytes, &path.display().to_string(), writer)
 }

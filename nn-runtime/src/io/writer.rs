@@ -55,11 +55,14 @@ pub fn check(
     };
     match mismatch {
         None => Ok(()),
-        Some(why) => Err(NnError::Other(format!(
-            "`{origin}` was written by network `{writer}`, not by `{}` ({why}); its weights belong to \
-             a different architecture. Load the file into `{writer}`, or, if the tensors are meant \
-             for this network, use `load_weights_any_writer`, which checks only names and shapes",
-            spec.name
-        ))),
+        Some(why) => Err(NnError::WeightMismatch {
+            file: origin.to_string(),
+            network: spec.name,
+            problems: vec![format!(
+                "written by network `{writer}` ({why}): its weights belong to a different \
+                 architecture. Load the file into `{writer}`, or, if the tensors are meant for \
+                 this network, use `load_weights_any_writer`, which checks only names and shapes"
+            )],
+        }),
     }
 }

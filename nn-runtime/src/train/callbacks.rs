@@ -9,32 +9,123 @@ use crate::io::weights;
 use crate::model_error::NnError;
 use crate::spec::ModelSpec;
 use crate::train::history::Logs;
+use crate::train::optimizer::Optimizer;
 
-/// What a callback may read and change: the network's weights.
+/// What a callback may read and change while training runs: the weights
+/// (as slices, whose lengths the generated code relies on, so a callback can
+/// change values but never resize them), the optimizer's learning rate, and
+/// whether training goes on.
 pub struct CallbackContext<'a> {
-    pub spec: &'a ModelSpec,
-    pub params: &'a mut Vec<f32>,
-    pub state: &'a mut Vec<f32>,
-    /// Set to stop training after this epoch.
-    pub stop: bool,
+    spec: &'a ModelSpec,
+    params: &'a mut [f32],
+    state: &'a mut [f32],
+    optimizer: &'a mut dyn Optimizer,
+    stop: bool,
 }
 
+impl<'a> CallbackContext<'a> {
+    /// `fit` builds one for every hook; build one yourself to drive a
+    /// callback outside `fit` (tests, custom loops).
+    pub fn new(
+        spec: &'a ModelSpec,
+        params: &'a mut [f32],
+        state: &'a mut [f32],
+        optimizer: &'a mut dyn Optimizer,
+    ) -> Self {
+        Self {
+            spec,
+            params,
+            state,
+            optimizer,
+            stop: false,
+        }
+    }
+
+    /// The network's description (names, shapes, parameter slots).
+    pub fn spec(&self) -> &ModelSpec {
+        self.spec
+    }
+
+    /// The trainable and non-trainable parameters, flat.
+    pub fn params(&self) -> &[f32] {
+        self.params
+    }
+
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        self.params
+    }
+
+    /// Running statistics (batch normalisation's moving mean and variance).
+    pub fn state(&self) -> &[f32] {
+        self.state
+    }
+
+    pub fn state_mut(&mut self) -> &mut [f32] {
+        self.state
+    }
+
+    /// The learning rate of the next update.
+    pub fn learning_rate(&self) -> f32 {
+        self.optimizer.learning_rate()
+    }
+
+    /// Sets the learning rate of the following updates (Keras's
+    /// `self.model.optimizer.learning_rate = lr`).
+    pub fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
+        self.optimizer.set_learning_rate(learning_rate)
+    }
+
+    /// Ends training after the current step or epoch (Keras's
+    /// `self.model.stop_training = True`).
+    pub fn stop_training(&mut self) {
+        self.stop = true;
+    }
+
+    /// Whether a callback has asked to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop
+    }
+}
+
+/// Hooks `fit` calls, as Keras's `keras.callbacks.Callback`.
 pub trait Callback {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext) -> Result<(), NnError> {
         Ok(())
     }
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, ctx: &mut CallbackContext) -> Result<(), NnError>;
+    fn on_epoch_begin(&mut self, _epoch: usize, _ctx: &mut CallbackContext) -> Result<(), NnError> {
+        Ok(())
+    }
+    /// After every training step, with the epoch's running mean loss (the
+    /// `loss` Keras puts in the batch logs). Called before the update when
+    /// the loss is not finite, so a callback can stop training first.
+    fn on_train_batch_end(
+        &mut self,
+        _batch: usize,
+        _loss: f64,
+        _ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
+        Ok(())
+    }
+    /// `logs` may be extended (ReduceLROnPlateau adds `learning_rate`).
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError>;
     fn on_train_end(&mut self, _ctx: &mut CallbackContext) -> Result<(), NnError> {
         Ok(())
     }
 }
 
-/// Whether larger is better for a monitored figure (accuracy) or smaller (loss).
-fn higher_is_better(monitor: &str) -> bool {
-    monitor.contains("acc")
+/// Whether larger is better for a monitored figure (accuracy, precision,
+/// recall, AUC) or smaller (losses, errors).
+pub(crate) fn higher_is_better(monitor: &str) -> bool {
+    let name = monitor.strip_prefix("val_").unwrap_or(monitor);
+    name.contains("acc") || ["auc", "precision", "recall"].iter().any(|m| name.ends_with(m))
 }
 
-fn monitored(logs: &Logs, monitor: &str) -> Result<f64, NnError> {
+pub(crate) fn monitored(logs: &Logs, monitor: &str) -> Result<f64, NnError> {
     logs.get(monitor).ok_or_else(|| {
         let names: Vec<&str> = logs.values.iter().map(|(n, _)| n.as_str()).collect();
         NnError::Other(format!(
@@ -84,7 +175,12 @@ impl Callback for EarlyStopping {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         let value = monitored(logs, &self.monitor)?;
         let improved = match self.best {
             None => true,
@@ -95,13 +191,15 @@ impl Callback for EarlyStopping {
             self.best = Some(value);
             self.wait = 0;
             if self.restore_best_weights {
-                self.best_params.clone_from(ctx.params);
-                self.best_state.clone_from(ctx.state);
+                self.best_params.clear();
+                self.best_params.extend_from_slice(ctx.params());
+                self.best_state.clear();
+                self.best_state.extend_from_slice(ctx.state());
             }
         } else {
             self.wait += 1;
             if self.wait >= self.patience {
-                ctx.stop = true;
+                ctx.stop_training();
                 self.stopped_epoch = Some(epoch);
             }
         }
@@ -109,9 +207,9 @@ impl Callback for EarlyStopping {
     }
 
     fn on_train_end(&mut self, ctx: &mut CallbackContext) -> Result<(), NnError> {
-        if self.restore_best_weights && self.best_params.len() == ctx.params.len() {
-            ctx.params.copy_from_slice(&self.best_params);
-            ctx.state.copy_from_slice(&self.best_state);
+        if self.restore_best_weights && self.best_params.len() == ctx.params().len() {
+            ctx.params_mut().copy_from_slice(&self.best_params);
+            ctx.state_mut().copy_from_slice(&self.best_state);
         }
         Ok(())
     }
@@ -137,7 +235,12 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &mut Logs,
+        ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         if self.save_best_only {
             let value = monitored(logs, &self.monitor)?;
             let better = match self.best {
@@ -150,7 +253,7 @@ impl Callback for ModelCheckpoint {
             }
             self.best = Some(value);
         }
-        weights::save(ctx.spec, ctx.params, ctx.state, &self.path)
+        weights::save(ctx.spec(), ctx.params(), ctx.state(), &self.path)
     }
 }
 
@@ -180,7 +283,12 @@ impl Callback for CsvLogger {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, _ctx: &mut CallbackContext) -> Result<(), NnError> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        _ctx: &mut CallbackContext,
+    ) -> Result<(), NnError> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };

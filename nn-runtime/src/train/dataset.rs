@@ -55,6 +55,8 @@ impl Column {
 pub struct Dataset {
     pub inputs: Vec<Column>,
     pub targets: Vec<Column>,
+    /// One weight per sample for the loss (Keras's `sample_weight`).
+    sample_weight: Option<Vec<f32>>,
     len: usize,
 }
 
@@ -94,7 +96,12 @@ impl Dataset {
         let targets = columns(targets, "target")?;
         match len {
             Some(0) | None => Err(NnError::Other("the dataset is empty (0 samples)".into())),
-            Some(len) => Ok(Dataset { inputs, targets, len }),
+            Some(len) => Ok(Dataset {
+                inputs,
+                targets,
+                sample_weight: None,
+                len,
+            }),
         }
     }
 
@@ -109,6 +116,36 @@ impl Dataset {
         let inputs = order_by_name(spec.name, "input", spec.inputs, inputs)?;
         let targets = order_by_name(spec.name, "output", spec.outputs, targets)?;
         Self::from_arrays(inputs, targets)
+    }
+
+    /// The dataset with a loss weight per sample (Keras's `sample_weight`
+    /// in `fit` and `evaluate`): each sample's loss is multiplied by its
+    /// weight, and a batch's loss is the sum divided by the batch size.
+    /// Weights must be finite and not negative, one per sample.
+    pub fn with_sample_weight(mut self, weights: Vec<f32>) -> Result<Self, NnError> {
+        if weights.len() != self.len {
+            return Err(NnError::Other(format!(
+                "{} sample weights given for {} samples; give one per sample",
+                weights.len(),
+                self.len
+            )));
+        }
+        if let Some((i, w)) = weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
+            return Err(NnError::Other(format!(
+                "sample weight {w} at sample {i} is not a finite number >= 0"
+            )));
+        }
+        self.sample_weight = Some(weights);
+        Ok(self)
+    }
+
+    /// The per-sample loss weights, if any.
+    pub fn sample_weight(&self) -> Option<&[f32]> {
+        self.sample_weight.as_deref()
     }
 
     /// Samples in the dataset.
@@ -136,6 +173,10 @@ impl Dataset {
         Dataset {
             inputs: self.inputs.iter().map(pick).collect(),
             targets: self.targets.iter().map(pick).collect(),
+            sample_weight: self
+                .sample_weight
+                .as_ref()
+                .map(|w| indices.iter().map(|&i| w[i]).collect()),
             len: indices.len(),
         }
     }

@@ -5,12 +5,58 @@
 //! fused: the gradient written is that of the pre-activation, `(p - t) / N`,
 //! which is exact and stable however small `p` gets, and the network is told
 //! to skip that activation's backward.
+//!
+//! The *reported* loss on those paths is Keras 3's (TensorFlow backend),
+//! which takes the logits the softmax or sigmoid came from and is not
+//! clipped: `-ln p` of the probability the activation computed in f32, which
+//! equals `logsumexp(z) - z_t` to f32 rounding while `p` is representable
+//! (a per-sample loss up to about 87, or 103 with subnormals). Only beyond
+//! that, where `p` has underflowed to 0, is it held at `-ln` of the smallest
+//! positive f32 (103.3): the generated code does not keep the logits. A
+//! sigmoid output that rounded to exactly 1.0 (logit above about 16.6)
+//! likewise gives at most `-ln(2^-24)` = 16.6 for a 0 target.
 
 use crate::activation::Activation;
 use crate::model_error::NnError;
 
 /// Keras clips probabilities to `[ε, 1 - ε]` before taking logs.
 const EPSILON: f32 = 1e-7;
+
+/// The smallest positive f32: `-ln` of it bounds the from-logits loss.
+const TINY: f64 = 1.401_298_464_324_817e-45;
+
+/// `1 - p` for the largest sigmoid output below 1.0 (`2^-24`).
+const ONE_MINUS_LARGEST: f64 = 5.960_464_477_539_063e-8;
+
+/// `ln p` as Keras computes it from logits (unclipped) or from
+/// probabilities (clipped to `[ε, 1 - ε]`).
+fn log_probability(p: f32, from_logits: bool) -> f64 {
+    if from_logits {
+        // `max` would turn a NaN into TINY: a NaN must stay NaN.
+        let p = p as f64;
+        if p.is_nan() {
+            p
+        } else {
+            p.max(TINY).ln()
+        }
+    } else {
+        (p.clamp(EPSILON, 1.0 - EPSILON) as f64).ln()
+    }
+}
+
+/// `ln(1 - p)`, likewise.
+fn log_complement(p: f32, from_logits: bool) -> f64 {
+    if from_logits {
+        let q = 1.0 - p as f64;
+        if q.is_nan() {
+            q
+        } else {
+            q.max(ONE_MINUS_LARGEST).ln()
+        }
+    } else {
+        (1.0 - p.clamp(EPSILON, 1.0 - EPSILON) as f64).ln()
+    }
+}
 
 /// A loss, as named in Keras.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +102,32 @@ impl Loss {
 
     /// Mean loss over the rows of `pred` (rows of `width`), and
     /// `grad = scale * d(loss)/d(pred)` — or the pre-activation gradient when
-    /// `fused`. Sparse targets are class indices stored as floats.
-    #[allow(clippy::too_many_arguments)]
+    /// `fused`. With `fused`, the loss is the from-logits value (see the
+    /// module doc); pass `fused` with no `grad` to report that value in
+    /// evaluation. Sparse targets are class indices stored as floats.
     pub fn evaluate(
         self,
         width: usize,
         pred: &[f32],
         target: &[f32],
+        fused: bool,
+        scale: f32,
+        grad: Option<&mut [f32]>,
+    ) -> Result<f64, NnError> {
+        self.evaluate_weighted(width, pred, target, None, fused, scale, grad)
+    }
+
+    /// [`Loss::evaluate`] with one weight per sample (`sample_weights.len()`
+    /// samples of equally many rows): Keras 3's `sum_over_batch_size`
+    /// reduction, the sum of the weighted per-row losses divided by the
+    /// number of rows (not by the sum of the weights).
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate_weighted(
+        self,
+        width: usize,
+        pred: &[f32],
+        target: &[f32],
+        sample_weights: Option<&[f32]>,
         fused: bool,
         scale: f32,
         grad: Option<&mut [f32]>,
@@ -76,6 +141,18 @@ impl Loss {
                 self.target_len(rows, width)
             )));
         }
+        let rows_per_sample = match sample_weights {
+            Some(w) if w.is_empty() || !rows.is_multiple_of(w.len()) => {
+                return Err(NnError::Other(format!(
+                    "{}: {} sample weights for {rows} rows of predictions",
+                    self.name(),
+                    w.len()
+                )))
+            }
+            Some(w) => rows / w.len(),
+            None => 1,
+        };
+        let row_weight = |r: usize| sample_weights.map_or(1.0, |w| w[r / rows_per_sample]);
         // Keras averages over every axis but the last, then over the batch:
         // the mean over all rows.
         let inv_rows = 1.0 / rows as f32;
@@ -100,19 +177,23 @@ impl Loss {
                         Some(l) => (c == l) as u8 as f32,
                         None => target[r * width + c],
                     };
+                    let w = row_weight(r);
+                    let mut row_loss = 0.0;
                     for (c, &pc) in p.iter().enumerate() {
                         let tc = t(c);
                         if tc != 0.0 {
-                            total -= tc as f64 * (pc.clamp(EPSILON, 1.0 - EPSILON) as f64).ln();
+                            row_loss -= tc as f64 * log_probability(pc, fused);
                         }
                     }
+                    total += w as f64 * row_loss;
                     if let Some(g) = grad.as_deref_mut() {
                         let g = &mut g[r * width..(r + 1) * width];
+                        let k = scale * inv_rows * w;
                         for (c, (gc, &pc)) in g.iter_mut().zip(p).enumerate() {
                             *gc = if fused {
-                                scale * inv_rows * (pc - t(c))
+                                k * (pc - t(c))
                             } else {
-                                -scale * inv_rows * t(c) / pc.clamp(EPSILON, 1.0 - EPSILON)
+                                -k * t(c) / pc.clamp(EPSILON, 1.0 - EPSILON)
                             };
                         }
                     }
@@ -122,13 +203,16 @@ impl Loss {
             Loss::BinaryCrossentropy => {
                 let inv = inv_rows / width as f32;
                 for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let w = row_weight(i / width);
                     let pc = p.clamp(EPSILON, 1.0 - EPSILON);
-                    total -= t as f64 * (pc as f64).ln() + (1.0 - t as f64) * (1.0 - pc as f64).ln();
+                    total -= w as f64
+                        * (t as f64 * log_probability(p, fused)
+                            + (1.0 - t as f64) * log_complement(p, fused));
                     if let Some(g) = grad.as_deref_mut() {
                         g[i] = if fused {
-                            scale * inv * (p - t)
+                            scale * inv * w * (p - t)
                         } else {
-                            scale * inv * (pc - t) / (pc * (1.0 - pc))
+                            scale * inv * w * (pc - t) / (pc * (1.0 - pc))
                         };
                     }
                 }
@@ -137,10 +221,11 @@ impl Loss {
             Loss::MeanSquaredError => {
                 let inv = inv_rows / width as f32;
                 for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let w = row_weight(i / width);
                     let d = p - t;
-                    total += (d as f64) * (d as f64);
+                    total += w as f64 * (d as f64) * (d as f64);
                     if let Some(g) = grad.as_deref_mut() {
-                        g[i] = scale * 2.0 * inv * d;
+                        g[i] = scale * 2.0 * inv * w * d;
                     }
                 }
                 total /= pred.len() as f64;

@@ -1,13 +1,42 @@
 //! Optimizers over a network's flat parameter buffer, with Keras's update
 //! rules and defaults. State is allocated on the first step, once.
 
+use crate::model_error::NnError;
+use crate::train::schedule::{LearningRateSchedule, Scheduled};
+
 /// Updates parameters from their gradients.
 pub trait Optimizer {
     /// One update of `params` from `grads` (same length, every step).
     fn step(&mut self, params: &mut [f32], grads: &[f32]);
-    /// The learning rate the next step will use.
+    /// The learning rate the next step will use (Keras's
+    /// `optimizer.learning_rate`).
     fn learning_rate(&self) -> f32;
+    /// Sets the learning rate of the following steps, as Keras's
+    /// `optimizer.learning_rate = lr`. Fails for a rate that is not finite
+    /// and positive-or-zero, and for an optimizer driven by a schedule
+    /// (Keras refuses that too).
+    fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError>;
     fn name(&self) -> &'static str;
+
+    /// This optimizer with its learning rate set by `schedule` before every
+    /// step (Keras's `Adam(learning_rate=schedule)`).
+    fn scheduled<S: LearningRateSchedule>(self, schedule: S) -> Scheduled<Self, S>
+    where
+        Self: Sized,
+    {
+        Scheduled::new(self, schedule)
+    }
+}
+
+/// The check every `set_learning_rate` makes.
+pub(crate) fn checked_rate(optimizer: &str, learning_rate: f32) -> Result<f32, NnError> {
+    if learning_rate.is_finite() && learning_rate >= 0.0 {
+        Ok(learning_rate)
+    } else {
+        Err(NnError::Other(format!(
+            "{optimizer}: learning rate {learning_rate} is not a finite number >= 0"
+        )))
+    }
 }
 
 fn ensure(state: &mut Vec<f32>, len: usize) {
@@ -60,6 +89,11 @@ impl Optimizer for Sgd {
         self.learning_rate
     }
 
+    fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
+        self.learning_rate = checked_rate(self.name(), learning_rate)?;
+        Ok(())
+    }
+
     fn name(&self) -> &'static str {
         "SGD"
     }
@@ -68,11 +102,18 @@ impl Optimizer for Sgd {
 /// Adam (Keras arguments and defaults: `beta_1 = 0.9`, `beta_2 = 0.999`,
 /// `epsilon = 1e-7`; `decay` is the legacy time-based decay
 /// `lr / (1 + decay * iterations)`).
+///
+/// The update is Keras 3's, in its precision: the betas are Python floats
+/// (`f64` here), so `1 - beta_2` is formed in double precision and then
+/// rounded to `f32` (0.001, where `1 - 0.999f32` would give 0.00099998713 and
+/// every step would come out 6.4e-6 relatively too large); the bias
+/// corrections `beta^t` are `f32` powers, as Keras casts the betas to the
+/// variable's dtype for them.
 #[derive(Debug, Clone)]
 pub struct Adam {
     pub learning_rate: f32,
-    pub beta_1: f32,
-    pub beta_2: f32,
+    pub beta_1: f64,
+    pub beta_2: f64,
     pub epsilon: f32,
     pub decay: f32,
     iterations: u64,
@@ -95,12 +136,17 @@ impl Adam {
     }
 
     /// The lecture's `Adam(lr=0.001, beta_1=0.9, beta_2=0.999)`.
-    pub fn with_betas(learning_rate: f32, beta_1: f32, beta_2: f32) -> Self {
+    pub fn with_betas(learning_rate: f32, beta_1: f64, beta_2: f64) -> Self {
         Self {
             beta_1,
             beta_2,
             ..Self::new(learning_rate)
         }
+    }
+
+    /// Updates applied so far (Keras's `optimizer.iterations`).
+    pub fn iterations(&self) -> u64 {
+        self.iterations
     }
 }
 
@@ -110,9 +156,12 @@ impl Optimizer for Adam {
         ensure(&mut self.v, params.len());
         let lr = self.learning_rate();
         self.iterations += 1;
-        let t = self.iterations as f64;
-        let (b1, b2) = (self.beta_1, self.beta_2);
-        let corrected = (lr as f64 * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
+        let local_step = self.iterations as f32;
+        let beta_1_power = (self.beta_1 as f32).powf(local_step);
+        let beta_2_power = (self.beta_2 as f32).powf(local_step);
+        let alpha = lr * (1.0 - beta_2_power).sqrt() / (1.0 - beta_1_power);
+        let one_minus_beta_1 = (1.0 - self.beta_1) as f32;
+        let one_minus_beta_2 = (1.0 - self.beta_2) as f32;
         let eps = self.epsilon;
         for (((w, &g), m), v) in params
             .iter_mut()
@@ -120,14 +169,20 @@ impl Optimizer for Adam {
             .zip(self.m.iter_mut())
             .zip(self.v.iter_mut())
         {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *w -= corrected * *m / (v.sqrt() + eps);
+            *m += (g - *m) * one_minus_beta_1;
+            *v += (g * g - *v) * one_minus_beta_2;
+            *w -= *m * alpha / (v.sqrt() + eps);
         }
     }
 
     fn learning_rate(&self) -> f32 {
         self.learning_rate / (1.0 + self.decay * self.iterations as f32)
+    }
+
+    /// Sets the base rate (before the legacy `decay`, which is 0 unless set).
+    fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
+        self.learning_rate = checked_rate(self.name(), learning_rate)?;
+        Ok(())
     }
 
     fn name(&self) -> &'static str {
@@ -186,6 +241,11 @@ impl Optimizer for RmsProp {
 
     fn learning_rate(&self) -> f32 {
         self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
+        self.learning_rate = checked_rate(self.name(), learning_rate)?;
+        Ok(())
     }
 
     fn name(&self) -> &'static str {

@@ -58,14 +58,16 @@ impl Progress {
         format!("{done:>width$}/{} [{bar}]", self.steps)
     }
 
-    pub fn step(&mut self, done: usize, running: &Logs) {
+    /// Redraws the bar at most every 100 ms; `running` computes the logs
+    /// only then, so steps that do not redraw allocate nothing.
+    pub fn step(&mut self, done: usize, running: impl FnOnce() -> Logs) {
         if !self.interactive || self.last_draw.elapsed() < Duration::from_millis(100) {
             return;
         }
         self.last_draw = Instant::now();
         let elapsed = self.started.elapsed().as_secs_f64();
         let eta = elapsed / done.max(1) as f64 * (self.steps - done) as f64;
-        print!("\r{} - ETA: {:.0}s - {}", self.bar(done), eta, running.line());
+        print!("\r{} - ETA: {:.0}s - {}", self.bar(done), eta, running().line());
         let _ = std::io::stdout().flush();
     }
 

@@ -68,5 +68,5 @@ pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u
 /// file intact.
 pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Result<(), NnError> {
     let bytes = to_bytes(spec, params, state)?;
-    crate::io::weights::write_atomically(path, &bytes, "ONNX model")
+    crate::io::atomic::write("write ONNX model to", path, &bytes)
 }

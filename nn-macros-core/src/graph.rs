@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
 use crate::ast::{BlockDef, NetworkDef, Stmt};
 use crate::errors::Errors;
+use crate::keras;
 use crate::layers::{self, Act, Config};
 use crate::shape::{self, Operand, Shape};
+use crate::suggest::did_you_mean;
 
 /// A summary row: one layer, applied at one or more nodes.
 pub struct Layer {
@@ -20,6 +23,8 @@ pub struct Layer {
     pub nodes: Vec<usize>,
     /// Input shape of the first application (shared layers must match it).
     pub input_shape: Option<Shape>,
+    /// The tokens that constructed it, for messages.
+    origin: TokenStream,
 }
 
 /// One application of a layer, producing one tensor.
@@ -27,6 +32,8 @@ pub struct Node {
     pub layer: usize,
     pub inputs: Vec<usize>,
     pub shape: Shape,
+    /// The expression that applied the layer, for messages.
+    origin: TokenStream,
 }
 
 /// A named input or output of the network.
@@ -77,6 +84,14 @@ const ACTIVATION_FUNCTIONS: &[&str] = &[
 ];
 const MAX_BLOCK_DEPTH: usize = 32;
 const MAX_UNROLL: i64 = 1000;
+/// Most layer applications one network may generate: deep networks have
+/// hundreds; beyond this the generated code would take rustc minutes.
+const MAX_NODES: usize = 10_000;
+/// Most loop iterations and block calls one network may run at compile
+/// time (nested loops and blocks calling blocks multiply).
+const MAX_STEPS: usize = 100_000;
+/// Most parameters (or activations per sample) of a whole network.
+const MAX_TOTAL: usize = shape::MAX_ELEMENTS;
 
 struct Builder<'a> {
     errors: &'a mut Errors,
@@ -90,6 +105,15 @@ struct Builder<'a> {
     /// Whether any `output` statement was written (even one with an error).
     output_declared: bool,
     depth: usize,
+    /// Loop iterations and block calls run so far (see [`MAX_STEPS`]).
+    steps: usize,
+    /// Set after an error that makes going on pointless (a budget is
+    /// exhausted, a block recurses): everything after evaluates to poison.
+    halted: bool,
+    /// `let name = ...` in a loop body that shadows a binding from outside
+    /// the loop, with the tensor it bound: if that tensor reaches no output,
+    /// the user most likely meant `name = ...`.
+    loop_shadows: Vec<(Ident, usize)>,
 }
 
 type Scope = Vec<HashMap<String, Value>>;
@@ -115,10 +139,13 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
         user_names: Vec::new(),
         output_declared: false,
         depth: 0,
+        steps: 0,
+        halted: false,
+        loop_shadows: Vec::new(),
     };
     let mut scope: Scope = vec![HashMap::new()];
     builder.exec(&def.body, &mut scope, Context::Network);
-    let graph = builder.finish(def);
+    let graph = builder.finish(def, before);
     if errors.count() > before {
         None
     } else {
@@ -130,12 +157,16 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
 enum Context {
     Network,
     Block,
-    Loop { in_block: bool },
+    /// `base`: index of the loop body's scope frame.
+    Loop {
+        in_block: bool,
+        base: usize,
+    },
 }
 
 impl Context {
     fn in_block(self) -> bool {
-        matches!(self, Context::Block | Context::Loop { in_block: true })
+        matches!(self, Context::Block | Context::Loop { in_block: true, .. })
     }
 }
 
@@ -144,6 +175,9 @@ impl<'a> Builder<'a> {
     fn exec(&mut self, stmts: &'a [Stmt], scope: &mut Scope, ctx: Context) -> Option<Value> {
         let mut result = None;
         for stmt in stmts {
+            if self.halted {
+                return None;
+            }
             match stmt {
                 Stmt::Input { name, dims, span } => {
                     if ctx != Context::Network {
@@ -164,6 +198,10 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     self.output_declared = true;
+                    if let Some(hint) = keras::outputs_hint(name, expr) {
+                        self.errors.push_spanned(expr, hint);
+                        continue;
+                    }
                     let value = self.eval(expr, scope);
                     if let Some(node) = self.expect_tensor(&value, expr) {
                         if self.outputs.iter().any(|o| o.name == *name) {
@@ -179,6 +217,12 @@ impl<'a> Builder<'a> {
                 }
                 Stmt::Let { name, expr } => {
                     let value = self.eval(expr, scope);
+                    if let (Context::Loop { base, .. }, Value::Tensor(node)) = (ctx, &value) {
+                        let key = name.to_string();
+                        if scope[..base].iter().any(|m| m.contains_key(&key)) {
+                            self.loop_shadows.push((name.clone(), *node));
+                        }
+                    }
                     if let Some(top) = scope.last_mut() {
                         top.insert(name.to_string(), value);
                     }
@@ -203,19 +247,30 @@ impl<'a> Builder<'a> {
                         continue;
                     };
                     for i in from..to {
+                        // `to` may be one past i64::MAX (`..=i64::MAX`).
+                        let Ok(i) = i64::try_from(i) else { break };
+                        if !self.step(range) {
+                            break;
+                        }
                         let mut frame = HashMap::new();
                         if let Some(v) = var {
                             frame.insert(v.to_string(), Value::Int(i));
                         }
                         scope.push(frame);
+                        let errors_before = self.errors.count();
                         self.exec(
                             body,
                             scope,
                             Context::Loop {
                                 in_block: ctx.in_block(),
+                                base: scope.len() - 1,
                             },
                         );
                         scope.pop();
+                        // Later iterations would repeat the same messages.
+                        if self.errors.count() > errors_before {
+                            break;
+                        }
                     }
                 }
                 Stmt::Block(def) => {
@@ -252,15 +307,32 @@ impl<'a> Builder<'a> {
         result
     }
 
-    fn input(&mut self, name: &Ident, dims: &[syn::LitInt], span: Span, scope: &mut Scope) {
+    fn input(&mut self, name: &Ident, dims: &'a [Expr], span: Span, scope: &mut Scope) {
+        if self.inputs.iter().any(|(p, _)| p.name == *name) {
+            self.errors.push(
+                name.span(),
+                format!("input `{name}` is declared twice; give the second input another name"),
+            );
+            return;
+        }
         let mut shape = Vec::new();
         let mut ok = true;
-        for d in dims {
-            match d.base10_parse::<usize>() {
-                Ok(v) if v > 0 => shape.push(v),
-                _ => {
-                    self.errors
-                        .push(d.span(), "an input dimension must be a positive integer");
+        for (i, d) in dims.iter().enumerate() {
+            match input_dim(d) {
+                Ok(v) => shape.push(v),
+                Err(message) => {
+                    let message = if i == 0 && keras::is_batch_axis(d) {
+                        let rest: Vec<String> =
+                            dims[1..].iter().map(|d| quote::quote!(#d).to_string()).collect();
+                        format!(
+                            "the batch axis is not part of an input's shape (any batch size works); \
+                             write `input {name}: [{}];`",
+                            rest.join(", ")
+                        )
+                    } else {
+                        message
+                    };
+                    self.errors.push_spanned(d, message);
                     ok = false;
                 }
             }
@@ -286,13 +358,14 @@ impl<'a> Builder<'a> {
             scope[0].insert(name.to_string(), Value::Poison);
             return;
         }
-        let layer = self.new_layer(Config::Input, None);
+        let layer = self.new_layer(Config::Input, None, name.to_token_stream());
         self.layers[layer].input_shape = Some(shape.clone());
         let node = self.nodes.len();
         self.nodes.push(Node {
             layer,
             inputs: Vec::new(),
             shape,
+            origin: name.to_token_stream(),
         });
         self.layers[layer].nodes.push(node);
         self.inputs.push((
@@ -305,11 +378,20 @@ impl<'a> Builder<'a> {
         scope[0].insert(name.to_string(), Value::Tensor(node));
     }
 
-    fn loop_bounds(&mut self, range: &Expr) -> Option<(i64, i64)> {
+    /// The loop's first value and one past its last (as i128, so that
+    /// `..=i64::MAX` has an end).
+    fn loop_bounds(&mut self, range: &Expr) -> Option<(i128, i128)> {
         let literal = |e: &Option<Box<Expr>>| -> Option<i64> {
             match e.as_deref() {
                 Some(Expr::Lit(l)) => match &l.lit {
                     Lit::Int(i) => i.base10_parse::<i64>().ok(),
+                    _ => None,
+                },
+                Some(Expr::Unary(u)) if matches!(u.op, UnOp::Neg(_)) => match &*u.expr {
+                    Expr::Lit(l) => match &l.lit {
+                        Lit::Int(i) => i.base10_parse::<i64>().ok().and_then(i64::checked_neg),
+                        _ => None,
+                    },
                     _ => None,
                 },
                 _ => None,
@@ -317,16 +399,16 @@ impl<'a> Builder<'a> {
         };
         let bounds = match range {
             Expr::Range(r) => match (literal(&r.start), literal(&r.end)) {
-                (Some(a), Some(b)) => Some(match r.limits {
-                    syn::RangeLimits::HalfOpen(_) => (a, b),
-                    syn::RangeLimits::Closed(_) => (a, b + 1),
-                }),
+                (Some(a), Some(b)) => match r.limits {
+                    syn::RangeLimits::HalfOpen(_) => Some((i128::from(a), i128::from(b))),
+                    syn::RangeLimits::Closed(_) => Some((i128::from(a), i128::from(b) + 1)),
+                },
                 _ => None,
             },
             _ => None,
         };
         match bounds {
-            Some((a, b)) if b - a > MAX_UNROLL => {
+            Some((a, b)) if b - a > i128::from(MAX_UNROLL) => {
                 self.errors
                     .push_spanned(range, format!("a loop unrolls at most {MAX_UNROLL} times"));
                 None
@@ -342,7 +424,24 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>) -> usize {
+    /// Counts one loop iteration or block call against [`MAX_STEPS`];
+    /// `false` (after one error at `at`) once the budget is spent.
+    fn step(&mut self, at: &dyn quote::ToTokens) -> bool {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            self.errors.push_spanned(
+                at,
+                format!(
+                    "this network runs more than {MAX_STEPS} loop iterations and block calls at \
+                     compile time; nested loops and blocks multiply: unroll less"
+                ),
+            );
+            self.halted = true;
+        }
+        !self.halted
+    }
+
+    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, origin: TokenStream) -> usize {
         let name = match user_name {
             Some((name, span)) => {
                 self.user_names.push((name.clone(), span));
@@ -359,11 +458,19 @@ impl<'a> Builder<'a> {
             config,
             nodes: Vec::new(),
             input_shape: None,
+            origin,
         });
         self.layers.len() - 1
     }
 
     fn eval(&mut self, expr: &'a Expr, scope: &mut Scope) -> Value {
+        if self.halted {
+            return Value::Poison;
+        }
+        if let Some(hint) = self.keras_expression_hint(expr, scope) {
+            self.errors.push_spanned(expr, hint);
+            return Value::Poison;
+        }
         match expr {
             Expr::Paren(p) => self.eval(&p.expr, scope),
             Expr::Group(g) => self.eval(&g.expr, scope),
@@ -382,7 +489,13 @@ impl<'a> Builder<'a> {
                 None => self.unsupported(expr),
             },
             Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => match self.eval(&u.expr, scope) {
-                Value::Int(v) => Value::Int(-v),
+                Value::Int(v) => match v.checked_neg() {
+                    Some(v) => Value::Int(v),
+                    None => {
+                        self.errors.push_spanned(expr, "integer overflow");
+                        Value::Poison
+                    }
+                },
                 Value::Poison => Value::Poison,
                 _ => self.unsupported(expr),
             },
@@ -414,7 +527,9 @@ impl<'a> Builder<'a> {
             let mut names: Vec<&String> = scope.iter().flat_map(|m| m.keys()).collect();
             names.sort();
             names.dedup();
-            if names.is_empty() {
+            if let Some(close) = did_you_mean(&key, names.iter().map(|n| n.as_str())) {
+                format!("; did you mean `{close}`?")
+            } else if names.is_empty() {
                 String::new()
             } else {
                 let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
@@ -509,7 +624,7 @@ impl<'a> Builder<'a> {
                 layers::construct(ident, &owned, &mut eval_int)
             };
             return match constructed {
-                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name)),
+                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name, whole.to_token_stream())),
                 Err(errs) => {
                     for e in errs {
                         self.errors.push_error(e);
@@ -527,21 +642,34 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         if let Some(config) = implicit {
-            let layer = self.new_layer(config, None);
+            let layer = self.new_layer(config, None, whole.to_token_stream());
             return self.apply(layer, &args, whole, scope);
         }
         if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
             return self.inline_block(block, ident, &args, whole, scope);
         }
-        self.errors.push(
-            ident.span(),
-            format!(
-                "unknown layer or block `{name}`; layers: {}; functions: add, concat, flatten, {}{}",
-                layers::LAYER_NAMES,
-                ACTIVATION_FUNCTIONS.join(", "),
-                self.block_list()
-            ),
-        );
+        let message = match keras::callable_hint(&name, &args) {
+            Some(hint) => hint,
+            None => {
+                let blocks: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
+                let candidates = layers::ALL_NAMES
+                    .iter()
+                    .copied()
+                    .chain(FUNCTION_NAMES.iter().copied())
+                    .chain(ACTIVATION_FUNCTIONS.iter().copied())
+                    .chain(blocks.iter().map(|b| b.as_str()));
+                match did_you_mean(&name, candidates) {
+                    Some(close) => format!("unknown layer or block `{name}`; did you mean `{close}`?"),
+                    None => format!(
+                        "unknown layer or block `{name}`; layers: {}; functions: add, concat, flatten, {}{}",
+                        layers::LAYER_NAMES,
+                        ACTIVATION_FUNCTIONS.join(", "),
+                        self.block_list()
+                    ),
+                }
+            }
+        };
+        self.errors.push(ident.span(), message);
         Value::Poison
     }
 
@@ -568,7 +696,10 @@ impl<'a> Builder<'a> {
                 Lit::Int(i) => i.base10_parse::<i64>(),
                 _ => Err(err("expected an integer".into())),
             },
-            Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => Ok(-self.eval_int_pure(&u.expr, scope, _errs)?),
+            Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => self
+                .eval_int_pure(&u.expr, scope, _errs)?
+                .checked_neg()
+                .ok_or_else(|| err("integer overflow".into())),
             Expr::Path(p) => {
                 let Some(ident) = p.path.get_ident() else {
                     return Err(err("expected an integer".into()));
@@ -598,7 +729,9 @@ impl<'a> Builder<'a> {
                 };
                 v.ok_or_else(|| err("integer overflow or division by zero".into()))
             }
-            _ => Err(err("expected an integer".into())),
+            _ => Err(err(self
+                .keras_expression_hint(expr, scope)
+                .unwrap_or_else(|| "expected an integer".into()))),
         }
     }
 
@@ -629,24 +762,53 @@ impl<'a> Builder<'a> {
         if self.depth >= MAX_BLOCK_DEPTH {
             self.errors.push(
                 ident.span(),
-                format!("block calls nest deeper than {MAX_BLOCK_DEPTH}; is `{ident}` recursive?"),
+                format!(
+                    "block calls nest deeper than {MAX_BLOCK_DEPTH}; is `{ident}` recursive? \
+                     Blocks are inlined at compile time, so a block cannot call itself"
+                ),
             );
+            // Every caller up the chain would report the same.
+            self.halted = true;
+            return Value::Poison;
+        }
+        if !self.step(ident) {
             return Value::Poison;
         }
         let values: Vec<Value> = args.iter().map(|a| self.eval(a, scope)).collect();
         if values.iter().any(|v| matches!(v, Value::Poison)) {
             return Value::Poison;
         }
+        let described: Vec<String> = block
+            .params
+            .iter()
+            .zip(&values)
+            .map(|(p, v)| format!("{p} = {}", self.describe(v)))
+            .collect();
         let mut frame = HashMap::new();
         for (param, value) in block.params.iter().zip(values) {
             frame.insert(param.to_string(), value);
         }
         let mut inner: Scope = vec![frame];
+        let errors_before = self.errors.count();
         self.depth += 1;
         let result = self.exec(&block.body, &mut inner, Context::Block);
         self.depth -= 1;
+        if self.errors.count() > errors_before && !self.halted {
+            // The errors point into the block; this points at the call that
+            // gave it the arguments (swapped arguments show up here).
+            self.errors.push_spanned(
+                whole,
+                format!(
+                    "in this call of block `{}`, with {}",
+                    block.name,
+                    described.join(", ")
+                ),
+            );
+            return Value::Poison;
+        }
         match result {
             Some(v) => v,
+            None if self.halted => Value::Poison,
             None => {
                 self.errors.push(
                     block.name.span(),
@@ -732,18 +894,56 @@ impl<'a> Builder<'a> {
                 return Value::Poison;
             }
         };
-        let (trainable, state) = shape::param_counts(&config, operands[0].shape);
-        if shape::checked_len(&shape).is_none() || trainable.saturating_add(state) > shape::MAX_ELEMENTS {
+        let params = shape::checked_param_counts(&config, operands[0].shape)
+            .and_then(|(trainable, state)| trainable.checked_add(state));
+        if shape::checked_len(&shape).is_none() || params.is_none_or(|p| p > shape::MAX_ELEMENTS) {
             self.errors.push_spanned(
                 whole,
                 format!(
                     "{display} would have an output of shape {} with {} parameters; more than {} \
                      elements or parameters is out of range",
                     shape::show(&shape),
-                    trainable.saturating_add(state),
+                    params.map_or("more than 2^64".to_string(), |p| p.to_string()),
                     shape::MAX_ELEMENTS
                 ),
             );
+            return Value::Poison;
+        }
+        let work = shape::work(&config, operands[0].shape, &shape);
+        if work > shape::MAX_WORK {
+            let window = match &config {
+                Config::Conv2D { kernel: w, .. } | Config::Pool { size: w, .. } => {
+                    let (h, wd) = (operands[0].shape[0], operands[0].shape[1]);
+                    if w.0 > h || w.1 > wd {
+                        format!(
+                            " its {}x{} window is larger than {} ({h}x{wd}), so most of it reads padding;",
+                            w.0, w.1, operands[0].label
+                        )
+                    } else {
+                        String::new()
+                    }
+                }
+                _ => String::new(),
+            };
+            self.errors.push_spanned(
+                whole,
+                format!(
+                    "{display} would do about {work} multiply-adds per sample, more than {} (2^40): \
+                     a forward pass would not finish;{window} use a smaller window or input",
+                    shape::MAX_WORK
+                ),
+            );
+            return Value::Poison;
+        }
+        if self.nodes.len() >= MAX_NODES {
+            self.errors.push_spanned(
+                whole,
+                format!(
+                    "this network applies more than {MAX_NODES} layers; loops and blocks multiply, \
+                     so unroll less"
+                ),
+            );
+            self.halted = true;
             return Value::Poison;
         }
         let input_shape = self.nodes[nodes[0]].shape.clone();
@@ -769,13 +969,77 @@ impl<'a> Builder<'a> {
             layer,
             inputs: nodes,
             shape,
+            origin: whole.to_token_stream(),
         });
         self.layers[layer].nodes.push(node);
         Value::Tensor(node)
     }
 
+    /// How an argument value is described in a block call's note.
+    fn describe(&self, value: &Value) -> String {
+        match value {
+            Value::Int(v) => format!("the integer {v}"),
+            Value::Tensor(n) => format!("a {} tensor", shape::show(&self.nodes[*n].shape)),
+            Value::Layer(l) => format!("the layer `{}`", self.layers[*l].name),
+            Value::Poison => "a value with an error".into(),
+        }
+    }
+
+    /// Messages for Keras (Python) expressions the DSL writes differently.
+    fn keras_expression_hint(&self, expr: &Expr, scope: &Scope) -> Option<String> {
+        // `x.shape[-1]`, `x.shape`: shapes are compile-time facts, not values.
+        let field = match expr {
+            Expr::Index(i) => match &*i.expr {
+                Expr::Field(f) => Some(f),
+                _ => None,
+            },
+            Expr::Field(f) => Some(f),
+            _ => None,
+        };
+        if let Some(f) = field {
+            if let syn::Member::Named(member) = &f.member {
+                if member == "shape" {
+                    let known = match &*f.base {
+                        Expr::Path(p) => p.path.get_ident().and_then(|id| {
+                            match scope.iter().rev().find_map(|m| m.get(&id.to_string())) {
+                                Some(Value::Tensor(n)) => Some(format!(
+                                    "; `{id}` is {} here, so write that number",
+                                    shape::show(&self.nodes[*n].shape)
+                                )),
+                                _ => None,
+                            }
+                        }),
+                        _ => None,
+                    };
+                    return Some(format!(
+                        "`.shape` is not available in `network!`: shapes are fixed at compile time, \
+                         so sizes are written as integers{}",
+                        known.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        // `layers.Conv2D(...)`, `keras.layers.Dense(...)`, `layers::Dense(...)`.
+        let qualified = match expr {
+            Expr::MethodCall(m) if layers::is_layer(&m.method.to_string()) => Some(m.method.to_string()),
+            Expr::Path(p) if p.path.segments.len() > 1 => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .filter(|n| layers::is_layer(n)),
+            _ => None,
+        };
+        qualified.map(|layer| {
+            format!(
+                "layers are in scope by name in `network!`: write `{layer}(...)` without a `layers.` prefix"
+            )
+        })
+    }
+
     /// Checks the whole network and prunes what no output depends on.
-    fn finish(self, def: &NetworkDef) -> Option<Graph> {
+    /// `errors_before`: the error count before this network was built.
+    fn finish(self, def: &NetworkDef, errors_before: usize) -> Option<Graph> {
         let Builder {
             errors,
             layers,
@@ -784,9 +1048,13 @@ impl<'a> Builder<'a> {
             outputs,
             user_names,
             output_declared,
+            loop_shadows,
+            halted,
             ..
         } = self;
-        if !output_declared {
+        // With other errors (or a stop), a missing output is most likely a
+        // consequence: say it only on its own.
+        if !output_declared && !halted && errors.count() == errors_before {
             errors.push(
                 def.name.span(),
                 format!(
@@ -813,6 +1081,13 @@ impl<'a> Builder<'a> {
                 reachable[n] = true;
                 stack.extend(nodes[n].inputs.iter().copied());
             }
+        }
+        // Silent changes are errors: a layer that reaches no output would be
+        // dropped. Checked only on an otherwise correct network, where an
+        // unreachable layer is the user's mistake and not a consequence.
+        if errors.count() == errors_before && !outputs.is_empty() {
+            report_dead_layers(errors, &layers, &nodes, &reachable, &loop_shadows);
+            check_totals(errors, def, &layers, &nodes, &reachable);
         }
         for (port, span) in &inputs {
             if !outputs.is_empty() && !reachable[port.node] {
@@ -873,6 +1148,147 @@ impl<'a> Builder<'a> {
         })
     }
 }
+
+/// Reports each layer whose result reaches no output (once per source
+/// location: a loop repeats them), and each layer never applied.
+fn report_dead_layers(
+    errors: &mut Errors,
+    layers: &[Layer],
+    nodes: &[Node],
+    reachable: &[bool],
+    loop_shadows: &[(Ident, usize)],
+) {
+    let mut reported: Vec<String> = Vec::new();
+    let mut once = |errors: &mut Errors, origin: &TokenStream, message: String| {
+        let spans: Vec<String> = origin
+            .clone()
+            .into_iter()
+            .map(|t| format!("{:?}", t.span()))
+            .collect();
+        let key = spans.join(",");
+        if !reported.contains(&key) {
+            reported.push(key);
+            errors.push_spanned(origin, message);
+        }
+    };
+    let consumed: Vec<bool> = {
+        let mut c = vec![false; nodes.len()];
+        for node in nodes {
+            for &i in &node.inputs {
+                c[i] = true;
+            }
+        }
+        c
+    };
+    for (n, node) in nodes.iter().enumerate() {
+        // Report the last unreachable layer of each chain (what feeds it is
+        // unreachable because of it); unused inputs have their own message.
+        if reachable[n] || consumed[n] || layers[node.layer].config == Config::Input {
+            continue;
+        }
+        let layer = &layers[node.layer];
+        match loop_shadows.iter().find(|(_, bound)| *bound == n) {
+            Some((name, _)) => once(
+                errors,
+                &name.to_token_stream(),
+                format!(
+                    "`let {name}` in a loop body makes a new `{name}` that ends with the iteration, so \
+                     the layers computed here reach no output and the outer `{name}` never changes; \
+                     write `{name} = ...;` to update the outer `{name}`"
+                ),
+            ),
+            None => once(
+                errors,
+                &node.origin,
+                format!(
+                    "the result of {} reaches no output, so this layer (and any layer feeding only \
+                     it) would be silently dropped; use it in an output or remove it",
+                    display_name(&layer.config, &layer.name)
+                ),
+            ),
+        }
+    }
+    for layer in layers {
+        if layer.nodes.is_empty() {
+            once(
+                errors,
+                &layer.origin,
+                format!(
+                    "{} is constructed but never applied to a tensor; apply it (`layer(x)`) or remove it",
+                    display_name(&layer.config, &layer.name)
+                ),
+            );
+        }
+    }
+}
+
+/// Parameters and activations per sample of the whole network stay within
+/// [`MAX_TOTAL`], so every offset generated code computes fits.
+fn check_totals(errors: &mut Errors, def: &NetworkDef, layers: &[Layer], nodes: &[Node], reachable: &[bool]) {
+    let params = layers.iter().try_fold(0usize, |total, layer| {
+        let input = layer.input_shape.as_deref().unwrap_or(&[]);
+        let (t, s) = shape::checked_param_counts(&layer.config, input)?;
+        total.checked_add(t)?.checked_add(s)
+    });
+    let activations = nodes
+        .iter()
+        .zip(reachable)
+        .filter(|(_, &r)| r)
+        .try_fold(0usize, |total, (node, _)| {
+            total.checked_add(shape::checked_len(&node.shape)?)
+        });
+    if params.is_none_or(|p| p > MAX_TOTAL) {
+        errors.push(
+            def.name.span(),
+            format!(
+                "network `{}` has more than {MAX_TOTAL} parameters in total; use fewer or smaller layers",
+                def.name
+            ),
+        );
+    }
+    if activations.is_none_or(|a| a > MAX_TOTAL) {
+        errors.push(
+            def.name.span(),
+            format!(
+                "network `{}` has more than {MAX_TOTAL} activations per sample in total; use fewer or \
+                 smaller layers",
+                def.name
+            ),
+        );
+    }
+}
+
+/// An input dimension: a positive integer literal.
+fn input_dim(expr: &Expr) -> Result<usize, String> {
+    let negative = matches!(expr, Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)));
+    match expr {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Int(i) => match i.base10_parse::<usize>() {
+                Ok(v) if v > 0 => Ok(v),
+                Ok(_) => Err("an input dimension must be a positive integer".into()),
+                Err(_) => Err(format!(
+                    "input dimension {} is out of range (at most {})",
+                    i.base10_digits(),
+                    shape::MAX_ELEMENTS
+                )),
+            },
+            _ => Err("an input dimension must be a positive integer".into()),
+        },
+        _ if negative => Err(format!(
+            "an input dimension must be a positive integer (≥ 1), got {}",
+            quote::quote!(#expr).to_string().replace("- ", "-")
+        )),
+        _ => Err("an input dimension must be a positive integer literal".into()),
+    }
+}
+
+const FUNCTION_NAMES: &[&str] = &[
+    "add",
+    "concat",
+    "concatenate",
+    "flatten",
+    "global_average_pooling2d",
+];
 
 fn is_function(name: &str) -> bool {
     matches!(name, "add" | "concat" | "concatenate" | "flatten") || ACTIVATION_FUNCTIONS.contains(&name)

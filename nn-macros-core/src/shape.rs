@@ -117,7 +117,10 @@ pub fn infer(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, 
             }
             Ok(out)
         }
-        Config::Flatten => Ok(vec![x.shape.iter().product()]),
+        Config::Flatten => match checked_len(x.shape) {
+            Some(len) => Ok(vec![len]),
+            None => Err(format!("{layer}: {} is too large to flatten", x.label)),
+        },
         Config::Activation(_) | Config::Dropout { .. } | Config::BatchNorm { .. } => Ok(x.shape.to_vec()),
         Config::Add | Config::Concat => infer_merge(layer, config, inputs),
     }
@@ -155,7 +158,7 @@ fn infer_merge(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape
                         show(other.shape)
                     ));
                 }
-                channels += other.shape[rank - 1];
+                channels = channels.saturating_add(other.shape[rank - 1]);
             }
             let mut out = first.shape.to_vec();
             out[rank - 1] = channels;
@@ -164,21 +167,59 @@ fn infer_merge(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape
     }
 }
 
-/// Trainable and non-trainable parameter counts of a layer with this input shape.
-pub fn param_counts(config: &Config, input: &[usize]) -> (usize, usize) {
+/// Trainable and non-trainable parameter counts of a layer with this input
+/// shape, or `None` if they overflow.
+pub fn checked_param_counts(config: &Config, input: &[usize]) -> Option<(usize, usize)> {
     let last = input.last().copied().unwrap_or(0);
-    match config {
+    let weights_plus_bias = |weights: Option<usize>, units: usize, use_bias: bool| {
+        weights?.checked_add(if use_bias { units } else { 0 })
+    };
+    Some(match config {
         Config::Conv2D {
             filters,
             kernel,
             use_bias,
             ..
-        } => (
-            kernel.0 * kernel.1 * last * filters + if *use_bias { *filters } else { 0 },
-            0,
-        ),
-        Config::Dense { units, use_bias, .. } => (last * units + if *use_bias { *units } else { 0 }, 0),
-        Config::BatchNorm { .. } => (2 * last, 2 * last),
+        } => {
+            let weights = kernel
+                .0
+                .checked_mul(kernel.1)
+                .and_then(|k| k.checked_mul(last))
+                .and_then(|k| k.checked_mul(*filters));
+            (weights_plus_bias(weights, *filters, *use_bias)?, 0)
+        }
+        Config::Dense { units, use_bias, .. } => {
+            (weights_plus_bias(last.checked_mul(*units), *units, *use_bias)?, 0)
+        }
+        Config::BatchNorm { .. } => (last.checked_mul(2)?, last.checked_mul(2)?),
         _ => (0, 0),
+    })
+}
+
+/// Parameter counts of a layer the graph has already checked (see
+/// [`checked_param_counts`]; every layer in a built graph is in range).
+pub fn param_counts(config: &Config, input: &[usize]) -> (usize, usize) {
+    checked_param_counts(config, input).unwrap_or((0, 0))
+}
+
+/// Most multiply-adds (or window reads) one layer may do per sample: 2^40,
+/// hundreds of times the largest layer of VGG or ResNet, and far below
+/// what would keep a forward pass from finishing.
+pub const MAX_WORK: u64 = 1 << 40;
+
+/// Multiply-adds (or window reads) per sample of a layer taking `input` and
+/// producing `output`, saturating on overflow.
+pub fn work(config: &Config, input: &[usize], output: &[usize]) -> u64 {
+    let product = |dims: &[usize]| dims.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64));
+    let out = product(output);
+    let last = input.last().copied().unwrap_or(0) as u64;
+    match config {
+        Config::Conv2D { kernel, .. } => out
+            .saturating_mul(kernel.0 as u64)
+            .saturating_mul(kernel.1 as u64)
+            .saturating_mul(last),
+        Config::Pool { size, .. } => out.saturating_mul(size.0 as u64).saturating_mul(size.1 as u64),
+        Config::Dense { .. } => out.saturating_mul(last),
+        _ => product(input).max(out),
     }
 }

@@ -4,7 +4,7 @@
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
-use syn::{braced, bracketed, parenthesized, Attribute, Expr, Ident, LitInt, Token, Visibility};
+use syn::{braced, bracketed, parenthesized, Attribute, Expr, Ident, Token, Visibility};
 
 mod kw {
     syn::custom_keyword!(input);
@@ -34,10 +34,11 @@ pub struct BlockDef {
 }
 
 pub enum Stmt {
-    /// `input x: [64, 64, 3];`
+    /// `input x: [64, 64, 3];`. Dimensions are parsed as expressions so
+    /// that `-3` or a batch axis `None` get a message saying what to write.
     Input {
         name: Ident,
-        dims: Vec<LitInt>,
+        dims: Vec<Expr>,
         span: Span,
     },
     /// `output y = expr;`
@@ -123,9 +124,14 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
         let keyword: kw::input = input.parse()?;
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
+        if !input.peek(syn::token::Bracket) {
+            return Err(input.error(format!(
+                "expected the shape of `{name}` in brackets, without the batch axis: `input {name}: [28, 28, 1];`"
+            )));
+        }
         let content;
         let bracket = bracketed!(content in input);
-        let dims = content.parse_terminated(|p| p.parse::<LitInt>(), Token![,])?;
+        let dims = content.parse_terminated(Expr::parse, Token![,])?;
         input.parse::<Token![;]>()?;
         let span = keyword.span.join(bracket.span.close()).unwrap_or(keyword.span);
         return Ok(Stmt::Input {

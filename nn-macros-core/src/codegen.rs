@@ -30,30 +30,30 @@ fn range_from(slot: Slot, offset: usize) -> TokenStream {
 
 pub(crate) fn act_tokens(act: Act) -> TokenStream {
     match act {
-        Act::Linear => quote!(::nn::runtime::Activation::Linear),
-        Act::Relu => quote!(::nn::runtime::Activation::Relu),
-        Act::Relu6 => quote!(::nn::runtime::Activation::Relu6),
-        Act::LeakyRelu(a) => quote!(::nn::runtime::Activation::LeakyRelu(#a)),
-        Act::Sigmoid => quote!(::nn::runtime::Activation::Sigmoid),
-        Act::Tanh => quote!(::nn::runtime::Activation::Tanh),
-        Act::Softmax => quote!(::nn::runtime::Activation::Softmax),
+        Act::Linear => quote!(::nn::__private::Activation::Linear),
+        Act::Relu => quote!(::nn::__private::Activation::Relu),
+        Act::Relu6 => quote!(::nn::__private::Activation::Relu6),
+        Act::LeakyRelu(a) => quote!(::nn::__private::Activation::LeakyRelu(#a)),
+        Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
+        Act::Tanh => quote!(::nn::__private::Activation::Tanh),
+        Act::Softmax => quote!(::nn::__private::Activation::Softmax),
     }
 }
 
 pub(crate) fn pad_tokens(p: Pad) -> TokenStream {
     match p {
-        Pad::Valid => quote!(::nn::runtime::Padding::Valid),
-        Pad::Same => quote!(::nn::runtime::Padding::Same),
+        Pad::Valid => quote!(::nn::__private::Padding::Valid),
+        Pad::Same => quote!(::nn::__private::Padding::Same),
     }
 }
 
 pub(crate) fn init_tokens(i: Init) -> TokenStream {
     match i {
-        Init::GlorotUniform => quote!(::nn::runtime::Initializer::GlorotUniform),
-        Init::HeNormal => quote!(::nn::runtime::Initializer::HeNormal),
-        Init::HeUniform => quote!(::nn::runtime::Initializer::HeUniform),
-        Init::Zeros => quote!(::nn::runtime::Initializer::Zeros),
-        Init::Ones => quote!(::nn::runtime::Initializer::Ones),
+        Init::GlorotUniform => quote!(::nn::__private::Initializer::GlorotUniform),
+        Init::HeNormal => quote!(::nn::__private::Initializer::HeNormal),
+        Init::HeUniform => quote!(::nn::__private::Initializer::HeUniform),
+        Init::Zeros => quote!(::nn::__private::Initializer::Zeros),
+        Init::Ones => quote!(::nn::__private::Initializer::Ones),
     }
 }
 
@@ -66,7 +66,7 @@ fn window_tokens(
     let (h, w) = (lit(input[0]), lit(input[1]));
     let (kh, kw, sh, sw) = (lit(size.0), lit(size.1), lit(strides.0), lit(strides.1));
     let pad = pad_tokens(padding);
-    quote!(::nn::runtime::Window2d {
+    quote!(::nn::__private::Window2d {
         in_h: #h, in_w: #w, kernel_h: #kh, kernel_w: #kw, stride_h: #sh, stride_w: #sw, padding: #pad,
     })
 }
@@ -86,7 +86,7 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
         } => {
             let window = window_tokens(input, *kernel, *strides, *padding);
             let (cin, f, act) = (lit(last), lit(*filters), act_tokens(*activation));
-            quote!(const L: ::nn::runtime::Conv2d = ::nn::runtime::Conv2d {
+            quote!(const L: ::nn::__private::Conv2d = ::nn::__private::Conv2d {
                 window: #window, in_channels: #cin, filters: #f, activation: #act,
             };)
         }
@@ -94,7 +94,7 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
             units, activation, ..
         } => {
             let (i, u, act) = (lit(last), lit(*units), act_tokens(*activation));
-            quote!(const L: ::nn::runtime::Dense = ::nn::runtime::Dense { inputs: #i, units: #u, activation: #act };)
+            quote!(const L: ::nn::__private::Dense = ::nn::__private::Dense { inputs: #i, units: #u, activation: #act };)
         }
         Config::Pool {
             max,
@@ -104,25 +104,25 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
         } => {
             let window = window_tokens(input, *size, *strides, *padding);
             let kind = if *max {
-                quote!(::nn::runtime::PoolKind::Max)
+                quote!(::nn::__private::PoolKind::Max)
             } else {
-                quote!(::nn::runtime::PoolKind::Average)
+                quote!(::nn::__private::PoolKind::Average)
             };
             let c = lit(last);
-            quote!(const L: ::nn::runtime::Pool2d = ::nn::runtime::Pool2d { kind: #kind, window: #window, channels: #c };)
+            quote!(const L: ::nn::__private::Pool2d = ::nn::__private::Pool2d { kind: #kind, window: #window, channels: #c };)
         }
         Config::GlobalAveragePool => {
             let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
-            quote!(const L: ::nn::runtime::GlobalAveragePool2d =
-                ::nn::runtime::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
+            quote!(const L: ::nn::__private::GlobalAveragePool2d =
+                ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
         }
         Config::BatchNorm { momentum, epsilon } => {
             let c = lit(last);
-            quote!(const L: ::nn::runtime::BatchNorm =
-                ::nn::runtime::BatchNorm { channels: #c, momentum: #momentum, epsilon: #epsilon };)
+            quote!(const L: ::nn::__private::BatchNorm =
+                ::nn::__private::BatchNorm { channels: #c, momentum: #momentum, epsilon: #epsilon };)
         }
         Config::Dropout { rate } => {
-            quote!(const L: ::nn::runtime::Dropout = ::nn::runtime::Dropout { rate: #rate };)
+            quote!(const L: ::nn::__private::Dropout = ::nn::__private::Dropout { rate: #rate };)
         }
         _ => TokenStream::new(),
     }
@@ -254,9 +254,9 @@ impl Emitter<'_> {
             } => {
                 let bias_end = lit(lp.first + lp.first_len + filters);
                 let bias = if *use_bias {
-                    quote!(Some(&params[#first_end..#bias_end]))
+                    quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
                 } else {
-                    quote!(None)
+                    quote!(::core::option::Option::None)
                 };
                 match self.plan.fusions[i] {
                     Some(fusion) => {
@@ -271,8 +271,8 @@ impl Emitter<'_> {
                         };
                         quote! {
                             // Fused: activation(conv + bias + residual) in one pass.
-                            let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
-                            L.forward_fused(n, &done[#x], &params[#first..#first_end], #bias, Some(&done[#residual]), #act, y, ws)?;
+                            let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
+                            L.forward_fused(n, &done[#x], &params[#first..#first_end], #bias, ::core::option::Option::Some(&done[#residual]), #act, y, ws)?;
                         }
                     }
                     None => match self.plan.into_concat[i] {
@@ -281,12 +281,12 @@ impl Emitter<'_> {
                             let total = lit(*self.graph.nodes[into.concat].shape.last().unwrap_or(&0));
                             quote! {
                                 // Written straight into its channels of the concatenation.
-                                let (x, y) = ::nn::runtime::arena::two_mut(acts, #x, #region)?;
-                                L.forward_into(n, x, &params[#first..#first_end], #bias, None, L.activation, y, #total, ws)?;
+                                let (x, y) = ::nn::__private::arena::two_mut(acts, #x, #region)?;
+                                L.forward_into(n, x, &params[#first..#first_end], #bias, ::core::option::Option::None, L.activation, y, #total, ws)?;
                             }
                         }
                         None => quote! {
-                            let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                            let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                             L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
                         },
                     },
@@ -295,18 +295,18 @@ impl Emitter<'_> {
             Config::Dense { use_bias, units, .. } => {
                 let bias_end = lit(lp.first + lp.first_len + units);
                 let bias = if *use_bias {
-                    quote!(Some(&params[#first_end..#bias_end]))
+                    quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
                 } else {
-                    quote!(None)
+                    quote!(::core::option::Option::None)
                 };
                 let rows = rows_per_sample(&input_shape);
                 quote! {
-                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
             Config::Pool { .. } | Config::GlobalAveragePool => quote! {
-                let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
             Config::Activation(act) => {
@@ -314,12 +314,12 @@ impl Emitter<'_> {
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 if self.plan.in_place[i] {
                     quote! {
-                        ::nn::runtime::activation::forward_in_place(#act, &mut acts[#y], #width)?;
+                        ::nn::__private::activation::forward_in_place(#act, &mut acts[#y], #width)?;
                     }
                 } else {
                     quote! {
-                        let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
-                        ::nn::runtime::activation::forward(#act, x, y, #width)?;
+                        let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                        ::nn::__private::activation::forward(#act, x, y, #width)?;
                     }
                 }
             }
@@ -332,9 +332,9 @@ impl Emitter<'_> {
                 let _ = s1;
                 let cl = lit(c);
                 quote! {
-                    let (x, y) = ::nn::runtime::arena::read_write(acts, #x, #y)?;
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     let (moving_mean, moving_variance) = state[#s0..#s2].split_at_mut(#cl);
-                    let p = ::nn::runtime::BatchNormParams {
+                    let p = ::nn::__private::BatchNormParams {
                         gamma: &params[#first..#first_end],
                         beta: &params[#first_end..#second_end],
                         moving_mean,
@@ -356,7 +356,7 @@ impl Emitter<'_> {
                 });
                 let len = lit(slot.len);
                 quote! {
-                    let (x, rest) = ::nn::runtime::arena::read_write(acts, #x, #both)?;
+                    let (x, rest) = ::nn::__private::arena::read_write(acts, #x, #both)?;
                     let (y, mask) = rest.split_at_mut(n * #len);
                     if train {
                         L.forward_train(x, y, mask, rng)?;
@@ -376,8 +376,8 @@ impl Emitter<'_> {
                     })
                     .collect();
                 quote! {
-                    let (done, y) = ::nn::runtime::arena::read_write(acts, 0..n * #start, #y)?;
-                    ::nn::runtime::merge::add_forward(&[#(#reads),*], y)?;
+                    let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
+                    ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
                 }
             }
             Config::Concat => {
@@ -390,8 +390,8 @@ impl Emitter<'_> {
                         let r = range(self.plan.slots[x]);
                         let (off, cl) = (lit(offset), lit(channels));
                         quote! {
-                            let (x, y) = ::nn::runtime::arena::two_mut(acts, #r, #y)?;
-                            ::nn::runtime::merge::concat_forward_part(n * #rows, #total, #off, #cl, x, y)?;
+                            let (x, y) = ::nn::__private::arena::two_mut(acts, #r, #y)?;
+                            ::nn::__private::merge::concat_forward_part(n * #rows, #total, #off, #cl, x, y)?;
                         }
                     })
                     .collect();
@@ -435,7 +435,7 @@ impl Emitter<'_> {
             .iter()
             .map(|&slot| {
                 let r = range(slot);
-                quote!(::nn::runtime::arena::zero(&mut grads[#r]);)
+                quote!(::nn::__private::arena::zero(&mut grads[#r]);)
             })
             .collect();
         let need_dx = if node
@@ -463,10 +463,13 @@ impl Emitter<'_> {
                 let (split, db) = if *use_bias {
                     (
                         quote!(let (dk, db) = pgrads[#first..#param_end].split_at_mut(#klen);),
-                        quote!(Some(db)),
+                        quote!(::core::option::Option::Some(db)),
                     )
                 } else {
-                    (quote!(let dk = &mut pgrads[#first..#param_end];), quote!(None))
+                    (
+                        quote!(let dk = &mut pgrads[#first..#param_end];),
+                        quote!(::core::option::Option::None),
+                    )
                 };
                 let call = if is_conv {
                     quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
@@ -478,13 +481,13 @@ impl Emitter<'_> {
                     Some((k, _)) => {
                         let k = lit(k);
                         let ty = if is_conv {
-                            quote!(::nn::runtime::Conv2d)
+                            quote!(::nn::__private::Conv2d)
                         } else {
-                            quote!(::nn::runtime::Dense)
+                            quote!(::nn::__private::Dense)
                         };
                         quote! {
                             let l = if skip_activation.get(#k).copied().unwrap_or(false) {
-                                #ty { activation: ::nn::runtime::Activation::Linear, ..L }
+                                #ty { activation: ::nn::__private::Activation::Linear, ..L }
                             } else {
                                 L
                             };
@@ -501,8 +504,8 @@ impl Emitter<'_> {
                             // Output and gradient are its channels of the concatenation.
                             let x = &acts[#x];
                             let y = &acts[#region];
-                            let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #grad_region)?;
-                            let dx = if #need_dx { Some(dx) } else { None };
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #grad_region)?;
+                            let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                             #split
                             L.backward_from(n, x, &params[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;
                         }
@@ -510,8 +513,8 @@ impl Emitter<'_> {
                     None => quote! {
                         let x = &acts[#x];
                         let y = &acts[#y];
-                        let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
-                        let dx = if #need_dx { Some(dx) } else { None };
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                         #split
                         #choose
                         #call
@@ -521,11 +524,11 @@ impl Emitter<'_> {
             Config::Pool { .. } => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
-                let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
+                let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
             Config::GlobalAveragePool => quote! {
-                let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
+                let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
             Config::Activation(act) => {
@@ -543,17 +546,17 @@ impl Emitter<'_> {
                     // output gradient into the input's where it lies.
                     quote! {
                         if !#skip {
-                            ::nn::runtime::activation::backward_in_place(#act, &acts[#y], &mut grads[#gy], #width)?;
+                            ::nn::__private::activation::backward_in_place(#act, &acts[#y], &mut grads[#gy], #width)?;
                         }
                     }
                 } else {
                     quote! {
                         let y = &acts[#y];
-                        let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                         if #skip {
-                            ::nn::runtime::merge::accumulate(dy, dx)?;
+                            ::nn::__private::merge::accumulate(dy, dx)?;
                         } else {
-                            ::nn::runtime::activation::backward(#act, y, dy, dx, #width)?;
+                            ::nn::__private::activation::backward(#act, y, dy, dx, #width)?;
                         }
                     }
                 }
@@ -567,8 +570,8 @@ impl Emitter<'_> {
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
                 quote! {
                     let x = &acts[#x];
-                    let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
-                    let dx = if #need_dx { Some(dx) } else { None };
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                     let (dgamma, dbeta) = pgrads[#first..#both_end].split_at_mut(#cl);
                     L.backward_train(n * #rows, x, &params[#first..#first_end], &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
                 }
@@ -577,7 +580,7 @@ impl Emitter<'_> {
                 let mask = range(self.plan.masks[i].unwrap_or(y_slot));
                 quote! {
                     let mask = &acts[#mask];
-                    let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #gx, #gy)?;
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                     L.backward(mask, dy, dx)?;
                 }
             }
@@ -593,8 +596,8 @@ impl Emitter<'_> {
                     .map(|&input| {
                         let xr = range(self.plan.grad_slots[input]);
                         quote! {
-                            let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #xr, #gy)?;
-                            ::nn::runtime::merge::accumulate(dy, dx)?;
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #xr, #gy)?;
+                            ::nn::__private::merge::accumulate(dy, dx)?;
                         }
                     })
                     .collect();
@@ -610,8 +613,8 @@ impl Emitter<'_> {
                         let xr = range(self.plan.grad_slots[input]);
                         let (off, cl) = (lit(offset), lit(channels));
                         quote! {
-                            let (dx, dy) = ::nn::runtime::arena::two_mut(grads, #xr, #gy)?;
-                            ::nn::runtime::merge::concat_backward_part(n * #rows, #total, #off, #cl, dy, dx)?;
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #xr, #gy)?;
+                            ::nn::__private::merge::concat_backward_part(n * #rows, #total, #off, #cl, dy, dx)?;
                         }
                     })
                     .collect();
@@ -634,13 +637,13 @@ impl Emitter<'_> {
 
 fn ix(rank: usize) -> TokenStream {
     match rank {
-        1 => quote!(::nn::ndarray::Ix1),
-        2 => quote!(::nn::ndarray::Ix2),
-        3 => quote!(::nn::ndarray::Ix3),
-        4 => quote!(::nn::ndarray::Ix4),
-        5 => quote!(::nn::ndarray::Ix5),
-        6 => quote!(::nn::ndarray::Ix6),
-        _ => quote!(::nn::ndarray::IxDyn),
+        1 => quote!(::nn::__private::ndarray::Ix1),
+        2 => quote!(::nn::__private::ndarray::Ix2),
+        3 => quote!(::nn::__private::ndarray::Ix3),
+        4 => quote!(::nn::__private::ndarray::Ix4),
+        5 => quote!(::nn::__private::ndarray::Ix5),
+        6 => quote!(::nn::__private::ndarray::Ix6),
+        _ => quote!(::nn::__private::ndarray::IxDyn),
     }
 }
 
@@ -671,7 +674,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 let n = p.name.to_string();
                 let s = shape_list(&graph.nodes[p.node].shape);
                 let node = lit(p.node);
-                quote!(::nn::runtime::TensorSpec { name: #n, shape: #s, node: #node })
+                quote!(::nn::__private::TensorSpec { name: #n, shape: #s, node: #node })
             })
             .collect()
     };
@@ -683,7 +686,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .map(|p| {
                 let s = plan.slots[p.node];
                 let (o, l) = (lit(s.offset), lit(s.len));
-                quote!(::nn::runtime::Slot { offset: #o, len: #l })
+                quote!(::nn::__private::Slot { offset: #o, len: #l })
             })
             .collect()
     };
@@ -693,9 +696,9 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .map(|p| match emitter.fusable_output(p.node) {
             Some((_, act)) => {
                 let a = act_tokens(act);
-                quote!(Some(#a))
+                quote!(::core::option::Option::Some(#a))
             }
-            None => quote!(None),
+            None => quote!(::core::option::Option::None),
         })
         .collect();
     let input_slots = slots(&graph.inputs);
@@ -706,7 +709,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .map(|p| {
                 let s = plan.grad_slots[p.node];
                 let (o, l) = (lit(s.offset), lit(s.len));
-                quote!(::nn::runtime::Slot { offset: #o, len: #l })
+                quote!(::nn::__private::Slot { offset: #o, len: #l })
             })
             .collect()
     };
@@ -723,7 +726,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let (offset, len, fan_in, fan_out) = (lit(p.offset), lit(p.len), lit(p.fan_in), lit(p.fan_out));
             let trainable = p.trainable;
             let init = init_tokens(p.init);
-            quote!(::nn::runtime::ParamSpec {
+            quote!(::nn::__private::ParamSpec {
                 key: #key, shape: #shape, offset: #offset, len: #len, trainable: #trainable,
                 init: #init, fan_in: #fan_in, fan_out: #fan_out,
             })
@@ -749,7 +752,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let detail = layer.config.detail();
             let config = crate::spec_emit::layer_config(&layer.config);
             let weights = crate::spec_emit::layer_weights(layer, &plan);
-            quote!(::nn::runtime::LayerSpec {
+            quote!(::nn::__private::LayerSpec {
                 name: #lname, kind: #kind, output_shape: #shape, params: #count,
                 connected_to: &[#(#connected),*], detail: #detail, config: #config, weights: #weights,
             })
@@ -768,7 +771,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .iter()
         .map(|p| {
             let d = ix(graph.nodes[p.node].shape.len() + 1);
-            quote!(::nn::ndarray::ArrayView<'views, f32, #d>)
+            quote!(::nn::__private::ndarray::ArrayView<'views, ::core::primitive::f32, #d>)
         })
         .collect();
     let output_dims: Vec<TokenStream> = graph
@@ -781,22 +784,31 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .iter()
         .map(|p| format_ident!("d_{}", p.name))
         .collect();
+    // Locals of the typed methods, hygienic so that an input named `mode`
+    // or `outs` cannot collide with them.
+    let mode = proc_macro2::Ident::new("mode", proc_macro2::Span::mixed_site());
+    let outs = proc_macro2::Ident::new("outs", proc_macro2::Span::mixed_site());
     let (out_type, out_value) = if output_dims.len() == 1 {
         let d = &output_dims[0];
         (
-            quote!(::nn::ndarray::Array<f32, #d>),
-            quote!(::nn::runtime::model::typed_output::<#d>(&mut outs)),
+            quote!(::nn::__private::ndarray::Array<::core::primitive::f32, #d>),
+            quote!(::nn::__private::model::typed_output::<#d>(&mut #outs)),
         )
     } else {
-        let types = output_dims.iter().map(|d| quote!(::nn::ndarray::Array<f32, #d>));
+        let types = output_dims
+            .iter()
+            .map(|d| quote!(::nn::__private::ndarray::Array<::core::primitive::f32, #d>));
         let values = output_dims
             .iter()
-            .map(|d| quote!(::nn::runtime::model::typed_output::<#d>(&mut outs)?));
-        (quote!((#(#types),*)), quote!(Ok((#(#values),*))))
+            .map(|d| quote!(::nn::__private::model::typed_output::<#d>(&mut #outs)?));
+        (
+            quote!((#(#types),*)),
+            quote!(::core::result::Result::Ok((#(#values),*))),
+        )
     };
     let grad_types: Vec<TokenStream> = output_dims
         .iter()
-        .map(|d| quote!(::nn::ndarray::ArrayView<'views, f32, #d>))
+        .map(|d| quote!(::nn::__private::ndarray::ArrayView<'views, ::core::primitive::f32, #d>))
         .collect();
     let doc_predict = format!(
         "Inference forward pass. Inputs: {}. Returns the output{} in declaration order.",
@@ -812,56 +824,59 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis struct #name {
-            core: ::nn::runtime::ModelCore,
+            core: ::nn::__private::ModelCore,
         }
 
         impl #name {
             /// Parameters in total, trainable and not (Keras's "Total params").
-            pub const PARAM_COUNT: usize = #param_len + #state_len;
-            pub const TRAINABLE_PARAM_COUNT: usize = #param_len;
-            pub const NON_TRAINABLE_PARAM_COUNT: usize = #state_len;
+            pub const PARAM_COUNT: ::core::primitive::usize = #param_len + #state_len;
+            /// Parameters updated by training (Keras's "Trainable params").
+            pub const TRAINABLE_PARAM_COUNT: ::core::primitive::usize = #param_len;
+            /// State kept but not trained, such as batch-norm moving
+            /// statistics (Keras's "Non-trainable params").
+            pub const NON_TRAINABLE_PARAM_COUNT: ::core::primitive::usize = #state_len;
 
             /// A network initialised as Keras would (glorot_uniform kernels, zero biases).
-            pub fn new<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
-                <Self as ::nn::runtime::Model>::init(rng)
+            pub fn new<R: ::nn::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                <Self as ::nn::__private::Model>::init(rng)
             }
 
             /// Keras's `model.summary()` table.
-            pub fn summary() -> String {
-                <Self as ::nn::runtime::Model>::summary()
+            pub fn summary() -> ::std::string::String {
+                <Self as ::nn::__private::Model>::summary()
             }
 
             /// Graphviz DOT of the layer graph with output shapes.
-            pub fn dot() -> String {
-                <Self as ::nn::runtime::Model>::dot()
+            pub fn dot() -> ::std::string::String {
+                <Self as ::nn::__private::Model>::dot()
             }
 
             #[doc = #doc_predict]
-            pub fn predict<'views>(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
-                self.forward_typed(::nn::runtime::Mode::Infer, #(#input_idents),*)
+            pub fn predict<'views>(&mut self, #(#input_idents: #input_types),*) -> ::core::result::Result<#out_type, ::nn::__private::NnError> {
+                self.forward_typed(::nn::__private::Mode::Infer, #(#input_idents),*)
             }
 
             /// Training-mode forward pass (batch statistics, dropout), keeping
             /// what [`Self::backward`] needs.
-            pub fn forward_train<'views>(&mut self, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
-                self.forward_typed(::nn::runtime::Mode::Train, #(#input_idents),*)
+            pub fn forward_train<'views>(&mut self, #(#input_idents: #input_types),*) -> ::core::result::Result<#out_type, ::nn::__private::NnError> {
+                self.forward_typed(::nn::__private::Mode::Train, #(#input_idents),*)
             }
 
             /// Backward from the gradient of each output; parameter gradients
             /// are then in `param_grads()`, input gradients in `input_grad(i)`.
-            pub fn backward<'views>(&mut self, #(#output_idents: #grad_types),*) -> Result<(), ::nn::runtime::NnError> {
-                <Self as ::nn::runtime::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
+            pub fn backward<'views>(&mut self, #(#output_idents: #grad_types),*) -> ::core::result::Result<(), ::nn::__private::NnError> {
+                <Self as ::nn::__private::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
             }
 
-            fn forward_typed<'views>(&mut self, mode: ::nn::runtime::Mode, #(#input_idents: #input_types),*) -> Result<#out_type, ::nn::runtime::NnError> {
-                let outputs = <Self as ::nn::runtime::Model>::forward_arrays(self, &[#(#input_idents.into_dyn()),*], mode)?;
-                let mut outs = outputs.into_iter();
+            fn forward_typed<'views>(&mut self, #mode: ::nn::__private::Mode, #(#input_idents: #input_types),*) -> ::core::result::Result<#out_type, ::nn::__private::NnError> {
+                let #outs = <Self as ::nn::__private::Model>::forward_arrays(self, &[#(#input_idents.into_dyn()),*], #mode)?;
+                let mut #outs = #outs.into_iter();
                 #out_value
             }
         }
 
-        impl ::nn::runtime::Model for #name {
-            const SPEC: ::nn::runtime::ModelSpec = ::nn::runtime::ModelSpec {
+        impl ::nn::__private::Model for #name {
+            const SPEC: ::nn::__private::ModelSpec = ::nn::__private::ModelSpec {
                 name: #name_str,
                 inputs: &[#(#input_specs),*],
                 outputs: &[#(#output_specs),*],
@@ -871,46 +886,49 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 param_len: #param_len,
                 state_len: #state_len,
             };
-            const ARENA_PER_SAMPLE: usize = #arena;
-            const GRAD_PER_SAMPLE: usize = #grad_per_sample;
-            const INPUT_GRAD_SLOTS: &'static [::nn::runtime::Slot] = &[#(#input_grad_slots),*];
-            const OUTPUT_GRAD_SLOTS: &'static [::nn::runtime::Slot] = &[#(#output_grad_slots),*];
-            const SAVED_LEN: usize = #saved_len;
-            const INPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#input_slots),*];
-            const OUTPUT_SLOTS: &'static [::nn::runtime::Slot] = &[#(#output_slots),*];
-            const OUTPUT_ACTIVATIONS: &'static [Option<::nn::runtime::Activation>] = &[#(#output_activations),*];
+        }
 
-            fn core(&self) -> &::nn::runtime::ModelCore {
+        impl ::nn::__private::Generated for #name {
+            const ARENA_PER_SAMPLE: ::core::primitive::usize = #arena;
+            const GRAD_PER_SAMPLE: ::core::primitive::usize = #grad_per_sample;
+            const INPUT_GRAD_SLOTS: &'static [::nn::__private::Slot] = &[#(#input_grad_slots),*];
+            const OUTPUT_GRAD_SLOTS: &'static [::nn::__private::Slot] = &[#(#output_grad_slots),*];
+            const SAVED_LEN: ::core::primitive::usize = #saved_len;
+            const INPUT_SLOTS: &'static [::nn::__private::Slot] = &[#(#input_slots),*];
+            const OUTPUT_SLOTS: &'static [::nn::__private::Slot] = &[#(#output_slots),*];
+            const OUTPUT_ACTIVATIONS: &'static [::core::option::Option<::nn::__private::Activation>] = &[#(#output_activations),*];
+
+            fn core(&self) -> &::nn::__private::ModelCore {
                 &self.core
             }
 
-            fn core_mut(&mut self) -> &mut ::nn::runtime::ModelCore {
+            fn core_mut(&mut self) -> &mut ::nn::__private::ModelCore {
                 &mut self.core
             }
 
-            fn from_core(core: ::nn::runtime::ModelCore) -> Self {
+            fn from_core(core: ::nn::__private::ModelCore) -> Self {
                 Self { core }
             }
 
             #[allow(unused_variables, unused_mut, clippy::all)]
-            fn run_forward(core: &mut ::nn::runtime::ModelCore, mode: ::nn::runtime::Mode) -> Result<(), ::nn::runtime::NnError> {
-                let ::nn::runtime::ModelCore { params, state, arena, rng, .. } = core;
+            fn run_forward(core: &mut ::nn::__private::ModelCore, mode: ::nn::__private::Mode) -> ::core::result::Result<(), ::nn::__private::NnError> {
+                let ::nn::__private::ModelCore { params, state, arena, rng, .. } = core;
                 let n = arena.batch;
-                let train = mode == ::nn::runtime::Mode::Train;
-                let ::nn::runtime::Arena { acts, saved, ws, .. } = arena;
+                let train = mode == ::nn::__private::Mode::Train;
+                let ::nn::__private::Arena { acts, saved, ws, .. } = arena;
                 #(#forward)*
-                Ok(())
+                ::core::result::Result::Ok(())
             }
 
             #[allow(unused_variables, unused_mut, clippy::all)]
-            fn run_backward(core: &mut ::nn::runtime::ModelCore) -> Result<(), ::nn::runtime::NnError> {
-                let ::nn::runtime::ModelCore { params, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
+            fn run_backward(core: &mut ::nn::__private::ModelCore) -> ::core::result::Result<(), ::nn::__private::NnError> {
+                let ::nn::__private::ModelCore { params, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
                 let want_input_grads = *want_input_grads;
-                let skip_activation: &[bool] = skip_output_activation;
+                let skip_activation: &[::core::primitive::bool] = skip_output_activation;
                 let n = arena.batch;
-                let ::nn::runtime::Arena { acts, grads, saved, ws, .. } = arena;
+                let ::nn::__private::Arena { acts, grads, saved, ws, .. } = arena;
                 #(#backward)*
-                Ok(())
+                ::core::result::Result::Ok(())
             }
         }
     }

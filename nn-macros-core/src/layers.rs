@@ -297,6 +297,24 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
 pub const LAYER_NAMES: &str = "Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, \
      Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate";
 
+/// Every constructor name, aliases included (for "did you mean").
+pub const ALL_NAMES: &[&str] = &[
+    "Conv2D",
+    "Dense",
+    "MaxPooling2D",
+    "MaxPool2D",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "Flatten",
+    "Activation",
+    "BatchNormalization",
+    "Dropout",
+    "Add",
+    "Concatenate",
+];
+
 pub fn is_layer(name: &str) -> bool {
     catalogue(name).is_some()
 }
@@ -360,13 +378,16 @@ pub fn construct(
                     Some(i) => (i, &*assign.right),
                     None => {
                         let expected: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                        errors.push(syn::Error::new_spanned(
-                            &assign.left,
-                            format!(
+                        let message = match crate::suggest::did_you_mean(&key, expected.iter().copied()) {
+                            Some(close) => {
+                                format!("{class} has no argument `{key}`; did you mean `{close}`?")
+                            }
+                            None => format!(
                                 "{class} has no argument `{key}`; its arguments are: {}",
                                 expected.join(", ")
                             ),
-                        ));
+                        };
+                        errors.push(syn::Error::new_spanned(&assign.left, message));
                         continue;
                     }
                 }
@@ -480,17 +501,38 @@ pub fn construct(
         "GlobalAveragePooling2D" => Config::GlobalAveragePool,
         "Flatten" => Config::Flatten,
         "Activation" => Config::Activation(activation),
-        "BatchNormalization" => Config::BatchNorm {
-            momentum: float("momentum", 0.99),
-            epsilon: float("epsilon", 1e-3),
-        },
+        "BatchNormalization" => {
+            let (momentum, epsilon) = (float("momentum", 0.99), float("epsilon", 1e-3));
+            let span_of = |name: &str| {
+                let i = specs.iter().position(|s| s.name == name);
+                i.and_then(|i| values[i].as_ref().map(|(_, s)| *s))
+                    .unwrap_or(layer.span())
+            };
+            let mut errs = Vec::new();
+            if !(0.0..=1.0).contains(&momentum) {
+                errs.push(syn::Error::new(
+                    span_of("momentum"),
+                    format!("BatchNormalization: `momentum` must be ≥ 0 and ≤ 1, got {momentum}"),
+                ));
+            }
+            if !(epsilon > 0.0 && epsilon.is_finite()) {
+                errs.push(syn::Error::new(
+                    span_of("epsilon"),
+                    format!("BatchNormalization: `epsilon` must be a small positive number, got {epsilon}"),
+                ));
+            }
+            if !errs.is_empty() {
+                return Err(errs);
+            }
+            Config::BatchNorm { momentum, epsilon }
+        }
         "Dropout" => {
             let rate = float("rate", 0.0);
             if !(0.0..1.0).contains(&rate) {
                 let span = values[0].as_ref().map_or(layer.span(), |(_, s)| *s);
                 return Err(vec![syn::Error::new(
                     span,
-                    format!("Dropout rate must be in [0, 1), got {rate}"),
+                    format!("Dropout: `rate` must be ≥ 0 and < 1, got {rate}"),
                 )]);
             }
             Config::Dropout { rate }
@@ -566,10 +608,19 @@ fn parse_value(
         },
         Kind::Activation => match word() {
             Some(w) => Act::from_name(&w).map(Value::Activation).ok_or_else(|| {
-                syn::Error::new_spanned(
-                    expr,
-                    format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),
-                )
+                let names = Act::NAMES.split(", ");
+                // Keras activations this runtime lacks are not typos of the
+                // ones it has (`gelu` is not `relu`).
+                let other_keras = [
+                    "gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign",
+                ];
+                let close =
+                    crate::suggest::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
+                let message = match close {
+                    Some(close) => format!("unknown activation `{w}`; did you mean `{close}`?"),
+                    None => format!("unknown activation `{w}`; expected one of: {}", Act::NAMES),
+                };
+                syn::Error::new_spanned(expr, message)
             }),
             None => Err(wrong()),
         },
@@ -589,14 +640,29 @@ fn parse_value(
             },
             _ => Err(wrong()),
         },
-        Kind::Float => match expr {
-            Expr::Lit(l) => match &l.lit {
-                Lit::Float(f) => f.base10_parse::<f32>().map(Value::Float),
-                Lit::Int(i) => i.base10_parse::<f32>().map(Value::Float),
-                _ => Err(wrong()),
-            },
-            _ => Err(wrong()),
-        },
+        Kind::Float => {
+            // `-0.5` is a negation of a literal: accepted here so the range
+            // check can say what is allowed instead of "expects a number".
+            let (negative, literal) = match expr {
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => (true, &*u.expr),
+                other => (false, other),
+            };
+            let value = match literal {
+                Expr::Lit(l) => match &l.lit {
+                    Lit::Float(f) => f.base10_parse::<f32>()?,
+                    Lit::Int(i) => i.base10_parse::<f32>()?,
+                    _ => return Err(wrong()),
+                },
+                _ => return Err(wrong()),
+            };
+            if !value.is_finite() {
+                return Err(syn::Error::new_spanned(
+                    expr,
+                    format!("{class}: `{}` is out of range for an f32", spec.name),
+                ));
+            }
+            Ok(Value::Float(if negative { -value } else { value }))
+        }
         Kind::Str => match expr {
             Expr::Lit(l) => match &l.lit {
                 Lit::Str(s) => Ok(Value::Str(s.value())),

@@ -20,9 +20,9 @@ fn pair(p: (usize, usize)) -> TokenStream {
     quote!([#a, #b])
 }
 
-/// `::nn::runtime::LayerConfig::...` for one layer's parsed configuration.
+/// `::nn::__private::LayerConfig::...` for one layer's parsed configuration.
 pub fn layer_config(config: &Config) -> TokenStream {
-    let path = quote!(::nn::runtime::LayerConfig);
+    let path = quote!(::nn::__private::LayerConfig);
     match config {
         Config::Input => quote!(#path::Input),
         Config::Conv2D {
@@ -105,7 +105,7 @@ pub fn nodes(graph: &Graph) -> TokenStream {
         let layer = lit(node.layer);
         let inputs = node.inputs.iter().map(|&i| lit(i));
         let dims = node.shape.iter().map(|&d| lit(d));
-        quote!(::nn::runtime::NodeSpec { layer: #layer, inputs: &[#(#inputs),*], shape: &[#(#dims),*] })
+        quote!(::nn::__private::NodeSpec { layer: #layer, inputs: &[#(#inputs),*], shape: &[#(#dims),*] })
     });
     quote!(&[#(#nodes),*])
 }

@@ -1,0 +1,92 @@
+//! `NN_NUM_THREADS` that is not a whole number of at least 1 is reported as
+//! an error by the first network call, not silently replaced by every
+//! core. Each value runs in a child process (the variable is read once per
+//! process).
+
+use std::process::Command;
+
+use nn::ndarray::Array2;
+use nn::prelude::*;
+use nn::runtime::threads;
+
+network! {
+    struct Tiny {
+        input x: [3];
+        output y = Dense(2)(x);
+    }
+}
+
+/// The child: one prediction, its outcome printed for the parent.
+#[test]
+#[ignore = "run by its parent test in a child process"]
+fn threads_env_child() {
+    if std::env::var_os("NN_THREADS_CHILD").is_none() {
+        return;
+    }
+    let mut net = Tiny::new(&mut <nn::rand::rngs::StdRng as nn::rand::SeedableRng>::seed_from_u64(1));
+    let outcome = match net.predict(Array2::<f32>::zeros((2, 3)).view()) {
+        Ok(_) => format!("ok with {} threads", threads::current()),
+        Err(e) => format!("error {e:?} / {e}"),
+    };
+    println!("OUTCOME: {outcome}");
+}
+
+fn run_child(value: &str) -> String {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "threads_env_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("NN_THREADS_CHILD", "1")
+        .env("NN_NUM_THREADS", value)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "child failed for {value:?}: {stdout}");
+    stdout
+        .lines()
+        .find_map(|l| l.split_once("OUTCOME: ").map(|(_, o)| o))
+        .unwrap_or_else(|| panic!("no outcome for {value:?}: {stdout}"))
+        .to_string()
+}
+
+#[test]
+fn invalid_thread_counts_are_reported_by_the_first_network_call() {
+    for value in ["-1", "abc", "", "0", "2.5"] {
+        let outcome = run_child(value);
+        assert!(outcome.starts_with("error Environment"), "{value:?}: {outcome}");
+        assert!(
+            outcome.contains(&format!(
+                "NN_NUM_THREADS={value:?} is not valid: expected a whole number"
+            )),
+            "{value:?}: {outcome}"
+        );
+    }
+    assert_eq!(run_child(" 3 "), "ok with 3 threads");
+    assert_eq!(
+        run_child("100000"),
+        format!("ok with {} threads", threads::MAX_THREADS)
+    );
+}
+
+#[test]
+fn parse_env_accepts_only_whole_numbers_of_at_least_one() {
+    assert_eq!(threads::parse_env("4").unwrap(), 4);
+    assert_eq!(threads::parse_env(" 7\n").unwrap(), 7);
+    for bad in ["-1", "abc", "", " ", "0", "1e3", "+-2"] {
+        let err = threads::parse_env(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                NnError::Environment {
+                    variable: "NN_NUM_THREADS",
+                    ..
+                }
+            ),
+            "{bad:?}"
+        );
+    }
+}
