@@ -292,7 +292,7 @@ fn weight_files_that_do_not_fit_are_reported_whole_and_change_nothing() {
     let err = net.load_weights(&path).unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
-            "`{origin}` was written by network `Other`, not by `DigitsNet`"
+            "`{origin}` does not match network DigitsNet:\n  - written by network `Other`"
         )),
         "{err}"
     );
