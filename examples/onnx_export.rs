@@ -76,19 +76,27 @@ network! {
     }
 }
 
-/// Random weights and batch-norm statistics (positive variances).
+/// Random weights, biases and batch-norm statistics (positive variances).
+/// Kernels have variance 1 / fan-in so activations stay of order one and
+/// the softmax outputs are not saturated (where every runtime agrees on 0s
+/// and 1s whatever it computes).
 fn randomize<M: Model>(net: &mut M, rng: &mut StdRng) {
-    for v in net.params_mut() {
-        *v = rng.random_range(-0.3..0.3);
-    }
-    for p in M::SPEC.params.iter().filter(|p| !p.trainable) {
-        let variance = p.key.ends_with("moving_variance");
-        for v in &mut net.state_mut()[p.offset..p.offset + p.len] {
-            *v = if variance {
-                rng.random_range(0.5..1.5)
-            } else {
-                rng.random_range(-0.5..0.5)
-            };
+    for p in M::SPEC.params {
+        let (low, high) = if p.key.ends_with("moving_variance") || p.key.ends_with("gamma") {
+            (0.5, 1.5)
+        } else if p.fan_in > 0 {
+            let limit = (3.0 / p.fan_in as f32).sqrt();
+            (-limit, limit)
+        } else {
+            (-0.3, 0.3)
+        };
+        let buffer = if p.trainable {
+            net.params_mut()
+        } else {
+            net.state_mut()
+        };
+        for v in &mut buffer[p.offset..p.offset + p.len] {
+            *v = rng.random_range(low..high);
         }
     }
 }
