@@ -198,6 +198,80 @@
 //! assert_eq!(Siamese::PARAM_COUNT, 784 * 32 + 32 + 64 + 1 + 32 * 10 + 10);
 //! ```
 //!
+//! ## Comparing two embeddings: subtract, abs, square, sqrt
+//!
+//! The lecture's siamese head compares the two embeddings element by element.
+//! Keras:
+//! ```python
+//! d = layers.Subtract()([a, b])
+//! d = keras.ops.abs(d)                 # or a Lambda layer
+//! same = layers.Dense(1, activation='sigmoid')(d)
+//! ```
+//! `network!`: `subtract(a, b)` is `Subtract()([a, b])` (exactly two
+//! tensors); `multiply`, `average`, `maximum` and `minimum` take two or more
+//! tensors of one shape (the layers `Multiply()`, ... work too). Keras has no
+//! `Abs` layer: `abs(x)`, `square(x)` and `sqrt(x)` are its ops, and the
+//! summary shows them as a Keras 3 functional model does, one row per call
+//! (`absolute_1 (Absolute)`). An L2 distance is
+//! `sqrt(add(square(subtract(a, b)), ...))` over the features you add.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct SameOrNot {
+//!         input left: [28, 28, 1];
+//!         input right: [28, 28, 1];
+//!         let tower = Dense(32, activation = relu);
+//!         let a = tower(flatten(left));
+//!         let b = tower(flatten(right));
+//!         output same = Dense(1, activation = sigmoid)(abs(subtract(a, b)));
+//!     }
+//! }
+//!
+//! assert_eq!(SameOrNot::PARAM_COUNT, 784 * 32 + 32 + 32 + 1);
+//! let summary = SameOrNot::summary();
+//! assert!(summary.contains("subtract_1 (Subtract)          (None, 32)            0         dense_1[0][0]"));
+//! assert!(summary.contains("absolute_1 (Absolute)          (None, 32)            0         subtract_1[0][0]"));
+//! ```
+//!
+//! ## Padding like keras.applications, activation layers
+//!
+//! keras.applications.ResNet50 pads its input by 3 before a 7x7 valid
+//! convolution (`same` would pad 2 and 3). Keras:
+//! ```python
+//! x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img)
+//! x = layers.Conv2D(64, 7, strides=2)(x)
+//! x = layers.LeakyReLU(negative_slope=0.1)(x)   # Keras 2: alpha=0.1
+//! x = layers.Cropping2D(1)(x)
+//! x = layers.ReLU(max_value=6.0)(x)
+//! ```
+//! `network!` takes the same three forms of amounts (`n`, `(rows, columns)`,
+//! `((top, bottom), (left, right))`), `LeakyReLU`'s slope under either
+//! name, and `elu`, `selu`, `softplus`, `hard_sigmoid` wherever an
+//! activation goes:
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Stem {
+//!         input img: [224, 224, 3];
+//!         let x = ZeroPadding2D(padding = ((3, 3), (3, 3)))(img);
+//!         let x = Conv2D(64, 7, strides = 2)(x);
+//!         let x = LeakyReLU(negative_slope = 0.1)(x);
+//!         let x = Cropping2D(1)(x);
+//!         let x = ReLU(max_value = 6.0)(x);
+//!         output y = Dense(10, activation = selu)(GlobalAveragePooling2D()(x));
+//!     }
+//! }
+//!
+//! let summary = Stem::summary();
+//! assert!(summary.contains("zero_padding2d_1 (ZeroPadding2D) (None, 230, 230, 3)"));
+//! assert!(summary.contains("conv2d_1 (Conv2D)              (None, 112, 112, 64)  9,472"));
+//! assert!(summary.contains("leaky_re_lu_1 (LeakyReLU)      (None, 112, 112, 64)  0"));
+//! assert!(summary.contains("cropping2d_1 (Cropping2D)      (None, 110, 110, 64)  0"));
+//! assert!(summary.contains("re_lu_1 (ReLU)                 (None, 110, 110, 64)  0"));
+//! ```
+//!
 //! ## compile, fit, evaluate, predict
 //!
 //! Keras:

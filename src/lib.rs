@@ -41,9 +41,14 @@
 //! Expressions: `Layer(args)(tensor)` constructs and applies a layer;
 //! `let l = Layer(args);` then `l(a)`, `l(b)` shares its weights; `block(x, 16)`
 //! inlines a block; `add(a, b, ...)`, `concat(a, b, ...)` (or `concat([a, b])`),
-//! `flatten(x)` and the activation functions `relu`, `relu6`, `leaky_relu`,
-//! `sigmoid`, `tanh`, `softmax`, `linear` apply the corresponding Keras layer;
-//! integers support `+ - * / %`.
+//! `subtract(a, b)`, `multiply(...)`, `average(...)`, `maximum(...)`,
+//! `minimum(...)`, `flatten(x)` and the activation functions `relu`, `relu6`,
+//! `leaky_relu`, `sigmoid`, `tanh`, `softmax`, `elu`, `selu`, `softplus`,
+//! `hard_sigmoid`, `linear` apply the
+//! corresponding Keras layer; `abs(x)`, `square(x)`, `sqrt(x)` are Keras's
+//! element-wise ops (`keras.ops.abs`, ...), shown in the summary as the
+//! Keras 3 operation (`absolute_1 (Absolute)`, `square_1 (Square)`,
+//! `sqrt_1 (Sqrt)`); integers support `+ - * / %`.
 //!
 //! Layers and their arguments (Keras's names, order and defaults):
 //!
@@ -53,6 +58,11 @@
 //! | `Dense` | `units`, `activation`, `use_bias`, `kernel_initializer`, `name` |
 //! | `MaxPooling2D`, `AveragePooling2D` | `pool_size = 2`, `strides = pool_size`, `padding = valid`, `name` |
 //! | `GlobalAveragePooling2D`, `Flatten`, `Add`, `Concatenate` | `name` |
+//! | `ZeroPadding2D` | `padding = 1`: `n`, `(rows, columns)` (each side) or `((top, bottom), (left, right))`, `name` |
+//! | `Cropping2D` | `cropping = 0`, the same three forms (must leave at least one row and column), `name` |
+//! | `LeakyReLU` | `alpha = 0.3` (Keras 2) or `negative_slope = 0.3` (Keras 3), ≥ 0, `name` |
+//! | `ReLU` | `max_value = None`, `negative_slope = 0`, `threshold = 0` (all ≥ 0, `max_value` above `threshold`), `name` |
+//! | `Subtract` (two tensors: first minus second), `Multiply`, `Average`, `Maximum`, `Minimum` (two or more tensors of one shape) | `name` |
 //! | `Activation` | `activation`, `name` |
 //! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `name` |
 //! | `Dropout` | `rate`, `name` |
@@ -60,7 +70,18 @@
 //! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
 //! `add_1`, `input_1`, ...) unless given `name = "..."`. Tensors are NHWC
 //! `f32`; `same` padding follows TensorFlow (extra padding at the bottom and
-//! right); `Flatten` flattens in H, W, C order.
+//! right); `Flatten` flattens in H, W, C order. Activations (as
+//! `activation = ...` or functions) follow Keras 3: `elu` with alpha 1,
+//! `selu` with Keras's scale and alpha, `hard_sigmoid` is `relu6(x + 3) / 6`
+//! (Keras 2's was `0.2x + 0.5`); `gelu` and `swish`/`silu` are not there yet
+//! (their derivative cannot be read off the output, which is all a fused
+//! layer keeps). `maximum`/`minimum` send a
+//! tie's gradient to the first input holding the value (Keras folds them
+//! pairwise; TensorFlow gives a pairwise tie to the left operand); `abs` has
+//! derivative 0 at 0; `sqrt` is NaN below 0 as in Keras, and its derivative
+//! is taken at `max(x, 1e-7)` (Keras's `epsilon()`), so an L2 distance of
+//! two equal embeddings has a large but finite gradient instead of
+//! TensorFlow's inf.
 //!
 //! ## What the macro refuses
 //!

@@ -119,6 +119,26 @@ fn augmentation_changes_training_only_and_is_seeded() {
     assert_eq!(a, b, "same seed, same augmented training");
     let (plain, _) = run(&StreamConfig::default());
     assert_ne!(a, plain, "augmentation changed the training batches");
+
+    // In-memory fit with the same augmentation trains identically.
+    let (train_set, _) = train.load().unwrap();
+    let (valid_set, _) = valid.load().unwrap();
+    let mut in_memory = Fashion::new(&mut common::rng(2));
+    let config = FitConfig {
+        augmentation: stream.augmentation.clone(),
+        ..config()
+    };
+    trainer()
+        .fit(&mut in_memory, &train_set, Some(&valid_set), &config, &mut [])
+        .unwrap();
+    assert_eq!(in_memory.params(), &a[..]);
+    // fit_folder takes augmentation from StreamConfig only: no silent choice.
+    let mut net = Fashion::new(&mut common::rng(2));
+    let err = trainer()
+        .fit_folder(&mut net, &train, None, &config, &StreamConfig::default(), &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("StreamConfig::augmentation"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -93,8 +93,8 @@ fn config(epochs: usize, shuffle: bool) -> FitConfig {
         batch_size: GLOBAL_BATCH,
         shuffle,
         seed: 7,
-        validation_split: None,
         verbosity: Verbosity::OneLine,
+        ..FitConfig::default()
     }
 }
 
@@ -110,10 +110,42 @@ impl Callback for PanicAtSecondEpoch {
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        _logs: &Logs,
+        _logs: &mut Logs,
         _ctx: &mut nn::runtime::train::CallbackContext,
     ) -> Result<(), NnError> {
         assert!(epoch < 1, "a callback bug at the end of epoch {}", epoch + 1);
+        Ok(())
+    }
+}
+
+/// Sets the learning rate when an epoch begins, asks to stop after the
+/// second epoch and zeroes the weights when training ends: what rank 0's
+/// callbacks do must reach every rank.
+struct StopAndZero;
+
+impl Callback for StopAndZero {
+    fn on_epoch_begin(
+        &mut self,
+        epoch: usize,
+        ctx: &mut nn::runtime::train::CallbackContext,
+    ) -> Result<(), NnError> {
+        ctx.set_learning_rate(0.5 / (epoch + 1) as f32)
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _logs: &mut Logs,
+        ctx: &mut nn::runtime::train::CallbackContext,
+    ) -> Result<(), NnError> {
+        if epoch == 1 {
+            ctx.stop_training();
+        }
+        Ok(())
+    }
+
+    fn on_train_end(&mut self, ctx: &mut nn::runtime::train::CallbackContext) -> Result<(), NnError> {
+        ctx.params_mut().fill(0.0);
         Ok(())
     }
 }
@@ -194,6 +226,19 @@ fn rank_program(case: &str, out: &Path, replicas: &Replicas) -> Result<(), NnErr
                 &mut [],
                 replicas,
             ))
+        }
+        "callbacks" => {
+            let long = config(LONG_EPOCHS, false);
+            let history =
+                trainer.fit_distributed(&mut net, &train, None, &long, &mut [&mut StopAndZero], replicas)?;
+            let zeroed = net.params().iter().all(|&w| w == 0.0);
+            let rate = trainer.optimizer.learning_rate();
+            let summary = format!("epochs={} zeroed={zeroed} rate={rate}", history.epochs.len());
+            std::fs::write(file("callbacks.txt"), summary).map_err(|e| NnError::Other(e.to_string()))?;
+            // A checkpoint rank 0 cannot write: every rank gets an error.
+            let mut unwritable =
+                ModelCheckpoint::new(out.join("no such folder/weights.safetensors"), "loss", false);
+            record(trainer.fit_distributed(&mut net, &train, None, &long, &mut [&mut unwritable], replicas))
         }
         "panic" => {
             let mut bug = PanicAtSecondEpoch;
@@ -397,7 +442,10 @@ fn two_ranks_at_global_batch_32_end_with_the_single_process_weights() {
         .skip(1)
         .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
         .collect();
-    assert_eq!(history.names(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
+    assert_eq!(
+        history.names(),
+        ["loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
+    );
     assert_eq!(rows.len(), 2);
     for (epoch, (row, logs)) in rows.iter().zip(&history.epochs).enumerate() {
         for (value, (name, expected)) in row.iter().zip(&logs.values) {
@@ -443,8 +491,9 @@ fn a_rank_whose_loss_turns_nan_mid_training_ends_the_job() {
     let job = mpirun("nan");
     assert_failed_quickly(&job);
     assert!(
-        job.stderr
-            .contains("nn: rank 1 of 2: error: ResidualNet: the loss became NaN at epoch 1, step 3 of 5"),
+        job.stderr.contains(
+            "nn: rank 1 of 2: error: ResidualNet: the loss became NaN or infinite at epoch 1, step 3;"
+        ),
         "{}",
         job.describe()
     );
@@ -459,7 +508,7 @@ fn every_rank_returns_an_error_in_the_step_where_one_rank_failed() {
     let rank0 = job.read("error.txt", 0).unwrap();
     let rank1 = job.read("error.txt", 1).unwrap();
     assert!(
-        rank1.contains("the loss became NaN at epoch 1, step 3 of 5"),
+        rank1.contains("ResidualNet: the loss became NaN or infinite at epoch 1, step 3;"),
         "{rank1}"
     );
     assert!(
@@ -504,4 +553,21 @@ fn a_rank_that_panics_mid_training_ends_the_job() {
 fn a_rank_that_dies_mid_training_ends_the_job() {
     let job = mpirun("crash");
     assert_failed_quickly(&job);
+}
+
+#[test]
+fn rank_0s_callbacks_stop_change_and_fail_every_rank() {
+    let job = mpirun("callbacks");
+    assert!(job.success, "{}", job.describe());
+    for rank in 0..2 {
+        assert_eq!(
+            job.read("callbacks.txt", rank).as_deref(),
+            Some("epochs=2 zeroed=true rate=0.25"),
+            "rank {rank}"
+        );
+    }
+    let rank0 = job.read("error.txt", 0).unwrap();
+    let rank1 = job.read("error.txt", 1).unwrap();
+    assert!(rank0.contains("no such folder"), "{rank0}");
+    assert_eq!(rank1, "ResidualNet: a callback failed on rank 0 (see its error)");
 }

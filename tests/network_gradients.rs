@@ -71,6 +71,51 @@ network! {
         output c = concat(Conv2D(2, 3, padding = same)(x), x);
     }
 
+    /// Every element-wise merge and function around a shared encoder: the
+    /// L1 distance `abs(subtract(l, r))` of a siamese head, a root of a sum
+    /// of squares kept away from 0 by a sigmoid term, and n-ary merges with
+    /// a tensor given twice.
+    struct ElementwiseHeads {
+        input left: [5];
+        input right: [5];
+        let encoder = Dense(4, activation = tanh);
+        let l = encoder(left);
+        let r = encoder(right);
+        let d = abs(subtract(l, r));
+        let s = sqrt(add(square(l), square(r), Dense(4, activation = sigmoid)(left)));
+        let m = multiply(l, r, d, l);
+        let a = Average()([l, r, m]);
+        let hi = maximum(l, r, a);
+        let lo = Minimum(name = "closest")(l, r);
+        output same = Dense(1, activation = sigmoid)(concat(d, s, hi, lo));
+    }
+
+    /// elu, selu, softplus and hard_sigmoid fused into convolutions and
+    /// dense layers, standalone, and in place over a linear layer.
+    struct NewActivations {
+        input x: [5, 5, 2];
+        let c = Conv2D(3, 3, padding = same, activation = elu)(x);
+        let c = selu(c);
+        let d = Dense(4, activation = softplus)(flatten(c));
+        let e = hard_sigmoid(Dense(3)(flatten(c)));
+        let f = Activation(elu)(Dense(3, activation = hard_sigmoid)(flatten(x)));
+        let g = LeakyReLU(alpha = 0.3)(Dense(3)(flatten(x)));
+        let h = ReLU(max_value = 6, negative_slope = 0.1, threshold = 0.5)(Dense(3)(flatten(x)));
+        let k = LeakyReLU(negative_slope = 0.2, name = "leaky")(h);
+        output y = Dense(2, activation = selu)(concat(d, e, softplus(f), g, k));
+    }
+
+    /// ZeroPadding2D and Cropping2D in their three argument forms, around a
+    /// convolution and stacked on each other.
+    struct PadCrop {
+        input x: [5, 5, 2];
+        let p = ZeroPadding2D(((1, 2), (0, 3)))(x);
+        let c = Conv2D(3, 3, activation = tanh)(p);
+        let k = Cropping2D((1, 2))(c);
+        let z = ZeroPadding2D()(Cropping2D(cropping = ((0, 1), (2, 0)))(x));
+        output y = Dense(2)(concat(flatten(k), flatten(z)));
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -131,4 +176,64 @@ fn two_input_two_output_network_with_projection_and_batch_norm_gradients() {
 fn convolutions_written_into_concatenations_gradients() {
     let mut net = ConcatHeads::new(&mut common::rng(6));
     common::check_network(&mut net, 2, 60);
+}
+
+#[test]
+fn elementwise_merges_and_functions_gradients() {
+    let mut net = ElementwiseHeads::new(&mut common::rng(7));
+    common::check_network(&mut net, 3, 70);
+    // Only the encoder (shared), the sigmoid term and the head have weights.
+    assert_eq!(ElementwiseHeads::PARAM_COUNT, (5 * 4 + 4) * 2 + 16 + 1);
+    let summary = ElementwiseHeads::summary();
+    for row in [
+        "subtract_1 (Subtract)",
+        "absolute_1 (Absolute)",
+        "square_1 (Square)",
+        "square_2 (Square)",
+        "sqrt_1 (Sqrt)",
+        "multiply_1 (Multiply)",
+        "average_1 (Average)",
+        "maximum_1 (Maximum)",
+        "closest (Minimum)",
+    ] {
+        let line = summary
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no row `{row}` in\n{summary}"));
+        assert!(line.contains("(None, 4)"), "{line}");
+        assert!(line.split_whitespace().any(|w| w == "0"), "no parameters: {line}");
+    }
+}
+
+#[test]
+fn new_activations_fused_standalone_and_in_place_gradients() {
+    let mut net = NewActivations::new(&mut common::rng(8));
+    common::check_network(&mut net, 3, 80);
+    let summary = NewActivations::summary();
+    assert!(summary.contains("activation_1 (Activation)"), "{summary}");
+    assert!(
+        summary.contains("leaky_re_lu_1 (LeakyReLU)      (None, 3)             0"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("re_lu_1 (ReLU)                 (None, 3)             0"),
+        "{summary}"
+    );
+    assert!(summary.contains("leaky (LeakyReLU)"), "{summary}");
+}
+
+#[test]
+fn zero_padding_and_cropping_gradients() {
+    let mut net = PadCrop::new(&mut common::rng(9));
+    common::check_network(&mut net, 2, 90);
+    let summary = PadCrop::summary();
+    for row in [
+        "zero_padding2d_1 (ZeroPadding2D) (None, 8, 8, 2)       0",
+        "conv2d_1 (Conv2D)              (None, 6, 6, 3)       57",
+        "cropping2d_1 (Cropping2D)      (None, 4, 2, 3)       0",
+        "cropping2d_2 (Cropping2D)      (None, 4, 3, 2)       0",
+        "zero_padding2d_2 (ZeroPadding2D) (None, 6, 5, 2)       0",
+    ] {
+        assert!(summary.contains(row), "no `{row}` in\n{summary}");
+    }
 }

@@ -81,6 +81,27 @@ network! {
         output heat = softmax(Conv2D(2, 1, padding = same)(s));
     }
 
+    /// The layer kinds added with the layer vocabulary: borders, the other
+    /// merges, element-wise functions, the other activations, ReLU and
+    /// LeakyReLU as layers.
+    struct NewerLayers {
+        input image: [7, 8, 3];
+        let p = ZeroPadding2D(((1, 2), (0, 3)))(image);
+        let c = Conv2D(4, 3, activation = elu)(p);
+        let c = Cropping2D(((1, 0), (2, 1)))(c);
+        let a = Conv2D(4, 1, activation = selu)(c);
+        let b = Conv2D(4, 1, activation = softplus)(c);
+        let d = Conv2D(4, 1, activation = hard_sigmoid)(c);
+        let m = subtract(a, b);
+        let m = multiply(m, b, d);
+        let m = average(m, a, abs(b));
+        let m = maximum(m, square(a));
+        let m = minimum(m, sqrt(d), b);
+        let m = ReLU(max_value = 0.8, negative_slope = 0.1, threshold = 0.05)(m);
+        let m = LeakyReLU(0.3)(m);
+        output y = Dense(3, activation = softmax)(flatten(m));
+    }
+
     /// Two inputs of different ranks, two outputs, a layer shared by two
     /// calls, batch norm over a sequence's features.
     struct TwoInTwoOut {
@@ -223,6 +244,12 @@ fn lecture_inception_network_runs_the_same_in_tract() {
 fn every_layer_kind_runs_the_same_in_tract() {
     let mut net = EveryLayer::new(&mut common::rng(1));
     agrees_with_tract(&mut net, "every_layer.onnx");
+}
+
+#[test]
+fn newer_layer_kinds_run_the_same_in_tract() {
+    let mut net = NewerLayers::new(&mut common::rng(1));
+    agrees_with_tract(&mut net, "newer_layers.onnx");
 }
 
 #[test]

@@ -176,8 +176,8 @@ fn classifier_data(n: usize) -> Dataset {
 
 #[test]
 fn fit_with_a_nan_learning_rate_stops_with_an_error() {
-    // One epoch of one step: the NaN the update writes is never seen by a
-    // later loss, so only a check of the parameters catches it.
+    // One epoch of one step: the NaN the update would write is never seen
+    // by a later loss (this used to return Ok with NaN weights).
     let data = classifier_data(8);
     let config = FitConfig {
         epochs: 1,
@@ -185,36 +185,55 @@ fn fit_with_a_nan_learning_rate_stops_with_an_error() {
         verbosity: Verbosity::Quiet,
         ..FitConfig::default()
     };
-    for optimizer_lr in [f32::NAN, f32::INFINITY] {
+    for lr in [f32::NAN, f32::INFINITY] {
         let mut net = Classifier::new(&mut common::rng(3));
-        let mut trainer = Trainer::new(Sgd::new(optimizer_lr), Loss::CategoricalCrossentropy);
+        let mut trainer = Trainer::new(Sgd::new(lr), Loss::CategoricalCrossentropy);
         let err = trainer.fit(&mut net, &data, None, &config, &mut []).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                NnError::NonFinite {
-                    what: "parameters",
-                    epoch: 1,
-                    step: 1,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(
-            err.to_string()
-                .contains("parameters became NaN or infinite at epoch 1, step 1"),
-            "{err}"
-        );
+        let message = err.to_string();
+        assert!(message.contains("epoch 1, step 1"), "{message}");
     }
+}
+
+#[test]
+fn fit_stops_when_an_update_makes_parameters_infinite() {
+    // A finite but enormous learning rate on large inputs: the first update
+    // overflows the kernel to infinity while the loss of that step was
+    // finite. With one step nothing later would notice.
+    let x = Array2::<f32>::from_elem((8, 4), 1000.0);
+    let labels: Vec<usize> = (0..8).map(|i| i % 10).collect();
+    let data = Dataset::new(x, one_hot(&labels, 10).unwrap()).unwrap();
+    let mut net = Classifier::new(&mut common::rng(3));
+    let mut trainer = Trainer::new(Sgd::new(f32::MAX), Loss::CategoricalCrossentropy);
+    let config = FitConfig {
+        epochs: 1,
+        batch_size: 8,
+        verbosity: Verbosity::Quiet,
+        ..FitConfig::default()
+    };
+    let err = trainer.fit(&mut net, &data, None, &config, &mut []).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NnError::NonFinite {
+                what: "parameters",
+                epoch: 1,
+                step: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("parameters became NaN or infinite at epoch 1, step 1"),
+        "{err}"
+    );
     // Several steps: the error names the first bad one.
     let mut net = Classifier::new(&mut common::rng(3));
-    let mut trainer = Trainer::new(Adam::new(f32::NAN), Loss::CategoricalCrossentropy);
     let config = FitConfig {
         epochs: 3,
         batch_size: 2,
-        verbosity: Verbosity::Quiet,
-        ..FitConfig::default()
+        ..config
     };
     let err = trainer.fit(&mut net, &data, None, &config, &mut []).unwrap_err();
     assert!(

@@ -64,33 +64,76 @@ fn a_same_shaped_file_from_another_network_is_refused_naming_the_writer() {
     let before = smooth.params().to_vec();
     let err = smooth.load_weights(&path).unwrap_err().to_string();
     let expected = format!(
-        "`{}` does not match network Smooth:\n  - written by network `Sharp` (architecture \
-         fingerprint {}, this network's is {}): its weights belong to a different architecture. \
-         Load the file into `Sharp`, or, if the tensors are meant for this network, use \
-         `load_weights_any_writer`, which checks only names and shapes",
-        path.display(),
-        fingerprint(&Sharp::SPEC),
-        fingerprint(&Smooth::SPEC)
+        "`{}` does not match network Smooth:\n  - it was saved by network Sharp, not Smooth; if \
+         Smooth is Sharp renamed or rebuilt, load it with `load_weights_of_other_network`",
+        path.display()
     );
     assert_eq!(err, expected);
     assert_eq!(smooth.params(), &before[..], "a refused load changes nothing");
 
     // Asked for explicitly, the same tensors load.
-    smooth.load_weights_any_writer(&path).unwrap();
+    smooth.load_weights_of_other_network(&path).unwrap();
     assert_eq!(smooth.params(), sharp.params());
 }
 
-#[test]
-fn the_same_architecture_loads_under_another_name_and_foreign_files_by_tensors() {
-    let path = temp_path("sharp-renamed.safetensors");
-    let sharp = Sharp::new(&mut common::rng(1));
-    sharp.save_weights(&path).unwrap();
-    let mut renamed = SharpRenamed::new(&mut common::rng(2));
-    renamed.load_weights(&path).unwrap();
-    assert_eq!(renamed.params(), sharp.params());
+mod v1 {
+    nn::network! {
+        /// Max pooling.
+        pub struct Net {
+            input image: [8, 8, 1];
+            let c = Conv2D(4, 3, padding = same, activation = relu)(image);
+            let c = MaxPooling2D(2)(c);
+            output y = Dense(3, activation = softmax)(flatten(c));
+        }
+    }
+}
 
+mod v2 {
+    nn::network! {
+        /// The same name and tensors; the pooling changed.
+        pub struct Net {
+            input image: [8, 8, 1];
+            let c = Conv2D(4, 3, padding = same, activation = relu)(image);
+            let c = AveragePooling2D(2)(c);
+            output y = Dense(3, activation = softmax)(flatten(c));
+        }
+    }
+}
+
+/// The fingerprint catches what the name cannot: a network that kept its
+/// name but changed its layers.
+#[test]
+fn a_file_from_a_changed_network_of_the_same_name_is_refused() {
+    let path = temp_path("net-v1.safetensors");
+    let old = v1::Net::new(&mut common::rng(1));
+    old.save_weights(&path).unwrap();
+    let mut new = v2::Net::new(&mut common::rng(2));
+    let before = new.params().to_vec();
+    let err = new.load_weights(&path).unwrap_err().to_string();
+    let expected = format!(
+        "`{}` does not match network Net:\n  - it was saved by a network Net of another \
+         architecture (fingerprint {}, this one's is {}): same name, different layers or \
+         connections; if the tensors are meant for this one, load it with \
+         `load_weights_of_other_network`",
+        path.display(),
+        fingerprint(&<v1::Net as Model>::SPEC),
+        fingerprint(&<v2::Net as Model>::SPEC)
+    );
+    assert_eq!(err, expected);
+    assert_eq!(new.params(), &before[..]);
+    new.load_weights_of_other_network(&path).unwrap();
+    assert_eq!(new.params(), old.params());
+    // The unchanged network loads its own file.
+    let mut same = v1::Net::new(&mut common::rng(3));
+    same.load_weights(&path).unwrap();
+    assert_eq!(same.params(), old.params());
+}
+
+#[test]
+fn files_other_tools_wrote_are_checked_by_their_tensors() {
+    let sharp = Sharp::new(&mut common::rng(1));
     // A file another tool wrote (no nn metadata) is checked by its tensors.
-    let spec = Sharp::SPEC;
+    let spec = <Sharp as Model>::SPEC;
     let raw: Vec<(String, Vec<usize>, Vec<u8>)> = spec
         .params
         .iter()

@@ -15,6 +15,11 @@ network! {
         let h = Dense(5, activation = tanh)(flatten(x));
         output y = Dense(3, activation = softmax)(h);
     }
+
+    struct FlatInput {
+        input v: [4];
+        output y = Dense(3, activation = softmax)(v);
+    }
 }
 
 fn data() -> (Array4<f32>, Array1<f32>) {
@@ -108,4 +113,26 @@ fn doubling_every_weight_doubles_the_update_exactly() {
         .unwrap();
     // Scaling by 2 is exact through the linear backward pass.
     assert_eq!(a.params(), b.params());
+}
+
+#[test]
+fn augmentation_needs_an_image_input() {
+    let x = nn::ndarray::Array2::<f32>::zeros((6, 4));
+    let y = Array1::from_shape_fn(6, |i| (i % 3) as f32);
+    let config = FitConfig {
+        augmentation: Some(Augmentation {
+            flip: Some(Flip::Horizontal),
+            ..Augmentation::default()
+        }),
+        ..quiet(1, 3)
+    };
+    let mut net = FlatInput::new(&mut common::rng(1));
+    let err = Trainer::new(Sgd::new(0.1), Loss::SparseCategoricalCrossentropy)
+        .fit(&mut net, &Dataset::new(x, y).unwrap(), None, &config, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("augmentation needs one image input [height, width, channels]"),
+        "{err}"
+    );
 }

@@ -2,11 +2,11 @@
 //! straight-line forward and backward bodies, and typed convenience methods.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
-use crate::layers::{Act, Config, Init, Pad};
+use crate::layers::{Act, Config, Init, MergeOp, Pad, UnaryOp};
 use crate::plan::{plan, Plan, Slot};
 use crate::shape::param_counts;
 
@@ -37,6 +37,41 @@ pub(crate) fn act_tokens(act: Act) -> TokenStream {
         Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
         Act::Tanh => quote!(::nn::__private::Activation::Tanh),
         Act::Softmax => quote!(::nn::__private::Activation::Softmax),
+        Act::Elu => quote!(::nn::__private::Activation::Elu),
+        Act::Selu => quote!(::nn::__private::Activation::Selu),
+        Act::Softplus => quote!(::nn::__private::Activation::Softplus),
+        Act::HardSigmoid => quote!(::nn::__private::Activation::HardSigmoid),
+        Act::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => {
+            let max_value = match max_value {
+                Some(m) => quote!(#m),
+                None => quote!(::core::primitive::f32::INFINITY),
+            };
+            quote!(::nn::__private::Activation::ReluWith {
+                negative_slope: #negative_slope, max_value: #max_value, threshold: #threshold,
+            })
+        }
+    }
+}
+
+fn merge_tokens(op: MergeOp) -> TokenStream {
+    match op {
+        MergeOp::Subtract => quote!(::nn::__private::MergeOp::Subtract),
+        MergeOp::Multiply => quote!(::nn::__private::MergeOp::Multiply),
+        MergeOp::Average => quote!(::nn::__private::MergeOp::Average),
+        MergeOp::Maximum => quote!(::nn::__private::MergeOp::Maximum),
+        MergeOp::Minimum => quote!(::nn::__private::MergeOp::Minimum),
+    }
+}
+
+fn unary_tokens(op: UnaryOp) -> TokenStream {
+    match op {
+        UnaryOp::Abs => quote!(::nn::__private::UnaryOp::Abs),
+        UnaryOp::Square => quote!(::nn::__private::UnaryOp::Square),
+        UnaryOp::Sqrt => quote!(::nn::__private::UnaryOp::Sqrt),
     }
 }
 
@@ -116,6 +151,24 @@ fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
             quote!(const L: ::nn::__private::GlobalAveragePool2d =
                 ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
         }
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
+            let ty = if *crop {
+                quote!(::nn::__private::Cropping2d)
+            } else {
+                quote!(::nn::__private::ZeroPadding2d)
+            };
+            quote!(const L: #ty = #ty {
+                in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
+            };)
+        }
         Config::BatchNorm { momentum, epsilon } => {
             let c = lit(last);
             quote!(const L: ::nn::__private::BatchNorm =
@@ -187,7 +240,7 @@ impl Emitter<'_> {
         }
         let act = match self.graph.layers[self.graph.nodes[node].layer].config {
             Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => activation,
-            Config::Activation(a) => a,
+            Config::Activation(a, _) => a,
             _ => return None,
         };
         (act != Act::Linear).then_some((index, act))
@@ -266,7 +319,7 @@ impl Emitter<'_> {
                             .activation
                             .map(|r| &self.graph.layers[self.graph.nodes[r].layer].config)
                         {
-                            Some(Config::Activation(a)) => act_tokens(*a),
+                            Some(Config::Activation(a, _)) => act_tokens(*a),
                             _ => act_tokens(Act::Linear),
                         };
                         quote! {
@@ -305,11 +358,11 @@ impl Emitter<'_> {
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
-            Config::Pool { .. } | Config::GlobalAveragePool => quote! {
+            Config::Pool { .. } | Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
-            Config::Activation(act) => {
+            Config::Activation(act, _) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 if self.plan.in_place[i] {
@@ -378,6 +431,25 @@ impl Emitter<'_> {
                 quote! {
                     let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
                     ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
+                }
+            }
+            Config::Merge(op) => {
+                let start = lit(self.plan.slots[i].offset);
+                let reads = node.inputs.iter().map(|&x| {
+                    let r = range(self.plan.slots[x]);
+                    quote!(&done[#r])
+                });
+                let op = merge_tokens(*op);
+                quote! {
+                    let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
+                    ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
+                }
+            }
+            Config::Unary(op) => {
+                let op = unary_tokens(*op);
+                quote! {
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    ::nn::__private::elementwise_unary::forward(#op, x, y)?;
                 }
             }
             Config::Concat => {
@@ -527,11 +599,11 @@ impl Emitter<'_> {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
-            Config::GlobalAveragePool => quote! {
+            Config::GlobalAveragePool | Config::Border { .. } => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
-            Config::Activation(act) => {
+            Config::Activation(act, _) => {
                 let act = act_tokens(*act);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 let skip = match self.fusable_output(i) {
@@ -602,6 +674,39 @@ impl Emitter<'_> {
                     })
                     .collect();
                 quote!(#({ #parts })*)
+            }
+            Config::Merge(op) => {
+                // One call per input (an input given twice gets both terms),
+                // each reading every input of the forward pass.
+                let op = merge_tokens(*op);
+                let reads: Vec<TokenStream> = node
+                    .inputs
+                    .iter()
+                    .map(|&x| {
+                        let r = range(self.plan.slots[x]);
+                        quote!(&acts[#r])
+                    })
+                    .collect();
+                let parts = node.inputs.iter().enumerate().map(|(k, &input)| {
+                    let xr = range(self.plan.grad_slots[input]);
+                    let k = lit(k);
+                    quote! {
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #xr, #gy)?;
+                        ::nn::__private::elementwise_merge::backward(#op, inputs, #k, dy, dx)?;
+                    }
+                });
+                quote! {
+                    let inputs: &[&[::core::primitive::f32]] = &[#(#reads),*];
+                    #({ #parts })*
+                }
+            }
+            Config::Unary(op) => {
+                let op = unary_tokens(*op);
+                quote! {
+                    let x = &acts[#x];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    ::nn::__private::elementwise_unary::backward(#op, x, dy, dx)?;
+                }
             }
             Config::Concat => {
                 let total = lit(*node.shape.last().unwrap_or(&0));
@@ -765,7 +870,14 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     let saved_len = lit(plan.saved_len);
 
     // Typed convenience methods.
-    let input_idents: Vec<_> = graph.inputs.iter().map(|p| format_ident!("{}", p.name)).collect();
+    // Parameters are named by position, not after the user's tensors: a
+    // user's name may be a constant or unit struct in scope (a parameter
+    // named `LEFT` would then be a pattern), a raw identifier (`r#type`) or
+    // break the naming lints. The doc comment lists the tensors in order.
+    let param = |prefix: &str, i: usize| {
+        proc_macro2::Ident::new(&format!("{prefix}_{i}"), proc_macro2::Span::mixed_site())
+    };
+    let input_idents: Vec<_> = (0..graph.inputs.len()).map(|i| param("input", i)).collect();
     let input_types: Vec<TokenStream> = graph
         .inputs
         .iter()
@@ -779,10 +891,8 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .iter()
         .map(|p| ix(graph.nodes[p.node].shape.len() + 1))
         .collect();
-    let output_idents: Vec<_> = graph
-        .outputs
-        .iter()
-        .map(|p| format_ident!("d_{}", p.name))
+    let output_idents: Vec<_> = (0..graph.outputs.len())
+        .map(|i| param("output_grad", i))
         .collect();
     // Locals of the typed methods, hygienic so that an input named `mode`
     // or `outs` cannot collide with them.
@@ -819,6 +929,16 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", "),
         if graph.outputs.len() == 1 { "" } else { "s" }
+    );
+    let doc_backward = format!(
+        "Backward from the gradient of each output ({}, in this order); parameter gradients \
+         are then in `param_grads()`, input gradients in `input_grad(i)`.",
+        graph
+            .outputs
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     );
 
     quote! {
@@ -862,8 +982,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 self.forward_typed(::nn::__private::Mode::Train, #(#input_idents),*)
             }
 
-            /// Backward from the gradient of each output; parameter gradients
-            /// are then in `param_grads()`, input gradients in `input_grad(i)`.
+            #[doc = #doc_backward]
             pub fn backward<'views>(&mut self, #(#output_idents: #grad_types),*) -> ::core::result::Result<(), ::nn::__private::NnError> {
                 <Self as ::nn::__private::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
             }

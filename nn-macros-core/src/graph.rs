@@ -12,7 +12,7 @@ use syn::{BinOp, Expr, Ident, Lit, UnOp};
 use crate::ast::{BlockDef, NetworkDef, Stmt};
 use crate::errors::Errors;
 use crate::keras;
-use crate::layers::{self, Act, Config};
+use crate::layers::{self, Act, ActLayer, Config, MergeOp, UnaryOp};
 use crate::shape::{self, Operand, Shape};
 use crate::suggest::did_you_mean;
 
@@ -73,7 +73,7 @@ enum Value {
     Poison,
 }
 
-const ACTIVATION_FUNCTIONS: &[&str] = &[
+pub(crate) const ACTIVATION_FUNCTIONS: &[&str] = &[
     "linear",
     "relu",
     "relu6",
@@ -81,6 +81,10 @@ const ACTIVATION_FUNCTIONS: &[&str] = &[
     "sigmoid",
     "tanh",
     "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "hard_sigmoid",
 ];
 const MAX_BLOCK_DEPTH: usize = 32;
 const MAX_UNROLL: i64 = 1000;
@@ -638,8 +642,12 @@ impl<'a> Builder<'a> {
             "concat" | "concatenate" => Some(Config::Concat),
             "flatten" => Some(Config::Flatten),
             "global_average_pooling2d" => Some(Config::GlobalAveragePool),
-            n if ACTIVATION_FUNCTIONS.contains(&n) => Act::from_name(n).map(Config::Activation),
-            _ => None,
+            n if ACTIVATION_FUNCTIONS.contains(&n) => {
+                Act::from_name(n).map(|a| Config::Activation(a, ActLayer::Activation))
+            }
+            n => MergeOp::from_function(n)
+                .map(Config::Merge)
+                .or_else(|| UnaryOp::from_function(n).map(Config::Unary)),
         };
         if let Some(config) = implicit {
             let layer = self.new_layer(config, None, whole.to_token_stream());
@@ -661,7 +669,8 @@ impl<'a> Builder<'a> {
                 match did_you_mean(&name, candidates) {
                     Some(close) => format!("unknown layer or block `{name}`; did you mean `{close}`?"),
                     None => format!(
-                        "unknown layer or block `{name}`; layers: {}; functions: add, concat, flatten, {}{}",
+                        "unknown layer or block `{name}`; layers: {}; functions: add, subtract, multiply, \
+                         average, maximum, minimum, concat, flatten, abs, square, sqrt, {}{}",
                         layers::LAYER_NAMES,
                         ACTIVATION_FUNCTIONS.join(", "),
                         self.block_list()
@@ -1282,16 +1291,24 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
     }
 }
 
-const FUNCTION_NAMES: &[&str] = &[
+pub(crate) const FUNCTION_NAMES: &[&str] = &[
     "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
     "concat",
     "concatenate",
     "flatten",
     "global_average_pooling2d",
+    "abs",
+    "square",
+    "sqrt",
 ];
 
 fn is_function(name: &str) -> bool {
-    matches!(name, "add" | "concat" | "concatenate" | "flatten") || ACTIVATION_FUNCTIONS.contains(&name)
+    FUNCTION_NAMES.contains(&name) || ACTIVATION_FUNCTIONS.contains(&name)
 }
 
 /// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for merges.
@@ -1299,6 +1316,8 @@ fn display_name(config: &Config, name: &str) -> String {
     match config {
         Config::Add => "add".to_string(),
         Config::Concat => "concat".to_string(),
+        Config::Merge(op) => op.function().to_string(),
+        Config::Unary(op) => op.function().to_string(),
         _ => format!("{} `{name}`", config.class()),
     }
 }

@@ -15,10 +15,31 @@ pub enum Act {
     Sigmoid,
     Tanh,
     Softmax,
+    Elu,
+    Selu,
+    Softplus,
+    HardSigmoid,
+    /// Keras's `ReLU` layer with its arguments (`max_value`: `None` is
+    /// unbounded).
+    ReluWith {
+        negative_slope: f32,
+        max_value: Option<f32>,
+        threshold: f32,
+    },
+}
+
+/// Which Keras layer an activation is: `Activation('relu')`, or the
+/// activation layers `LeakyReLU(...)` and `ReLU(...)` with their own rows.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum ActLayer {
+    Activation,
+    LeakyReLU,
+    ReLU,
 }
 
 impl Act {
-    pub const NAMES: &'static str = "linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax";
+    pub const NAMES: &'static str =
+        "linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax, elu, selu, softplus, hard_sigmoid";
 
     pub fn from_name(name: &str) -> Option<Act> {
         Some(match name {
@@ -30,6 +51,10 @@ impl Act {
             "sigmoid" => Act::Sigmoid,
             "tanh" => Act::Tanh,
             "softmax" => Act::Softmax,
+            "elu" => Act::Elu,
+            "selu" => Act::Selu,
+            "softplus" => Act::Softplus,
+            "hard_sigmoid" => Act::HardSigmoid,
             _ => return None,
         })
     }
@@ -43,6 +68,11 @@ impl Act {
             Act::Sigmoid => "sigmoid",
             Act::Tanh => "tanh",
             Act::Softmax => "softmax",
+            Act::Elu => "elu",
+            Act::Selu => "selu",
+            Act::Softplus => "softplus",
+            Act::HardSigmoid => "hard_sigmoid",
+            Act::ReluWith { .. } => "relu",
         }
     }
 }
@@ -86,6 +116,112 @@ impl Init {
     }
 }
 
+/// An element-wise merge besides `add`: Keras's `Subtract`, `Multiply`,
+/// `Average`, `Maximum`, `Minimum` layers.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum MergeOp {
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+}
+
+impl MergeOp {
+    pub fn class(self) -> &'static str {
+        match self {
+            MergeOp::Subtract => "Subtract",
+            MergeOp::Multiply => "Multiply",
+            MergeOp::Average => "Average",
+            MergeOp::Maximum => "Maximum",
+            MergeOp::Minimum => "Minimum",
+        }
+    }
+
+    /// The function form and Keras's automatic name prefix (`subtract_1`).
+    pub fn function(self) -> &'static str {
+        match self {
+            MergeOp::Subtract => "subtract",
+            MergeOp::Multiply => "multiply",
+            MergeOp::Average => "average",
+            MergeOp::Maximum => "maximum",
+            MergeOp::Minimum => "minimum",
+        }
+    }
+
+    pub fn from_class(name: &str) -> Option<MergeOp> {
+        [
+            MergeOp::Subtract,
+            MergeOp::Multiply,
+            MergeOp::Average,
+            MergeOp::Maximum,
+            MergeOp::Minimum,
+        ]
+        .into_iter()
+        .find(|op| op.class() == name)
+    }
+
+    pub fn from_function(name: &str) -> Option<MergeOp> {
+        [
+            MergeOp::Subtract,
+            MergeOp::Multiply,
+            MergeOp::Average,
+            MergeOp::Maximum,
+            MergeOp::Minimum,
+        ]
+        .into_iter()
+        .find(|op| op.function() == name)
+    }
+}
+
+/// An element-wise function Keras writes as an op (`keras.ops.abs(x)`),
+/// not a layer: only the function form `abs(x)` exists here, shown in the
+/// summary as the Keras 3 operation (`absolute (Absolute)`).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum UnaryOp {
+    Abs,
+    Square,
+    Sqrt,
+}
+
+impl UnaryOp {
+    /// The Keras 3 operation class (`keras.ops.abs` is `Absolute`).
+    pub fn class(self) -> &'static str {
+        match self {
+            UnaryOp::Abs => "Absolute",
+            UnaryOp::Square => "Square",
+            UnaryOp::Sqrt => "Sqrt",
+        }
+    }
+
+    /// Automatic name prefix, the snake case of the class.
+    pub fn name_prefix(self) -> &'static str {
+        match self {
+            UnaryOp::Abs => "absolute",
+            UnaryOp::Square => "square",
+            UnaryOp::Sqrt => "sqrt",
+        }
+    }
+
+    /// The function form: `abs(x)`.
+    pub fn function(self) -> &'static str {
+        match self {
+            UnaryOp::Abs => "abs",
+            UnaryOp::Square => "square",
+            UnaryOp::Sqrt => "sqrt",
+        }
+    }
+
+    pub fn from_function(name: &str) -> Option<UnaryOp> {
+        Some(match name {
+            "abs" => UnaryOp::Abs,
+            "square" => UnaryOp::Square,
+            "sqrt" => UnaryOp::Sqrt,
+            _ => return None,
+        })
+    }
+}
+
 /// A layer's parsed configuration.
 #[derive(Clone, PartialEq, Debug)]
 pub enum Config {
@@ -113,7 +249,7 @@ pub enum Config {
     },
     GlobalAveragePool,
     Flatten,
-    Activation(Act),
+    Activation(Act, ActLayer),
     BatchNorm {
         momentum: f32,
         epsilon: f32,
@@ -123,6 +259,17 @@ pub enum Config {
     },
     Add,
     Concat,
+    Merge(MergeOp),
+    Unary(UnaryOp),
+    /// `ZeroPadding2D` (`crop: false`) or `Cropping2D`: rows above and
+    /// below, columns left and right.
+    Border {
+        crop: bool,
+        top: usize,
+        bottom: usize,
+        left: usize,
+        right: usize,
+    },
 }
 
 impl Config {
@@ -136,11 +283,17 @@ impl Config {
             Config::Pool { max: false, .. } => "AveragePooling2D",
             Config::GlobalAveragePool => "GlobalAveragePooling2D",
             Config::Flatten => "Flatten",
-            Config::Activation(_) => "Activation",
+            Config::Activation(_, ActLayer::Activation) => "Activation",
+            Config::Activation(_, ActLayer::LeakyReLU) => "LeakyReLU",
+            Config::Activation(_, ActLayer::ReLU) => "ReLU",
             Config::BatchNorm { .. } => "BatchNormalization",
             Config::Dropout { .. } => "Dropout",
             Config::Add => "Add",
             Config::Concat => "Concatenate",
+            Config::Merge(op) => op.class(),
+            Config::Unary(op) => op.class(),
+            Config::Border { crop: false, .. } => "ZeroPadding2D",
+            Config::Border { crop: true, .. } => "Cropping2D",
         }
     }
 
@@ -154,17 +307,24 @@ impl Config {
             Config::Pool { max: false, .. } => "average_pooling2d",
             Config::GlobalAveragePool => "global_average_pooling2d",
             Config::Flatten => "flatten",
-            Config::Activation(_) => "activation",
+            Config::Activation(_, ActLayer::Activation) => "activation",
+            // Keras 2's automatic names split the class at each capital.
+            Config::Activation(_, ActLayer::LeakyReLU) => "leaky_re_lu",
+            Config::Activation(_, ActLayer::ReLU) => "re_lu",
             Config::BatchNorm { .. } => "batch_normalization",
             Config::Dropout { .. } => "dropout",
             Config::Add => "add",
             Config::Concat => "concatenate",
+            Config::Merge(op) => op.function(),
+            Config::Unary(op) => op.name_prefix(),
+            Config::Border { crop: false, .. } => "zero_padding2d",
+            Config::Border { crop: true, .. } => "cropping2d",
         }
     }
 
     /// Whether the layer joins several tensors.
     pub fn is_merge(&self) -> bool {
-        matches!(self, Config::Add | Config::Concat)
+        matches!(self, Config::Add | Config::Concat | Config::Merge(_))
     }
 
     /// Short description for the graph drawing.
@@ -202,8 +362,27 @@ impl Config {
                 strides.1,
                 padding.name()
             ),
-            Config::Activation(a) => a.name().to_string(),
+            Config::Activation(Act::LeakyRelu(alpha), _) => format!("leaky_relu, negative_slope {alpha}"),
+            Config::Activation(
+                Act::ReluWith {
+                    negative_slope,
+                    max_value,
+                    threshold,
+                },
+                _,
+            ) => format!(
+                "relu, max_value {}, negative_slope {negative_slope}, threshold {threshold}",
+                max_value.map_or("None".to_string(), |m| m.to_string())
+            ),
+            Config::Activation(a, _) => a.name().to_string(),
             Config::Dropout { rate } => format!("rate {rate}"),
+            Config::Border {
+                top,
+                bottom,
+                left,
+                right,
+                ..
+            } => format!("(({top}, {bottom}), ({left}, {right}))"),
             _ => String::new(),
         }
     }
@@ -220,6 +399,8 @@ enum Kind {
     Float,
     Str,
     Initializer,
+    /// `n`, `(h, w)` or `((top, bottom), (left, right))`, each ≥ 0.
+    Border,
 }
 
 impl Kind {
@@ -233,6 +414,7 @@ impl Kind {
             Kind::Float => "a number",
             Kind::Str => "a string literal",
             Kind::Initializer => "an initializer name",
+            Kind::Border => "an integer, `(rows, columns)` or `((top, bottom), (left, right))`",
         }
     }
 }
@@ -278,6 +460,19 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
     static ACTIVATION: [ArgSpec; 2] = [arg("activation", Activation, true), NAME];
     static BATCH_NORM: [ArgSpec; 3] = [arg("momentum", Float, false), arg("epsilon", Float, false), NAME];
     static DROPOUT: [ArgSpec; 2] = [arg("rate", Float, true), NAME];
+    static ZERO_PADDING: [ArgSpec; 2] = [arg("padding", Border, false), NAME];
+    static CROPPING: [ArgSpec; 2] = [arg("cropping", Border, false), NAME];
+    static LEAKY_RELU: [ArgSpec; 3] = [
+        arg("alpha", Float, false),
+        arg("negative_slope", Float, false),
+        NAME,
+    ];
+    static RELU: [ArgSpec; 4] = [
+        arg("max_value", Float, false),
+        arg("negative_slope", Float, false),
+        arg("threshold", Float, false),
+        NAME,
+    ];
     Some(match name {
         "Conv2D" => ("Conv2D", &CONV),
         "Dense" => ("Dense", &DENSE),
@@ -290,12 +485,22 @@ fn catalogue(name: &str) -> Option<(&'static str, &'static [ArgSpec])> {
         "Dropout" => ("Dropout", &DROPOUT),
         "Add" => ("Add", &ONLY_NAME),
         "Concatenate" => ("Concatenate", &ONLY_NAME),
+        "ZeroPadding2D" => ("ZeroPadding2D", &ZERO_PADDING),
+        "Cropping2D" => ("Cropping2D", &CROPPING),
+        "LeakyReLU" => ("LeakyReLU", &LEAKY_RELU),
+        "ReLU" => ("ReLU", &RELU),
+        "Subtract" => ("Subtract", &ONLY_NAME),
+        "Multiply" => ("Multiply", &ONLY_NAME),
+        "Average" => ("Average", &ONLY_NAME),
+        "Maximum" => ("Maximum", &ONLY_NAME),
+        "Minimum" => ("Minimum", &ONLY_NAME),
         _ => return None,
     })
 }
 
 pub const LAYER_NAMES: &str = "Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, \
-     Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate";
+     Flatten, Activation, BatchNormalization, Dropout, Add, Concatenate, Subtract, Multiply, Average, \
+     Maximum, Minimum, LeakyReLU, ReLU, ZeroPadding2D, Cropping2D";
 
 /// Every constructor name, aliases included (for "did you mean").
 pub const ALL_NAMES: &[&str] = &[
@@ -313,6 +518,15 @@ pub const ALL_NAMES: &[&str] = &[
     "Dropout",
     "Add",
     "Concatenate",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "LeakyReLU",
+    "ReLU",
+    "ZeroPadding2D",
+    "Cropping2D",
 ];
 
 pub fn is_layer(name: &str) -> bool {
@@ -330,6 +544,7 @@ enum Value {
     Float(f32),
     Str(String),
     Initializer(Init),
+    Border([usize; 4]),
 }
 
 /// A constructed layer before it is applied: configuration, optional user
@@ -473,6 +688,11 @@ pub fn construct(
         Some(Value::Float(f)) => f,
         _ => default,
     };
+    let span_of = |name: &str| {
+        let i = specs.iter().position(|s| s.name == name);
+        i.and_then(|i| values[i].as_ref().map(|(_, s)| *s))
+            .unwrap_or(layer.span())
+    };
     let config = match class {
         "Conv2D" => Config::Conv2D {
             filters: int("filters"),
@@ -500,14 +720,91 @@ pub fn construct(
         }
         "GlobalAveragePooling2D" => Config::GlobalAveragePool,
         "Flatten" => Config::Flatten,
-        "Activation" => Config::Activation(activation),
+        "Activation" => Config::Activation(activation, ActLayer::Activation),
+        // Keras's defaults: one row and column of zeros, no cropping.
+        "ZeroPadding2D" | "Cropping2D" => {
+            let crop = class == "Cropping2D";
+            let key = if crop { "cropping" } else { "padding" };
+            let [top, bottom, left, right] = match get(key) {
+                Some(Value::Border(b)) => b,
+                _ if crop => [0; 4],
+                _ => [1; 4],
+            };
+            Config::Border {
+                crop,
+                top,
+                bottom,
+                left,
+                right,
+            }
+        }
+        "LeakyReLU" => {
+            // Keras 2 calls the slope `alpha`, Keras 3 `negative_slope`.
+            let slope = match (get("alpha"), get("negative_slope")) {
+                (Some(_), Some(_)) => {
+                    return Err(vec![syn::Error::new(
+                        span_of("negative_slope"),
+                        "LeakyReLU: give `alpha` (Keras 2) or `negative_slope` (Keras 3), not both",
+                    )])
+                }
+                _ => float("alpha", float("negative_slope", 0.3)),
+            };
+            if slope < 0.0 {
+                let at = if get("alpha").is_some() {
+                    "alpha"
+                } else {
+                    "negative_slope"
+                };
+                return Err(vec![syn::Error::new(
+                    span_of(at),
+                    format!("LeakyReLU: `{at}` must be ≥ 0 (as in Keras), got {slope}"),
+                )]);
+            }
+            Config::Activation(Act::LeakyRelu(slope), ActLayer::LeakyReLU)
+        }
+        "ReLU" => {
+            let (negative_slope, threshold) = (float("negative_slope", 0.0), float("threshold", 0.0));
+            let max_value = match get("max_value") {
+                Some(Value::Float(m)) => Some(m),
+                _ => None,
+            };
+            let mut errs = Vec::new();
+            if negative_slope < 0.0 {
+                errs.push(syn::Error::new(
+                    span_of("negative_slope"),
+                    format!("ReLU: `negative_slope` must be ≥ 0 (as in Keras), got {negative_slope}"),
+                ));
+            }
+            if threshold < 0.0 {
+                errs.push(syn::Error::new(
+                    span_of("threshold"),
+                    format!("ReLU: `threshold` must be ≥ 0 (as in Keras), got {threshold}"),
+                ));
+            }
+            if let Some(m) = max_value {
+                if m <= threshold.max(0.0) {
+                    errs.push(syn::Error::new(
+                        span_of("max_value"),
+                        format!(
+                            "ReLU: `max_value` must be greater than 0 and than `threshold` ({threshold}), got {m}"
+                        ),
+                    ));
+                }
+            }
+            if !errs.is_empty() {
+                return Err(errs);
+            }
+            Config::Activation(
+                Act::ReluWith {
+                    negative_slope,
+                    max_value,
+                    threshold,
+                },
+                ActLayer::ReLU,
+            )
+        }
         "BatchNormalization" => {
             let (momentum, epsilon) = (float("momentum", 0.99), float("epsilon", 1e-3));
-            let span_of = |name: &str| {
-                let i = specs.iter().position(|s| s.name == name);
-                i.and_then(|i| values[i].as_ref().map(|(_, s)| *s))
-                    .unwrap_or(layer.span())
-            };
             let mut errs = Vec::new();
             if !(0.0..=1.0).contains(&momentum) {
                 errs.push(syn::Error::new(
@@ -538,7 +835,16 @@ pub fn construct(
             Config::Dropout { rate }
         }
         "Add" => Config::Add,
-        _ => Config::Concat,
+        "Concatenate" => Config::Concat,
+        other => match MergeOp::from_class(other) {
+            Some(op) => Config::Merge(op),
+            None => {
+                return Err(vec![syn::Error::new(
+                    layer.span(),
+                    format!("layer `{other}` has no configuration (an internal error; please report it)"),
+                )])
+            }
+        },
     };
     let user_name = match get("name") {
         Some(Value::Str(s)) => {
@@ -612,7 +918,13 @@ fn parse_value(
                 // Keras activations this runtime lacks are not typos of the
                 // ones it has (`gelu` is not `relu`).
                 let other_keras = [
-                    "gelu", "selu", "elu", "silu", "swish", "mish", "softplus", "softsign",
+                    "gelu",
+                    "silu",
+                    "swish",
+                    "mish",
+                    "softsign",
+                    "hard_silu",
+                    "hard_swish",
                 ];
                 let close =
                     crate::suggest::did_you_mean(&w, names).filter(|_| !other_keras.contains(&w.as_str()));
@@ -633,6 +945,48 @@ fn parse_value(
             }),
             None => Err(wrong()),
         },
+        Kind::Border => {
+            let amount = |e: &Expr, eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>| {
+                let v = eval_int(e)?;
+                usize::try_from(v).map_err(|_| {
+                    syn::Error::new_spanned(
+                        e,
+                        format!("{class}: `{}` amounts must be ≥ 0, got {v}", spec.name),
+                    )
+                })
+            };
+            let pair = |e: &Expr, eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>| match e {
+                Expr::Tuple(t) if t.elems.len() == 2 => {
+                    Ok((amount(&t.elems[0], eval_int)?, amount(&t.elems[1], eval_int)?))
+                }
+                Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
+                _ => {
+                    let v = amount(e, eval_int)?;
+                    Ok((v, v))
+                }
+            };
+            match expr {
+                // ((top, bottom), (left, right))
+                Expr::Tuple(t)
+                    if t.elems.len() == 2 && t.elems.iter().all(|e| matches!(e, Expr::Tuple(_))) =>
+                {
+                    let (top, bottom) = pair(&t.elems[0], eval_int)?;
+                    let (left, right) = pair(&t.elems[1], eval_int)?;
+                    Ok(Value::Border([top, bottom, left, right]))
+                }
+                // (rows, columns): that many on each side.
+                Expr::Tuple(t) if t.elems.len() == 2 => {
+                    let rows = amount(&t.elems[0], eval_int)?;
+                    let columns = amount(&t.elems[1], eval_int)?;
+                    Ok(Value::Border([rows, rows, columns, columns]))
+                }
+                Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
+                _ => {
+                    let v = amount(expr, eval_int)?;
+                    Ok(Value::Border([v; 4]))
+                }
+            }
+        }
         Kind::Bool => match expr {
             Expr::Lit(l) => match &l.lit {
                 Lit::Bool(b) => Ok(Value::Bool(b.value)),

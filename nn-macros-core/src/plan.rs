@@ -191,7 +191,7 @@ fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
 /// output of the network), and its producer's backward does not read it.
 fn can_run_in_place(graph: &Graph, node: usize) -> bool {
     let n = &graph.nodes[node];
-    if !matches!(graph.layers[n.layer].config, Config::Activation(_)) {
+    if !matches!(graph.layers[n.layer].config, Config::Activation(..)) {
         return false;
     }
     let input = n.inputs[0];

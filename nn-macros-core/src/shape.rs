@@ -1,7 +1,7 @@
 //! Phase 3, shapes: the output shape of each layer from its inputs', with an
 //! actionable message when they do not fit. Shapes exclude the batch axis.
 
-use crate::layers::{Config, Pad};
+use crate::layers::{Config, MergeOp, Pad};
 
 pub type Shape = Vec<usize>;
 
@@ -109,6 +109,34 @@ pub fn infer(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, 
             let (_, _, c) = expect_rank3(layer, x)?;
             Ok(vec![c])
         }
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (h, w, c) = expect_rank3(layer, x)?;
+            let rows = top.checked_add(*bottom);
+            let columns = left.checked_add(*right);
+            let (Some(rows), Some(columns)) = (rows, columns) else {
+                return Err(format!("{layer}: the amounts are out of range"));
+            };
+            if !crop {
+                return match (h.checked_add(rows), w.checked_add(columns)) {
+                    (Some(oh), Some(ow)) => Ok(vec![oh, ow, c]),
+                    _ => Err(format!("{layer}: the amounts are out of range")),
+                };
+            }
+            if rows >= h || columns >= w {
+                return Err(format!(
+                    "{layer}: cropping {top}+{bottom} rows and {left}+{right} columns of {} ({h}x{w} \
+                     spatially) leaves nothing; crop less than the image",
+                    x.label
+                ));
+            }
+            Ok(vec![h - rows, w - columns, c])
+        }
         Config::Dense { units, .. } => {
             let mut out = x.shape.to_vec();
             match out.last_mut() {
@@ -121,8 +149,10 @@ pub fn infer(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape, 
             Some(len) => Ok(vec![len]),
             None => Err(format!("{layer}: {} is too large to flatten", x.label)),
         },
-        Config::Activation(_) | Config::Dropout { .. } | Config::BatchNorm { .. } => Ok(x.shape.to_vec()),
-        Config::Add | Config::Concat => infer_merge(layer, config, inputs),
+        Config::Activation(..) | Config::Dropout { .. } | Config::BatchNorm { .. } | Config::Unary(_) => {
+            Ok(x.shape.to_vec())
+        }
+        Config::Add | Config::Concat | Config::Merge(_) => infer_merge(layer, config, inputs),
     }
 }
 
@@ -131,11 +161,15 @@ fn infer_merge(layer: &str, config: &Config, inputs: &[Operand]) -> Result<Shape
         return Err(format!("{layer} needs at least one tensor"));
     };
     match config {
-        Config::Add => {
+        Config::Merge(MergeOp::Subtract) if inputs.len() != 2 => Err(format!(
+            "{layer} takes exactly two tensors (the first minus the second), got {}",
+            inputs.len()
+        )),
+        Config::Add | Config::Merge(_) => {
             for other in rest {
                 if other.shape != first.shape {
                     return Err(format!(
-                        "{layer}: {} is {} but {} is {}; add needs equal shapes",
+                        "{layer}: {} is {} but {} is {}; {layer} needs equal shapes",
                         first.label,
                         show(first.shape),
                         other.label,

@@ -8,7 +8,7 @@ use quote::quote;
 
 use crate::codegen::{act_tokens as activation, init_tokens as initializer, pad_tokens as padding};
 use crate::graph::{Graph, Layer};
-use crate::layers::Config;
+use crate::layers::{Config, MergeOp, UnaryOp};
 use crate::plan::Plan;
 
 fn lit(v: usize) -> Literal {
@@ -65,7 +65,9 @@ pub fn layer_config(config: &Config) -> TokenStream {
         }
         Config::GlobalAveragePool => quote!(#path::GlobalAveragePooling2D),
         Config::Flatten => quote!(#path::Flatten),
-        Config::Activation(act) => {
+        // `Activation`, `ReLU` and `LeakyReLU` layers differ only in how
+        // they are written; the function is the same.
+        Config::Activation(act, _) => {
             let a = activation(*act);
             quote!(#path::Activation(#a))
         }
@@ -75,6 +77,32 @@ pub fn layer_config(config: &Config) -> TokenStream {
         Config::Dropout { rate } => quote!(#path::Dropout { rate: #rate }),
         Config::Add => quote!(#path::Add),
         Config::Concat => quote!(#path::Concatenate),
+        Config::Merge(op) => match op {
+            MergeOp::Subtract => quote!(#path::Subtract),
+            MergeOp::Multiply => quote!(#path::Multiply),
+            MergeOp::Average => quote!(#path::Average),
+            MergeOp::Maximum => quote!(#path::Maximum),
+            MergeOp::Minimum => quote!(#path::Minimum),
+        },
+        Config::Unary(op) => match op {
+            UnaryOp::Abs => quote!(#path::Abs),
+            UnaryOp::Square => quote!(#path::Square),
+            UnaryOp::Sqrt => quote!(#path::Sqrt),
+        },
+        Config::Border {
+            crop,
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
+            if *crop {
+                quote!(#path::Cropping2D { cropping: [[#t, #b], [#l, #r]] })
+            } else {
+                quote!(#path::ZeroPadding2D { padding: [[#t, #b], [#l, #r]] })
+            }
+        }
     }
 }
 

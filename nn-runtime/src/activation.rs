@@ -22,7 +22,30 @@ pub enum Activation {
     Tanh,
     /// Softmax over the last axis, max-subtracted for stability.
     Softmax,
+    /// `x` for positive `x`, `exp(x) - 1` otherwise (Keras's `elu`, alpha 1).
+    Elu,
+    /// `scale · elu_alpha(x)` with Keras's (Klambauer et al.'s) constants
+    /// [`SELU_SCALE`] and [`SELU_ALPHA`].
+    Selu,
+    /// `ln(1 + exp(x))`, computed without overflow.
+    Softplus,
+    /// Keras 3's `relu6(x + 3) / 6` (Keras 2's was `0.2x + 0.5` clipped).
+    HardSigmoid,
+    /// Keras's `ReLU` layer in full: `max_value` from `max_value` up,
+    /// `x` from `threshold` up, `negative_slope · (x - threshold)` below.
+    /// `negative_slope ≥ 0`, `threshold ≥ 0` and `max_value > threshold`
+    /// (`f32::INFINITY` for none), so the derivative can be read off the
+    /// output: the three pieces' outputs do not overlap.
+    ReluWith {
+        negative_slope: f32,
+        max_value: f32,
+        threshold: f32,
+    },
 }
+
+/// SELU's scale and alpha, as Keras defines them.
+pub const SELU_SCALE: f32 = 1.050_701;
+pub const SELU_ALPHA: f32 = 1.673_263_2;
 
 impl Activation {
     /// The Keras name, for summaries and graphs.
@@ -35,16 +58,39 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Softmax => "softmax",
+            Activation::Elu => "elu",
+            Activation::Selu => "selu",
+            Activation::Softplus => "softplus",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::ReluWith { .. } => "relu",
         }
     }
 
     fn check(self, kernel: &'static str, width: usize) -> Result<(), KernelError> {
         expect_nonzero(kernel, "last-axis width", width)?;
         if let Activation::LeakyRelu(alpha) = self {
-            if alpha.is_nan() || alpha <= 0.0 {
+            if alpha.is_nan() || alpha < 0.0 {
                 return Err(KernelError::InvalidArgument {
                     kernel,
-                    message: format!("leaky relu alpha must be positive, got {alpha}"),
+                    message: format!("leaky relu alpha must be ≥ 0, got {alpha}"),
+                });
+            }
+        }
+        if let Activation::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } = self
+        {
+            // NaN fails every comparison, so it is refused too.
+            let fine = negative_slope >= 0.0 && threshold >= 0.0 && max_value > threshold;
+            if !fine {
+                return Err(KernelError::InvalidArgument {
+                    kernel,
+                    message: format!(
+                        "relu needs negative_slope ≥ 0, threshold ≥ 0 and max_value > threshold, got \
+                         negative_slope {negative_slope}, threshold {threshold}, max_value {max_value}"
+                    ),
                 });
             }
         }
@@ -79,6 +125,32 @@ fn apply(act: Activation, values: &mut [f32], width: usize) {
         Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
         Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
         Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
+        Activation::Elu => values
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
+        Activation::Selu => values
+            .iter_mut()
+            .for_each(|v| *v = SELU_SCALE * if *v > 0.0 { *v } else { SELU_ALPHA * v.exp_m1() }),
+        // max(x, 0) + ln(1 + e^-|x|): no overflow, exact far from 0.
+        Activation::Softplus => values
+            .iter_mut()
+            .for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
+        Activation::HardSigmoid => values
+            .iter_mut()
+            .for_each(|v| *v = (*v + 3.0).clamp(0.0, 6.0) / 6.0),
+        Activation::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => values.iter_mut().for_each(|v| {
+            *v = if *v >= max_value {
+                max_value
+            } else if *v >= threshold || v.is_nan() {
+                *v
+            } else {
+                negative_slope * (*v - threshold)
+            }
+        }),
     }
 }
 
@@ -227,6 +299,11 @@ fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: us
         Activation::LeakyRelu(a) => scale_by(y, dy, |v| derivative_from_output(Activation::LeakyRelu(a), v)),
         Activation::Sigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::Sigmoid, v)),
         Activation::Tanh => scale_by(y, dy, |v| derivative_from_output(Activation::Tanh, v)),
+        Activation::Elu => scale_by(y, dy, |v| derivative_from_output(Activation::Elu, v)),
+        Activation::Selu => scale_by(y, dy, |v| derivative_from_output(Activation::Selu, v)),
+        Activation::Softplus => scale_by(y, dy, |v| derivative_from_output(Activation::Softplus, v)),
+        Activation::HardSigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::HardSigmoid, v)),
+        relu @ Activation::ReluWith { .. } => scale_by(y, dy, |v| derivative_from_output(relu, v)),
     }
 }
 
@@ -250,6 +327,47 @@ fn derivative_from_output(act: Activation, y: f32) -> f32 {
         }
         Activation::Sigmoid => y * (1.0 - y),
         Activation::Tanh => 1.0 - y * y,
+        // For x ≤ 0, y = e^x - 1, so e^x = y + 1.
+        Activation::Elu => {
+            if y > 0.0 {
+                1.0
+            } else {
+                y + 1.0
+            }
+        }
+        // For x ≤ 0, y = scale·alpha·(e^x - 1), so the derivative
+        // scale·alpha·e^x is y + scale·alpha.
+        Activation::Selu => {
+            if y > 0.0 {
+                SELU_SCALE
+            } else {
+                y + SELU_SCALE * SELU_ALPHA
+            }
+        }
+        // sigmoid(x) = 1 - e^-y; expm1 keeps it exact for tiny y.
+        Activation::Softplus => -(-y).exp_m1(),
+        Activation::HardSigmoid => (y > 0.0 && y < 1.0) as u8 as f32 / 6.0,
+        // Outputs: below 0 only from the sloped piece; 0 from the sloped
+        // piece when the slope is 0 (or at x = threshold = 0, where the
+        // derivative is taken as relu's, 0); at least `threshold` from the
+        // identity; `max_value` from the flat top.
+        Activation::ReluWith {
+            negative_slope,
+            max_value,
+            threshold,
+        } => {
+            if y >= max_value {
+                0.0
+            } else if y < 0.0 || (y == 0.0 && threshold > 0.0) {
+                negative_slope
+            } else if y == 0.0 && negative_slope == 0.0 {
+                0.0
+            } else if y >= threshold {
+                1.0
+            } else {
+                negative_slope
+            }
+        }
     }
 }
 

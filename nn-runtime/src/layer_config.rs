@@ -62,6 +62,26 @@ pub enum LayerConfig {
     Add,
     /// Joins two or more tensors along the last axis (`axis = -1`).
     Concatenate,
+    /// `a - b`.
+    Subtract,
+    /// Element-wise product of two or more tensors.
+    Multiply,
+    /// Element-wise mean of two or more tensors.
+    Average,
+    Maximum,
+    Minimum,
+    /// Element-wise `|x|`, `x²`, `√x`.
+    Abs,
+    Square,
+    Sqrt,
+    /// Zeros added around an image: `[[top, bottom], [left, right]]`.
+    ZeroPadding2D {
+        padding: [[usize; 2]; 2],
+    },
+    /// Rows and columns removed: `[[top, bottom], [left, right]]`.
+    Cropping2D {
+        cropping: [[usize; 2]; 2],
+    },
 }
 
 impl LayerConfig {
@@ -80,6 +100,16 @@ impl LayerConfig {
             LayerConfig::Dropout { .. } => "Dropout",
             LayerConfig::Add => "Add",
             LayerConfig::Concatenate => "Concatenate",
+            LayerConfig::Subtract => "Subtract",
+            LayerConfig::Multiply => "Multiply",
+            LayerConfig::Average => "Average",
+            LayerConfig::Maximum => "Maximum",
+            LayerConfig::Minimum => "Minimum",
+            LayerConfig::Abs => "Abs",
+            LayerConfig::Square => "Square",
+            LayerConfig::Sqrt => "Sqrt",
+            LayerConfig::ZeroPadding2D { .. } => "ZeroPadding2D",
+            LayerConfig::Cropping2D { .. } => "Cropping2D",
         }
     }
 
@@ -98,6 +128,16 @@ impl LayerConfig {
             LayerConfig::Dropout { .. } => "dropout",
             LayerConfig::Add => "add",
             LayerConfig::Concatenate => "concatenate",
+            LayerConfig::Subtract => "subtract",
+            LayerConfig::Multiply => "multiply",
+            LayerConfig::Average => "average",
+            LayerConfig::Maximum => "maximum",
+            LayerConfig::Minimum => "minimum",
+            LayerConfig::Abs => "abs",
+            LayerConfig::Square => "square",
+            LayerConfig::Sqrt => "sqrt",
+            LayerConfig::ZeroPadding2D { .. } => "zero_padding2d",
+            LayerConfig::Cropping2D { .. } => "cropping2d",
         }
     }
 

@@ -263,6 +263,11 @@ pub trait Model: Generated {
             spec.outputs.len(),
             output_grads.len(),
         )?;
+        // Without a training forward there is no batch to compare with: say so
+        // rather than report the arrays' batch as a mismatch against 0.
+        if !self.core().arena.trained_forward {
+            return Err(NnError::NoForward { network: spec.name });
+        }
         let batch = self.core().arena.batch;
         let got = batch_of(spec.name, spec.outputs, output_grads)?;
         if got != batch {
@@ -285,29 +290,28 @@ pub trait Model: Generated {
         crate::io::weights::save(&Self::SPEC, &core.params, &core.state, path.as_ref())
     }
 
-    /// Loads weights saved by [`Model::save_weights`] (or written by another
-    /// tool with the same keys and shapes). Every tensor is checked first,
-    /// and a file nn wrote must come from a network with this architecture
-    /// (its name and fingerprint are in the file); on any mismatch the
-    /// network is left unchanged.
+    /// Loads weights saved by [`Model::save_weights`] of this network (or
+    /// written by another tool with the same keys and shapes). Every tensor
+    /// is checked first (shape, dtype, finite values), and a file another
+    /// network saved is refused even when its shapes match; on any problem
+    /// the network is left unchanged.
     fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
-        let writer = crate::io::weights::Writer::MustMatch;
-        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref(), writer)?;
-        let core = self.core_mut();
-        core.params = params;
-        core.state = state;
+        let weights = crate::io::weights::load(
+            &Self::SPEC,
+            path.as_ref(),
+            crate::io::weights::Writer::ThisNetwork,
+        )?;
+        install(self, weights);
         Ok(())
     }
 
-    /// Like [`Model::load_weights`] but accepts a file written by any
-    /// network whose tensors have this network's names and shapes (e.g. the
-    /// same layers with a different activation, for fine-tuning).
-    fn load_weights_any_writer(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
-        let writer = crate::io::weights::Writer::Any;
-        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref(), writer)?;
-        let core = self.core_mut();
-        core.params = params;
-        core.state = state;
+    /// [`Model::load_weights`] for a file saved by a network of another
+    /// name with the same layers (this network renamed, or a twin); every
+    /// tensor is still checked.
+    fn load_weights_of_other_network(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let weights =
+            crate::io::weights::load(&Self::SPEC, path.as_ref(), crate::io::weights::Writer::AnyNetwork)?;
+        install(self, weights);
         Ok(())
     }
 
@@ -317,10 +321,8 @@ pub trait Model: Generated {
     /// matched by graph structure (see [`crate::io::keras`]); every tensor is
     /// checked first and on any mismatch the network is left unchanged.
     fn load_keras_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
-        let (params, state) = crate::io::keras::load(&Self::SPEC, path.as_ref())?;
-        let core = self.core_mut();
-        core.params = params;
-        core.state = state;
+        let weights = crate::io::keras::load(&Self::SPEC, path.as_ref())?;
+        install(self, weights);
         Ok(())
     }
 
@@ -341,6 +343,13 @@ pub trait Model: Generated {
     fn dot() -> String {
         crate::report::dot::dot(&Self::SPEC)
     }
+}
+
+/// Puts checked weights (parameters, state) into the network.
+fn install<M: Model>(model: &mut M, (params, state): (Vec<f32>, Vec<f32>)) {
+    let core = model.core_mut();
+    core.params = params;
+    core.state = state;
 }
 
 /// Checks that each slice holds `batch` samples of its tensor.

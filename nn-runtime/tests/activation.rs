@@ -16,7 +16,8 @@ fn inputs() -> Vec<f32> {
         .into_iter()
         .map(|v| {
             let v = v * 8.0;
-            if v.abs() < 0.1 || (v - 6.0).abs() < 0.1 {
+            // ... and from hard_sigmoid's at ±3.
+            if v.abs() < 0.1 || (v - 6.0).abs() < 0.1 || (v.abs() - 3.0).abs() < 0.1 {
                 v + 0.3
             } else {
                 v
@@ -57,6 +58,43 @@ fn reference(act: Activation, x: &[f32]) -> Vec<f32> {
                 }
                 Activation::Sigmoid => (1.0 / (1.0 + (-(v as f64)).exp())) as f32,
                 Activation::Tanh => (v as f64).tanh() as f32,
+                Activation::Elu => {
+                    if v > 0.0 {
+                        v
+                    } else {
+                        ((v as f64).exp() - 1.0) as f32
+                    }
+                }
+                Activation::Selu => {
+                    // Klambauer et al.'s constants, written out independently.
+                    let (scale, alpha) = (1.0507009873554805_f64, 1.6732632423543772_f64);
+                    let v = v as f64;
+                    (scale * if v > 0.0 { v } else { alpha * (v.exp() - 1.0) }) as f32
+                }
+                Activation::Softplus => (1.0 + (v as f64).exp()).ln() as f32,
+                Activation::HardSigmoid => {
+                    let v = v as f64;
+                    (if v <= -3.0 {
+                        0.0
+                    } else if v >= 3.0 {
+                        1.0
+                    } else {
+                        v / 6.0 + 0.5
+                    }) as f32
+                }
+                Activation::ReluWith {
+                    negative_slope,
+                    max_value,
+                    threshold,
+                } => {
+                    if v >= max_value {
+                        max_value
+                    } else if v >= threshold {
+                        v
+                    } else {
+                        negative_slope * (v - threshold)
+                    }
+                }
                 Activation::Softmax => unreachable!(),
             })
             .collect(),
@@ -64,7 +102,10 @@ fn reference(act: Activation, x: &[f32]) -> Vec<f32> {
 }
 
 fn run(act: Activation) {
-    let x = inputs();
+    run_on(act, inputs());
+}
+
+fn run_on(act: Activation, x: Vec<f32>) {
     let mut y = vec![0.0; x.len()];
     forward(act, &x, &mut y, WIDTH).unwrap();
     assert_close(act.name(), &y, &reference(act, &x), 1e-5);
@@ -120,6 +161,85 @@ fn activation_softmax_last_axis() {
 }
 
 #[test]
+fn activation_elu() {
+    run(Activation::Elu);
+}
+
+#[test]
+fn activation_selu() {
+    run(Activation::Selu);
+}
+
+#[test]
+fn activation_softplus() {
+    run(Activation::Softplus);
+}
+
+#[test]
+fn activation_hard_sigmoid() {
+    run(Activation::HardSigmoid);
+}
+
+/// Keras's `ReLU(max_value, negative_slope, threshold)` on inputs kept away
+/// from its kinks (threshold, max_value) by more than the step.
+fn run_relu_with(negative_slope: f32, max_value: f32, threshold: f32) {
+    let act = Activation::ReluWith {
+        negative_slope,
+        max_value,
+        threshold,
+    };
+    let x = inputs()
+        .into_iter()
+        .map(|v| {
+            if (v - threshold).abs() < 0.1 || (v - max_value).abs() < 0.1 {
+                v + 0.3
+            } else {
+                v
+            }
+        })
+        .collect();
+    run_on(act, x);
+}
+
+#[test]
+fn relu_layer_with_slope_threshold_and_maximum() {
+    run_relu_with(0.2, 5.0, 1.0);
+}
+
+#[test]
+fn relu_layer_with_threshold_and_no_slope() {
+    run_relu_with(0.0, f32::INFINITY, 1.5);
+}
+
+#[test]
+fn relu_layer_as_leaky_relu_capped() {
+    run_relu_with(0.3, 6.0, 0.0);
+}
+
+#[test]
+fn leaky_relu_with_zero_slope_is_relu() {
+    run(Activation::LeakyRelu(0.0));
+}
+
+#[test]
+fn softplus_is_stable_and_exact_at_the_extremes() {
+    let x = [-100.0f32, -20.0, 0.0, 20.0, 100.0];
+    let mut y = vec![0.0; 5];
+    forward(Activation::Softplus, &x, &mut y, 5).unwrap();
+    let expected: Vec<f32> = x.iter().map(|&v| (1.0 + (v as f64).exp()).ln() as f32).collect();
+    assert_close("softplus of large values", &y, &expected, 1e-6);
+    // The derivative (sigmoid) recovered from tiny outputs stays relative-exact.
+    let mut dx = vec![0.0; 5];
+    backward(Activation::Softplus, &y, &[1.0; 5], &mut dx, 5).unwrap();
+    let sigmoid: Vec<f32> = x
+        .iter()
+        .map(|&v| (1.0 / (1.0 + (-(v as f64)).exp())) as f32)
+        .collect();
+    assert_close("softplus derivative", &dx, &sigmoid, 1e-5);
+    assert!(dx[0] > 0.0, "e^-100 is not rounded to 0: {dx:?}");
+}
+
+#[test]
 fn softmax_is_stable_for_large_inputs() {
     let mut y = vec![0.0; 3];
     forward(Activation::Softmax, &[1000.0, 1000.0, -1000.0], &mut y, 3).unwrap();
@@ -134,7 +254,14 @@ fn activation_rejects_bad_arguments() {
     let err = forward(Activation::Softmax, &[0.0; 4], &mut y, 3).unwrap_err();
     assert!(err.to_string().contains("expected 3"), "{err}");
     let err = forward(Activation::LeakyRelu(-1.0), &[0.0; 4], &mut y, 4).unwrap_err();
-    assert!(err.to_string().contains("alpha must be positive"), "{err}");
+    assert!(err.to_string().contains("alpha must be ≥ 0, got -1"), "{err}");
+    let bad_relu = Activation::ReluWith {
+        negative_slope: 0.1,
+        max_value: 1.0,
+        threshold: 2.0,
+    };
+    let err = forward(bad_relu, &[0.0; 4], &mut y, 4).unwrap_err();
+    assert!(err.to_string().contains("max_value > threshold"), "{err}");
     let err = forward(Activation::Relu, &[0.0; 4], &mut y, 0).unwrap_err();
     assert!(err.to_string().contains("width is zero"), "{err}");
 }

@@ -195,6 +195,9 @@ fn corrupt_files_fail_by_name_or_are_skipped_and_counted() {
     let bytes = std::fs::read(&good).unwrap();
     let truncated = dir.join("Coat").join("truncated.png");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    // A link from a class folder to its parent is not followed (no loop).
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&dir, dir.join("Coat").join("loop")).unwrap();
     // Other extensions are not images and are ignored, as in Keras.
     std::fs::write(dir.join("Coat").join("notes.txt"), b"ignored").unwrap();
 

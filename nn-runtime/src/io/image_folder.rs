@@ -101,7 +101,8 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> NnError {
 
 impl ImageFolder {
     /// Lists `dir`: every sub-folder is a class, every `.png`, `.jpg` or
-    /// `.jpeg` file in it (any depth) an example. Files directly in `dir`
+    /// `.jpeg` file in it (any depth, not through links to folders) an
+    /// example. Files directly in `dir`
     /// and other extensions are ignored, as in Keras.
     pub fn open(dir: impl AsRef<Path>, options: ImageFolderOptions) -> Result<Self, NnError> {
         let dir = dir.as_ref();
@@ -275,8 +276,15 @@ impl ImageFolder {
 
 fn list_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), NnError> {
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, "read the folder", e))? {
-        let path = entry.map_err(|e| io_error(dir, "read the folder", e))?.path();
-        if path.is_dir() {
+        let entry = entry.map_err(|e| io_error(dir, "read the folder", e))?;
+        let path = entry.path();
+        // Links to folders are not followed (Keras's `follow_links=False`),
+        // so a link loop cannot recurse forever.
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| io_error(&path, "read", e))?
+            .is_dir();
+        if is_dir {
             list_images(&path, out)?;
         } else if path
             .extension()

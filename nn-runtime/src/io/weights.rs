@@ -8,8 +8,8 @@
 //! previous file intact.
 //! Loading checks every tensor and reports every missing, unexpected and
 //! mis-shaped one in a single error, leaving the network untouched on error.
-//! The metadata records which network wrote the file ([`super::writer`]);
-//! loading it into a different one is an error.
+//! The metadata records which network wrote the file, by name and
+//! architecture fingerprint ([`super::writer`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -48,30 +48,30 @@ pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Res
     crate::io::atomic::write("write weights to", path, &bytes)
 }
 
-/// Whether loading checks that the file was written by this network.
+/// Whose weights a load accepts: a file that names the network that wrote
+/// it (every file `save` writes does) must name this one, unless the caller
+/// says the network was renamed. Files of other tools name none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Writer {
-    /// A file nn wrote must come from a network with this architecture.
-    MustMatch,
-    /// Only tensor names, dtypes and shapes are checked.
-    Any,
+    ThisNetwork,
+    AnyNetwork,
 }
 
-/// Reads weights from bytes into fresh buffers, checking the writer and
-/// every tensor.
+/// Reads weights from bytes into fresh buffers, checking every tensor.
 pub fn from_bytes(
     spec: &ModelSpec,
     bytes: &[u8],
     origin: &str,
     writer: Writer,
 ) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let invalid = |e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}"));
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
-    if writer == Writer::MustMatch {
-        super::writer::check(spec, header.metadata().as_ref(), origin)?;
-    }
-    let file = SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
     let mut problems = Vec::new();
+    if writer == Writer::ThisNetwork {
+        problems.extend(super::writer::problem(spec, header.metadata().as_ref()));
+    }
     let (params, state) = fill(
         spec,
         &file,
@@ -101,7 +101,7 @@ pub fn from_bytes(
 /// Copies every parameter of `spec` out of `file` into fresh buffers.
 /// `locate` gives, per parameter, the file's key for it and how messages
 /// name it (`None`: nothing in the file is meant for it). Every missing,
-/// mis-typed and mis-shaped tensor is added to `problems`.
+/// mis-typed, mis-shaped and non-finite tensor is added to `problems`.
 pub(crate) fn fill(
     spec: &ModelSpec,
     file: &SafeTensors,
@@ -140,6 +140,15 @@ pub(crate) fn fill(
             .zip(view.data().chunks_exact(4))
         {
             *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        // A NaN or infinite weight only ever makes every prediction NaN.
+        let values = &target[p.offset..p.offset + p.len];
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            let count = values.iter().filter(|v| !v.is_finite()).count();
+            problems.push(format!(
+                "tensor {label} holds {count} non-finite value(s), the first {} at flat index {at}",
+                values[at]
+            ));
         }
     }
     (params, state)

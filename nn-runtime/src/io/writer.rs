@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use crate::fingerprint::fingerprint;
-use crate::model_error::NnError;
 use crate::spec::ModelSpec;
 
 /// Metadata keys in the safetensors header.
@@ -28,41 +27,33 @@ pub fn metadata(spec: &ModelSpec) -> HashMap<String, String> {
     ])
 }
 
-/// Checks that a file's metadata names this network's architecture.
+/// What is wrong with loading a file with this metadata into `spec`'s
+/// network, if anything: it was saved by a network of another name, or by
+/// one of this name whose architecture has changed since.
 ///
-/// Files nn did not write (no `format = nn`) are not checked: their tensors
-/// are. A file whose fingerprint matches loads whatever network name it
-/// records (a renamed struct keeps its files). A file from an older nn
-/// without a fingerprint is checked by network name.
-pub fn check(
-    spec: &ModelSpec,
-    metadata: Option<&HashMap<String, String>>,
-    origin: &str,
-) -> Result<(), NnError> {
-    let Some(meta) = metadata else {
-        return Ok(());
-    };
+/// Files nn did not write (no `format = nn`) are not checked here: their
+/// tensors are. A file from an older nn without a fingerprint is checked by
+/// network name only.
+pub fn problem(spec: &ModelSpec, metadata: Option<&HashMap<String, String>>) -> Option<String> {
+    let meta = metadata?;
     if meta.get(FORMAT).map(String::as_str) != Some("nn") {
-        return Ok(());
+        return None;
     }
-    let writer = meta.get(MODEL).map(String::as_str).unwrap_or("(unnamed)");
-    let mismatch = match meta.get(FINGERPRINT) {
-        Some(theirs) => {
-            let ours = fingerprint(spec);
-            (*theirs != ours).then(|| format!("architecture fingerprint {theirs}, this network's is {ours}"))
-        }
-        None => (writer != spec.name).then(|| "no architecture fingerprint (older nn)".to_string()),
-    };
-    match mismatch {
-        None => Ok(()),
-        Some(why) => Err(NnError::WeightMismatch {
-            file: origin.to_string(),
-            network: spec.name,
-            problems: vec![format!(
-                "written by network `{writer}` ({why}): its weights belong to a different \
-                 architecture. Load the file into `{writer}`, or, if the tensors are meant for \
-                 this network, use `load_weights_any_writer`, which checks only names and shapes"
-            )],
-        }),
+    let writer = meta.get(MODEL)?;
+    let name = spec.name;
+    if writer != name {
+        return Some(format!(
+            "it was saved by network {writer}, not {name}; if {name} is {writer} renamed or rebuilt, \
+             load it with `load_weights_of_other_network`"
+        ));
     }
+    let theirs = meta.get(FINGERPRINT)?;
+    let ours = fingerprint(spec);
+    (*theirs != ours).then(|| {
+        format!(
+            "it was saved by a network {name} of another architecture (fingerprint {theirs}, this \
+             one's is {ours}): same name, different layers or connections; if the tensors are \
+             meant for this one, load it with `load_weights_of_other_network`"
+        )
+    })
 }

@@ -4,7 +4,8 @@
 //! `fill_mode="reflect"` and bilinear interpolation.
 //!
 //! These are dataset transforms, applied to a batch between loading and the
-//! forward pass of *training* steps only, rather than layers inside
+//! forward pass of *training* steps only (`FitConfig::augmentation` for
+//! `fit`, `StreamConfig::augmentation` for `fit_folder`), rather than layers inside
 //! `network!`. Keras offers both; as layers they would need a new layer kind
 //! through the macro's parser, shape rules, code generation, summaries and
 //! weight files, and a backward pass that is never used (augmentation has no

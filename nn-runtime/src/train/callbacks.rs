@@ -9,7 +9,7 @@ use crate::io::weights;
 use crate::model_error::NnError;
 use crate::spec::ModelSpec;
 use crate::train::history::Logs;
-use crate::train::optimizer::Optimizer;
+use crate::train::optimizer::{checked_rate, Optimizer};
 
 /// What a callback may read and change while training runs: the weights
 /// (as slices, whose lengths the generated code relies on, so a callback can
@@ -70,9 +70,11 @@ impl<'a> CallbackContext<'a> {
     }
 
     /// Sets the learning rate of the following updates (Keras's
-    /// `self.model.optimizer.learning_rate = lr`).
+    /// `self.model.optimizer.learning_rate = lr`). Refuses NaN, infinite and
+    /// negative rates, and optimizers driven by a schedule.
     pub fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.optimizer.set_learning_rate(learning_rate)
+        let rate = checked_rate(self.optimizer.name(), learning_rate)?;
+        self.optimizer.set_learning_rate(rate)
     }
 
     /// Ends training after the current step or epoch (Keras's

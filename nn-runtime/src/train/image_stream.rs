@@ -22,7 +22,7 @@ use crate::train::callbacks::Callback;
 use crate::train::history::History;
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::Progress;
-use crate::train::trainer::{output_of, Buffers, FitConfig, Tally, Trainer};
+use crate::train::trainer::{all_finite, augmentation_seed, output_of, Buffers, FitConfig, Tally, Trainer};
 
 /// A decoded batch: `n` images and labels, flat.
 struct Batch {
@@ -207,10 +207,11 @@ impl<O: Optimizer> Trainer<O> {
                 spec.name
             )));
         }
-        if config.class_weight.is_some() || config.validation_split.is_some() {
+        if config.class_weight.is_some() || config.validation_split.is_some() || config.augmentation.is_some()
+        {
             return Err(NnError::Other(format!(
-                "{}: for image folders, split with ImageFolderOptions::validation_split; \
-                 class_weight is not supported on streams",
+                "{}: for image folders, split with ImageFolderOptions::validation_split and augment with \
+                 StreamConfig::augmentation; class_weight is not supported on streams",
                 spec.name
             )));
         }
@@ -222,7 +223,7 @@ impl<O: Optimizer> Trainer<O> {
         let mut buffers = Self::stream_buffers::<M>(train, batch);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut augment_rng = StdRng::seed_from_u64(config.seed ^ 0x5851_f42d_4c95_7f2d);
+        let mut augment_rng = StdRng::seed_from_u64(augmentation_seed(config.seed));
         model.seed_dropout(config.seed ^ 0x9e37_79b9_7f4a_7c15);
         let mut progress = Progress::new(config.verbosity);
         let mut history = History::default();
@@ -247,16 +248,7 @@ impl<O: Optimizer> Trainer<O> {
             stream(train, &order, batch, stream_config.prefetch, &mut stats, |b| {
                 let started = Instant::now();
                 let n = b.n;
-                let rate = self.optimizer.learning_rate();
-                if !(rate.is_finite() && rate >= 0.0) {
-                    return Err(NnError::Other(format!(
-                        "{}: the learning rate is {rate} at epoch {}, step {}",
-                        spec.name,
-                        epoch + 1,
-                        step + 1
-                    )));
-                }
-                buffers.inputs[0][..b.images[..n * train.image_len()].len()]
+                buffers.inputs[0][..n * train.image_len()]
                     .copy_from_slice(&b.images[..n * train.image_len()]);
                 buffers.targets[0][..n * train.label_len()]
                     .copy_from_slice(&b.labels[..n * train.label_len()]);
@@ -269,6 +261,12 @@ impl<O: Optimizer> Trainer<O> {
                 }
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
+                let non_finite = |what| NnError::NonFinite {
+                    network: spec.name,
+                    what,
+                    epoch: epoch + 1,
+                    step: step + 1,
+                };
                 let running = tally.total / tally.samples.max(1) as f64;
                 if !loss.is_finite() {
                     if self.with_context(model, callbacks, |cb, ctx| {
@@ -277,15 +275,12 @@ impl<O: Optimizer> Trainer<O> {
                         stop = true;
                         return Ok(true);
                     }
-                    return Err(NnError::Other(format!(
-                        "{}: the loss became {loss} at epoch {}, step {}; \
-                         try a lower learning rate or check the images",
-                        spec.name,
-                        epoch + 1,
-                        step + 1
-                    )));
+                    return Err(non_finite("loss"));
                 }
                 self.backward_and_step(model, n, &buffers.grads)?;
+                if !all_finite(model.params()) {
+                    return Err(non_finite("parameters"));
+                }
                 if !callbacks.is_empty()
                     && self.with_context(model, callbacks, |cb, ctx| {
                         cb.on_train_batch_end(step, running, ctx)

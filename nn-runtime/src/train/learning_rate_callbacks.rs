@@ -49,7 +49,9 @@ pub enum MonitorMode {
 
 /// Multiplies the learning rate by `factor` when `monitor` has not improved
 /// by more than `min_delta` for `patience` epochs, then waits `cooldown`
-/// epochs before counting again; never goes below `min_lr`.
+/// epochs before counting again; never goes below `min_lr`. A `monitor`
+/// that training does not report is an error naming the figures it does
+/// report (Keras only warns), as for EarlyStopping here.
 #[derive(Debug, Clone)]
 pub struct ReduceLROnPlateau {
     pub monitor: String,

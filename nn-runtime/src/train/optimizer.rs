@@ -12,9 +12,12 @@ pub trait Optimizer {
     /// `optimizer.learning_rate`).
     fn learning_rate(&self) -> f32;
     /// Sets the learning rate of the following steps, as Keras's
-    /// `optimizer.learning_rate = lr`. Fails for a rate that is not finite
-    /// and positive-or-zero, and for an optimizer driven by a schedule
-    /// (Keras refuses that too).
+    /// `optimizer.learning_rate = lr`. Fails for an optimizer driven by a
+    /// schedule (Keras refuses that too). Like a rate given to the
+    /// constructor, it is not checked here: a NaN rate makes NaN weights,
+    /// which `fit` reports at that step; callbacks set it through
+    /// [`crate::train::CallbackContext::set_learning_rate`], which refuses
+    /// NaN, infinite and negative rates.
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError>;
     fn name(&self) -> &'static str;
 
@@ -28,7 +31,7 @@ pub trait Optimizer {
     }
 }
 
-/// The check every `set_learning_rate` makes.
+/// The check a callback's rate change gets.
 pub(crate) fn checked_rate(optimizer: &str, learning_rate: f32) -> Result<f32, NnError> {
     if learning_rate.is_finite() && learning_rate >= 0.0 {
         Ok(learning_rate)
@@ -90,7 +93,7 @@ impl Optimizer for Sgd {
     }
 
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.learning_rate = checked_rate(self.name(), learning_rate)?;
+        self.learning_rate = learning_rate;
         Ok(())
     }
 
@@ -181,7 +184,7 @@ impl Optimizer for Adam {
 
     /// Sets the base rate (before the legacy `decay`, which is 0 unless set).
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.learning_rate = checked_rate(self.name(), learning_rate)?;
+        self.learning_rate = learning_rate;
         Ok(())
     }
 
@@ -244,7 +247,7 @@ impl Optimizer for RmsProp {
     }
 
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.learning_rate = checked_rate(self.name(), learning_rate)?;
+        self.learning_rate = learning_rate;
         Ok(())
     }
 

@@ -185,14 +185,14 @@ impl<O: Optimizer, S: LearningRateSchedule> Scheduled<O, S> {
 
 impl<O: Optimizer, S: LearningRateSchedule> Optimizer for Scheduled<O, S> {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        // A rate the optimizer refuses (NaN, infinite, negative) skips the
-        // update; `fit` checks `learning_rate()` before every step and stops
-        // with an error naming the step, so nothing is skipped silently there.
-        let rate = self.schedule.rate(self.iterations);
-        if self.optimizer.set_learning_rate(rate).is_ok() {
-            self.optimizer.step(params, grads);
-            self.iterations += 1;
-        }
+        // Optimizers take any rate; a NaN one shows as NaN weights, which
+        // `fit` reports at this step. (Only a scheduled optimizer inside
+        // refuses, and then its own schedule applies.)
+        self.optimizer
+            .set_learning_rate(self.schedule.rate(self.iterations))
+            .ok();
+        self.optimizer.step(params, grads);
+        self.iterations += 1;
     }
 
     fn learning_rate(&self) -> f32 {

@@ -11,6 +11,7 @@ use rand::SeedableRng;
 use crate::model::{Mode, Model};
 use crate::model_error::NnError;
 use crate::report::confusion::ConfusionMatrix;
+use crate::train::augment::Augmentation;
 use crate::train::callbacks::{Callback, CallbackContext};
 use crate::train::class_weight;
 use crate::train::dataset::Dataset;
@@ -40,6 +41,10 @@ pub struct FitConfig {
     /// training only and single-output networks; not together with the
     /// training data's sample weights (as in Keras).
     pub class_weight: Option<HashMap<usize, f32>>,
+    /// Random transforms of the training images (a network with one image
+    /// input `[h, w, c]`), seeded from `seed`; validation and evaluation
+    /// never see them. Geometric transforms use a scratch image per batch.
+    pub augmentation: Option<Augmentation>,
 }
 
 impl Default for FitConfig {
@@ -52,6 +57,7 @@ impl Default for FitConfig {
             validation_split: None,
             verbosity: Verbosity::default(),
             class_weight: None,
+            augmentation: None,
         }
     }
 }
@@ -210,6 +216,8 @@ impl<O: Optimizer> Trainer<O> {
                 metric.check(self.loss_for(i).0, output.name)?;
             }
         }
+        data.check_columns()
+            .map_err(|e| NnError::Other(format!("{}: {what}: {e}", spec.name)))?;
         for (column, input) in data.inputs.iter().zip(spec.inputs) {
             if column.sample_shape != input.shape {
                 return Err(NnError::Shape {
@@ -490,6 +498,13 @@ impl<O: Optimizer> Trainer<O> {
         let mut progress = Progress::new(config.verbosity);
         let mut history = History::default();
         let steps = train.len().div_ceil(batch);
+        let mut augment = match &config.augmentation {
+            Some(aug) => {
+                let rng = StdRng::seed_from_u64(augmentation_seed(config.seed));
+                Some((aug, augmented_image_shape(&spec)?, rng))
+            }
+            None => None,
+        };
 
         self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
         'epochs: for epoch in 0..config.epochs {
@@ -503,18 +518,12 @@ impl<O: Optimizer> Trainer<O> {
             let mut tally = self.tally::<M>();
             let mut stop = false;
             for (step, indices) in order.chunks(batch).enumerate() {
-                let rate = self.optimizer.learning_rate();
-                if !(rate.is_finite() && rate >= 0.0) {
-                    return Err(NnError::Other(format!(
-                        "{}: the learning rate is {rate} at epoch {}, step {} of {steps}; \
-                         it must be a finite number >= 0",
-                        spec.name,
-                        epoch + 1,
-                        step + 1
-                    )));
-                }
                 let n = indices.len();
                 Self::gather(train, train_weights, indices, &mut buffers);
+                if let Some((aug, shape, aug_rng)) = augment.as_mut() {
+                    let len = shape.0 * shape.1 * shape.2;
+                    aug.apply(&mut buffers.inputs[0][..n * len], *shape, aug_rng);
+                }
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
                 let non_finite = |what| NnError::NonFinite {
@@ -675,6 +684,23 @@ impl<O: Optimizer> Trainer<O> {
     }
 }
 
+/// The image shape augmentation works on: the network's only input, `[h, w, c]`.
+pub(crate) fn augmented_image_shape(spec: &crate::spec::ModelSpec) -> Result<(usize, usize, usize), NnError> {
+    match spec.inputs {
+        [input] if input.shape.len() == 3 => Ok((input.shape[0], input.shape[1], input.shape[2])),
+        _ => Err(NnError::Other(format!(
+            "{}: augmentation needs one image input [height, width, channels]; this network's inputs are {:?}",
+            spec.name,
+            spec.inputs.iter().map(|i| i.shape).collect::<Vec<_>>()
+        ))),
+    }
+}
+
+/// The augmentation random stream's seed, apart from shuffling's and dropout's.
+pub(crate) fn augmentation_seed(seed: u64) -> u64 {
+    seed ^ 0x5851_f42d_4c95_7f2d
+}
+
 /// Output `i` of the last forward pass (`i` comes from the spec, so it exists).
 pub(crate) fn output_of<M: Model>(model: &M, i: usize) -> Result<&[f32], NnError> {
     model
@@ -684,7 +710,7 @@ pub(crate) fn output_of<M: Model>(model: &M, i: usize) -> Result<&[f32], NnError
 
 /// Whether every value is finite: `x * 0` is 0 for finite `x` and NaN for
 /// NaN or ±inf, and a sum of such products vectorises.
-fn all_finite(values: &[f32]) -> bool {
+pub(crate) fn all_finite(values: &[f32]) -> bool {
     values.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0
 }
 
@@ -737,9 +763,8 @@ impl Tally {
         logs
     }
 
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     /// Every sum as one flat list, so replicas can add theirs in one
-    /// all-reduce; [`Tally::from_sums`] reads it back.
+    /// all-reduce; [`Tally::with_sums`] reads it back.
     #[cfg(feature = "mpi")]
     pub(crate) fn to_sums(&self) -> Vec<f64> {
         let mut sums = vec![self.total, self.samples as f64];
@@ -753,7 +778,7 @@ impl Tally {
     /// A tally with this one's metrics whose sums are `sums` (counts are
     /// exact in `f64` up to 2^53).
     #[cfg(feature = "mpi")]
-    pub(crate) fn from_sums(&self, sums: &[f64]) -> Self {
+    pub(crate) fn with_sums(&self, sums: &[f64]) -> Self {
         let outputs = self.losses.len();
         let mut rest = sums[2 + outputs..].iter().copied();
         Self {

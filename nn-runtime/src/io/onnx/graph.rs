@@ -12,9 +12,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::proto::{
     attribute_type, AttributeProto, Dimension, GraphProto, NodeProto, TensorProto, TensorShapeProto,
-    TensorTypeProto, TypeProto, ValueInfoProto, FLOAT,
+    TensorTypeProto, TypeProto, ValueInfoProto, FLOAT, INT64,
 };
-use crate::activation::Activation;
+use crate::activation::{Activation, SELU_ALPHA, SELU_SCALE};
 use crate::layer_config::LayerConfig;
 use crate::model_error::NnError;
 use crate::spec::{LayerSpec, ModelSpec};
@@ -178,6 +178,26 @@ fn pads(input: &[usize], window: [usize; 2], strides: [usize; 2], padding: Paddi
 }
 
 impl Builder<'_> {
+    /// An int64 vector initializer (shapes and indices for Pad and Slice).
+    fn int64s(&mut self, name: &str, values: &[i64]) -> String {
+        if self.initializer_names.insert(name.to_string()) {
+            self.value_names.insert(name.to_string());
+            self.initializers.push(TensorProto {
+                dims: vec![values.len() as i64],
+                data_type: INT64,
+                name: name.to_string(),
+                raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            });
+        }
+        name.to_string()
+    }
+
+    /// A scalar float initializer holding `value` (shared by every use).
+    fn scalar(&mut self, value: f32) -> String {
+        let name = format!("const/{value:?}");
+        self.initializer(&name, &[], [value])
+    }
+
     /// Appends one operator and returns its output's name: `output`, or
     /// `output~k` when that name is taken (a layer named like an input or
     /// output of the network).
@@ -422,6 +442,68 @@ impl Builder<'_> {
                     layout,
                 }
             }
+            LayerConfig::Subtract
+            | LayerConfig::Multiply
+            | LayerConfig::Average
+            | LayerConfig::Maximum
+            | LayerConfig::Minimum => {
+                let layout = self.input_layout(i);
+                let mut inputs = Vec::new();
+                for &x in node.inputs {
+                    inputs.push(self.value_in(x, layout)?);
+                }
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let out = match layer.config {
+                    LayerConfig::Subtract => self.op("Sub", &refs, &name, Vec::new()),
+                    LayerConfig::Average => self.op("Mean", &refs, &name, Vec::new()),
+                    LayerConfig::Maximum => self.op("Max", &refs, &name, Vec::new()),
+                    LayerConfig::Minimum => self.op("Min", &refs, &name, Vec::new()),
+                    _ => {
+                        // ONNX's Mul takes two operands: a chain.
+                        let mut product = refs[0].to_string();
+                        for (k, x) in refs.iter().enumerate().skip(1) {
+                            let target = if k + 1 == refs.len() {
+                                name.clone()
+                            } else {
+                                format!("{name}/product{k}")
+                            };
+                            product = self.op("Mul", &[&product, x], &target, Vec::new());
+                        }
+                        product
+                    }
+                };
+                Value { name: out, layout }
+            }
+            LayerConfig::Abs | LayerConfig::Square | LayerConfig::Sqrt => {
+                let layout = self.input_layout(i);
+                let x = self.value_in(node.inputs[0], layout)?;
+                let out = match layer.config {
+                    LayerConfig::Abs => self.op("Abs", &[&x], &name, Vec::new()),
+                    LayerConfig::Sqrt => self.op("Sqrt", &[&x], &name, Vec::new()),
+                    _ => self.op("Mul", &[&x, &x], &name, Vec::new()),
+                };
+                Value { name: out, layout }
+            }
+            LayerConfig::ZeroPadding2D {
+                padding: [[t, b], [l, r]],
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let pads = self.int64s(
+                    &format!("{name}/pads"),
+                    &[0, 0, t as i64, l as i64, 0, 0, b as i64, r as i64],
+                );
+                first(self.op("Pad", &[&x, &pads], &name, Vec::new()))
+            }
+            LayerConfig::Cropping2D {
+                cropping: [[t, b], [l, r]],
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let (h, w) = (input_shape[0] as i64, input_shape[1] as i64);
+                let starts = self.int64s(&format!("{name}/starts"), &[t as i64, l as i64]);
+                let ends = self.int64s(&format!("{name}/ends"), &[h - b as i64, w - r as i64]);
+                let axes = self.int64s(&format!("{name}/axes"), &[2, 3]);
+                first(self.op("Slice", &[&x, &starts, &ends, &axes], &name, Vec::new()))
+            }
             LayerConfig::Add | LayerConfig::Concatenate => {
                 let layout = self.input_layout(i);
                 let mut inputs = Vec::new();
@@ -521,6 +603,36 @@ impl Builder<'_> {
             Activation::LeakyRelu(alpha) => self.op("LeakyRelu", &[x], out, vec![float("alpha", alpha)]),
             Activation::Sigmoid => self.op("Sigmoid", &[x], out, Vec::new()),
             Activation::Tanh => self.op("Tanh", &[x], out, Vec::new()),
+            Activation::Elu => self.op("Elu", &[x], out, vec![float("alpha", 1.0)]),
+            Activation::Selu => self.op(
+                "Selu",
+                &[x],
+                out,
+                vec![float("alpha", SELU_ALPHA), float("gamma", SELU_SCALE)],
+            ),
+            Activation::Softplus => self.op("Softplus", &[x], out, Vec::new()),
+            // Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 1 / 2, 0, 1).
+            Activation::HardSigmoid => self.op(
+                "HardSigmoid",
+                &[x],
+                out,
+                vec![float("alpha", 1.0 / 6.0), float("beta", 0.5)],
+            ),
+            Activation::ReluWith {
+                negative_slope,
+                max_value,
+                threshold,
+            } => {
+                // x < threshold ? negative_slope * (x - threshold) : min(x, max_value)
+                let t = self.scalar(threshold);
+                let slope = self.scalar(negative_slope);
+                let top = self.scalar(max_value);
+                let shifted = self.op("Sub", &[x, &t], &format!("{out}/shifted"), Vec::new());
+                let below = self.op("Mul", &[&shifted, &slope], &format!("{out}/below"), Vec::new());
+                let above = self.op("Min", &[x, &top], &format!("{out}/above"), Vec::new());
+                let low = self.op("Less", &[x, &t], &format!("{out}/is_below"), Vec::new());
+                self.op("Where", &[&low, &below, &above], out, Vec::new())
+            }
             Activation::Softmax => {
                 // nn's softmax runs over channels, the last axis in nn's layout.
                 let axis = match layout {

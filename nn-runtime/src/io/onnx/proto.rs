@@ -6,6 +6,8 @@
 
 /// `TensorProto.DataType.FLOAT`.
 pub const FLOAT: i32 = 1;
+/// `TensorProto.DataType.INT64`.
+pub const INT64: i32 = 7;
 
 /// `AttributeProto.AttributeType` values used by export.
 pub mod attribute_type {

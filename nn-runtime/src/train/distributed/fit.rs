@@ -15,7 +15,7 @@ use crate::train::dataset::Dataset;
 use crate::train::history::{History, Logs};
 use crate::train::optimizer::Optimizer;
 use crate::train::progress::{Progress, Verbosity};
-use crate::train::trainer::{Buffers, FitConfig, Tally, Trainer};
+use crate::train::trainer::{all_finite, Buffers, FitConfig, Tally, Trainer};
 
 /// What every rank must agree on before training, in the order sent.
 const AGREED: [&str; 10] = [
@@ -48,9 +48,14 @@ impl<O: Optimizer> Trainer<O> {
     ///
     /// Only rank 0 prints progress (the running figures on its bar are its
     /// own shard's; the epoch line is over every rank) and runs `callbacks`
-    /// (checkpoints, CSV logs, early stopping); their stop request, errors
-    /// and any change they make to the weights reach every rank. Other ranks
-    /// ignore the callbacks they are given. Validation runs on every rank,
+    /// (checkpoints, CSV logs, early stopping, learning-rate schedules) at
+    /// the start and end of training and of each epoch; their stop request,
+    /// errors and any change they make to the weights or the learning rate
+    /// reach every rank. Other ranks ignore the callbacks they are given.
+    /// The per-batch hook `on_train_batch_end` is not called (it would cost a
+    /// broadcast per step), so `TerminateOnNaN` does not act: a NaN loss is
+    /// an error on every rank. `class_weight` is refused (per-sample weights
+    /// in the dataset work). Validation runs on every rank,
     /// each on its part of the validation data, and the figures are summed
     /// across ranks.
     ///
@@ -107,11 +112,17 @@ impl<O: Optimizer> Trainer<O> {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }
+            // A schedule sets the rate here on rank 0; every rank takes it.
+            if run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+                cb.on_epoch_begin(epoch, ctx)
+            })? {
+                break;
+            }
             progress.epoch_start(epoch, config.epochs, steps);
             let mut tally = self.tally::<M>();
             for (step, global) in order.chunks(batch).enumerate() {
                 let local = &global[shard(global.len(), rank, size)];
-                let at = Position { epoch, step, steps };
+                let at = Position { epoch, step };
                 let computed =
                     self.local_gradient(model, train, local, global.len(), &mut buffers, &mut tally, at);
                 if computed.is_err() {
@@ -120,7 +131,7 @@ impl<O: Optimizer> Trainer<O> {
                 }
                 replicas.sum_into(&model.core().grads, &mut averaged)?;
                 computed?;
-                if averaged.iter().fold(false, |bad, g| bad | !g.is_finite()) {
+                if !all_finite(&averaged) {
                     return Err(NnError::Other(format!(
                         "{}: the averaged gradient is not finite at epoch {}, step {} of {steps} (rank {rank} \
                          of {size}); another rank failed in this step (see its error) or the gradient overflowed",
@@ -130,6 +141,14 @@ impl<O: Optimizer> Trainer<O> {
                     )));
                 }
                 self.optimizer.step(&mut model.core_mut().params, &averaged);
+                if !all_finite(model.params()) {
+                    return Err(NnError::NonFinite {
+                        network: spec.name,
+                        what: "parameters",
+                        epoch: epoch + 1,
+                        step: step + 1,
+                    });
+                }
                 progress.step(step + 1, || tally.logs(&spec, ""));
             }
             let tally = sum_tallies(replicas, Ok(tally), &self.tally::<M>(), spec.name)?;
@@ -183,10 +202,22 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<(&'a Dataset, Option<&'a Dataset>), NnError> {
         let name = M::SPEC.name;
         if config.batch_size == 0 {
-            return Err(NnError::Other(format!("{name}: batch_size must be at least 1")));
+            return Err(NnError::invalid_argument(name, "batch_size must be at least 1"));
         }
         if config.epochs == 0 {
-            return Err(NnError::Other(format!("{name}: epochs must be at least 1")));
+            return Err(NnError::invalid_argument(name, "epochs must be at least 1"));
+        }
+        if config.class_weight.is_some() {
+            return Err(NnError::invalid_argument(
+                name,
+                "fit_distributed does not take class_weight yet; give the dataset per-sample weights with \
+                 `Dataset::with_sample_weight(class_weight::sample_weights(..))` instead",
+            ));
+        }
+        if config.class_weight.is_some() || config.augmentation.is_some() {
+            return Err(NnError::Other(format!(
+                "{name}: class_weight and augmentation are not supported in distributed training yet"
+            )));
         }
         if model.params().len() != model.core().grads.len() {
             return Err(NnError::Other(format!(
@@ -226,14 +257,12 @@ impl<O: Optimizer> Trainer<O> {
         buffers.forward(model, n, Mode::Train)?;
         let loss = self.score(model, n, buffers, true, tally)?;
         if !loss.is_finite() {
-            return Err(NnError::Other(format!(
-                "{}: the loss became {loss} at epoch {}, step {} of {} on this rank's samples; \
-                 try a lower learning rate or check the data for NaN or infinite values",
-                M::SPEC.name,
-                at.epoch + 1,
-                at.step + 1,
-                at.steps
-            )));
+            return Err(NnError::NonFinite {
+                network: M::SPEC.name,
+                what: "loss",
+                epoch: at.epoch + 1,
+                step: at.step + 1,
+            });
         }
         self.backward(model, n, &buffers.grads)?;
         if n != global_len {
@@ -253,10 +282,10 @@ impl<O: Optimizer> Trainer<O> {
         let spec = M::SPEC;
         let local = (|| {
             if batch_size == 0 {
-                return Err(NnError::Other(format!(
-                    "{}: batch_size must be at least 1",
-                    spec.name
-                )));
+                return Err(NnError::invalid_argument(
+                    spec.name,
+                    "batch_size must be at least 1",
+                ));
             }
             self.check::<M>(data, "evaluation data")?;
             let mine: Vec<usize> = shard(data.len(), replicas.rank(), replicas.size()).collect();
@@ -279,7 +308,6 @@ impl<O: Optimizer> Trainer<O> {
 struct Position {
     epoch: usize,
     step: usize,
-    steps: usize,
 }
 
 /// Exchanges every rank's setup: returns this rank's error if it failed, an
@@ -360,7 +388,7 @@ fn sum_tallies(
             replicas.size()
         )));
     }
-    Ok(template.from_sums(&sums[1..]))
+    Ok(template.with_sums(&sums[1..]))
 }
 
 /// Sets every replica's non-trainable state (batch-norm moving averages) to

@@ -33,6 +33,9 @@ pub(super) fn fingerprint(data: &Dataset) -> u64 {
         column.sample_shape.iter().for_each(|&d| mix(d as u64));
         column.data.iter().for_each(|v| mix(u64::from(v.to_bits())));
     }
+    if let Some(weights) = data.sample_weight() {
+        weights.iter().for_each(|w| mix(u64::from(w.to_bits())));
+    }
     hash
 }
 
