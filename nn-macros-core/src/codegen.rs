@@ -28,7 +28,7 @@ fn range_from(slot: Slot, offset: usize) -> TokenStream {
     quote!(n * #a + #o..n * #b)
 }
 
-fn act_tokens(act: Act) -> TokenStream {
+pub(crate) fn act_tokens(act: Act) -> TokenStream {
     match act {
         Act::Linear => quote!(::nn::__private::Activation::Linear),
         Act::Relu => quote!(::nn::__private::Activation::Relu),
@@ -75,14 +75,14 @@ fn unary_tokens(op: UnaryOp) -> TokenStream {
     }
 }
 
-fn pad_tokens(p: Pad) -> TokenStream {
+pub(crate) fn pad_tokens(p: Pad) -> TokenStream {
     match p {
         Pad::Valid => quote!(::nn::__private::Padding::Valid),
         Pad::Same => quote!(::nn::__private::Padding::Same),
     }
 }
 
-fn init_tokens(i: Init) -> TokenStream {
+pub(crate) fn init_tokens(i: Init) -> TokenStream {
     match i {
         Init::GlorotUniform => quote!(::nn::__private::Initializer::GlorotUniform),
         Init::HeNormal => quote!(::nn::__private::Initializer::HeNormal),
@@ -778,7 +778,8 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .map(|p| {
                 let n = p.name.to_string();
                 let s = shape_list(&graph.nodes[p.node].shape);
-                quote!(::nn::__private::TensorSpec { name: #n, shape: #s })
+                let node = lit(p.node);
+                quote!(::nn::__private::TensorSpec { name: #n, shape: #s, node: #node })
             })
             .collect()
     };
@@ -854,13 +855,16 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 .flat_map(|&n| graph.nodes[n].inputs.iter().map(|&i| graph.tensor_ref(i)))
                 .collect();
             let detail = layer.config.detail();
+            let config = crate::spec_emit::layer_config(&layer.config);
+            let weights = crate::spec_emit::layer_weights(layer, &plan);
             quote!(::nn::__private::LayerSpec {
                 name: #lname, kind: #kind, output_shape: #shape, params: #count,
-                connected_to: &[#(#connected),*], detail: #detail,
+                connected_to: &[#(#connected),*], detail: #detail, config: #config, weights: #weights,
             })
         })
         .collect();
 
+    let nodes = crate::spec_emit::nodes(graph);
     let (param_len, state_len) = (lit(plan.param_len), lit(plan.state_len));
     let arena = lit(plan.arena_per_sample);
     let saved_len = lit(plan.saved_len);
@@ -997,6 +1001,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 outputs: &[#(#output_specs),*],
                 params: &[#(#param_specs),*],
                 layers: &[#(#layer_specs),*],
+                nodes: #nodes,
                 param_len: #param_len,
                 state_len: #state_len,
             };

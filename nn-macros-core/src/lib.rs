@@ -22,6 +22,7 @@ mod keras;
 mod layers;
 mod plan;
 mod shape;
+mod spec_emit;
 mod suggest;
 
 use proc_macro2::TokenStream;

@@ -59,19 +59,22 @@ pub use workspace::Workspace;
 pub use zero_padding2d::ZeroPadding2d;
 
 pub mod arena;
+pub mod fingerprint;
 pub mod inference;
+pub mod layer_config;
 pub mod model;
 pub mod model_error;
 pub mod spec;
 pub mod summary;
 
 pub use arena::Arena;
+pub use layer_config::LayerConfig;
 pub use model::{Mode, Model};
 // Plumbing for generated code (see `model::Generated`).
 #[doc(hidden)]
 pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
-pub use spec::{LayerSpec, ModelSpec, ParamSpec, TensorSpec};
+pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
 pub mod gather;
 pub mod io;
 pub mod report;

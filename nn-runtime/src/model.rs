@@ -315,6 +315,25 @@ pub trait Model: Generated {
         Ok(())
     }
 
+    /// Loads weights trained in Keras 3 into this network, which must
+    /// describe the same graph: a `.weights.h5` converted by
+    /// `tools/keras/keras_weights_to_safetensors.py`. Keras's layer paths are
+    /// matched by graph structure (see [`crate::io::keras`]); every tensor is
+    /// checked first and on any mismatch the network is left unchanged.
+    fn load_keras_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let weights = crate::io::keras::load(&Self::SPEC, path.as_ref())?;
+        install(self, weights);
+        Ok(())
+    }
+
+    /// Exports the network with its current weights as a self-contained
+    /// ONNX model (opset 13; inputs and outputs named as in `network!`, NHWC,
+    /// with a dynamic batch dimension). Written atomically.
+    fn save_onnx(&self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let core = self.core();
+        crate::io::onnx::save(&Self::SPEC, &core.params, &core.state, path.as_ref())
+    }
+
     /// Keras's `model.summary()` table.
     fn summary() -> String {
         crate::summary::summary(&Self::SPEC)

@@ -1,17 +1,21 @@
 //! The static description of a generated network: its inputs, outputs,
 //! parameters and layers. `network!` emits one [`ModelSpec`] constant per
 //! network; everything generic (initialisation, summary, graph, weight files,
-//! training) reads it instead of being generated again for every network.
+//! training, export) reads it instead of being generated again for every
+//! network.
 
 use rand::Rng;
 
 use crate::init::Initializer;
+use crate::layer_config::LayerConfig;
 
 /// A named tensor of the network's interface; `shape` excludes the batch axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TensorSpec {
     pub name: &'static str,
     pub shape: &'static [usize],
+    /// The node (index into [`ModelSpec::nodes`]) that holds this tensor.
+    pub node: usize,
 }
 
 impl TensorSpec {
@@ -49,7 +53,7 @@ pub struct ParamSpec {
 }
 
 /// One row of the Keras summary (a layer; a shared layer is one row).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerSpec {
     pub name: &'static str,
     /// Keras class name: `Conv2D`, `MaxPooling2D`, `InputLayer`, ...
@@ -61,6 +65,23 @@ pub struct LayerSpec {
     pub connected_to: &'static [&'static str],
     /// Short configuration for the graph: `3x3, same, relu`.
     pub detail: &'static str,
+    /// The layer's kind and full configuration.
+    pub config: LayerConfig,
+    /// Its weights (indices into [`ModelSpec::params`]) in the order of
+    /// [`LayerConfig::weight_names`].
+    pub weights: &'static [usize],
+}
+
+/// One application of a layer, producing one tensor (Keras's node). Nodes
+/// are in an order where every input comes before the nodes that read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// Index into [`ModelSpec::layers`].
+    pub layer: usize,
+    /// The nodes whose outputs this one reads, in argument order.
+    pub inputs: &'static [usize],
+    /// Output shape without the batch axis.
+    pub shape: &'static [usize],
 }
 
 /// Everything static about one generated network.
@@ -71,6 +92,8 @@ pub struct ModelSpec {
     pub outputs: &'static [TensorSpec],
     pub params: &'static [ParamSpec],
     pub layers: &'static [LayerSpec],
+    /// The layer graph: every application of every layer.
+    pub nodes: &'static [NodeSpec],
     /// Length of the flat trainable-parameter buffer.
     pub param_len: usize,
     /// Length of the flat non-trainable state buffer (batch-norm statistics).

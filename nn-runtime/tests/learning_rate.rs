@@ -19,6 +19,7 @@ const SPEC: ModelSpec = ModelSpec {
     outputs: &[],
     params: &[],
     layers: &[],
+    nodes: &[],
     param_len: 0,
     state_len: 0,
 };

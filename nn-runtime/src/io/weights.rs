@@ -8,6 +8,8 @@
 //! previous file intact.
 //! Loading checks every tensor and reports every missing, unexpected and
 //! mis-shaped one in a single error, leaving the network untouched on error.
+//! The metadata records which network wrote the file, by name and
+//! architecture fingerprint ([`super::writer`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,7 +18,7 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::model_error::NnError;
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, ParamSpec};
 
 /// The file's bytes for these parameters and state.
 pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u8>, NnError> {
@@ -36,10 +38,7 @@ pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u
             .map_err(|e| NnError::Other(format!("tensor `{key}`: {e}")))?;
         views.insert(key.to_string(), view);
     }
-    let mut metadata = std::collections::HashMap::new();
-    metadata.insert("format".to_string(), "nn".to_string());
-    metadata.insert("model".to_string(), spec.name.to_string());
-    safetensors::serialize(views, Some(metadata))
+    safetensors::serialize(views, Some(super::writer::metadata(spec)))
         .map_err(|e| NnError::Other(format!("serialize weights: {e}")))
 }
 
@@ -69,59 +68,16 @@ pub fn from_bytes(
         .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
-    let mut params = vec![0.0; spec.param_len];
-    let mut state = vec![0.0; spec.state_len];
     let mut problems = Vec::new();
-    let written_by = header.metadata().as_ref().and_then(|m| {
-        (m.get("format").map(String::as_str) == Some("nn"))
-            .then(|| m.get("model").cloned())
-            .flatten()
-    });
-    if let Some(other) = written_by.filter(|w| w != spec.name && writer == Writer::ThisNetwork) {
-        problems.push(format!(
-            "it was saved by network {other}, not {}; if {} is {other} renamed or rebuilt, \
-             load it with `load_weights_of_other_network`",
-            spec.name, spec.name
-        ));
+    if writer == Writer::ThisNetwork {
+        problems.extend(super::writer::problem(spec, header.metadata().as_ref()));
     }
-    for p in spec.params {
-        let view = match file.tensor(p.key) {
-            Ok(v) => v,
-            Err(_) => {
-                problems.push(format!("missing tensor `{}` (shape {:?})", p.key, p.shape));
-                continue;
-            }
-        };
-        if view.dtype() != Dtype::F32 {
-            problems.push(format!("tensor `{}` is {:?}, expected F32", p.key, view.dtype()));
-            continue;
-        }
-        if view.shape() != p.shape {
-            problems.push(format!(
-                "tensor `{}` has shape {:?}, expected {:?}",
-                p.key,
-                view.shape(),
-                p.shape
-            ));
-            continue;
-        }
-        let target = if p.trainable { &mut params } else { &mut state };
-        for (dst, chunk) in target[p.offset..p.offset + p.len]
-            .iter_mut()
-            .zip(view.data().chunks_exact(4))
-        {
-            *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        }
-        // A NaN or infinite weight only ever makes every prediction NaN.
-        let values = &target[p.offset..p.offset + p.len];
-        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
-            let count = values.iter().filter(|v| !v.is_finite()).count();
-            problems.push(format!(
-                "tensor `{}` holds {count} non-finite value(s), the first {} at flat index {at}",
-                p.key, values[at]
-            ));
-        }
-    }
+    let (params, state) = fill(
+        spec,
+        &file,
+        |p| Some((p.key.to_string(), format!("`{}`", p.key))),
+        &mut problems,
+    );
     let mut unexpected: Vec<&str> = file
         .names()
         .into_iter()
@@ -140,6 +96,62 @@ pub fn from_bytes(
             problems,
         })
     }
+}
+
+/// Copies every parameter of `spec` out of `file` into fresh buffers.
+/// `locate` gives, per parameter, the file's key for it and how messages
+/// name it (`None`: nothing in the file is meant for it). Every missing,
+/// mis-typed, mis-shaped and non-finite tensor is added to `problems`.
+pub(crate) fn fill(
+    spec: &ModelSpec,
+    file: &SafeTensors,
+    locate: impl Fn(&ParamSpec) -> Option<(String, String)>,
+    problems: &mut Vec<String>,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut params = vec![0.0; spec.param_len];
+    let mut state = vec![0.0; spec.state_len];
+    for p in spec.params {
+        let Some((key, label)) = locate(p) else {
+            problems.push(format!(
+                "nothing in the file for `{}` (shape {:?})",
+                p.key, p.shape
+            ));
+            continue;
+        };
+        let Ok(view) = file.tensor(&key) else {
+            problems.push(format!("missing tensor {label} (shape {:?})", p.shape));
+            continue;
+        };
+        if view.dtype() != Dtype::F32 {
+            problems.push(format!("tensor {label} is {:?}, expected F32", view.dtype()));
+            continue;
+        }
+        if view.shape() != p.shape {
+            problems.push(format!(
+                "tensor {label} has shape {:?}, expected {:?}",
+                view.shape(),
+                p.shape
+            ));
+            continue;
+        }
+        let target = if p.trainable { &mut params } else { &mut state };
+        for (dst, chunk) in target[p.offset..p.offset + p.len]
+            .iter_mut()
+            .zip(view.data().chunks_exact(4))
+        {
+            *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        // A NaN or infinite weight only ever makes every prediction NaN.
+        let values = &target[p.offset..p.offset + p.len];
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            let count = values.iter().filter(|v| !v.is_finite()).count();
+            problems.push(format!(
+                "tensor {label} holds {count} non-finite value(s), the first {} at flat index {at}",
+                values[at]
+            ));
+        }
+    }
+    (params, state)
 }
 
 /// Reads and checks the weights in `path`.

@@ -1,0 +1,672 @@
+//! Builds the ONNX graph of a network from its [`ModelSpec`]: one or a few
+//! ONNX operators per node, read off each layer's [`LayerConfig`].
+//!
+//! Layout: nn's tensors are NHWC, ONNX's convolutions and pools are NCHW.
+//! Every image tensor (rank 3 per sample) is kept in whichever layout its
+//! producer made, and converted with a `Transpose` only where a consumer
+//! needs the other one (convolutions and pools want NCHW; `Flatten`, `Dense`
+//! and the graph's outputs want nn's NHWC, so flattening keeps Keras's
+//! height, width, channels order). Each conversion is made once per tensor.
+
+use std::collections::{HashMap, HashSet};
+
+use super::proto::{
+    attribute_type, AttributeProto, Dimension, GraphProto, NodeProto, TensorProto, TensorShapeProto,
+    TensorTypeProto, TypeProto, ValueInfoProto, FLOAT, INT64,
+};
+use crate::activation::{Activation, SELU_ALPHA, SELU_SCALE};
+use crate::layer_config::LayerConfig;
+use crate::model_error::NnError;
+use crate::spec::{LayerSpec, ModelSpec};
+use crate::window::{output_len, pad_before, Padding};
+
+/// Name of the symbolic batch dimension of every input and output.
+pub const BATCH: &str = "batch";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Layout {
+    /// nn's own order: `[batch, ..., channels]`.
+    ChannelsLast,
+    /// `[batch, channels, height, width]`, for image tensors only.
+    ChannelsFirst,
+}
+
+/// An ONNX value holding one nn node's output.
+#[derive(Clone)]
+struct Value {
+    name: String,
+    layout: Layout,
+}
+
+struct Builder<'a> {
+    spec: &'a ModelSpec,
+    params: &'a [f32],
+    state: &'a [f32],
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    initializer_names: HashSet<String>,
+    /// Every value name in use: the graph's inputs and outputs (reserved
+    /// from the start) and every operator's output.
+    value_names: HashSet<String>,
+    /// Per nn node, its value once emitted.
+    values: Vec<Option<Value>>,
+    /// Converted copies: (nn node, layout) → value name.
+    converted: HashMap<(usize, Layout), String>,
+}
+
+/// The graph of `spec` with these weights.
+pub fn graph(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<GraphProto, NnError> {
+    check_names(spec)?;
+    let mut b = Builder {
+        spec,
+        params,
+        state,
+        nodes: Vec::new(),
+        initializers: Vec::new(),
+        initializer_names: HashSet::new(),
+        value_names: spec
+            .inputs
+            .iter()
+            .chain(spec.outputs)
+            .map(|p| p.name.to_string())
+            .collect(),
+        values: vec![None; spec.nodes.len()],
+        converted: HashMap::new(),
+    };
+    for i in 0..spec.nodes.len() {
+        let value = b.node(i)?;
+        b.values[i] = Some(value);
+    }
+    let mut outputs = Vec::new();
+    for port in spec.outputs {
+        let source = b.value_in(port.node, Layout::ChannelsLast)?;
+        b.push_op("Identity", &[&source], port.name, Vec::new());
+        outputs.push(value_info(port.name, port.shape));
+    }
+    Ok(GraphProto {
+        node: b.nodes,
+        name: spec.name.to_string(),
+        initializer: b.initializers,
+        input: spec.inputs.iter().map(|p| value_info(p.name, p.shape)).collect(),
+        output: outputs,
+    })
+}
+
+/// Inputs and outputs become ONNX value names: they must be distinct.
+fn check_names(spec: &ModelSpec) -> Result<(), NnError> {
+    let mut seen = HashSet::new();
+    for port in spec.inputs.iter().chain(spec.outputs) {
+        if !seen.insert(port.name) {
+            return Err(NnError::Other(format!(
+                "{}: cannot export to ONNX: `{}` names two of the network's inputs and outputs, \
+                 and ONNX needs one name per graph input or output",
+                spec.name, port.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
+    let mut dim = vec![Dimension {
+        dim_value: None,
+        dim_param: Some(BATCH.to_string()),
+    }];
+    dim.extend(shape.iter().map(|&d| Dimension {
+        dim_value: Some(d as i64),
+        dim_param: None,
+    }));
+    ValueInfoProto {
+        name: name.to_string(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: FLOAT,
+                shape: Some(TensorShapeProto { dim }),
+            }),
+        }),
+    }
+}
+
+fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: attribute_type::INTS,
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: attribute_type::INT,
+        i: value,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, value: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: attribute_type::FLOAT,
+        f: value,
+        ..Default::default()
+    }
+}
+
+fn pair(p: [usize; 2]) -> Vec<i64> {
+    vec![p[0] as i64, p[1] as i64]
+}
+
+/// ONNX `pads` (`[top, left, bottom, right]`) for TensorFlow's rule: `same`
+/// puts the odd extra row or column at the bottom or right.
+fn pads(input: &[usize], window: [usize; 2], strides: [usize; 2], padding: Padding) -> Vec<i64> {
+    let mut before = [0; 2];
+    let mut after = [0; 2];
+    for axis in 0..2 {
+        if padding == Padding::Same {
+            let out = output_len(input[axis], window[axis], strides[axis], padding).unwrap_or(0);
+            let total = ((out.max(1) - 1) * strides[axis] + window[axis]).saturating_sub(input[axis]);
+            before[axis] = pad_before(input[axis], window[axis], strides[axis], padding);
+            after[axis] = total - before[axis];
+        }
+    }
+    [before[0], before[1], after[0], after[1]]
+        .iter()
+        .map(|&p| p as i64)
+        .collect()
+}
+
+impl Builder<'_> {
+    /// An int64 vector initializer (shapes and indices for Pad and Slice).
+    fn int64s(&mut self, name: &str, values: &[i64]) -> String {
+        if self.initializer_names.insert(name.to_string()) {
+            self.value_names.insert(name.to_string());
+            self.initializers.push(TensorProto {
+                dims: vec![values.len() as i64],
+                data_type: INT64,
+                name: name.to_string(),
+                raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            });
+        }
+        name.to_string()
+    }
+
+    /// A scalar float initializer holding `value` (shared by every use).
+    fn scalar(&mut self, value: f32) -> String {
+        let name = format!("const/{value:?}");
+        self.initializer(&name, &[], [value])
+    }
+
+    /// Appends one operator and returns its output's name: `output`, or
+    /// `output~k` when that name is taken (a layer named like an input or
+    /// output of the network).
+    fn op(&mut self, op_type: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> String {
+        let mut unique = output.to_string();
+        let mut k = 0;
+        while !self.value_names.insert(unique.clone()) {
+            k += 1;
+            unique = format!("{output}~{k}");
+        }
+        self.push_op(op_type, inputs, &unique, attribute)
+    }
+
+    /// Appends one operator writing exactly `output`.
+    fn push_op(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        output: &str,
+        attribute: Vec<AttributeProto>,
+    ) -> String {
+        self.nodes.push(NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.to_string()],
+            name: output.to_string(),
+            op_type: op_type.to_string(),
+            attribute,
+        });
+        output.to_string()
+    }
+
+    /// Adds a float initializer once (a shared layer's weights are used by
+    /// every application).
+    fn initializer(&mut self, name: &str, dims: &[usize], values: impl IntoIterator<Item = f32>) -> String {
+        if self.initializer_names.insert(name.to_string()) {
+            self.value_names.insert(name.to_string());
+            self.initializers.push(TensorProto {
+                dims: dims.iter().map(|&d| d as i64).collect(),
+                data_type: FLOAT,
+                name: name.to_string(),
+                raw_data: values.into_iter().flat_map(f32::to_le_bytes).collect(),
+            });
+        }
+        name.to_string()
+    }
+
+    /// Weight `k` of `layer` (in [`LayerConfig::weight_names`] order): its
+    /// key, shape and values.
+    fn weight(
+        &self,
+        layer: &LayerSpec,
+        k: usize,
+    ) -> Result<(&'static str, &'static [usize], &[f32]), NnError> {
+        let missing = || {
+            NnError::Other(format!(
+                "{}: layer `{}` has no weight #{k} in its spec",
+                self.spec.name, layer.name
+            ))
+        };
+        let p = layer
+            .weights
+            .get(k)
+            .and_then(|&i| self.spec.params.get(i))
+            .ok_or_else(missing)?;
+        let source = if p.trainable { self.params } else { self.state };
+        let values = source.get(p.offset..p.offset + p.len).ok_or_else(|| {
+            NnError::Other(format!(
+                "{}: weight `{}` lies outside the parameter buffers ({} and {} floats)",
+                self.spec.name,
+                p.key,
+                self.params.len(),
+                self.state.len()
+            ))
+        })?;
+        Ok((p.key, p.shape, values))
+    }
+
+    /// The value of nn node `node` in layout `want` (image tensors only;
+    /// others have one layout), converting once if needed.
+    fn value_in(&mut self, node: usize, want: Layout) -> Result<String, NnError> {
+        let value = self.values[node].clone().ok_or_else(|| {
+            NnError::Other(format!(
+                "{}: node {node} is read before it is computed; the spec's nodes are out of order",
+                self.spec.name
+            ))
+        })?;
+        if value.layout == want || self.spec.nodes[node].shape.len() != 3 {
+            return Ok(value.name);
+        }
+        if let Some(name) = self.converted.get(&(node, want)) {
+            return Ok(name.clone());
+        }
+        let (perm, suffix) = match want {
+            Layout::ChannelsFirst => ([0, 3, 1, 2], "nchw"),
+            Layout::ChannelsLast => ([0, 2, 3, 1], "nhwc"),
+        };
+        let out = format!("{}/{suffix}", value.name);
+        self.op("Transpose", &[&value.name], &out, vec![ints("perm", &perm)]);
+        self.converted.insert((node, want), out.clone());
+        Ok(out)
+    }
+
+    /// The layout of `node`'s first input: element-wise layers and merges
+    /// keep whatever layout they are given.
+    fn input_layout(&self, node: usize) -> Layout {
+        let first = self.spec.nodes[node].inputs[0];
+        self.values[first]
+            .as_ref()
+            .map_or(Layout::ChannelsLast, |v| v.layout)
+    }
+
+    /// Emits the operators of nn node `i` and returns its value.
+    fn node(&mut self, i: usize) -> Result<Value, NnError> {
+        let spec = self.spec;
+        let node = spec.nodes[i];
+        let layer = &spec.layers[node.layer];
+        // A shared layer's later applications get `name:1`, `name:2`, ...
+        let application = spec.nodes[..i].iter().filter(|n| n.layer == node.layer).count();
+        let name = if application == 0 {
+            layer.name.to_string()
+        } else {
+            format!("{}:{application}", layer.name)
+        };
+        let input_shape: &[usize] = node.inputs.first().map_or(&[], |&x| spec.nodes[x].shape);
+        let last = |v: String| Value {
+            name: v,
+            layout: Layout::ChannelsLast,
+        };
+        let first = |v: String| Value {
+            name: v,
+            layout: Layout::ChannelsFirst,
+        };
+        Ok(match layer.config {
+            LayerConfig::Input => {
+                let port = spec.inputs.iter().find(|p| p.node == i).ok_or_else(|| {
+                    NnError::Other(format!(
+                        "{}: input layer `{}` has no input port",
+                        spec.name, layer.name
+                    ))
+                })?;
+                last(port.name.to_string())
+            }
+            LayerConfig::Conv2D {
+                kernel_size,
+                strides,
+                padding,
+                activation,
+                use_bias,
+                ..
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let (key, shape, values) = self.weight(layer, 0)?;
+                // Keras [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw].
+                let (kh, kw, cin, cout) = (shape[0], shape[1], shape[2], shape[3]);
+                let oihw = (0..cout).flat_map(|o| {
+                    (0..cin).flat_map(move |c| {
+                        (0..kh).flat_map(move |y| {
+                            (0..kw).map(move |x| values[((y * kw + x) * cin + c) * cout + o])
+                        })
+                    })
+                });
+                let w = self.initializer(key, &[cout, cin, kh, kw], oihw.collect::<Vec<_>>());
+                let mut inputs = vec![x, w];
+                if use_bias {
+                    let (key, shape, values) = self.weight(layer, 1)?;
+                    inputs.push(self.initializer(key, shape, values.to_vec()));
+                }
+                let attributes = vec![
+                    ints("kernel_shape", &pair(kernel_size)),
+                    ints("strides", &pair(strides)),
+                    ints("pads", &pads(input_shape, kernel_size, strides, padding)),
+                    ints("dilations", &[1, 1]),
+                    int("group", 1),
+                ];
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let conv = self.op("Conv", &refs, &pre_activation(&name, activation), attributes);
+                first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
+            }
+            LayerConfig::Dense {
+                activation, use_bias, ..
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                let (key, shape, values) = self.weight(layer, 0)?;
+                let w = self.initializer(key, shape, values.to_vec());
+                let pre = pre_activation(&name, activation);
+                let out = if use_bias {
+                    let product = self.op("MatMul", &[&x, &w], &format!("{name}/matmul"), Vec::new());
+                    let (key, shape, values) = self.weight(layer, 1)?;
+                    let b = self.initializer(key, shape, values.to_vec());
+                    self.op("Add", &[&product, &b], &pre, Vec::new())
+                } else {
+                    self.op("MatMul", &[&x, &w], &pre, Vec::new())
+                };
+                last(self.activation(activation, &out, &name, Layout::ChannelsLast))
+            }
+            LayerConfig::MaxPooling2D {
+                pool_size,
+                strides,
+                padding,
+            }
+            | LayerConfig::AveragePooling2D {
+                pool_size,
+                strides,
+                padding,
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let mut attributes = vec![
+                    ints("kernel_shape", &pair(pool_size)),
+                    ints("strides", &pair(strides)),
+                    ints("pads", &pads(input_shape, pool_size, strides, padding)),
+                ];
+                let op = if matches!(layer.config, LayerConfig::MaxPooling2D { .. }) {
+                    "MaxPool"
+                } else {
+                    // Keras averages over the in-bounds elements only.
+                    attributes.push(int("count_include_pad", 0));
+                    "AveragePool"
+                };
+                first(self.op(op, &[&x], &name, attributes))
+            }
+            LayerConfig::GlobalAveragePooling2D => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let pooled = self.op("GlobalAveragePool", &[&x], &format!("{name}/pool"), Vec::new());
+                last(self.op("Flatten", &[&pooled], &name, vec![int("axis", 1)]))
+            }
+            LayerConfig::Flatten => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                last(self.op("Flatten", &[&x], &name, vec![int("axis", 1)]))
+            }
+            LayerConfig::Activation(activation) => {
+                let layout = self.input_layout(i);
+                let x = self.value_in(node.inputs[0], layout)?;
+                let out = self.activation_op(activation, &x, &name, layout);
+                Value { name: out, layout }
+            }
+            LayerConfig::BatchNormalization { epsilon, .. } => self.batch_norm(i, layer, &name, epsilon)?,
+            LayerConfig::Dropout { .. } => {
+                let layout = self.input_layout(i);
+                let x = self.value_in(node.inputs[0], layout)?;
+                Value {
+                    name: self.op("Identity", &[&x], &name, Vec::new()),
+                    layout,
+                }
+            }
+            LayerConfig::Subtract
+            | LayerConfig::Multiply
+            | LayerConfig::Average
+            | LayerConfig::Maximum
+            | LayerConfig::Minimum => {
+                let layout = self.input_layout(i);
+                let mut inputs = Vec::new();
+                for &x in node.inputs {
+                    inputs.push(self.value_in(x, layout)?);
+                }
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let out = match layer.config {
+                    LayerConfig::Subtract => self.op("Sub", &refs, &name, Vec::new()),
+                    LayerConfig::Average => self.op("Mean", &refs, &name, Vec::new()),
+                    LayerConfig::Maximum => self.op("Max", &refs, &name, Vec::new()),
+                    LayerConfig::Minimum => self.op("Min", &refs, &name, Vec::new()),
+                    _ => {
+                        // ONNX's Mul takes two operands: a chain.
+                        let mut product = refs[0].to_string();
+                        for (k, x) in refs.iter().enumerate().skip(1) {
+                            let target = if k + 1 == refs.len() {
+                                name.clone()
+                            } else {
+                                format!("{name}/product{k}")
+                            };
+                            product = self.op("Mul", &[&product, x], &target, Vec::new());
+                        }
+                        product
+                    }
+                };
+                Value { name: out, layout }
+            }
+            LayerConfig::Abs | LayerConfig::Square | LayerConfig::Sqrt => {
+                let layout = self.input_layout(i);
+                let x = self.value_in(node.inputs[0], layout)?;
+                let out = match layer.config {
+                    LayerConfig::Abs => self.op("Abs", &[&x], &name, Vec::new()),
+                    LayerConfig::Sqrt => self.op("Sqrt", &[&x], &name, Vec::new()),
+                    _ => self.op("Mul", &[&x, &x], &name, Vec::new()),
+                };
+                Value { name: out, layout }
+            }
+            LayerConfig::ZeroPadding2D {
+                padding: [[t, b], [l, r]],
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let pads = self.int64s(
+                    &format!("{name}/pads"),
+                    &[0, 0, t as i64, l as i64, 0, 0, b as i64, r as i64],
+                );
+                first(self.op("Pad", &[&x, &pads], &name, Vec::new()))
+            }
+            LayerConfig::Cropping2D {
+                cropping: [[t, b], [l, r]],
+            } => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let (h, w) = (input_shape[0] as i64, input_shape[1] as i64);
+                let starts = self.int64s(&format!("{name}/starts"), &[t as i64, l as i64]);
+                let ends = self.int64s(&format!("{name}/ends"), &[h - b as i64, w - r as i64]);
+                let axes = self.int64s(&format!("{name}/axes"), &[2, 3]);
+                first(self.op("Slice", &[&x, &starts, &ends, &axes], &name, Vec::new()))
+            }
+            LayerConfig::Add | LayerConfig::Concatenate => {
+                let layout = self.input_layout(i);
+                let mut inputs = Vec::new();
+                for &x in node.inputs {
+                    inputs.push(self.value_in(x, layout)?);
+                }
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let out = if matches!(layer.config, LayerConfig::Add) {
+                    self.op("Sum", &refs, &name, Vec::new())
+                } else {
+                    let axis = match layout {
+                        Layout::ChannelsFirst => 1,
+                        Layout::ChannelsLast => input_shape.len() as i64,
+                    };
+                    self.op("Concat", &refs, &name, vec![int("axis", axis)])
+                };
+                Value { name: out, layout }
+            }
+        })
+    }
+
+    /// Inference batch norm over the channel axis: ONNX's
+    /// `BatchNormalization` wants channels at axis 1, so image tensors are
+    /// taken in NCHW, vectors as they are, and other ranks are transposed
+    /// there and back.
+    fn batch_norm(
+        &mut self,
+        i: usize,
+        layer: &LayerSpec,
+        name: &str,
+        epsilon: f32,
+    ) -> Result<Value, NnError> {
+        let x_node = self.spec.nodes[i].inputs[0];
+        let rank = self.spec.nodes[x_node].shape.len();
+        let mut inputs = Vec::new();
+        for k in 0..4 {
+            let (key, shape, values) = self.weight(layer, k)?;
+            inputs.push(self.initializer(key, shape, values.to_vec()));
+        }
+        let attributes = || vec![float("epsilon", epsilon)];
+        if rank == 1 || rank == 3 {
+            let layout = if rank == 3 {
+                Layout::ChannelsFirst
+            } else {
+                Layout::ChannelsLast
+            };
+            let x = self.value_in(x_node, layout)?;
+            let refs = [x.as_str(), &inputs[0], &inputs[1], &inputs[2], &inputs[3]];
+            return Ok(Value {
+                name: self.op("BatchNormalization", &refs, name, attributes()),
+                layout,
+            });
+        }
+        let x = self.value_in(x_node, Layout::ChannelsLast)?;
+        let r = rank as i64;
+        // [batch, d1 .. d(r-1), c] → [batch, c, d1 .. d(r-1)] and back.
+        let forward: Vec<i64> = [0, r].into_iter().chain(1..r).collect();
+        let back: Vec<i64> = [0].into_iter().chain(2..=r).chain([1]).collect();
+        let moved = self.op(
+            "Transpose",
+            &[&x],
+            &format!("{name}/channels_first"),
+            vec![ints("perm", &forward)],
+        );
+        let refs = [moved.as_str(), &inputs[0], &inputs[1], &inputs[2], &inputs[3]];
+        let normed = self.op(
+            "BatchNormalization",
+            &refs,
+            &format!("{name}/normalized"),
+            attributes(),
+        );
+        Ok(Value {
+            name: self.op("Transpose", &[&normed], name, vec![ints("perm", &back)]),
+            layout: Layout::ChannelsLast,
+        })
+    }
+
+    /// A fused activation after a convolution or dense product named
+    /// [`pre_activation`]`(name)`; returns the layer's output name.
+    fn activation(&mut self, act: Activation, pre: &str, name: &str, layout: Layout) -> String {
+        if act == Activation::Linear {
+            pre.to_string()
+        } else {
+            self.activation_op(act, pre, name, layout)
+        }
+    }
+
+    fn activation_op(&mut self, act: Activation, x: &str, out: &str, layout: Layout) -> String {
+        match act {
+            Activation::Linear => self.op("Identity", &[x], out, Vec::new()),
+            Activation::Relu => self.op("Relu", &[x], out, Vec::new()),
+            Activation::Relu6 => {
+                let lo = self.initializer("relu6/min", &[], [0.0]);
+                let hi = self.initializer("relu6/max", &[], [6.0]);
+                self.op("Clip", &[x, &lo, &hi], out, Vec::new())
+            }
+            Activation::LeakyRelu(alpha) => self.op("LeakyRelu", &[x], out, vec![float("alpha", alpha)]),
+            Activation::Sigmoid => self.op("Sigmoid", &[x], out, Vec::new()),
+            Activation::Tanh => self.op("Tanh", &[x], out, Vec::new()),
+            Activation::Elu => self.op("Elu", &[x], out, vec![float("alpha", 1.0)]),
+            Activation::Selu => self.op(
+                "Selu",
+                &[x],
+                out,
+                vec![float("alpha", SELU_ALPHA), float("gamma", SELU_SCALE)],
+            ),
+            Activation::Softplus => self.op("Softplus", &[x], out, Vec::new()),
+            // Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 1 / 2, 0, 1).
+            Activation::HardSigmoid => self.op(
+                "HardSigmoid",
+                &[x],
+                out,
+                vec![float("alpha", 1.0 / 6.0), float("beta", 0.5)],
+            ),
+            Activation::ReluWith {
+                negative_slope,
+                max_value,
+                threshold,
+            } => {
+                // x < threshold ? negative_slope * (x - threshold) : min(x, max_value)
+                let t = self.scalar(threshold);
+                let slope = self.scalar(negative_slope);
+                let top = self.scalar(max_value);
+                let shifted = self.op("Sub", &[x, &t], &format!("{out}/shifted"), Vec::new());
+                let below = self.op("Mul", &[&shifted, &slope], &format!("{out}/below"), Vec::new());
+                let above = self.op("Min", &[x, &top], &format!("{out}/above"), Vec::new());
+                let low = self.op("Less", &[x, &t], &format!("{out}/is_below"), Vec::new());
+                self.op("Where", &[&low, &below, &above], out, Vec::new())
+            }
+            Activation::Softmax => {
+                // nn's softmax runs over channels, the last axis in nn's layout.
+                let axis = match layout {
+                    Layout::ChannelsFirst => 1,
+                    Layout::ChannelsLast => -1,
+                };
+                self.op("Softmax", &[x], out, vec![int("axis", axis)])
+            }
+        }
+    }
+}
+
+/// Name of a convolution's or dense layer's value before its activation:
+/// the layer's own name when there is no activation.
+fn pre_activation(name: &str, act: Activation) -> String {
+    if act == Activation::Linear {
+        name.to_string()
+    } else {
+        format!("{name}/linear")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_puts_the_odd_extra_at_the_bottom_and_right() {
+        // 10 → 5 with a 3-window and stride 2 needs 1 padding row: below.
+        assert_eq!(pads(&[10, 10, 8], [3, 3], [2, 2], Padding::Same), [0, 0, 1, 1]);
+        // 5 → 5 with a 3-window and stride 1 needs 2: one on each side.
+        assert_eq!(pads(&[5, 5, 1], [3, 3], [1, 1], Padding::Same), [1, 1, 1, 1]);
+        // Height and width are padded independently.
+        assert_eq!(pads(&[5, 6, 1], [2, 2], [2, 2], Padding::Same), [0, 0, 1, 0]);
+        assert_eq!(pads(&[9, 9, 1], [3, 3], [2, 2], Padding::Valid), [0, 0, 0, 0]);
+    }
+}
