@@ -118,11 +118,20 @@ impl Callback for PanicAtSecondEpoch {
     }
 }
 
-/// Asks to stop after the second epoch and zeroes the weights when training
-/// ends: what rank 0's callbacks do must reach every rank.
+/// Sets the learning rate when an epoch begins, asks to stop after the
+/// second epoch and zeroes the weights when training ends: what rank 0's
+/// callbacks do must reach every rank.
 struct StopAndZero;
 
 impl Callback for StopAndZero {
+    fn on_epoch_begin(
+        &mut self,
+        epoch: usize,
+        ctx: &mut nn::runtime::train::CallbackContext,
+    ) -> Result<(), NnError> {
+        ctx.set_learning_rate(0.5 / (epoch + 1) as f32)
+    }
+
     fn on_epoch_end(
         &mut self,
         epoch: usize,
@@ -223,7 +232,8 @@ fn rank_program(case: &str, out: &Path, replicas: &Replicas) -> Result<(), NnErr
             let history =
                 trainer.fit_distributed(&mut net, &train, None, &long, &mut [&mut StopAndZero], replicas)?;
             let zeroed = net.params().iter().all(|&w| w == 0.0);
-            let summary = format!("epochs={} zeroed={zeroed}", history.epochs.len());
+            let rate = trainer.optimizer.learning_rate();
+            let summary = format!("epochs={} zeroed={zeroed} rate={rate}", history.epochs.len());
             std::fs::write(file("callbacks.txt"), summary).map_err(|e| NnError::Other(e.to_string()))?;
             // A checkpoint rank 0 cannot write: every rank gets an error.
             let mut unwritable =
@@ -552,7 +562,7 @@ fn rank_0s_callbacks_stop_change_and_fail_every_rank() {
     for rank in 0..2 {
         assert_eq!(
             job.read("callbacks.txt", rank).as_deref(),
-            Some("epochs=2 zeroed=true"),
+            Some("epochs=2 zeroed=true rate=0.25"),
             "rank {rank}"
         );
     }

@@ -294,6 +294,8 @@ fn weight_files_that_do_not_fit_are_reported_whole_and_change_nothing() {
         err,
         format!(
             "`{origin}` does not match network DigitsNet:\n  \
+             - it was saved by network Other, not DigitsNet; if DigitsNet is Other renamed or rebuilt, \
+             load it with `load_weights_of_other_network`\n  \
              - tensor `conv2d_1.kernel` has shape [3, 3, 1, 8], expected [3, 3, 1, 16]\n  \
              - tensor `conv2d_1.bias` has shape [8], expected [16]\n  \
              - tensor `conv2d_2.kernel` has shape [3, 3, 8, 32], expected [3, 3, 16, 32]\n  \

@@ -2,7 +2,7 @@
 //! straight-line forward and backward bodies, and typed convenience methods.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
@@ -866,7 +866,14 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     let saved_len = lit(plan.saved_len);
 
     // Typed convenience methods.
-    let input_idents: Vec<_> = graph.inputs.iter().map(|p| format_ident!("{}", p.name)).collect();
+    // Parameters are named by position, not after the user's tensors: a
+    // user's name may be a constant or unit struct in scope (a parameter
+    // named `LEFT` would then be a pattern), a raw identifier (`r#type`) or
+    // break the naming lints. The doc comment lists the tensors in order.
+    let param = |prefix: &str, i: usize| {
+        proc_macro2::Ident::new(&format!("{prefix}_{i}"), proc_macro2::Span::mixed_site())
+    };
+    let input_idents: Vec<_> = (0..graph.inputs.len()).map(|i| param("input", i)).collect();
     let input_types: Vec<TokenStream> = graph
         .inputs
         .iter()
@@ -880,10 +887,8 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .iter()
         .map(|p| ix(graph.nodes[p.node].shape.len() + 1))
         .collect();
-    let output_idents: Vec<_> = graph
-        .outputs
-        .iter()
-        .map(|p| format_ident!("d_{}", p.name))
+    let output_idents: Vec<_> = (0..graph.outputs.len())
+        .map(|i| param("output_grad", i))
         .collect();
     // Locals of the typed methods, hygienic so that an input named `mode`
     // or `outs` cannot collide with them.
@@ -920,6 +925,16 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", "),
         if graph.outputs.len() == 1 { "" } else { "s" }
+    );
+    let doc_backward = format!(
+        "Backward from the gradient of each output ({}, in this order); parameter gradients \
+         are then in `param_grads()`, input gradients in `input_grad(i)`.",
+        graph
+            .outputs
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     );
 
     quote! {
@@ -963,8 +978,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 self.forward_typed(::nn::__private::Mode::Train, #(#input_idents),*)
             }
 
-            /// Backward from the gradient of each output; parameter gradients
-            /// are then in `param_grads()`, input gradients in `input_grad(i)`.
+            #[doc = #doc_backward]
             pub fn backward<'views>(&mut self, #(#output_idents: #grad_types),*) -> ::core::result::Result<(), ::nn::__private::NnError> {
                 <Self as ::nn::__private::Model>::backward_arrays(self, &[#(#output_idents.into_dyn()),*])
             }

@@ -73,7 +73,7 @@ enum Value {
     Poison,
 }
 
-const ACTIVATION_FUNCTIONS: &[&str] = &[
+pub(crate) const ACTIVATION_FUNCTIONS: &[&str] = &[
     "linear",
     "relu",
     "relu6",
@@ -1291,7 +1291,7 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
     }
 }
 
-const FUNCTION_NAMES: &[&str] = &[
+pub(crate) const FUNCTION_NAMES: &[&str] = &[
     "add",
     "subtract",
     "multiply",

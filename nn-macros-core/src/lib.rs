@@ -14,6 +14,7 @@
 //! Every problem is a spanned compile error; the expansion never panics.
 
 mod ast;
+mod blocks;
 mod codegen;
 mod errors;
 mod graph;
@@ -33,6 +34,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut errors = errors::Errors::default();
+    blocks::check(&invocation, &mut errors);
     let mut out = TokenStream::new();
     for (i, def) in invocation.networks.iter().enumerate() {
         if invocation.networks[..i]

@@ -263,6 +263,11 @@ pub trait Model: Generated {
             spec.outputs.len(),
             output_grads.len(),
         )?;
+        // Without a training forward there is no batch to compare with: say so
+        // rather than report the arrays' batch as a mismatch against 0.
+        if !self.core().arena.trained_forward {
+            return Err(NnError::NoForward { network: spec.name });
+        }
         let batch = self.core().arena.batch;
         let got = batch_of(spec.name, spec.outputs, output_grads)?;
         if got != batch {
@@ -285,14 +290,28 @@ pub trait Model: Generated {
         crate::io::weights::save(&Self::SPEC, &core.params, &core.state, path.as_ref())
     }
 
-    /// Loads weights saved by [`Model::save_weights`] (or written by another
-    /// tool with the same keys and shapes). Every tensor is checked first;
-    /// on any mismatch the network is left unchanged.
+    /// Loads weights saved by [`Model::save_weights`] of this network (or
+    /// written by another tool with the same keys and shapes). Every tensor
+    /// is checked first (shape, dtype, finite values), and a file another
+    /// network saved is refused even when its shapes match; on any problem
+    /// the network is left unchanged.
     fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
-        let (params, state) = crate::io::weights::load(&Self::SPEC, path.as_ref())?;
-        let core = self.core_mut();
-        core.params = params;
-        core.state = state;
+        let weights = crate::io::weights::load(
+            &Self::SPEC,
+            path.as_ref(),
+            crate::io::weights::Writer::ThisNetwork,
+        )?;
+        install(self, weights);
+        Ok(())
+    }
+
+    /// [`Model::load_weights`] for a file saved by a network of another
+    /// name with the same layers (this network renamed, or a twin); every
+    /// tensor is still checked.
+    fn load_weights_of_other_network(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), NnError> {
+        let weights =
+            crate::io::weights::load(&Self::SPEC, path.as_ref(), crate::io::weights::Writer::AnyNetwork)?;
+        install(self, weights);
         Ok(())
     }
 
@@ -305,6 +324,13 @@ pub trait Model: Generated {
     fn dot() -> String {
         crate::report::dot::dot(&Self::SPEC)
     }
+}
+
+/// Puts checked weights (parameters, state) into the network.
+fn install<M: Model>(model: &mut M, (params, state): (Vec<f32>, Vec<f32>)) {
+    let core = model.core_mut();
+    core.params = params;
+    core.state = state;
 }
 
 /// Checks that each slice holds `batch` samples of its tensor.

@@ -49,13 +49,41 @@ pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Res
     crate::io::atomic::write("write weights to", path, &bytes)
 }
 
+/// Whose weights a load accepts: a file that names the network that wrote
+/// it (every file `save` writes does) must name this one, unless the caller
+/// says the network was renamed. Files of other tools name none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    ThisNetwork,
+    AnyNetwork,
+}
+
 /// Reads weights from bytes into fresh buffers, checking every tensor.
-pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+pub fn from_bytes(
+    spec: &ModelSpec,
+    bytes: &[u8],
+    origin: &str,
+    writer: Writer,
+) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::invalid_file(origin, None, format!("is not a valid safetensors file: {e}")))?;
     let mut params = vec![0.0; spec.param_len];
     let mut state = vec![0.0; spec.state_len];
     let mut problems = Vec::new();
+    let written_by = header.metadata().as_ref().and_then(|m| {
+        (m.get("format").map(String::as_str) == Some("nn"))
+            .then(|| m.get("model").cloned())
+            .flatten()
+    });
+    if let Some(other) = written_by.filter(|w| w != spec.name && writer == Writer::ThisNetwork) {
+        problems.push(format!(
+            "it was saved by network {other}, not {}; if {} is {other} renamed or rebuilt, \
+             load it with `load_weights_of_other_network`",
+            spec.name, spec.name
+        ));
+    }
     for p in spec.params {
         let view = match file.tensor(p.key) {
             Ok(v) => v,
@@ -84,6 +112,15 @@ pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f
         {
             *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
         }
+        // A NaN or infinite weight only ever makes every prediction NaN.
+        let values = &target[p.offset..p.offset + p.len];
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            let count = values.iter().filter(|v| !v.is_finite()).count();
+            problems.push(format!(
+                "tensor `{}` holds {count} non-finite value(s), the first {} at flat index {at}",
+                p.key, values[at]
+            ));
+        }
     }
     let mut unexpected: Vec<&str> = file
         .names()
@@ -106,7 +143,7 @@ pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f
 }
 
 /// Reads and checks the weights in `path`.
-pub fn load(spec: &ModelSpec, path: &Path) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+pub fn load(spec: &ModelSpec, path: &Path, writer: Writer) -> Result<(Vec<f32>, Vec<f32>), NnError> {
     let bytes = fs::read(path).map_err(|e| NnError::io("read weights from", path, e))?;
-    from_bytes(spec, &bytes, &path.display().to_string())
+    from_bytes(spec, &bytes, &path.display().to_string(), writer)
 }

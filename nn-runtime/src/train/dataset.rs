@@ -181,9 +181,33 @@ impl Dataset {
         }
     }
 
+    /// Checks that every column still holds `len()` samples: the columns
+    /// are public, and one edited after construction may not.
+    pub(crate) fn check_columns(&self) -> Result<(), NnError> {
+        for (kind, columns) in [("input", &self.inputs), ("target", &self.targets)] {
+            for (i, column) in columns.iter().enumerate() {
+                if self.len.checked_mul(column.sample_len()) != Some(column.data.len()) {
+                    return Err(NnError::Other(format!(
+                        "{kind} array {i} holds {} floats, not {} samples of shape {:?}",
+                        column.data.len(),
+                        self.len,
+                        column.sample_shape
+                    )));
+                }
+            }
+        }
+        if self.sample_weight.as_ref().is_some_and(|w| w.len() != self.len) {
+            return Err(NnError::Other(
+                "the sample weights do not match the samples".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Keras's `validation_split`: the last `fraction` of the samples (before
     /// any shuffling) become the validation set.
     pub fn split_validation(&self, fraction: f32) -> Result<(Dataset, Dataset), NnError> {
+        self.check_columns()?;
         if !(0.0..1.0).contains(&fraction) || fraction == 0.0 {
             return Err(NnError::Other(format!(
                 "validation_split must be in (0, 1), got {fraction}"

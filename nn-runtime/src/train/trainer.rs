@@ -216,6 +216,8 @@ impl<O: Optimizer> Trainer<O> {
                 metric.check(self.loss_for(i).0, output.name)?;
             }
         }
+        data.check_columns()
+            .map_err(|e| NnError::Other(format!("{}: {what}: {e}", spec.name)))?;
         for (column, input) in data.inputs.iter().zip(spec.inputs) {
             if column.sample_shape != input.shape {
                 return Err(NnError::Shape {

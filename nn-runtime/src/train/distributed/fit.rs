@@ -48,9 +48,14 @@ impl<O: Optimizer> Trainer<O> {
     ///
     /// Only rank 0 prints progress (the running figures on its bar are its
     /// own shard's; the epoch line is over every rank) and runs `callbacks`
-    /// (checkpoints, CSV logs, early stopping); their stop request, errors
-    /// and any change they make to the weights reach every rank. Other ranks
-    /// ignore the callbacks they are given. Validation runs on every rank,
+    /// (checkpoints, CSV logs, early stopping, learning-rate schedules) at
+    /// the start and end of training and of each epoch; their stop request,
+    /// errors and any change they make to the weights or the learning rate
+    /// reach every rank. Other ranks ignore the callbacks they are given.
+    /// The per-batch hook `on_train_batch_end` is not called (it would cost a
+    /// broadcast per step), so `TerminateOnNaN` does not act: a NaN loss is
+    /// an error on every rank. `class_weight` is refused (per-sample weights
+    /// in the dataset work). Validation runs on every rank,
     /// each on its part of the validation data, and the figures are summed
     /// across ranks.
     ///
@@ -106,6 +111,12 @@ impl<O: Optimizer> Trainer<O> {
         for epoch in 0..config.epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
+            }
+            // A schedule sets the rate here on rank 0; every rank takes it.
+            if run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+                cb.on_epoch_begin(epoch, ctx)
+            })? {
+                break;
             }
             progress.epoch_start(epoch, config.epochs, steps);
             let mut tally = self.tally::<M>();
