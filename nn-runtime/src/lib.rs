@@ -16,32 +16,44 @@
 //!   `NN_NUM_THREADS` or [`threads::set`] says otherwise); results do not
 //!   depend on the number of threads.
 //!
-//! Beside the kernels: the [`Model`] trait that `network!` expansions
-//! implement, training ([`train`]), weight and dataset files ([`io`]) and
-//! training curves ([`report`]).
+//! The folders follow the architecture; dependencies run down this list:
+//! - [`model`]: the [`Model`] trait every generated network implements — the
+//!   facade users call, whose provided methods hand over to the folders
+//!   below — and [`inference`], batched prediction;
+//! - [`train`]: fitting, losses, optimizers, metrics, callbacks, datasets
+//!   (it drives a network through `Model`'s hidden plumbing);
+//! - [`io`]: weight, dataset, image and ONNX files; [`report`]: summary,
+//!   graph drawing, curves, confusion matrices;
+//! - [`exec`]: the activation [`Arena`], the network description ([`spec`],
+//!   [`LayerConfig`]) and its architecture [`fingerprint`];
+//! - [`kernels`]: forward and backward code per layer kind with their ISA
+//!   micro-kernels (`kernels::gather`), the thread pool and scratch space.
+//!
+//! [`NnError`], the error users see, is shared by all of them. Every module
+//! is also re-exported at the crate root (`nn_runtime::conv2d`), the path
+//! generated code and users name.
 
 // Every unsafe operation, even inside an `unsafe fn`, sits in its own
 // `unsafe` block with the reason it is sound.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod activation;
-pub mod batch_norm;
-mod bias;
-pub mod conv2d;
-pub mod cropping2d;
-pub mod dense;
-pub mod dropout;
-pub mod elementwise_merge;
-pub mod elementwise_unary;
-pub mod error;
-pub mod gemm;
-mod im2col;
-pub mod init;
-pub mod merge;
-pub mod pool2d;
-pub mod window;
-pub mod workspace;
-pub mod zero_padding2d;
+pub mod exec;
+pub mod io;
+pub mod kernels;
+pub mod report;
+pub mod train;
+
+pub use kernels::{
+    activation, batch_norm, conv2d, cropping2d, dense, dropout, elementwise_merge, elementwise_unary, error,
+    gather, gemm, init, merge, pool2d, threads, window, workspace, zero_padding2d,
+};
+pub(crate) use kernels::{bias, im2col};
+
+pub mod inference;
+pub mod model;
+pub mod model_error;
+pub use exec::{arena, fingerprint, layer_config, spec};
+pub use report::summary;
 
 pub use activation::Activation;
 pub use batch_norm::{BatchNorm, BatchNormParams};
@@ -58,15 +70,6 @@ pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
 pub use zero_padding2d::ZeroPadding2d;
 
-pub mod arena;
-pub mod fingerprint;
-pub mod inference;
-pub mod layer_config;
-pub mod model;
-pub mod model_error;
-pub mod spec;
-pub mod summary;
-
 pub use arena::Arena;
 pub use layer_config::LayerConfig;
 pub use model::{Mode, Model};
@@ -75,8 +78,3 @@ pub use model::{Mode, Model};
 pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
 pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
-pub mod gather;
-pub mod io;
-pub mod report;
-pub mod threads;
-pub mod train;

@@ -6,3 +6,4 @@ pub mod curves;
 pub mod dot;
 pub mod figure;
 pub mod font;
+pub mod summary;

@@ -1,0 +1,26 @@
+//! Forward and backward code for each layer kind over flat `f32` slices
+//! (NHWC), with the pieces every kernel shares: the thread pool
+//! ([`threads`]), scratch space ([`workspace`]), the matrix product
+//! ([`gemm`]) and its ISA-specific gather micro-kernels ([`gather`]).
+//! Nothing here knows about networks, training or files.
+
+pub mod activation;
+pub mod batch_norm;
+pub(crate) mod bias;
+pub mod conv2d;
+pub mod cropping2d;
+pub mod dense;
+pub mod dropout;
+pub mod elementwise_merge;
+pub mod elementwise_unary;
+pub mod error;
+pub mod gather;
+pub mod gemm;
+pub(crate) mod im2col;
+pub mod init;
+pub mod merge;
+pub mod pool2d;
+pub mod threads;
+pub mod window;
+pub mod workspace;
+pub mod zero_padding2d;
