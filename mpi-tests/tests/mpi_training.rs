@@ -53,7 +53,8 @@ const FAILURE_BOUND: Duration = Duration::from_secs(30);
 const POISONED_SAMPLE: usize = 84;
 
 fn data() -> (Dataset, Dataset) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion-mnist-subset");
+    // The root package vendors the data; this package sits one folder below it.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist-subset");
     let (train, test) = datasets::fashion_mnist(&dir).expect("the vendored Fashion-MNIST subset");
     let to_dataset = |images: &nn::runtime::io::datasets::LabelledImages, n: usize| {
         let x = images.images.slice(nn::ndarray::s![..n, .., .., ..]).to_owned();
