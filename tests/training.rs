@@ -104,7 +104,7 @@ fn saved_weights_reload_to_identical_predictions() {
 
     let mut fresh = DigitsNet::new(&mut common::rng(1));
     fresh.load_weights(&path).unwrap();
-    let x = test.inputs[0].to_array();
+    let x = test.inputs[0].to_array().unwrap();
     let a = predict(&mut net, &[x.view()], 100).unwrap();
     let b = predict(&mut fresh, &[x.view()], 100).unwrap();
     assert_eq!(a, b, "reloaded network predicts bit-for-bit the same");
@@ -224,7 +224,7 @@ fn bad_inputs_are_errors_that_say_what_is_wrong() {
     // Labels out of range.
     assert_eq!(
         one_hot(&[3, 12], 10).unwrap_err().to_string(),
-        "label 12 at sample 1 is out of range for 10 classes"
+        "one_hot: label 12 at sample 1 is not a class index in 0..10"
     );
     let sparse = Dataset::new(Array4::<f32>::zeros((2, 8, 8, 1)), Array1::from(vec![1.0, 10.0])).unwrap();
     let mut sparse_trainer = Trainer::new(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy);
@@ -257,7 +257,7 @@ fn bad_inputs_are_errors_that_say_what_is_wrong() {
         fit(&mut net, &mut trainer, &data, &zero),
         "DigitsNet: batch_size must be at least 1"
     );
-    let err = predict(&mut net, &[data.inputs[0].to_array().view()], 0).unwrap_err();
+    let err = predict(&mut net, &[data.inputs[0].to_array().unwrap().view()], 0).unwrap_err();
     assert_eq!(err.to_string(), "DigitsNet: batch_size must be at least 1");
 
     // Targets that do not match the output.

@@ -12,7 +12,6 @@
 //! architecture fingerprint ([`super::writer`]).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -156,6 +155,6 @@ pub(crate) fn fill(
 
 /// Reads and checks the weights in `path`.
 pub fn load(spec: &ModelSpec, path: &Path, writer: Writer) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let bytes = fs::read(path).map_err(|e| NnError::io("read weights from", path, e))?;
+    let bytes = super::whole_file::read("read weights from", path)?;
     from_bytes(spec, &bytes, &path.display().to_string(), writer)
 }

@@ -232,8 +232,10 @@ impl<O: Optimizer> Trainer<O> {
         let (h, w) = train.options.image_size;
         let channels = train.options.color_mode.channels();
 
-        self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
-        for epoch in 0..config.epochs {
+        // As in `fit`: a stop in `on_train_begin` means no epoch.
+        let stopped = self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
+        let epochs = if stopped { 0 } else { config.epochs };
+        for epoch in 0..epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }

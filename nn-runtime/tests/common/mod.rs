@@ -68,3 +68,7 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: f32) {
         );
     }
 }
+
+mod temp_dir;
+#[allow(unused_imports)] // each test crate uses what it needs
+pub use temp_dir::{TempDir, TempPath};
