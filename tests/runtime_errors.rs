@@ -533,6 +533,21 @@ fn typed_predict_keeps_memory_bounded_by_chunks() {
     common::assert_close("last sample", &[y[[n - 1, 0]]], &[last[[0, 0]]], 1e-5);
 }
 
+#[test]
+fn one_hot_with_an_absurd_class_count_is_an_error() {
+    // ndarray panicked on the overflowing shape (or the allocation aborted).
+    for classes in [usize::MAX, usize::MAX / 3, 1 << 62] {
+        let err = one_hot(&[1, 2], classes).unwrap_err();
+        assert!(matches!(err, NnError::OutOfMemory { .. }), "{err:?}");
+    }
+    // No labels: ndarray still refuses a row length beyond isize::MAX.
+    assert!(one_hot(&[], usize::MAX).is_err());
+    assert_eq!(
+        one_hot(&[1, 0], 2).unwrap(),
+        nn::ndarray::arr2(&[[0.0, 1.0], [1.0, 0.0]])
+    );
+}
+
 /// Records the hooks `fit` calls and asks to stop in the hook named `stop_in`.
 struct StopIn {
     stop_in: &'static str,
@@ -709,4 +724,66 @@ fn networks_trained_on_two_threads_at_once_match_one_trained_alone() {
         (a.join().unwrap(), b.join().unwrap())
     });
     assert!(a == alone && b == alone, "results differ between threads");
+}
+
+#[test]
+fn augmentation_factors_out_of_range_are_errors_before_training() {
+    // Each used to panic in the random range of the first batch (a reversed
+    // or NaN range) or warp images to nothing.
+    let n = 8;
+    let images = Array4::<f32>::from_elem((n, 16, 16, 3), 0.5);
+    let data = Dataset::new(images, one_hot(&[3; 8], 10).unwrap()).unwrap();
+    let cases = [
+        (
+            Augmentation {
+                rotation: -0.1,
+                ..Augmentation::default()
+            },
+            "rotation -0.1 is not a finite number >= 0",
+        ),
+        (
+            Augmentation {
+                contrast: f32::NAN,
+                ..Augmentation::default()
+            },
+            "contrast NaN is not a finite number >= 0",
+        ),
+        (
+            Augmentation {
+                zoom: 1.0,
+                ..Augmentation::default()
+            },
+            "zoom 1 is not a number in [0, 1)",
+        ),
+        (
+            Augmentation {
+                translation: (0.0, 1.5),
+                ..Augmentation::default()
+            },
+            "translation width factor 1.5 is not a number in [0, 1]",
+        ),
+    ];
+    for (augmentation, message) in cases {
+        let mut net = Busy::new(&mut common::rng(14));
+        let before = net.params().to_vec();
+        let mut trainer = Trainer::new(Sgd::new(0.1), Loss::CategoricalCrossentropy);
+        let config = FitConfig {
+            augmentation: Some(augmentation),
+            verbosity: Verbosity::Quiet,
+            ..FitConfig::default()
+        };
+        let err = trainer.fit(&mut net, &data, None, &config, &mut []).unwrap_err();
+        assert_eq!(err.to_string(), format!("Augmentation: {message}"));
+        assert_eq!(net.params(), &before[..]);
+    }
+    // Called directly on a buffer that is not whole images.
+    let mut partial = vec![0.5; 16 * 16 * 3 + 5];
+    let flip = Augmentation {
+        flip: Some(Flip::Horizontal),
+        ..Augmentation::default()
+    };
+    let err = flip
+        .apply(&mut partial, (16, 16, 3), &mut common::rng(1))
+        .unwrap_err();
+    assert!(err.to_string().contains("not whole images"), "{err}");
 }

@@ -314,7 +314,21 @@ pub(crate) fn order_by_name<A>(
 
 /// One-hot rows for class labels: `[n]` labels → `[n, classes]`.
 pub fn one_hot(labels: &[usize], classes: usize) -> Result<ndarray::Array2<f32>, NnError> {
-    let mut out = ndarray::Array2::zeros((labels.len(), classes));
+    // An absurd class count is an error, not an abort.
+    let len = labels
+        .len()
+        .checked_mul(classes)
+        .filter(|&len| len <= isize::MAX as usize / 4);
+    let mut zeros = Vec::new();
+    if len.is_none_or(|len| zeros.try_reserve_exact(len).is_err()) {
+        return Err(NnError::OutOfMemory {
+            what: format!("one-hot rows of {} labels and {classes} classes", labels.len()),
+            bytes: len.map_or(usize::MAX, |len| len * 4),
+        });
+    }
+    zeros.resize(labels.len() * classes, 0.0);
+    let mut out = ndarray::Array2::from_shape_vec((labels.len(), classes), zeros)
+        .map_err(|e| NnError::invalid_argument("one_hot", e.to_string()))?;
     for (i, &l) in labels.iter().enumerate() {
         if l >= classes {
             return Err(NnError::Label {

@@ -540,6 +540,8 @@ impl<O: Optimizer> Trainer<O> {
         let steps = train.len().div_ceil(batch);
         let mut augment = match &config.augmentation {
             Some(aug) => {
+                // Before any epoch, not at the first batch.
+                aug.check()?;
                 let rng = StdRng::seed_from_u64(augmentation_seed(config.seed));
                 Some((aug, augmented_image_shape(&spec)?, rng))
             }
@@ -565,7 +567,7 @@ impl<O: Optimizer> Trainer<O> {
                 Self::gather(train, train_weights, indices, &mut buffers);
                 if let Some((aug, shape, aug_rng)) = augment.as_mut() {
                     let len = shape.0 * shape.1 * shape.2;
-                    aug.apply(&mut buffers.inputs[0][..n * len], *shape, aug_rng);
+                    aug.apply(&mut buffers.inputs[0][..n * len], *shape, aug_rng)?;
                 }
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
@@ -667,7 +669,7 @@ impl<O: Optimizer> Trainer<O> {
                 width,
                 output_of(model, output)?,
                 &buffers.targets[output][..n * target_len],
-            );
+            )?;
         }
         Ok(matrix)
     }
