@@ -10,7 +10,6 @@ mod fashion_residual;
 mod common;
 
 use fashion_residual::ResidualNet;
-use nn::prelude::*;
 use nn::rand::SeedableRng;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

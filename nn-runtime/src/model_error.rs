@@ -260,11 +260,16 @@ impl fmt::Display for NnError {
                 what,
                 index,
                 len,
-            } => write!(
-                f,
-                "{context}: {what} index {index} is out of range; there are {len} ({what} 0 to {})",
-                len.saturating_sub(1)
-            ),
+            } => match len.checked_sub(1) {
+                Some(last) => write!(
+                    f,
+                    "{context}: {what} index {index} is out of range; there are {len} ({what} 0 to {last})"
+                ),
+                None => write!(
+                    f,
+                    "{context}: {what} index {index} is out of range; there are none"
+                ),
+            },
             NnError::EmptyDataset => write!(f, "the dataset is empty (0 samples)"),
             NnError::NoBatchAxis { array } => write!(
                 f,

@@ -3,21 +3,9 @@
 
 mod common;
 
-use nn_runtime::spec::ModelSpec;
 use nn_runtime::train::callbacks::{Callback, CallbackContext, EarlyStopping, ModelCheckpoint};
 use nn_runtime::train::history::Logs;
 use nn_runtime::train::optimizer::Sgd;
-
-const SPEC: ModelSpec = ModelSpec {
-    name: "Empty",
-    inputs: &[],
-    outputs: &[],
-    params: &[],
-    layers: &[],
-    nodes: &[],
-    param_len: 0,
-    state_len: 0,
-};
 
 /// Runs `callback` over one epoch per monitored value, with the weights
 /// set to `[epoch]` during epoch `epoch`; returns the weights after
@@ -25,7 +13,7 @@ const SPEC: ModelSpec = ModelSpec {
 fn drive(callback: &mut dyn Callback, monitor: &str, values: &[f64]) -> (f32, Option<usize>) {
     let mut optimizer = Sgd::new(0.1);
     let (mut params, mut state) = (vec![0.0f32], vec![]);
-    let mut ctx = CallbackContext::new(&SPEC, &mut params, &mut state, &mut optimizer);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut params, &mut state, &mut optimizer);
     callback.on_train_begin(&mut ctx).unwrap();
     let mut stopped = None;
     for (epoch, &v) in values.iter().enumerate() {
@@ -63,7 +51,7 @@ fn checkpoint_save_best_only_skips_nan_epochs() {
     let mut checkpoint = ModelCheckpoint::new(&path, "val_loss", true);
     let mut optimizer = Sgd::new(0.1);
     let (mut params, mut state) = (vec![], vec![]);
-    let mut ctx = CallbackContext::new(&SPEC, &mut params, &mut state, &mut optimizer);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut params, &mut state, &mut optimizer);
     let mut logs = Logs::default();
     logs.set("val_loss", f64::NAN);
     checkpoint.on_epoch_end(0, &mut logs, &mut ctx).unwrap();
