@@ -109,6 +109,11 @@
 //!
 //! See the [`guide`] for the lecture's Keras code beside its `network!` version.
 
+// `network!` expansions name `::nn::...`; inside this crate that is itself.
+extern crate self as nn;
+
+#[cfg(feature = "applications")]
+pub mod applications;
 pub mod guide;
 
 pub use nn_macros::network;
