@@ -203,3 +203,32 @@ fn densenet121_matches_keras_applications() {
     let summary = DenseNet121::summary();
     assert!(summary.contains("Total params: 8,062,504"), "{summary}");
 }
+
+/// One image through ResNet50 and DenseNet121 (VGG16's 138 million
+/// parameters are left out to keep CI light): 1000 finite probabilities
+/// summing to 1, and a wrong input size refused with both shapes named.
+#[test]
+fn applications_predict_one_image() {
+    use nn::ndarray::Array4;
+    use nn::rand::SeedableRng;
+    let mut rng = nn::rand::rngs::StdRng::seed_from_u64(3);
+    let image = Array4::<f32>::from_shape_fn((1, 224, 224, 3), |(_, h, w, c)| {
+        ((h * 31 + w * 17 + c * 7) % 256) as f32 / 256.0
+    });
+    let check = |name: &str, probabilities: nn::ndarray::Array2<f32>| {
+        assert_eq!(probabilities.shape(), &[1, 1000], "{name}");
+        assert!(probabilities.iter().all(|p| p.is_finite() && *p >= 0.0), "{name}");
+        let sum: f32 = probabilities.sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{name}: probabilities sum to {sum}");
+    };
+    let mut resnet = ResNet50::new(&mut rng);
+    check("ResNet50", resnet.predict(image.view()).unwrap());
+    let mut densenet = DenseNet121::new(&mut rng);
+    check("DenseNet121", densenet.predict(image.view()).unwrap());
+    let small = Array4::<f32>::zeros((1, 299, 299, 3));
+    let err = resnet.predict(small.view()).unwrap_err().to_string();
+    assert!(
+        err.contains("[batch, 224, 224, 3]") && err.contains("[1, 299, 299, 3]"),
+        "{err}"
+    );
+}
