@@ -254,7 +254,11 @@ mod tests {
         let mut prefixes: Vec<&str> = LayerConfig::DESCRIPTIONS.iter().map(|d| d.name_prefix).collect();
         prefixes.sort_unstable();
         prefixes.dedup();
-        assert_eq!(prefixes.len(), LayerConfig::DESCRIPTIONS.len(), "two kinds share a name prefix");
+        assert_eq!(
+            prefixes.len(),
+            LayerConfig::DESCRIPTIONS.len(),
+            "two kinds share a name prefix"
+        );
     }
 
     #[test]
@@ -272,7 +276,9 @@ mod tests {
     #[test]
     fn constructors_find_kinds_by_class_and_alias_only_when_callable() {
         let none = Arguments::new();
-        let pool = LayerConfig::from_constructor("MaxPool2D", &none).unwrap().unwrap();
+        let pool = LayerConfig::from_constructor("MaxPool2D", &none)
+            .unwrap()
+            .unwrap();
         assert_eq!(pool.class(), "MaxPooling2D");
         assert!(LayerConfig::from_constructor("InputLayer", &none).is_none());
         assert!(LayerConfig::from_constructor("Absolute", &none).is_none());
@@ -283,7 +289,9 @@ mod tests {
     fn validation_names_the_argument() {
         let mut args = Arguments::new();
         args.set("rate", Value::Float(1.5));
-        let errors = LayerConfig::from_constructor("Dropout", &args).unwrap().unwrap_err();
+        let errors = LayerConfig::from_constructor("Dropout", &args)
+            .unwrap()
+            .unwrap_err();
         assert_eq!(errors[0].argument, Some("rate"));
         assert!(errors[0].message.contains("got 1.5"), "{}", errors[0].message);
     }
@@ -303,7 +311,10 @@ mod tests {
             .unwrap();
         let trainable: Vec<bool> = bn.weights(&[4]).iter().map(|w| w.trainable).collect();
         assert_eq!(trainable, [true, true, false, false]);
-        assert_eq!(bn.weight_names(), ["gamma", "beta", "moving_mean", "moving_variance"]);
+        assert_eq!(
+            bn.weight_names(),
+            ["gamma", "beta", "moving_mean", "moving_variance"]
+        );
     }
 
     #[test]
