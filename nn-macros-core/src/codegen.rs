@@ -388,8 +388,8 @@ impl Emitter<'_> {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     let (moving_mean, moving_variance) = state[#s0..#s2].split_at_mut(#cl);
                     let p = ::nn::__private::BatchNormParams {
-                        gamma: &params[#first..#first_end],
-                        beta: &params[#first_end..#second_end],
+                        gamma: ::core::option::Option::Some(&params[#first..#first_end]),
+                        beta: ::core::option::Option::Some(&params[#first_end..#second_end]),
                         moving_mean,
                         moving_variance,
                     };
@@ -645,7 +645,8 @@ impl Emitter<'_> {
                     let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                     let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                     let (dgamma, dbeta) = pgrads[#first..#both_end].split_at_mut(#cl);
-                    L.backward_train(n * #rows, x, &params[#first..#first_end], &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                    let (gamma, dgamma, dbeta) = (::core::option::Option::Some(&params[#first..#first_end]), ::core::option::Option::Some(dgamma), ::core::option::Option::Some(dbeta));
+                    L.backward_train(n * #rows, x, gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
                 }
             }
             Config::Dropout { .. } => {

@@ -641,6 +641,22 @@ impl Builder<'_> {
                 };
                 self.op("Softmax", &[x], out, vec![int("axis", axis)])
             }
+            // x · (1 + erf(x / √2)) / 2, from ops every opset since 9 has
+            // (ONNX's own Gelu needs opset 20).
+            Activation::Gelu => {
+                let inv_sqrt2 = self.scalar(std::f32::consts::FRAC_1_SQRT_2);
+                let one = self.scalar(1.0);
+                let half = self.scalar(0.5);
+                let scaled = self.op("Mul", &[x, &inv_sqrt2], &format!("{out}/scaled"), Vec::new());
+                let erf = self.op("Erf", &[&scaled], &format!("{out}/erf"), Vec::new());
+                let cdf = self.op("Add", &[&erf, &one], &format!("{out}/one_plus_erf"), Vec::new());
+                let halved = self.op("Mul", &[&cdf, &half], &format!("{out}/cdf"), Vec::new());
+                self.op("Mul", &[x, &halved], out, Vec::new())
+            }
+            Activation::Swish => {
+                let gate = self.op("Sigmoid", &[x], &format!("{out}/sigmoid"), Vec::new());
+                self.op("Mul", &[x, &gate], out, Vec::new())
+            }
         }
     }
 }
