@@ -116,6 +116,23 @@ network! {
         output y = Dense(2)(concat(flatten(k), flatten(z)));
     }
 
+    /// A DenseNet-style block whose transition halves the channels it has
+    /// grown, read with `channels(x)` rather than tracked by hand.
+    fn dense_block(x, growth) {
+        for _ in 0..3 {
+            let y = Conv2D(growth, 3, padding = same, activation = tanh)(x);
+            x = concat(x, y);
+        }
+        Conv2D(channels(x) / 2, 1)(x)
+    }
+
+    struct GrowingDenseBlock {
+        input x: [4, 4, 2];
+        let b = dense_block(x, 2);
+        let wide = Dense(height(b) * width(b) + channels(x))(flatten(b));
+        output y = Dense(2)(wide);
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -236,4 +253,18 @@ fn zero_padding_and_cropping_gradients() {
     ] {
         assert!(summary.contains(row), "no `{row}` in\n{summary}");
     }
+}
+
+#[test]
+fn dimensions_read_at_compile_time_gradients() {
+    let mut net = GrowingDenseBlock::new(&mut common::rng(11));
+    common::check_network(&mut net, 2, 110);
+    // Channels 2 → 4 → 6 → 8, then a 1x1 convolution to 8 / 2 = 4; the
+    // dense layer has 4 * 4 + 2 = 18 units.
+    let convs = (3 * 3 * 2 * 2 + 2) + (3 * 3 * 4 * 2 + 2) + (3 * 3 * 6 * 2 + 2) + (8 * 4 + 4);
+    assert_eq!(
+        GrowingDenseBlock::PARAM_COUNT,
+        convs + (64 * 18 + 18) + (18 * 2 + 2)
+    );
+    assert!(GrowingDenseBlock::summary().contains("(None, 4, 4, 4)"));
 }

@@ -36,6 +36,7 @@ fn check_scope<'a>(blocks: impl Iterator<Item = &'a BlockDef>, errors: &mut Erro
         }
         if layers::is_layer(&name)
             || FUNCTION_NAMES.contains(&name.as_str())
+            || crate::dimensions::NAMES.contains(&name.as_str())
             || ACTIVATION_FUNCTIONS.contains(&name.as_str())
         {
             errors.push(

@@ -830,11 +830,11 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let key = &p.key;
             let shape = shape_list(&p.shape);
             let (offset, len, fan_in, fan_out) = (lit(p.offset), lit(p.len), lit(p.fan_in), lit(p.fan_out));
-            let trainable = p.trainable;
+            let (trainable, frozen) = (p.trainable, p.frozen);
             let init = init_tokens(p.init);
             quote!(::nn::__private::ParamSpec {
                 key: #key, shape: #shape, offset: #offset, len: #len, trainable: #trainable,
-                init: #init, fan_in: #fan_in, fan_out: #fan_out,
+                frozen: #frozen, init: #init, fan_in: #fan_in, fan_out: #fan_out,
             })
         })
         .collect();

@@ -29,6 +29,9 @@ pub struct Param {
     pub offset: usize,
     pub len: usize,
     pub trainable: bool,
+    /// A trainable kind of weight of a `trainable = false` layer (kept with
+    /// the state).
+    pub frozen: bool,
     pub init: Init,
     pub fan_in: usize,
     pub fan_out: usize,
@@ -419,6 +422,7 @@ pub fn plan(graph: &Graph) -> Plan {
                 offset: *offset,
                 len,
                 trainable,
+                frozen: false,
                 init,
                 fan_in: fans.0,
                 fan_out: fans.1,

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use nn_runtime::activation::{backward, backward_from_input, forward};
+use nn_runtime::activation::{backward, backward_from_input, backward_in_place_from_input, forward};
 use nn_runtime::Activation;
 
 const WIDTH: usize = 5;
@@ -310,6 +310,12 @@ fn run_needing_input(act: Activation) {
         forward(act, p, &mut out, WIDTH).unwrap();
         dot(&out, &r)
     });
+
+    // The fused form (a dense or convolution layer that kept its
+    // pre-activation) agrees with the standalone one.
+    let mut dz = r.clone();
+    backward_in_place_from_input(act, &x, &mut dz, WIDTH).unwrap();
+    assert_close("in-place backward from the input", &dz, &dx, 1e-6);
 
     let err = backward(act, &y, &r, &mut dx, WIDTH).unwrap_err();
     assert!(err.to_string().contains("backward_from_input"), "{err}");

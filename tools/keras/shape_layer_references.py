@@ -58,6 +58,35 @@ def main():
     bare = keras.layers.LayerNormalization(center=False, scale=False)
     parts.append(rust_array("LAYER_NORM_BARE_OUTPUT", bare(rows)))
 
+    # The summary rows of tests/network_gradients.rs's `ShapeLayers`, built
+    # the same way in Keras: (class, output shape, parameters) per layer.
+    from keras import layers
+
+    x = keras.Input((3, 4, 2))
+    c = layers.Conv2D(3, 3, padding="same", activation="gelu")(x)
+    up = layers.UpSampling2D((2, 1))(c)
+    bi = layers.UpSampling2D(size=(1, 3), interpolation="bilinear")(c)
+    g = layers.Concatenate()([layers.GlobalMaxPooling2D()(up), layers.GlobalMaxPooling2D()(bi)])
+    r = layers.Reshape((-1, 2))(x)
+    p = layers.Permute((2, 1))(r)
+    n = layers.LayerNormalization()(p)
+    m = layers.LayerNormalization(center=False, scale=False, epsilon=0.01)(layers.Dense(5, activation="swish")(n))
+    b = layers.BatchNormalization(center=False)(layers.Flatten()(m))
+    b = layers.BatchNormalization(scale=False)(b)
+    s = layers.Activation("gelu")(layers.Activation("swish")(layers.Activation("silu")(b)))
+    y = layers.Dense(3, activation="tanh")(layers.Concatenate()([g, s, layers.Reshape((24,))(x)]))
+    model = keras.Model(x, y)
+    rows = []
+    for layer in model.layers:
+        shape = tuple(layer.output.shape[1:])
+        rows.append(f'    ("{layer.__class__.__name__}", &{list(shape)}, {layer.count_params()}),\n')
+    parts.append("pub const SHAPE_LAYERS_SUMMARY: &[(&str, &[usize], usize)] = &[\n")
+    parts.extend(rows)
+    parts.append("];\n")
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    parts.append(f"pub const SHAPE_LAYERS_COUNTS: (usize, usize) = ({trainable}, {frozen});\n")
+
     with open(OUT, "w") as f:
         f.writelines(parts)
     print("wrote", OUT)

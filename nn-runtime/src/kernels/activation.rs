@@ -320,6 +320,47 @@ pub fn backward(
     Ok(())
 }
 
+/// Fused backward from the pre-activation `x` (kept by the layer for the
+/// activations whose derivative needs it): `dy *= act'(x)` in place, so
+/// `dy` becomes the pre-activation gradient as in [`backward_in_place`].
+pub fn backward_in_place_from_input(
+    act: Activation,
+    x: &[f32],
+    dy: &mut [f32],
+    width: usize,
+) -> Result<(), KernelError> {
+    const NAME: &str = "activation backward";
+    act.check(NAME, width)?;
+    let derivative = input_derivative(act, NAME)?;
+    expect_len(NAME, "dy", dy, x.len())?;
+    expect_len(NAME, "x", x, x.len() / width * width)?;
+    let grads = SharedSlice::new(dy);
+    threads::for_ranges(x.len(), width, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dy = unsafe { grads.range(range.clone()) };
+        dy.iter_mut()
+            .zip(&x[range])
+            .for_each(|(d, &v)| *d *= derivative(v));
+    });
+    Ok(())
+}
+
+/// The derivative as a function of the pre-activation, for the activations
+/// that need it.
+fn input_derivative(act: Activation, kernel: &'static str) -> Result<fn(f32) -> f32, KernelError> {
+    match act {
+        Activation::Gelu => Ok(gelu_derivative),
+        Activation::Swish => Ok(swish_derivative),
+        _ => Err(KernelError::InvalidArgument {
+            kernel,
+            message: format!(
+                "{} is differentiated from its output; call activation::backward",
+                act.name()
+            ),
+        }),
+    }
+}
+
 /// Standalone backward from the pre-activation `x`: `dx += act'(x) * dy`,
 /// for the activations whose derivative needs it
 /// ([`Activation::derivative_needs_input`]).
@@ -332,19 +373,7 @@ pub fn backward_from_input(
 ) -> Result<(), KernelError> {
     const NAME: &str = "activation backward";
     act.check(NAME, width)?;
-    let derivative: fn(f32) -> f32 = match act {
-        Activation::Gelu => gelu_derivative,
-        Activation::Swish => swish_derivative,
-        _ => {
-            return Err(KernelError::InvalidArgument {
-                kernel: NAME,
-                message: format!(
-                    "{} is differentiated from its output; call activation::backward",
-                    act.name()
-                ),
-            })
-        }
-    };
+    let derivative = input_derivative(act, NAME)?;
     expect_len(NAME, "dy", dy, x.len())?;
     expect_len(NAME, "dx", dx, x.len())?;
     expect_len(NAME, "x", x, x.len() / width * width)?;
