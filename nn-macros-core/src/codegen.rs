@@ -6,9 +6,10 @@ use quote::quote;
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
-use crate::layers::{Act, Config, Init, MergeOp, Pad, UnaryOp};
 use crate::plan::{plan, Plan, Slot};
 use crate::shape::param_counts;
+use crate::spec_emit::vocab_tokens;
+use nn_vocab::{layer as kind, Activation, LayerConfig, Padding};
 
 fn lit(v: usize) -> Literal {
     Literal::usize_unsuffixed(v)
@@ -28,79 +29,34 @@ fn range_from(slot: Slot, offset: usize) -> TokenStream {
     quote!(n * #a + #o..n * #b)
 }
 
-pub(crate) fn act_tokens(act: Act) -> TokenStream {
-    match act {
-        Act::Linear => quote!(::nn::__private::Activation::Linear),
-        Act::Relu => quote!(::nn::__private::Activation::Relu),
-        Act::Relu6 => quote!(::nn::__private::Activation::Relu6),
-        Act::LeakyRelu(a) => quote!(::nn::__private::Activation::LeakyRelu(#a)),
-        Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
-        Act::Tanh => quote!(::nn::__private::Activation::Tanh),
-        Act::Softmax => quote!(::nn::__private::Activation::Softmax),
-        Act::Elu => quote!(::nn::__private::Activation::Elu),
-        Act::Selu => quote!(::nn::__private::Activation::Selu),
-        Act::Softplus => quote!(::nn::__private::Activation::Softplus),
-        Act::HardSigmoid => quote!(::nn::__private::Activation::HardSigmoid),
-        Act::ReluWith {
-            negative_slope,
-            max_value,
-            threshold,
-        } => {
-            let max_value = match max_value {
-                Some(m) => quote!(#m),
-                None => quote!(::core::primitive::f32::INFINITY),
-            };
-            quote!(::nn::__private::Activation::ReluWith {
-                negative_slope: #negative_slope, max_value: #max_value, threshold: #threshold,
-            })
-        }
+fn act_tokens(act: Activation) -> TokenStream {
+    vocab_tokens(&act)
+}
+
+/// The `MergeOp` of an element-wise merge layer.
+fn merge_op_tokens(config: &LayerConfig) -> TokenStream {
+    match config.merge_op() {
+        Some(op) => vocab_tokens(&op),
+        None => quote!(::core::compile_error!(
+            "network!: not an element-wise merge (an internal error)"
+        )),
     }
 }
 
-fn merge_tokens(op: MergeOp) -> TokenStream {
-    match op {
-        MergeOp::Subtract => quote!(::nn::__private::MergeOp::Subtract),
-        MergeOp::Multiply => quote!(::nn::__private::MergeOp::Multiply),
-        MergeOp::Average => quote!(::nn::__private::MergeOp::Average),
-        MergeOp::Maximum => quote!(::nn::__private::MergeOp::Maximum),
-        MergeOp::Minimum => quote!(::nn::__private::MergeOp::Minimum),
+/// The `UnaryOp` of an element-wise function layer.
+fn unary_op_tokens(config: &LayerConfig) -> TokenStream {
+    match config.unary_op() {
+        Some(op) => vocab_tokens(&op),
+        None => quote!(::core::compile_error!(
+            "network!: not an element-wise function (an internal error)"
+        )),
     }
 }
 
-fn unary_tokens(op: UnaryOp) -> TokenStream {
-    match op {
-        UnaryOp::Abs => quote!(::nn::__private::UnaryOp::Abs),
-        UnaryOp::Square => quote!(::nn::__private::UnaryOp::Square),
-        UnaryOp::Sqrt => quote!(::nn::__private::UnaryOp::Sqrt),
-    }
-}
-
-pub(crate) fn pad_tokens(p: Pad) -> TokenStream {
-    match p {
-        Pad::Valid => quote!(::nn::__private::Padding::Valid),
-        Pad::Same => quote!(::nn::__private::Padding::Same),
-    }
-}
-
-pub(crate) fn init_tokens(i: Init) -> TokenStream {
-    match i {
-        Init::GlorotUniform => quote!(::nn::__private::Initializer::GlorotUniform),
-        Init::HeNormal => quote!(::nn::__private::Initializer::HeNormal),
-        Init::HeUniform => quote!(::nn::__private::Initializer::HeUniform),
-        Init::Zeros => quote!(::nn::__private::Initializer::Zeros),
-        Init::Ones => quote!(::nn::__private::Initializer::Ones),
-    }
-}
-
-fn window_tokens(
-    input: &[usize],
-    size: (usize, usize),
-    strides: (usize, usize),
-    padding: Pad,
-) -> TokenStream {
+fn window_tokens(input: &[usize], size: [usize; 2], strides: [usize; 2], padding: Padding) -> TokenStream {
     let (h, w) = (lit(input[0]), lit(input[1]));
-    let (kh, kw, sh, sw) = (lit(size.0), lit(size.1), lit(strides.0), lit(strides.1));
-    let pad = pad_tokens(padding);
+    let (kh, kw, sh, sw) = (lit(size[0]), lit(size[1]), lit(strides[0]), lit(strides[1]));
+    let pad = vocab_tokens(&padding);
     quote!(::nn::__private::Window2d {
         in_h: #h, in_w: #w, kernel_h: #kh, kernel_w: #kw, stride_h: #sh, stride_w: #sw, padding: #pad,
     })
@@ -108,77 +64,112 @@ fn window_tokens(
 
 /// The constant describing a layer's kernel call, or nothing for layers
 /// without one.
-fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
+fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
     let last = input.last().copied().unwrap_or(0);
     match config {
-        Config::Conv2D {
+        LayerConfig::Conv2D(kind::Conv2D {
             filters,
-            kernel,
+            kernel_size,
             strides,
             padding,
             activation,
             ..
-        } => {
-            let window = window_tokens(input, *kernel, *strides, *padding);
+        }) => {
+            let window = window_tokens(input, *kernel_size, *strides, *padding);
             let (cin, f, act) = (lit(last), lit(*filters), act_tokens(*activation));
             quote!(const L: ::nn::__private::Conv2d = ::nn::__private::Conv2d {
                 window: #window, in_channels: #cin, filters: #f, activation: #act,
             };)
         }
-        Config::Dense {
+        LayerConfig::Dense(kind::Dense {
             units, activation, ..
-        } => {
+        }) => {
             let (i, u, act) = (lit(last), lit(*units), act_tokens(*activation));
             quote!(const L: ::nn::__private::Dense = ::nn::__private::Dense { inputs: #i, units: #u, activation: #act };)
         }
-        Config::Pool {
-            max,
-            size,
+        LayerConfig::MaxPooling2D(kind::MaxPooling2D {
+            pool_size,
             strides,
             padding,
-        } => {
-            let window = window_tokens(input, *size, *strides, *padding);
-            let kind = if *max {
-                quote!(::nn::__private::PoolKind::Max)
-            } else {
-                quote!(::nn::__private::PoolKind::Average)
-            };
-            let c = lit(last);
-            quote!(const L: ::nn::__private::Pool2d = ::nn::__private::Pool2d { kind: #kind, window: #window, channels: #c };)
-        }
-        Config::GlobalAveragePool => {
+        }) => pool_const(
+            input,
+            quote!(::nn::__private::PoolKind::Max),
+            *pool_size,
+            *strides,
+            *padding,
+        ),
+        LayerConfig::AveragePooling2D(kind::AveragePooling2D {
+            pool_size,
+            strides,
+            padding,
+        }) => pool_const(
+            input,
+            quote!(::nn::__private::PoolKind::Average),
+            *pool_size,
+            *strides,
+            *padding,
+        ),
+        LayerConfig::GlobalAveragePooling2D(_) => {
             let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
             quote!(const L: ::nn::__private::GlobalAveragePool2d =
                 ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
         }
-        Config::Border {
-            crop,
-            top,
-            bottom,
-            left,
-            right,
-        } => {
-            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
-            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
-            let ty = if *crop {
-                quote!(::nn::__private::Cropping2d)
-            } else {
-                quote!(::nn::__private::ZeroPadding2d)
-            };
-            quote!(const L: #ty = #ty {
-                in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
-            };)
+        LayerConfig::ZeroPadding2D(kind::ZeroPadding2D { padding }) => {
+            border_const(input, quote!(::nn::__private::ZeroPadding2d), *padding)
         }
-        Config::BatchNorm { momentum, epsilon } => {
+        LayerConfig::Cropping2D(kind::Cropping2D { cropping }) => {
+            border_const(input, quote!(::nn::__private::Cropping2d), *cropping)
+        }
+        LayerConfig::BatchNormalization(kind::BatchNormalization { momentum, epsilon }) => {
             let c = lit(last);
             quote!(const L: ::nn::__private::BatchNorm =
                 ::nn::__private::BatchNorm { channels: #c, momentum: #momentum, epsilon: #epsilon };)
         }
-        Config::Dropout { rate } => {
+        LayerConfig::Dropout(kind::Dropout { rate }) => {
             quote!(const L: ::nn::__private::Dropout = ::nn::__private::Dropout { rate: #rate };)
         }
-        _ => TokenStream::new(),
+        // Layers whose kernels take no description (or that have no kernel).
+        LayerConfig::Input(_)
+        | LayerConfig::Flatten(_)
+        | LayerConfig::Activation(_)
+        | LayerConfig::LeakyReLU(_)
+        | LayerConfig::ReLU(_)
+        | LayerConfig::Add(_)
+        | LayerConfig::Concatenate(_)
+        | LayerConfig::Subtract(_)
+        | LayerConfig::Multiply(_)
+        | LayerConfig::Average(_)
+        | LayerConfig::Maximum(_)
+        | LayerConfig::Minimum(_)
+        | LayerConfig::Abs(_)
+        | LayerConfig::Square(_)
+        | LayerConfig::Sqrt(_) => TokenStream::new(),
     }
+}
+
+fn pool_const(
+    input: &[usize],
+    kind: TokenStream,
+    size: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+) -> TokenStream {
+    let window = window_tokens(input, size, strides, padding);
+    let c = lit(input.last().copied().unwrap_or(0));
+    quote!(const L: ::nn::__private::Pool2d = ::nn::__private::Pool2d { kind: #kind, window: #window, channels: #c };)
+}
+
+/// `ZeroPadding2d` or `Cropping2d` (`ty`) for `[[top, bottom], [left, right]]`.
+fn border_const(
+    input: &[usize],
+    ty: TokenStream,
+    [[top, bottom], [left, right]]: [[usize; 2]; 2],
+) -> TokenStream {
+    let (h, w, c) = (lit(input[0]), lit(input[1]), lit(input[2]));
+    let (t, b, l, r) = (lit(top), lit(bottom), lit(left), lit(right));
+    quote!(const L: #ty = #ty {
+        in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
+    };)
 }
 
 /// Rows of a last-axis layer (dense, batch norm, concat): the batch times
@@ -215,8 +206,8 @@ impl Emitter<'_> {
         loop {
             let producer = &self.graph.layers[self.graph.nodes[n].layer].config;
             match producer {
-                Config::Input => return true,
-                Config::Flatten => n = self.graph.nodes[n].inputs[0],
+                LayerConfig::Input(_) => return true,
+                LayerConfig::Flatten(_) => n = self.graph.nodes[n].inputs[0],
                 _ => return false,
             }
         }
@@ -224,7 +215,7 @@ impl Emitter<'_> {
 
     /// For an output node whose activation a loss may fuse with: its output
     /// index and that activation.
-    fn fusable_output(&self, node: usize) -> Option<(usize, Act)> {
+    fn fusable_output(&self, node: usize) -> Option<(usize, Activation)> {
         let mut positions = self
             .graph
             .outputs
@@ -238,12 +229,10 @@ impl Emitter<'_> {
         if self.graph.nodes.iter().any(|n| n.inputs.contains(&node)) {
             return None;
         }
-        let act = match self.graph.layers[self.graph.nodes[node].layer].config {
-            Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => activation,
-            Config::Activation(a, _) => a,
-            _ => return None,
-        };
-        (act != Act::Linear).then_some((index, act))
+        let act = self.graph.layers[self.graph.nodes[node].layer]
+            .config
+            .activation()?;
+        (act != Activation::Linear).then_some((index, act))
     }
 
     /// The inputs of concatenation `node` that are copied (not written in
@@ -301,10 +290,10 @@ impl Emitter<'_> {
             return TokenStream::new();
         }
         let body = match &layer.config {
-            Config::Input | Config::Flatten => return TokenStream::new(),
-            Config::Conv2D {
+            LayerConfig::Input(_) | LayerConfig::Flatten(_) => return TokenStream::new(),
+            LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
-            } => {
+            }) => {
                 let bias_end = lit(lp.first + lp.first_len + filters);
                 let bias = if *use_bias {
                     quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
@@ -319,8 +308,8 @@ impl Emitter<'_> {
                             .activation
                             .map(|r| &self.graph.layers[self.graph.nodes[r].layer].config)
                         {
-                            Some(Config::Activation(a, _)) => act_tokens(*a),
-                            _ => act_tokens(Act::Linear),
+                            Some(config) => act_tokens(config.activation().unwrap_or(Activation::Linear)),
+                            None => act_tokens(Activation::Linear),
                         };
                         quote! {
                             // Fused: activation(conv + bias + residual) in one pass.
@@ -345,7 +334,7 @@ impl Emitter<'_> {
                     },
                 }
             }
-            Config::Dense { use_bias, units, .. } => {
+            LayerConfig::Dense(kind::Dense { use_bias, units, .. }) => {
                 let bias_end = lit(lp.first + lp.first_len + units);
                 let bias = if *use_bias {
                     quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
@@ -358,12 +347,17 @@ impl Emitter<'_> {
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
                 }
             }
-            Config::Pool { .. } | Config::GlobalAveragePool | Config::Border { .. } => quote! {
+            LayerConfig::MaxPooling2D(_)
+            | LayerConfig::AveragePooling2D(_)
+            | LayerConfig::GlobalAveragePooling2D(_)
+            | LayerConfig::ZeroPadding2D(_)
+            | LayerConfig::Cropping2D(_) => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
-            Config::Activation(act, _) => {
-                let act = act_tokens(*act);
+            LayerConfig::Activation(_) | LayerConfig::LeakyReLU(_) | LayerConfig::ReLU(_) => {
+                // Every activation layer has its function.
+                let act = act_tokens(layer.config.activation().unwrap_or(Activation::Linear));
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 if self.plan.in_place[i] {
                     quote! {
@@ -376,7 +370,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::BatchNorm { .. } => {
+            LayerConfig::BatchNormalization(_) => {
                 let rows = rows_per_sample(&input_shape);
                 let c = lp.first_len;
                 let (s0, s1, s2) = (lit(lp.state), lit(lp.state + c), lit(lp.state + 2 * c));
@@ -400,7 +394,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::Dropout { .. } => {
+            LayerConfig::Dropout(_) => {
                 let slot = self.plan.slots[i];
                 let mask = self.plan.masks[i].unwrap_or(slot);
                 let both = range(Slot {
@@ -418,7 +412,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::Add => {
+            LayerConfig::Add(_) => {
                 let start = lit(self.plan.slots[i].offset);
                 let reads: Vec<TokenStream> = node
                     .inputs
@@ -433,26 +427,30 @@ impl Emitter<'_> {
                     ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
                 }
             }
-            Config::Merge(op) => {
+            LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_) => {
                 let start = lit(self.plan.slots[i].offset);
                 let reads = node.inputs.iter().map(|&x| {
                     let r = range(self.plan.slots[x]);
                     quote!(&done[#r])
                 });
-                let op = merge_tokens(*op);
+                let op = merge_op_tokens(&layer.config);
                 quote! {
                     let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
                     ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
                 }
             }
-            Config::Unary(op) => {
-                let op = unary_tokens(*op);
+            LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
+                let op = unary_op_tokens(&layer.config);
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     ::nn::__private::elementwise_unary::forward(#op, x, y)?;
                 }
             }
-            Config::Concat => {
+            LayerConfig::Concatenate(_) => {
                 // Copy each input that no convolution wrote in place.
                 let rows = rows_per_sample(&input_shape);
                 let total = lit(*node.shape.last().unwrap_or(&0));
@@ -520,16 +518,16 @@ impl Emitter<'_> {
             quote!(true)
         };
         let body = match &layer.config {
-            Config::Input | Config::Flatten => return TokenStream::new(),
-            Config::Conv2D {
+            LayerConfig::Input(_) | LayerConfig::Flatten(_) => return TokenStream::new(),
+            LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
-            }
-            | Config::Dense {
+            })
+            | LayerConfig::Dense(kind::Dense {
                 use_bias,
                 units: filters,
                 ..
-            } => {
-                let is_conv = matches!(layer.config, Config::Conv2D { .. });
+            }) => {
+                let is_conv = matches!(layer.config, LayerConfig::Conv2D(_));
                 let param_end = lit(lp.first + lp.first_len + if *use_bias { *filters } else { 0 });
                 let klen = lit(lp.first_len);
                 let (split, db) = if *use_bias {
@@ -593,18 +591,21 @@ impl Emitter<'_> {
                     },
                 }
             }
-            Config::Pool { .. } => quote! {
+            LayerConfig::MaxPooling2D(_) | LayerConfig::AveragePooling2D(_) => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
-            Config::GlobalAveragePool | Config::Border { .. } => quote! {
+            LayerConfig::GlobalAveragePooling2D(_)
+            | LayerConfig::ZeroPadding2D(_)
+            | LayerConfig::Cropping2D(_) => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
-            Config::Activation(act, _) => {
-                let act = act_tokens(*act);
+            LayerConfig::Activation(_) | LayerConfig::LeakyReLU(_) | LayerConfig::ReLU(_) => {
+                // Every activation layer has its function.
+                let act = act_tokens(layer.config.activation().unwrap_or(Activation::Linear));
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 let skip = match self.fusable_output(i) {
                     Some((k, _)) => {
@@ -633,7 +634,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::BatchNorm { .. } => {
+            LayerConfig::BatchNormalization(_) => {
                 let rows = rows_per_sample(&input_shape);
                 let c = lp.first_len;
                 let cl = lit(c);
@@ -649,7 +650,7 @@ impl Emitter<'_> {
                     L.backward_train(n * #rows, x, gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
                 }
             }
-            Config::Dropout { .. } => {
+            LayerConfig::Dropout(_) => {
                 let mask = range(self.plan.masks[i].unwrap_or(y_slot));
                 quote! {
                     let mask = &acts[#mask];
@@ -657,7 +658,7 @@ impl Emitter<'_> {
                     L.backward(mask, dy, dx)?;
                 }
             }
-            Config::Add => {
+            LayerConfig::Add(_) => {
                 // A fused convolution shares this add's gradient region: only
                 // the other inputs need the gradient added.
                 let fused_conv =
@@ -676,10 +677,14 @@ impl Emitter<'_> {
                     .collect();
                 quote!(#({ #parts })*)
             }
-            Config::Merge(op) => {
+            LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_) => {
                 // One call per input (an input given twice gets both terms),
                 // each reading every input of the forward pass.
-                let op = merge_tokens(*op);
+                let op = merge_op_tokens(&layer.config);
                 let reads: Vec<TokenStream> = node
                     .inputs
                     .iter()
@@ -701,15 +706,15 @@ impl Emitter<'_> {
                     #({ #parts })*
                 }
             }
-            Config::Unary(op) => {
-                let op = unary_tokens(*op);
+            LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
+                let op = unary_op_tokens(&layer.config);
                 quote! {
                     let x = &acts[#x];
                     let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                     ::nn::__private::elementwise_unary::backward(#op, x, dy, dx)?;
                 }
             }
-            Config::Concat => {
+            LayerConfig::Concatenate(_) => {
                 let total = lit(*node.shape.last().unwrap_or(&0));
                 let rows = rows_per_sample(&input_shape);
                 // Inputs written in place read their gradient where it lies.
@@ -831,7 +836,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let shape = shape_list(&p.shape);
             let (offset, len, fan_in, fan_out) = (lit(p.offset), lit(p.len), lit(p.fan_in), lit(p.fan_out));
             let (trainable, frozen) = (p.trainable, p.frozen);
-            let init = init_tokens(p.init);
+            let init = vocab_tokens(&p.init);
             quote!(::nn::__private::ParamSpec {
                 key: #key, shape: #shape, offset: #offset, len: #len, trainable: #trainable,
                 frozen: #frozen, init: #init, fan_in: #fan_in, fan_out: #fan_out,

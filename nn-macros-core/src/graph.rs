@@ -13,14 +13,15 @@ use crate::ast::{BlockDef, NetworkDef, Stmt};
 use crate::dimensions;
 use crate::errors::Errors;
 use crate::keras;
-use crate::layers::{self, Act, ActLayer, Config, MergeOp, UnaryOp};
+use crate::layers;
 use crate::shape::{self, Operand, Shape};
 use crate::suggest::did_you_mean;
+use nn_vocab::{layer as kind, LayerConfig};
 
 /// A summary row: one layer, applied at one or more nodes.
 pub struct Layer {
     pub name: String,
-    pub config: Config,
+    pub config: LayerConfig,
     pub nodes: Vec<usize>,
     /// Input shape of the first application (shared layers must match it).
     pub input_shape: Option<Shape>,
@@ -74,19 +75,6 @@ enum Value {
     Poison,
 }
 
-pub(crate) const ACTIVATION_FUNCTIONS: &[&str] = &[
-    "linear",
-    "relu",
-    "relu6",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "elu",
-    "selu",
-    "softplus",
-    "hard_sigmoid",
-];
 const MAX_BLOCK_DEPTH: usize = 32;
 const MAX_UNROLL: i64 = 1000;
 /// Most layer applications one network may generate: deep networks have
@@ -363,7 +351,7 @@ impl<'a> Builder<'a> {
             scope[0].insert(name.to_string(), Value::Poison);
             return;
         }
-        let layer = self.new_layer(Config::Input, None, name.to_token_stream());
+        let layer = self.new_layer(LayerConfig::Input(kind::Input), None, name.to_token_stream());
         self.layers[layer].input_shape = Some(shape.clone());
         let node = self.nodes.len();
         self.nodes.push(Node {
@@ -446,7 +434,12 @@ impl<'a> Builder<'a> {
         !self.halted
     }
 
-    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, origin: TokenStream) -> usize {
+    fn new_layer(
+        &mut self,
+        config: LayerConfig,
+        user_name: Option<(String, Span)>,
+        origin: TokenStream,
+    ) -> usize {
         let name = match user_name {
             Some((name, span)) => {
                 self.user_names.push((name.clone(), span));
@@ -647,19 +640,7 @@ impl<'a> Builder<'a> {
                 }
             };
         }
-        let implicit = match name.as_str() {
-            "add" => Some(Config::Add),
-            "concat" | "concatenate" => Some(Config::Concat),
-            "flatten" => Some(Config::Flatten),
-            "global_average_pooling2d" => Some(Config::GlobalAveragePool),
-            n if ACTIVATION_FUNCTIONS.contains(&n) => {
-                Act::from_name(n).map(|a| Config::Activation(a, ActLayer::Activation))
-            }
-            n => MergeOp::from_function(n)
-                .map(Config::Merge)
-                .or_else(|| UnaryOp::from_function(n).map(Config::Unary)),
-        };
-        if let Some(config) = implicit {
+        if let Some(config) = LayerConfig::from_function(&name) {
             let layer = self.new_layer(config, None, whole.to_token_stream());
             return self.apply(layer, &args, whole, scope);
         }
@@ -670,19 +651,16 @@ impl<'a> Builder<'a> {
             Some(hint) => hint,
             None => {
                 let blocks: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
-                let candidates = layers::ALL_NAMES
-                    .iter()
-                    .copied()
-                    .chain(FUNCTION_NAMES.iter().copied())
-                    .chain(ACTIVATION_FUNCTIONS.iter().copied())
-                    .chain(blocks.iter().map(|b| b.as_str()));
-                match did_you_mean(&name, candidates) {
+                let mut candidates: Vec<&str> = LayerConfig::constructor_names()
+                    .chain(LayerConfig::function_names())
+                    .collect();
+                candidates.extend(blocks.iter().map(|b| b.as_str()));
+                match did_you_mean(&name, candidates.into_iter()) {
                     Some(close) => format!("unknown layer or block `{name}`; did you mean `{close}`?"),
                     None => format!(
-                        "unknown layer or block `{name}`; layers: {}; functions: add, subtract, multiply, \
-                         average, maximum, minimum, concat, flatten, abs, square, sqrt, {}{}",
-                        layers::LAYER_NAMES,
-                        ACTIVATION_FUNCTIONS.join(", "),
+                        "unknown layer or block `{name}`; layers: {}; functions: {}{}",
+                        layers::layer_names(),
+                        LayerConfig::function_names().collect::<Vec<_>>().join(", "),
                         self.block_list()
                     ),
                 }
@@ -960,12 +938,14 @@ impl<'a> Builder<'a> {
         let work = shape::work(&config, operands[0].shape, &shape);
         if work > shape::MAX_WORK {
             let window = match &config {
-                Config::Conv2D { kernel: w, .. } | Config::Pool { size: w, .. } => {
+                LayerConfig::Conv2D(kind::Conv2D { kernel_size: w, .. })
+                | LayerConfig::MaxPooling2D(kind::MaxPooling2D { pool_size: w, .. })
+                | LayerConfig::AveragePooling2D(kind::AveragePooling2D { pool_size: w, .. }) => {
                     let (h, wd) = (operands[0].shape[0], operands[0].shape[1]);
-                    if w.0 > h || w.1 > wd {
+                    if w[0] > h || w[1] > wd {
                         format!(
                             " its {}x{} window is larger than {} ({h}x{wd}), so most of it reads padding;",
-                            w.0, w.1, operands[0].label
+                            w[0], w[1], operands[0].label
                         )
                     } else {
                         String::new()
@@ -1232,7 +1212,7 @@ fn report_dead_layers(
     for (n, node) in nodes.iter().enumerate() {
         // Report the last unreachable layer of each chain (what feeds it is
         // unreachable because of it); unused inputs have their own message.
-        if reachable[n] || consumed[n] || layers[node.layer].config == Config::Input {
+        if reachable[n] || consumed[n] || matches!(layers[node.layer].config, LayerConfig::Input(_)) {
             continue;
         }
         let layer = &layers[node.layer];
@@ -1331,36 +1311,19 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
     }
 }
 
-pub(crate) const FUNCTION_NAMES: &[&str] = &[
-    "add",
-    "subtract",
-    "multiply",
-    "average",
-    "maximum",
-    "minimum",
-    "concat",
-    "concatenate",
-    "flatten",
-    "global_average_pooling2d",
-    "abs",
-    "square",
-    "sqrt",
-];
-
-fn is_function(name: &str) -> bool {
-    FUNCTION_NAMES.contains(&name)
-        || ACTIVATION_FUNCTIONS.contains(&name)
-        || dimensions::NAMES.contains(&name)
+/// Whether `name` is a function form of a layer (`add`, `relu`, ...) or a
+/// dimension query (`channels(x)`).
+pub(crate) fn is_function(name: &str) -> bool {
+    LayerConfig::function_names().any(|f| f == name) || dimensions::NAMES.contains(&name)
 }
 
-/// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for merges.
-fn display_name(config: &Config, name: &str) -> String {
-    match config {
-        Config::Add => "add".to_string(),
-        Config::Concat => "concat".to_string(),
-        Config::Merge(op) => op.function().to_string(),
-        Config::Unary(op) => op.function().to_string(),
-        _ => format!("{} `{name}`", config.class()),
+/// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for the
+/// layers Keras shows as operations.
+fn display_name(config: &LayerConfig, name: &str) -> String {
+    let description = config.description();
+    match description.functions.first() {
+        Some(function) if description.named_by_function => function.to_string(),
+        _ => format!("{} `{name}`", description.class),
     }
 }
 

@@ -37,6 +37,10 @@
 // `unsafe` block with the reason it is sound.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+/// The layer vocabulary: every layer kind's names, arguments, shape rule,
+/// weights and graph text, shared with the `network!` macro.
+pub use nn_vocab as vocab;
+
 pub mod exec;
 pub mod io;
 pub mod kernels;

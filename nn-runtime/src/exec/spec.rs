@@ -6,7 +6,7 @@
 
 use rand::Rng;
 
-use crate::init::Initializer;
+use crate::init::{Fill, Initializer};
 use crate::layer_config::LayerConfig;
 
 /// A named tensor of the network's interface; `shape` excludes the batch axis.
@@ -75,7 +75,7 @@ pub struct LayerSpec {
     /// The layer's kind and full configuration.
     pub config: LayerConfig,
     /// Its weights (indices into [`ModelSpec::params`]) in the order of
-    /// [`LayerConfig::weight_names`].
+    /// [`LayerConfig::weights`].
     pub weights: &'static [usize],
 }
 

@@ -13,130 +13,65 @@
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::threads::{self, SharedSlice};
 
-/// An activation function, as Keras names them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
-    /// Identity (`activation=None` or `'linear'`).
-    Linear,
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
-    /// `x` for positive `x`, `alpha * x` otherwise (Keras's default alpha is 0.3;
-    /// `alpha` must be positive so the derivative can be read off the output).
-    LeakyRelu(f32),
-    Sigmoid,
-    Tanh,
-    /// Softmax over the last axis, max-subtracted for stability.
-    Softmax,
-    /// `x` for positive `x`, `exp(x) - 1` otherwise (Keras's `elu`, alpha 1).
-    Elu,
-    /// `scale · elu_alpha(x)` with Keras's (Klambauer et al.'s) constants
-    /// [`SELU_SCALE`] and [`SELU_ALPHA`].
-    Selu,
-    /// `ln(1 + exp(x))`, computed without overflow.
-    Softplus,
-    /// Keras 3's `relu6(x + 3) / 6` (Keras 2's was `0.2x + 0.5` clipped).
-    HardSigmoid,
-    /// Keras's `ReLU` layer in full: `max_value` from `max_value` up,
-    /// `x` from `threshold` up, `negative_slope · (x - threshold)` below.
-    /// `negative_slope ≥ 0`, `threshold ≥ 0` and `max_value > threshold`
-    /// (`f32::INFINITY` for none), so the derivative can be read off the
-    /// output: the three pieces' outputs do not overlap.
-    ReluWith {
-        negative_slope: f32,
-        max_value: f32,
-        threshold: f32,
-    },
-    /// Keras 3's default `gelu`, the exact form `x · Φ(x)` with the normal
-    /// CDF `Φ(x) = (1 + erf(x / √2)) / 2` (not the tanh approximation).
-    Gelu,
-    /// `x · sigmoid(x)` (Keras's `silu`; `swish` is its alias).
-    Swish,
-}
+pub use nn_vocab::Activation;
 
 /// SELU's scale and alpha, as Keras defines them.
 pub const SELU_SCALE: f32 = 1.050_701;
 pub const SELU_ALPHA: f32 = 1.673_263_2;
 
-impl Activation {
-    /// The Keras name, for summaries and graphs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Linear => "linear",
-            Activation::Relu => "relu",
-            Activation::Relu6 => "relu6",
-            Activation::LeakyRelu(_) => "leaky_relu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Softmax => "softmax",
-            Activation::Elu => "elu",
-            Activation::Selu => "selu",
-            Activation::Softplus => "softplus",
-            Activation::HardSigmoid => "hard_sigmoid",
-            Activation::ReluWith { .. } => "relu",
-            Activation::Gelu => "gelu",
-            Activation::Swish => "silu",
+/// Refuses activations whose derivative cannot be read off the output
+/// ([`Activation::derivative_needs_input`]).
+fn check_output_derivative(act: Activation, kernel: &'static str) -> Result<(), KernelError> {
+    if act.derivative_needs_input() {
+        return Err(KernelError::InvalidArgument {
+            kernel,
+            message: format!(
+                "the derivative of {} cannot be computed from its output; keep the pre-activation \
+                 and call activation::backward_from_input",
+                act.name()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses parameters whose derivative could not be read off the output.
+fn check(act: Activation, kernel: &'static str, width: usize) -> Result<(), KernelError> {
+    expect_nonzero(kernel, "last-axis width", width)?;
+    if let Activation::LeakyRelu(alpha) = act {
+        if alpha.is_nan() || alpha < 0.0 {
+            return Err(KernelError::InvalidArgument {
+                kernel,
+                message: format!("leaky relu alpha must be ≥ 0, got {alpha}"),
+            });
         }
     }
-
-    /// Whether the derivative must be computed from the pre-activation
-    /// (the output does not determine it): use [`backward_from_input`].
-    pub const fn derivative_needs_input(self) -> bool {
-        matches!(self, Activation::Gelu | Activation::Swish)
-    }
-
-    /// Refuses activations whose derivative cannot be read off the output.
-    fn check_output_derivative(self, kernel: &'static str) -> Result<(), KernelError> {
-        if self.derivative_needs_input() {
+    if let Activation::ReluWith {
+        negative_slope,
+        max_value,
+        threshold,
+    } = act
+    {
+        // NaN fails every comparison, so it is refused too.
+        let fine = negative_slope >= 0.0 && threshold >= 0.0 && max_value > threshold;
+        if !fine {
             return Err(KernelError::InvalidArgument {
                 kernel,
                 message: format!(
-                    "the derivative of {} cannot be computed from its output; keep the pre-activation \
-                     and call activation::backward_from_input",
-                    self.name()
+                    "relu needs negative_slope ≥ 0, threshold ≥ 0 and max_value > threshold, got \
+                         negative_slope {negative_slope}, threshold {threshold}, max_value {max_value}"
                 ),
             });
         }
-        Ok(())
     }
-
-    fn check(self, kernel: &'static str, width: usize) -> Result<(), KernelError> {
-        expect_nonzero(kernel, "last-axis width", width)?;
-        if let Activation::LeakyRelu(alpha) = self {
-            if alpha.is_nan() || alpha < 0.0 {
-                return Err(KernelError::InvalidArgument {
-                    kernel,
-                    message: format!("leaky relu alpha must be ≥ 0, got {alpha}"),
-                });
-            }
-        }
-        if let Activation::ReluWith {
-            negative_slope,
-            max_value,
-            threshold,
-        } = self
-        {
-            // NaN fails every comparison, so it is refused too.
-            let fine = negative_slope >= 0.0 && threshold >= 0.0 && max_value > threshold;
-            if !fine {
-                return Err(KernelError::InvalidArgument {
-                    kernel,
-                    message: format!(
-                        "relu needs negative_slope ≥ 0, threshold ≥ 0 and max_value > threshold, got \
-                         negative_slope {negative_slope}, threshold {threshold}, max_value {max_value}"
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Applies `act` in place. `width` is the length of the last axis (softmax
 /// normalises each row of that length); `values.len()` must be a multiple of
 /// it. Large tensors are split over the kernel threads by rows.
 pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Result<(), KernelError> {
-    act.check("activation", width)?;
+    check(act, "activation", width)?;
     expect_len("activation", "values", values, values.len() / width * width)?;
     if act != Activation::Linear {
         threads::for_chunks_mut(values, width, &|chunk| apply(act, chunk, width));
@@ -199,7 +134,7 @@ pub fn forward_rows(
     width: usize,
     stride: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation", width)?;
+    check(act, "activation", width)?;
     if act == Activation::Linear {
         return Ok(());
     }
@@ -223,8 +158,8 @@ pub fn backward_rows(
     width: usize,
     stride: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation backward", width)?;
-    act.check_output_derivative("activation backward")?;
+    check(act, "activation backward", width)?;
+    check_output_derivative(act, "activation backward")?;
     expect_len("activation backward", "dy", dy, y.len())?;
     if act == Activation::Linear {
         return Ok(());
@@ -243,7 +178,7 @@ pub fn backward_rows(
 /// Standalone forward: `y = act(x)`.
 pub fn forward(act: Activation, x: &[f32], y: &mut [f32], width: usize) -> Result<(), KernelError> {
     expect_len("activation", "y", y, x.len())?;
-    act.check("activation", width)?;
+    check(act, "activation", width)?;
     expect_len("activation", "x", x, x.len() / width * width)?;
     let out = SharedSlice::new(y);
     threads::for_ranges(x.len(), width, &|_, range| {
@@ -263,8 +198,8 @@ pub fn backward_in_place(
     dy: &mut [f32],
     width: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation backward", width)?;
-    act.check_output_derivative("activation backward")?;
+    check(act, "activation backward", width)?;
+    check_output_derivative(act, "activation backward")?;
     expect_len("activation backward", "dy", dy, y.len())?;
     expect_len("activation backward", "y", y, y.len() / width * width)?;
     if act == Activation::Linear {
@@ -287,8 +222,8 @@ pub fn backward(
     dx: &mut [f32],
     width: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation backward", width)?;
-    act.check_output_derivative("activation backward")?;
+    check(act, "activation backward", width)?;
+    check_output_derivative(act, "activation backward")?;
     expect_len("activation backward", "dy", dy, y.len())?;
     expect_len("activation backward", "dx", dx, y.len())?;
     expect_len("activation backward", "y", y, y.len() / width * width)?;
@@ -330,7 +265,7 @@ pub fn backward_in_place_from_input(
     width: usize,
 ) -> Result<(), KernelError> {
     const NAME: &str = "activation backward";
-    act.check(NAME, width)?;
+    check(act, NAME, width)?;
     let derivative = input_derivative(act, NAME)?;
     expect_len(NAME, "dy", dy, x.len())?;
     expect_len(NAME, "x", x, x.len() / width * width)?;
@@ -372,7 +307,7 @@ pub fn backward_from_input(
     width: usize,
 ) -> Result<(), KernelError> {
     const NAME: &str = "activation backward";
-    act.check(NAME, width)?;
+    check(act, NAME, width)?;
     let derivative = input_derivative(act, NAME)?;
     expect_len(NAME, "dy", dy, x.len())?;
     expect_len(NAME, "dx", dx, x.len())?;

@@ -18,6 +18,8 @@ use crate::activation::{Activation, SELU_ALPHA, SELU_SCALE};
 use crate::layer_config::LayerConfig;
 use crate::model_error::NnError;
 use crate::spec::{LayerSpec, ModelSpec};
+use crate::vocab::layer;
+use crate::vocab::{MergeOp, UnaryOp};
 use crate::window::{output_len, pad_before, Padding};
 
 /// Name of the symbolic batch dimension of every input and output.
@@ -244,7 +246,7 @@ impl Builder<'_> {
         name.to_string()
     }
 
-    /// Weight `k` of `layer` (in [`LayerConfig::weight_names`] order): its
+    /// Weight `k` of `layer` (in [`LayerConfig::weights`] order): its
     /// key, shape and values.
     fn weight(
         &self,
@@ -331,7 +333,7 @@ impl Builder<'_> {
             layout: Layout::ChannelsFirst,
         };
         Ok(match layer.config {
-            LayerConfig::Input => {
+            LayerConfig::Input(_) => {
                 let port = spec.inputs.iter().find(|p| p.node == i).ok_or_else(|| {
                     NnError::Other(format!(
                         "{}: input layer `{}` has no input port",
@@ -340,14 +342,14 @@ impl Builder<'_> {
                 })?;
                 last(port.name.to_string())
             }
-            LayerConfig::Conv2D {
+            LayerConfig::Conv2D(layer::Conv2D {
                 kernel_size,
                 strides,
                 padding,
                 activation,
                 use_bias,
                 ..
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let (key, shape, values) = self.weight(layer, 0)?;
                 // Keras [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw].
@@ -376,9 +378,9 @@ impl Builder<'_> {
                 let conv = self.op("Conv", &refs, &pre_activation(&name, activation), attributes);
                 first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
             }
-            LayerConfig::Dense {
+            LayerConfig::Dense(layer::Dense {
                 activation, use_bias, ..
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 let (key, shape, values) = self.weight(layer, 0)?;
                 let w = self.initializer(key, shape, values.to_vec());
@@ -393,23 +395,23 @@ impl Builder<'_> {
                 };
                 last(self.activation(activation, &out, &name, Layout::ChannelsLast))
             }
-            LayerConfig::MaxPooling2D {
+            LayerConfig::MaxPooling2D(layer::MaxPooling2D {
                 pool_size,
                 strides,
                 padding,
-            }
-            | LayerConfig::AveragePooling2D {
+            })
+            | LayerConfig::AveragePooling2D(layer::AveragePooling2D {
                 pool_size,
                 strides,
                 padding,
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let mut attributes = vec![
                     ints("kernel_shape", &pair(pool_size)),
                     ints("strides", &pair(strides)),
                     ints("pads", &pads(input_shape, pool_size, strides, padding)),
                 ];
-                let op = if matches!(layer.config, LayerConfig::MaxPooling2D { .. }) {
+                let op = if matches!(layer.config, LayerConfig::MaxPooling2D(_)) {
                     "MaxPool"
                 } else {
                     // Keras averages over the in-bounds elements only.
@@ -418,23 +420,24 @@ impl Builder<'_> {
                 };
                 first(self.op(op, &[&x], &name, attributes))
             }
-            LayerConfig::GlobalAveragePooling2D => {
+            LayerConfig::GlobalAveragePooling2D(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let pooled = self.op("GlobalAveragePool", &[&x], &format!("{name}/pool"), Vec::new());
                 last(self.op("Flatten", &[&pooled], &name, vec![int("axis", 1)]))
             }
-            LayerConfig::Flatten => {
+            LayerConfig::Flatten(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 last(self.op("Flatten", &[&x], &name, vec![int("axis", 1)]))
             }
-            LayerConfig::Activation(activation) => {
-                let layout = self.input_layout(i);
-                let x = self.value_in(node.inputs[0], layout)?;
-                let out = self.activation_op(activation, &x, &name, layout);
-                Value { name: out, layout }
+            LayerConfig::Activation(layer::Activation(activation)) => {
+                self.activation_layer(i, activation, &name)?
             }
-            LayerConfig::BatchNormalization { epsilon, .. } => self.batch_norm(i, layer, &name, epsilon)?,
-            LayerConfig::Dropout { .. } => {
+            LayerConfig::LeakyReLU(l) => self.activation_layer(i, l.function(), &name)?,
+            LayerConfig::ReLU(l) => self.activation_layer(i, l.function(), &name)?,
+            LayerConfig::BatchNormalization(layer::BatchNormalization { epsilon, .. }) => {
+                self.batch_norm(i, layer, &name, epsilon)?
+            }
+            LayerConfig::Dropout(_) => {
                 let layout = self.input_layout(i);
                 let x = self.value_in(node.inputs[0], layout)?;
                 Value {
@@ -442,51 +445,17 @@ impl Builder<'_> {
                     layout,
                 }
             }
-            LayerConfig::Subtract
-            | LayerConfig::Multiply
-            | LayerConfig::Average
-            | LayerConfig::Maximum
-            | LayerConfig::Minimum => {
-                let layout = self.input_layout(i);
-                let mut inputs = Vec::new();
-                for &x in node.inputs {
-                    inputs.push(self.value_in(x, layout)?);
-                }
-                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                let out = match layer.config {
-                    LayerConfig::Subtract => self.op("Sub", &refs, &name, Vec::new()),
-                    LayerConfig::Average => self.op("Mean", &refs, &name, Vec::new()),
-                    LayerConfig::Maximum => self.op("Max", &refs, &name, Vec::new()),
-                    LayerConfig::Minimum => self.op("Min", &refs, &name, Vec::new()),
-                    _ => {
-                        // ONNX's Mul takes two operands: a chain.
-                        let mut product = refs[0].to_string();
-                        for (k, x) in refs.iter().enumerate().skip(1) {
-                            let target = if k + 1 == refs.len() {
-                                name.clone()
-                            } else {
-                                format!("{name}/product{k}")
-                            };
-                            product = self.op("Mul", &[&product, x], &target, Vec::new());
-                        }
-                        product
-                    }
-                };
-                Value { name: out, layout }
-            }
-            LayerConfig::Abs | LayerConfig::Square | LayerConfig::Sqrt => {
-                let layout = self.input_layout(i);
-                let x = self.value_in(node.inputs[0], layout)?;
-                let out = match layer.config {
-                    LayerConfig::Abs => self.op("Abs", &[&x], &name, Vec::new()),
-                    LayerConfig::Sqrt => self.op("Sqrt", &[&x], &name, Vec::new()),
-                    _ => self.op("Mul", &[&x, &x], &name, Vec::new()),
-                };
-                Value { name: out, layout }
-            }
-            LayerConfig::ZeroPadding2D {
+            LayerConfig::Subtract(_) => self.elementwise_merge(i, MergeOp::Subtract, &name)?,
+            LayerConfig::Multiply(_) => self.elementwise_merge(i, MergeOp::Multiply, &name)?,
+            LayerConfig::Average(_) => self.elementwise_merge(i, MergeOp::Average, &name)?,
+            LayerConfig::Maximum(_) => self.elementwise_merge(i, MergeOp::Maximum, &name)?,
+            LayerConfig::Minimum(_) => self.elementwise_merge(i, MergeOp::Minimum, &name)?,
+            LayerConfig::Abs(_) => self.elementwise_unary(i, UnaryOp::Abs, &name)?,
+            LayerConfig::Square(_) => self.elementwise_unary(i, UnaryOp::Square, &name)?,
+            LayerConfig::Sqrt(_) => self.elementwise_unary(i, UnaryOp::Sqrt, &name)?,
+            LayerConfig::ZeroPadding2D(layer::ZeroPadding2D {
                 padding: [[t, b], [l, r]],
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let pads = self.int64s(
                     &format!("{name}/pads"),
@@ -494,9 +463,9 @@ impl Builder<'_> {
                 );
                 first(self.op("Pad", &[&x, &pads], &name, Vec::new()))
             }
-            LayerConfig::Cropping2D {
+            LayerConfig::Cropping2D(layer::Cropping2D {
                 cropping: [[t, b], [l, r]],
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let (h, w) = (input_shape[0] as i64, input_shape[1] as i64);
                 let starts = self.int64s(&format!("{name}/starts"), &[t as i64, l as i64]);
@@ -504,14 +473,14 @@ impl Builder<'_> {
                 let axes = self.int64s(&format!("{name}/axes"), &[2, 3]);
                 first(self.op("Slice", &[&x, &starts, &ends, &axes], &name, Vec::new()))
             }
-            LayerConfig::Add | LayerConfig::Concatenate => {
+            LayerConfig::Add(_) | LayerConfig::Concatenate(_) => {
                 let layout = self.input_layout(i);
                 let mut inputs = Vec::new();
                 for &x in node.inputs {
                     inputs.push(self.value_in(x, layout)?);
                 }
                 let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                let out = if matches!(layer.config, LayerConfig::Add) {
+                let out = if matches!(layer.config, LayerConfig::Add(_)) {
                     self.op("Sum", &refs, &name, Vec::new())
                 } else {
                     let axis = match layout {
@@ -523,6 +492,57 @@ impl Builder<'_> {
                 Value { name: out, layout }
             }
         })
+    }
+
+    /// An activation layer (`Activation`, `LeakyReLU`, `ReLU`): in the
+    /// layout its input has.
+    fn activation_layer(&mut self, i: usize, activation: Activation, name: &str) -> Result<Value, NnError> {
+        let layout = self.input_layout(i);
+        let x = self.value_in(self.spec.nodes[i].inputs[0], layout)?;
+        let out = self.activation_op(activation, &x, name, layout);
+        Ok(Value { name: out, layout })
+    }
+
+    /// `Sub`, `Mean`, `Max`, `Min`, or a chain of `Mul` (ONNX's takes two
+    /// operands), in the layout of the first input.
+    fn elementwise_merge(&mut self, i: usize, op: MergeOp, name: &str) -> Result<Value, NnError> {
+        let layout = self.input_layout(i);
+        let mut inputs = Vec::new();
+        for &x in self.spec.nodes[i].inputs {
+            inputs.push(self.value_in(x, layout)?);
+        }
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let out = match op {
+            MergeOp::Subtract => self.op("Sub", &refs, name, Vec::new()),
+            MergeOp::Average => self.op("Mean", &refs, name, Vec::new()),
+            MergeOp::Maximum => self.op("Max", &refs, name, Vec::new()),
+            MergeOp::Minimum => self.op("Min", &refs, name, Vec::new()),
+            MergeOp::Multiply => {
+                let mut product = refs[0].to_string();
+                for (k, x) in refs.iter().enumerate().skip(1) {
+                    let target = if k + 1 == refs.len() {
+                        name.to_string()
+                    } else {
+                        format!("{name}/product{k}")
+                    };
+                    product = self.op("Mul", &[&product, x], &target, Vec::new());
+                }
+                product
+            }
+        };
+        Ok(Value { name: out, layout })
+    }
+
+    /// `Abs`, `Sqrt`, or `x * x` for `square`.
+    fn elementwise_unary(&mut self, i: usize, op: UnaryOp, name: &str) -> Result<Value, NnError> {
+        let layout = self.input_layout(i);
+        let x = self.value_in(self.spec.nodes[i].inputs[0], layout)?;
+        let out = match op {
+            UnaryOp::Abs => self.op("Abs", &[&x], name, Vec::new()),
+            UnaryOp::Sqrt => self.op("Sqrt", &[&x], name, Vec::new()),
+            UnaryOp::Square => self.op("Mul", &[&x, &x], name, Vec::new()),
+        };
+        Ok(Value { name: out, layout })
     }
 
     /// Inference batch norm over the channel axis: ONNX's
