@@ -152,7 +152,16 @@ pub fn construct(
     let mut user_name = None;
     for (spec, value) in specs.iter().zip(&values) {
         match value {
-            Some((Value::Str(name), span)) if spec.name == "name" => user_name = Some((name.clone(), *span)),
+            Some((Value::Str(name), span)) if spec.name == "name" => {
+                if name.is_empty() {
+                    return Err(vec![syn::Error::new(
+                        *span,
+                        "a layer name cannot be empty; give one, or leave out `name` \
+                         for an automatic one (`dense_1`, ...)",
+                    )]);
+                }
+                user_name = Some((name.clone(), *span));
+            }
             Some((value, _)) => arguments.set(spec.name, value.clone()),
             None => {}
         }
