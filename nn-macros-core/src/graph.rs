@@ -889,7 +889,7 @@ impl<'a> Builder<'a> {
         if poisoned {
             return Value::Poison;
         }
-        let config = self.layers[layer].config.clone();
+        let config = self.layers[layer].config;
         let display = display_name(&config, &self.layers[layer].name);
         if config.is_merge() && nodes.len() < 2 {
             self.errors.push_spanned(

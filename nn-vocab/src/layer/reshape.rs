@@ -97,7 +97,7 @@ impl Layer for Reshape {
             .product();
         let target = tuple(self.target());
         let inferred = self.target().contains(&-1);
-        if (inferred && (known == 0 || count % known != 0)) || (!inferred && known != count) {
+        if (inferred && (known == 0 || !count.is_multiple_of(known))) || (!inferred && known != count) {
             return Err(format!(
                 "{layer}: cannot reshape {} {} ({count} elements) to {target} ({}); the element \
                  count must stay the same",
