@@ -272,6 +272,52 @@
 //! assert!(summary.contains("re_lu_1 (ReLU)                 (None, 110, 110, 64)  0"));
 //! ```
 //!
+//! ## Reshaping, up-sampling, layer normalization, gelu; sizes read off tensors
+//!
+//! Keras:
+//! ```python
+//! x = layers.Conv2D(16, 3, padding="same", activation="gelu")(img)
+//! x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+//! g = layers.GlobalMaxPooling2D()(x)
+//! t = layers.Permute((2, 1))(layers.Reshape((-1, 4))(g))
+//! t = layers.LayerNormalization()(t)
+//! y = layers.Dense(10, activation="swish")(layers.Flatten()(t))
+//! ```
+//! and a dense block whose transition halves the channels it has grown,
+//! `x.shape[-1] // 2` in Keras, is `channels(x) / 2` in `network!`:
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     fn dense_block(x, growth) {
+//!         for _ in 0..4 {
+//!             let y = BatchNormalization(center = false)(x);
+//!             let y = Conv2D(growth, 3, padding = same, activation = relu)(y);
+//!             x = concat(x, y);
+//!         }
+//!         Conv2D(channels(x) / 2, 1)(x)
+//!     }
+//!
+//!     pub struct Shapes {
+//!         input img: [16, 16, 3];
+//!         let x = Conv2D(16, 3, padding = same, activation = gelu)(img);
+//!         let x = dense_block(x, 8);
+//!         let x = UpSampling2D(2, interpolation = "bilinear")(x);
+//!         let g = GlobalMaxPooling2D()(x);
+//!         let t = Permute((2, 1))(Reshape((-1, 4))(g));
+//!         let t = LayerNormalization()(t);
+//!         output y = Dense(10, activation = swish)(flatten(t));
+//!     }
+//! }
+//!
+//! let summary = Shapes::summary();
+//! assert!(summary.contains("conv2d_6 (Conv2D)              (None, 16, 16, 24)    1,176"));
+//! assert!(summary.contains("up_sampling2d_1 (UpSampling2D) (None, 32, 32, 24)    0"));
+//! assert!(summary.contains("reshape_1 (Reshape)            (None, 6, 4)          0"));
+//! assert!(summary.contains("permute_1 (Permute)            (None, 4, 6)          0"));
+//! assert!(summary.contains("layer_normalization_1 (LayerNormalization) (None, 4, 6)"));
+//! ```
+//!
 //! ## compile, fit, evaluate, predict
 //!
 //! Keras:

@@ -76,7 +76,7 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
             ..
         }) => {
             let window = window_tokens(input, *kernel_size, *strides, *padding);
-            let (cin, f, act) = (lit(last), lit(*filters), act_tokens(*activation));
+            let (cin, f, act) = (lit(last), lit(*filters), act_tokens(fused(*activation)));
             quote!(const L: ::nn::__private::Conv2d = ::nn::__private::Conv2d {
                 window: #window, in_channels: #cin, filters: #f, activation: #act,
             };)
@@ -84,7 +84,7 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         LayerConfig::Dense(kind::Dense {
             units, activation, ..
         }) => {
-            let (i, u, act) = (lit(last), lit(*units), act_tokens(*activation));
+            let (i, u, act) = (lit(last), lit(*units), act_tokens(fused(*activation)));
             quote!(const L: ::nn::__private::Dense = ::nn::__private::Dense { inputs: #i, units: #u, activation: #act };)
         }
         LayerConfig::MaxPooling2D(kind::MaxPooling2D {
@@ -120,13 +120,50 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         LayerConfig::Cropping2D(kind::Cropping2D { cropping }) => {
             border_const(input, quote!(::nn::__private::Cropping2d), *cropping)
         }
-        LayerConfig::BatchNormalization(kind::BatchNormalization { momentum, epsilon }) => {
+        LayerConfig::BatchNormalization(kind::BatchNormalization {
+            momentum, epsilon, ..
+        }) => {
             let c = lit(last);
             quote!(const L: ::nn::__private::BatchNorm =
                 ::nn::__private::BatchNorm { channels: #c, momentum: #momentum, epsilon: #epsilon };)
         }
         LayerConfig::Dropout(kind::Dropout { rate }) => {
             quote!(const L: ::nn::__private::Dropout = ::nn::__private::Dropout { rate: #rate };)
+        }
+        LayerConfig::GlobalMaxPooling2D(_) => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            quote!(const L: ::nn::__private::GlobalMaxPool2d =
+                ::nn::__private::GlobalMaxPool2d { h: #h, w: #w, channels: #c };)
+        }
+        LayerConfig::UpSampling2D(kind::UpSampling2D { size, interpolation }) => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            let (sh, sw) = (lit(size[0]), lit(size[1]));
+            let interpolation = match interpolation {
+                kind::Interpolation::Nearest => quote!(::nn::__private::Interpolation::Nearest),
+                kind::Interpolation::Bilinear => quote!(::nn::__private::Interpolation::Bilinear),
+            };
+            quote!(const L: ::nn::__private::UpSampling2d = ::nn::__private::UpSampling2d {
+                in_h: #h, in_w: #w, channels: #c, size_h: #sh, size_w: #sw, interpolation: #interpolation,
+            };)
+        }
+        LayerConfig::Permute(p) => {
+            let mut shape = [1usize; kind::MAX_AXES];
+            let mut axes = [0usize; kind::MAX_AXES];
+            for (s, &d) in shape.iter_mut().zip(input) {
+                *s = d;
+            }
+            for (a, d) in axes.iter_mut().zip(p.axes()) {
+                *a = d;
+            }
+            let (shape, axes, rank) = (shape.map(lit), axes.map(lit), lit(p.rank));
+            quote!(const L: ::nn::__private::Permute = ::nn::__private::Permute {
+                in_shape: [#(#shape),*], axes: [#(#axes),*], rank: #rank,
+            };)
+        }
+        LayerConfig::LayerNormalization(kind::LayerNormalization { epsilon, .. }) => {
+            let w = lit(last);
+            quote!(const L: ::nn::__private::LayerNorm =
+                ::nn::__private::LayerNorm { width: #w, epsilon: #epsilon };)
         }
         // Layers whose kernels take no description (or that have no kernel).
         LayerConfig::Input(_)
@@ -143,7 +180,67 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         | LayerConfig::Minimum(_)
         | LayerConfig::Abs(_)
         | LayerConfig::Square(_)
-        | LayerConfig::Sqrt(_) => TokenStream::new(),
+        | LayerConfig::Sqrt(_)
+        | LayerConfig::Reshape(_) => TokenStream::new(),
+    }
+}
+
+/// The activation a dense layer's or convolution's kernel applies: gelu and
+/// swish are applied as a step of their own after it, from the
+/// pre-activation the layer keeps ([`Plan::pre_activations`]).
+fn fused(activation: Activation) -> Activation {
+    if activation.derivative_needs_input() {
+        Activation::Linear
+    } else {
+        activation
+    }
+}
+
+/// `(the weights' buffer range, ..)` of a normalization layer's optional
+/// gamma and beta, which `weights` lists in that order from `first`.
+fn gamma_beta(
+    first: usize,
+    channels: usize,
+    scale: bool,
+    center: bool,
+) -> (Option<TokenStream>, Option<TokenStream>) {
+    let range = |at: usize| {
+        let (a, b) = (lit(at), lit(at + channels));
+        quote!(#a..#b)
+    };
+    let gamma = scale.then(|| range(first));
+    let beta = center.then(|| range(first + if scale { channels } else { 0 }));
+    (gamma, beta)
+}
+
+/// `let dgamma = ..; let dbeta = ..;` as options into the parameter
+/// gradients, for the ranges [`gamma_beta`] gave.
+fn optional_grads(gamma: &Option<TokenStream>, beta: &Option<TokenStream>) -> (TokenStream, TokenStream) {
+    match (gamma, beta) {
+        (Some(g), Some(b)) => (
+            quote!(let (dgamma, dbeta) = ::nn::__private::arena::two_mut(pgrads, #g, #b)?;),
+            quote!(let (dgamma, dbeta) = (::core::option::Option::Some(dgamma), ::core::option::Option::Some(dbeta));),
+        ),
+        (Some(g), None) => (
+            quote!(let dgamma = ::core::option::Option::Some(&mut pgrads[#g]);),
+            quote!(let dbeta = ::core::option::Option::None;),
+        ),
+        (None, Some(b)) => (
+            quote!(let dgamma = ::core::option::Option::None;),
+            quote!(let dbeta = ::core::option::Option::Some(&mut pgrads[#b]);),
+        ),
+        (None, None) => (
+            quote!(let dgamma = ::core::option::Option::None;),
+            quote!(let dbeta = ::core::option::Option::None;),
+        ),
+    }
+}
+
+/// `Some(&buffer[range])` or `None`.
+fn optional_slice(buffer: TokenStream, range: &Option<TokenStream>) -> TokenStream {
+    match range {
+        Some(r) => quote!(::core::option::Option::Some(&#buffer[#r])),
+        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -207,9 +304,45 @@ impl Emitter<'_> {
             let producer = &self.graph.layers[self.graph.nodes[n].layer].config;
             match producer {
                 LayerConfig::Input(_) => return true,
-                LayerConfig::Flatten(_) => n = self.graph.nodes[n].inputs[0],
+                LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => n = self.graph.nodes[n].inputs[0],
                 _ => return false,
             }
+        }
+    }
+
+    /// For a dense layer or convolution that keeps its pre-activation:
+    /// where its kernel writes (the pre-activation, else the output) and
+    /// the step that applies the activation from it.
+    fn pre_activation_forward(&self, i: usize, config: &LayerConfig) -> (TokenStream, TokenStream) {
+        let y = range(self.plan.slots[i]);
+        match (self.plan.pre_activations[i], config.activation()) {
+            (Some(pre), Some(act)) => {
+                let z = range(pre);
+                let width = lit(*self.graph.nodes[i].shape.last().unwrap_or(&1));
+                let act = act_tokens(act);
+                let then = quote! {
+                    let (z, y) = ::nn::__private::arena::read_write(acts, #z, #y)?;
+                    ::nn::__private::activation::forward(#act, z, y, #width)?;
+                };
+                (z, then)
+            }
+            _ => (y, TokenStream::new()),
+        }
+    }
+
+    /// The first backward step of a layer that keeps its pre-activation:
+    /// the output gradient becomes the pre-activation's, in place.
+    fn pre_activation_backward(&self, i: usize, config: &LayerConfig) -> TokenStream {
+        match (self.plan.pre_activations[i], config.activation()) {
+            (Some(pre), Some(act)) => {
+                let (z, gy) = (range(pre), range(self.plan.grad_slots[i]));
+                let width = lit(*self.graph.nodes[i].shape.last().unwrap_or(&1));
+                let act = act_tokens(act);
+                quote! {
+                    ::nn::__private::activation::backward_in_place_from_input(#act, &acts[#z], &mut grads[#gy], #width)?;
+                }
+            }
+            _ => TokenStream::new(),
         }
     }
 
@@ -283,14 +416,15 @@ impl Emitter<'_> {
             first,
             first_end,
         } = self.common(i);
-        let second_end = lit(lp.first + 2 * lp.first_len);
         let comment = format!("{} ({})", layer.name, layer.config.class());
         if self.plan.fused_away[i] {
             // Computed by the convolution that absorbed it.
             return TokenStream::new();
         }
         let body = match &layer.config {
-            LayerConfig::Input(_) | LayerConfig::Flatten(_) => return TokenStream::new(),
+            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
+                return TokenStream::new()
+            }
             LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
             }) => {
@@ -327,10 +461,14 @@ impl Emitter<'_> {
                                 L.forward_into(n, x, &params[#first..#first_end], #bias, ::core::option::Option::None, L.activation, y, #total, ws)?;
                             }
                         }
-                        None => quote! {
-                            let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
-                            L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
-                        },
+                        None => {
+                            let (z, then) = self.pre_activation_forward(i, &layer.config);
+                            quote! {
+                                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
+                                L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                                #then
+                            }
+                        }
                     },
                 }
             }
@@ -342,14 +480,35 @@ impl Emitter<'_> {
                     quote!(::core::option::Option::None)
                 };
                 let rows = rows_per_sample(&input_shape);
+                let (z, then) = self.pre_activation_forward(i, &layer.config);
+                quote! {
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
+                    L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
+                    #then
+                }
+            }
+            LayerConfig::Permute(_) => quote! {
+                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                L.forward(n, x, y)?;
+            },
+            LayerConfig::LayerNormalization(kind::LayerNormalization { center, scale, .. }) => {
+                let rows = rows_per_sample(&input_shape);
+                let width = *input_shape.last().unwrap_or(&0);
+                let (gamma, beta) = gamma_beta(lp.first, width, *scale, *center);
+                let (gamma, beta) = (
+                    optional_slice(quote!(params), &gamma),
+                    optional_slice(quote!(params), &beta),
+                );
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
-                    L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
+                    L.forward(n * #rows, x, #gamma, #beta, y)?;
                 }
             }
             LayerConfig::MaxPooling2D(_)
             | LayerConfig::AveragePooling2D(_)
             | LayerConfig::GlobalAveragePooling2D(_)
+            | LayerConfig::GlobalMaxPooling2D(_)
+            | LayerConfig::UpSampling2D(_)
             | LayerConfig::ZeroPadding2D(_)
             | LayerConfig::Cropping2D(_) => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
@@ -370,20 +529,24 @@ impl Emitter<'_> {
                     }
                 }
             }
-            LayerConfig::BatchNormalization(_) => {
+            LayerConfig::BatchNormalization(kind::BatchNormalization { center, scale, .. }) => {
                 let rows = rows_per_sample(&input_shape);
-                let c = lp.first_len;
-                let (s0, s1, s2) = (lit(lp.state), lit(lp.state + c), lit(lp.state + 2 * c));
+                let c = *input_shape.last().unwrap_or(&0);
+                let (s0, s2) = (lit(lp.state), lit(lp.state + 2 * c));
                 let saved = self.plan.saved[i].unwrap_or(0);
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
-                let _ = s1;
                 let cl = lit(c);
+                let (gamma, beta) = gamma_beta(lp.first, c, *scale, *center);
+                let (gamma, beta) = (
+                    optional_slice(quote!(params), &gamma),
+                    optional_slice(quote!(params), &beta),
+                );
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     let (moving_mean, moving_variance) = state[#s0..#s2].split_at_mut(#cl);
                     let p = ::nn::__private::BatchNormParams {
-                        gamma: &params[#first..#first_end],
-                        beta: &params[#first_end..#second_end],
+                        gamma: #gamma,
+                        beta: #beta,
                         moving_mean,
                         moving_variance,
                     };
@@ -518,7 +681,9 @@ impl Emitter<'_> {
             quote!(true)
         };
         let body = match &layer.config {
-            LayerConfig::Input(_) | LayerConfig::Flatten(_) => return TokenStream::new(),
+            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
+                return TokenStream::new()
+            }
             LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
             })
@@ -580,24 +745,48 @@ impl Emitter<'_> {
                             L.backward_from(n, x, &params[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;
                         }
                     }
-                    None => quote! {
-                        let x = &acts[#x];
-                        let y = &acts[#y];
-                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
-                        let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
-                        #split
-                        #choose
-                        #call
-                    },
+                    None => {
+                        let pre = self.pre_activation_backward(i, &layer.config);
+                        quote! {
+                            #pre
+                            let x = &acts[#x];
+                            let y = &acts[#y];
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                            let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                            #split
+                            #choose
+                            #call
+                        }
+                    }
                 }
             }
-            LayerConfig::MaxPooling2D(_) | LayerConfig::AveragePooling2D(_) => quote! {
+            LayerConfig::MaxPooling2D(_)
+            | LayerConfig::AveragePooling2D(_)
+            | LayerConfig::GlobalMaxPooling2D(_) => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
+            LayerConfig::LayerNormalization(kind::LayerNormalization { center, scale, .. }) => {
+                let rows = rows_per_sample(&input_shape);
+                let width = *input_shape.last().unwrap_or(&0);
+                let (gamma_at, beta_at) = gamma_beta(lp.first, width, *scale, *center);
+                let gamma = optional_slice(quote!(params), &gamma_at);
+                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
+                quote! {
+                    let x = &acts[#x];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                    #dgamma
+                    #dbeta
+                    let g = ::nn::__private::LayerNormGrads { dgamma, dbeta, dx };
+                    L.backward(n * #rows, x, #gamma, dy, g)?;
+                }
+            }
             LayerConfig::GlobalAveragePooling2D(_)
+            | LayerConfig::UpSampling2D(_)
+            | LayerConfig::Permute(_)
             | LayerConfig::ZeroPadding2D(_)
             | LayerConfig::Cropping2D(_) => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
@@ -605,7 +794,9 @@ impl Emitter<'_> {
             },
             LayerConfig::Activation(_) | LayerConfig::LeakyReLU(_) | LayerConfig::ReLU(_) => {
                 // Every activation layer has its function.
-                let act = act_tokens(layer.config.activation().unwrap_or(Activation::Linear));
+                let function = layer.config.activation().unwrap_or(Activation::Linear);
+                let needs_input = function.derivative_needs_input();
+                let act = act_tokens(function);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 let skip = match self.fusable_output(i) {
                     Some((k, _)) => {
@@ -622,6 +813,16 @@ impl Emitter<'_> {
                             ::nn::__private::activation::backward_in_place(#act, &acts[#y], &mut grads[#gy], #width)?;
                         }
                     }
+                } else if needs_input {
+                    quote! {
+                        let x = &acts[#x];
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        if #skip {
+                            ::nn::__private::merge::accumulate(dy, dx)?;
+                        } else {
+                            ::nn::__private::activation::backward_from_input(#act, x, dy, dx, #width)?;
+                        }
+                    }
                 } else {
                     quote! {
                         let y = &acts[#y];
@@ -634,19 +835,21 @@ impl Emitter<'_> {
                     }
                 }
             }
-            LayerConfig::BatchNormalization(_) => {
+            LayerConfig::BatchNormalization(kind::BatchNormalization { center, scale, .. }) => {
                 let rows = rows_per_sample(&input_shape);
-                let c = lp.first_len;
-                let cl = lit(c);
-                let both_end = lit(lp.first + 2 * c);
+                let c = *input_shape.last().unwrap_or(&0);
                 let saved = self.plan.saved[i].unwrap_or(0);
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
+                let (gamma_at, beta_at) = gamma_beta(lp.first, c, *scale, *center);
+                let gamma = optional_slice(quote!(params), &gamma_at);
+                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
                 quote! {
                     let x = &acts[#x];
                     let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                     let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
-                    let (dgamma, dbeta) = pgrads[#first..#both_end].split_at_mut(#cl);
-                    L.backward_train(n * #rows, x, &params[#first..#first_end], &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                    #dgamma
+                    #dbeta
+                    L.backward_train(n * #rows, x, #gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
                 }
             }
             LayerConfig::Dropout(_) => {
@@ -834,11 +1037,11 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let key = &p.key;
             let shape = shape_list(&p.shape);
             let (offset, len, fan_in, fan_out) = (lit(p.offset), lit(p.len), lit(p.fan_in), lit(p.fan_out));
-            let trainable = p.trainable;
+            let (trainable, frozen) = (p.trainable, p.frozen);
             let init = vocab_tokens(&p.init);
             quote!(::nn::__private::ParamSpec {
                 key: #key, shape: #shape, offset: #offset, len: #len, trainable: #trainable,
-                init: #init, fan_in: #fan_in, fan_out: #fan_out,
+                frozen: #frozen, init: #init, fan_in: #fan_in, fan_out: #fan_out,
             })
         })
         .collect();

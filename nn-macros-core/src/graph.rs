@@ -10,6 +10,7 @@ use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
 use crate::ast::{BlockDef, NetworkDef, Stmt};
+use crate::dimensions;
 use crate::errors::Errors;
 use crate::keras;
 use crate::layers;
@@ -612,6 +613,15 @@ impl<'a> Builder<'a> {
                 }
             };
         }
+        if let Some(value) = dimensions::query(&name, &args, whole, |t| self.dimension_operand(t, scope)) {
+            return match value {
+                Ok(v) => Value::Int(v),
+                Err(e) => {
+                    self.errors.push_error(e);
+                    Value::Poison
+                }
+            };
+        }
         if layers::is_layer(&name) {
             let owned: Vec<Expr> = args.iter().map(|e| (*e).clone()).collect();
             let mut int_errors = Vec::new();
@@ -668,6 +678,20 @@ impl<'a> Builder<'a> {
         format!("; blocks: {}", names.join(", "))
     }
 
+    /// What `channels(name)` and the other dimension functions read.
+    fn dimension_operand(&self, tensor: &Ident, scope: &Scope) -> dimensions::Operand {
+        let key = tensor.to_string();
+        match scope.iter().rev().find_map(|m| m.get(&key)) {
+            Some(Value::Tensor(node)) => dimensions::Operand::Tensor(self.nodes[*node].shape.clone()),
+            Some(Value::Int(_)) => dimensions::Operand::Not(format!("`{key}` is an integer, not a tensor")),
+            Some(Value::Layer(_)) => dimensions::Operand::Not(format!(
+                "`{key}` is a layer, not a tensor; apply it first: `let y = {key}(x);`"
+            )),
+            Some(Value::Poison) => dimensions::Operand::Not(format!("`{key}` has an error above")),
+            None => dimensions::Operand::Not(format!("cannot find tensor `{key}`")),
+        }
+    }
+
     /// Integer evaluation for layer arguments, without creating layers.
     fn eval_int_pure(
         &self,
@@ -702,6 +726,21 @@ impl<'a> Builder<'a> {
                     Some(Value::Poison) => Err(err(format!("`{ident}` has an error above"))),
                     None => Err(err(format!("cannot find integer `{ident}`"))),
                 }
+            }
+            Expr::Call(call) => {
+                let name = match &*call.func {
+                    Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                    _ => None,
+                };
+                let args: Vec<&Expr> = call.args.iter().collect();
+                let query = name.as_deref().and_then(|name| {
+                    dimensions::query(name, &args, expr, |t| self.dimension_operand(t, scope))
+                });
+                query.unwrap_or_else(|| {
+                    Err(err(self
+                        .keras_expression_hint(expr, scope)
+                        .unwrap_or_else(|| "expected an integer".into())))
+                })
             }
             Expr::Binary(b) => {
                 let l = self.eval_int_pure(&b.left, scope, _errs)?;
@@ -992,7 +1031,8 @@ impl<'a> Builder<'a> {
                         Expr::Path(p) => p.path.get_ident().and_then(|id| {
                             match scope.iter().rev().find_map(|m| m.get(&id.to_string())) {
                                 Some(Value::Tensor(n)) => Some(format!(
-                                    "; `{id}` is {} here, so write that number",
+                                    "; `{id}` is {} here: write `channels({id})`, `height({id})` or \
+                                     `width({id})`, or the number",
                                     shape::show(&self.nodes[*n].shape)
                                 )),
                                 _ => None,
@@ -1002,7 +1042,7 @@ impl<'a> Builder<'a> {
                     };
                     return Some(format!(
                         "`.shape` is not available in `network!`: shapes are fixed at compile time, \
-                         so sizes are written as integers{}",
+                         read with `channels(x)`, `height(x)` and `width(x)`{}",
                         known.unwrap_or_default()
                     ));
                 }
@@ -1271,9 +1311,10 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
     }
 }
 
-/// Whether `name` is a function form of a layer (`add`, `relu`, ...).
+/// Whether `name` is a function form of a layer (`add`, `relu`, ...) or a
+/// dimension query (`channels(x)`).
 pub(crate) fn is_function(name: &str) -> bool {
-    LayerConfig::function_names().any(|f| f == name)
+    LayerConfig::function_names().any(|f| f == name) || dimensions::NAMES.contains(&name)
 }
 
 /// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for the

@@ -265,6 +265,16 @@ fn parse_value(
             }),
             None => Err(wrong()),
         },
+        ValueKind::Ints => {
+            let elems: Vec<&Expr> = match expr {
+                Expr::Tuple(t) => t.elems.iter().collect(),
+                Expr::Array(a) => a.elems.iter().collect(),
+                _ => vec![expr],
+            };
+            let values: Result<Vec<i64>, syn::Error> = elems.into_iter().map(&mut *eval_int).collect();
+            values.map(Value::Ints)
+        }
+        ValueKind::Axis => eval_int(expr).map(Value::Axis),
         ValueKind::Border => {
             let amount = |e: &Expr, eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>| {
                 let v = eval_int(e)?;

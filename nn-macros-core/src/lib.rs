@@ -16,6 +16,7 @@
 mod ast;
 mod blocks;
 mod codegen;
+mod dimensions;
 mod errors;
 mod graph;
 mod keras;

@@ -28,6 +28,9 @@ pub struct Param {
     pub offset: usize,
     pub len: usize,
     pub trainable: bool,
+    /// A trainable kind of weight of a `trainable = false` layer (kept with
+    /// the state).
+    pub frozen: bool,
     pub init: Initializer,
     pub fan_in: usize,
     pub fan_out: usize,
@@ -67,6 +70,9 @@ pub struct Plan {
     pub zero_before: Vec<Vec<Slot>>,
     /// Dropout masks, by node.
     pub masks: Vec<Option<Slot>>,
+    /// Pre-activations of dense layers and convolutions with gelu or swish,
+    /// by node.
+    pub pre_activations: Vec<Option<Slot>>,
     /// Batch-norm saved statistics offset, by node.
     pub saved: Vec<Option<usize>>,
     pub arena_per_sample: usize,
@@ -190,7 +196,9 @@ fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
 /// output of the network), and its producer's backward does not read it.
 fn can_run_in_place(graph: &Graph, node: usize) -> bool {
     let n = &graph.nodes[node];
-    if !graph.layers[n.layer].config.is_activation_layer() {
+    let config = &graph.layers[n.layer].config;
+    // gelu and swish differentiate from their input, which must survive.
+    if !config.is_activation_layer() || config.activation().is_some_and(|a| a.derivative_needs_input()) {
         return false;
     }
     let input = n.inputs[0];
@@ -215,6 +223,19 @@ fn can_run_in_place(graph: &Graph, node: usize) -> bool {
     consumers == 1 && !is_output && producer_ignores_output
 }
 
+/// Layers whose output is their input's storage under another shape
+/// (row-major order is kept): no code runs for them.
+pub fn is_alias(config: &LayerConfig) -> bool {
+    matches!(config, LayerConfig::Flatten(_) | LayerConfig::Reshape(_))
+}
+
+/// A dense layer or convolution whose activation is differentiated from
+/// its input (gelu, swish): it keeps its pre-activation beside its output.
+fn keeps_pre_activation(config: &LayerConfig) -> bool {
+    matches!(config, LayerConfig::Conv2D(_) | LayerConfig::Dense(_))
+        && config.activation().is_some_and(|a| a.derivative_needs_input())
+}
+
 /// The node whose storage `node` uses (itself unless it is an alias): the
 /// earliest node of its alias group, whose backward runs last.
 fn storage_owner(
@@ -231,7 +252,7 @@ fn storage_owner(
             // those convolutions: the earliest of them holds the storage.
             return rep;
         }
-        if in_place[n] || matches!(graph.layers[graph.nodes[n].layer].config, LayerConfig::Flatten(_)) {
+        if in_place[n] || is_alias(&graph.layers[graph.nodes[n].layer].config) {
             n = graph.nodes[n].inputs[0];
         } else if let Some(conv) = fused_add_of[n] {
             n = conv;
@@ -359,13 +380,14 @@ pub fn plan(graph: &Graph) -> Plan {
     let mut concat_slot: Vec<Option<Slot>> = vec![None; graph.nodes.len()];
     let mut slots: Vec<Slot> = Vec::with_capacity(graph.nodes.len());
     let mut masks = vec![None; graph.nodes.len()];
+    let mut pre_activations = vec![None; graph.nodes.len()];
     let mut saved = vec![None; graph.nodes.len()];
     let mut cursor = 0;
     let mut saved_len = 0;
     for (i, node) in graph.nodes.iter().enumerate() {
         let config = &graph.layers[node.layer].config;
         let len: usize = node.shape.iter().product();
-        let slot = if matches!(config, LayerConfig::Flatten(_)) || in_place[i] {
+        let slot = if is_alias(config) || in_place[i] {
             slots[node.inputs[0]]
         } else if let Some(conv) = fused_add_of[i] {
             slots[conv]
@@ -388,6 +410,10 @@ pub fn plan(graph: &Graph) -> Plan {
             s
         };
         slots.push(slot);
+        if keeps_pre_activation(config) {
+            pre_activations[i] = Some(Slot { offset: cursor, len });
+            cursor += len;
+        }
         if matches!(config, LayerConfig::Dropout(_)) {
             masks[i] = Some(Slot { offset: cursor, len });
             cursor += len;
@@ -434,6 +460,7 @@ pub fn plan(graph: &Graph) -> Plan {
                 offset: *offset,
                 len,
                 trainable: weight.trainable,
+                frozen: false,
                 init: weight.init,
                 fan_in: weight.fans.0,
                 fan_out: weight.fans.1,
@@ -451,6 +478,7 @@ pub fn plan(graph: &Graph) -> Plan {
         grad_per_sample,
         zero_before,
         masks,
+        pre_activations,
         saved,
         arena_per_sample: cursor,
         saved_len,

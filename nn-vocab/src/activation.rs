@@ -36,6 +36,11 @@ pub enum Activation {
         max_value: f32,
         threshold: f32,
     },
+    /// Keras 3's default `gelu`, the exact form `x · Φ(x)` with the normal
+    /// CDF `Φ(x) = (1 + erf(x / √2)) / 2` (not the tanh approximation).
+    Gelu,
+    /// `x · sigmoid(x)`: Keras's `silu`, `swish` being its alias.
+    Swish,
 }
 
 /// Keras 3's `activations.leaky_relu` default slope (the `LeakyReLU`
@@ -57,19 +62,14 @@ impl Activation {
         "selu",
         "softplus",
         "hard_sigmoid",
+        "gelu",
+        "swish",
+        "silu",
     ];
 
     /// Keras activations this runtime lacks: a message must not suggest
     /// one of ours as a typo fix for them (`gelu` is not `relu`).
-    pub const OTHER_KERAS_NAMES: &'static [&'static str] = &[
-        "gelu",
-        "silu",
-        "swish",
-        "mish",
-        "softsign",
-        "hard_silu",
-        "hard_swish",
-    ];
+    pub const OTHER_KERAS_NAMES: &'static [&'static str] = &["mish", "softsign", "hard_silu", "hard_swish"];
 
     pub fn from_name(name: &str) -> Option<Activation> {
         Some(match name {
@@ -84,6 +84,8 @@ impl Activation {
             "selu" => Activation::Selu,
             "softplus" => Activation::Softplus,
             "hard_sigmoid" => Activation::HardSigmoid,
+            "gelu" => Activation::Gelu,
+            "swish" | "silu" => Activation::Swish,
             _ => return None,
         })
     }
@@ -103,7 +105,16 @@ impl Activation {
             Activation::Softplus => "softplus",
             Activation::HardSigmoid => "hard_sigmoid",
             Activation::ReluWith { .. } => "relu",
+            Activation::Gelu => "gelu",
+            Activation::Swish => "silu",
         }
+    }
+
+    /// Whether the derivative must be computed from the pre-activation (the
+    /// output does not determine it, the function not being monotonic): a
+    /// layer applying it keeps its pre-activation for backward.
+    pub const fn derivative_needs_input(self) -> bool {
+        matches!(self, Activation::Gelu | Activation::Swish)
     }
 }
 
@@ -120,6 +131,8 @@ impl ToRust for Activation {
             Activation::Selu => "Selu",
             Activation::Softplus => "Softplus",
             Activation::HardSigmoid => "HardSigmoid",
+            Activation::Gelu => "Gelu",
+            Activation::Swish => "Swish",
             Activation::LeakyRelu(alpha) => {
                 out.path("Activation::LeakyRelu");
                 out.tuple(&[alpha]);

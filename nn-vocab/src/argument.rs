@@ -22,6 +22,11 @@ pub enum ValueKind {
     Initializer,
     /// `n`, `(h, w)` or `((top, bottom), (left, right))`, each ≥ 0.
     Border,
+    /// A tuple of integers, negative ones allowed (`Reshape`'s
+    /// `target_shape`, `Permute`'s `dims`); a single integer is a 1-tuple.
+    Ints,
+    /// A signed integer naming an axis (`-1` for the last).
+    Axis,
 }
 
 impl ValueKind {
@@ -37,6 +42,8 @@ impl ValueKind {
             ValueKind::Str => "a string literal",
             ValueKind::Initializer => "an initializer name",
             ValueKind::Border => "an integer, `(rows, columns)` or `((top, bottom), (left, right))`",
+            ValueKind::Ints => "a tuple of integers, like `(4, -1)`",
+            ValueKind::Axis => "an axis, like `-1`",
         }
     }
 }
@@ -83,6 +90,8 @@ pub enum Value {
     Initializer(Initializer),
     /// `[[top, bottom], [left, right]]`.
     Border([[usize; 2]; 2]),
+    Ints(Vec<i64>),
+    Axis(i64),
 }
 
 /// The values given for one constructor call, by argument name. The parser
@@ -160,6 +169,20 @@ impl Arguments {
         match self.get(name) {
             Some(Value::Initializer(i)) => *i,
             _ => default,
+        }
+    }
+
+    pub fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        match self.get(name) {
+            Some(Value::Ints(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn axis(&self, name: &str) -> Option<i64> {
+        match self.get(name) {
+            Some(Value::Axis(a)) => Some(*a),
+            _ => None,
         }
     }
 

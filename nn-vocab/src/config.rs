@@ -144,6 +144,11 @@ layer_configs! {
     Abs,
     Square,
     Sqrt,
+    GlobalMaxPooling2D,
+    UpSampling2D,
+    Reshape,
+    Permute,
+    LayerNormalization,
 }
 
 impl LayerConfig {

@@ -75,6 +75,12 @@ impl ToRust for usize {
     }
 }
 
+impl ToRust for i64 {
+    fn write_rust(&self, out: &mut RustSource) {
+        out.raw(&format!("{self}i64"));
+    }
+}
+
 impl ToRust for bool {
     fn write_rust(&self, out: &mut RustSource) {
         out.raw(if *self { "true" } else { "false" });

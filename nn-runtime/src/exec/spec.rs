@@ -46,7 +46,14 @@ pub struct ParamSpec {
     /// Offset into the parameter buffer (trainable) or the state buffer.
     pub offset: usize,
     pub len: usize,
+    /// Whether the optimizer trains it: it lives in the parameter buffer,
+    /// else in the state buffer and counts as non-trainable.
     pub trainable: bool,
+    /// A weight Keras would train (a kernel, gamma, ...) of a layer declared
+    /// `trainable = false`: kept in the state buffer (`trainable` is false),
+    /// but still the same tensor for weight files, whose architecture
+    /// fingerprint does not change when a layer is frozen.
+    pub frozen: bool,
     pub init: Initializer,
     pub fan_in: usize,
     pub fan_out: usize,

@@ -9,16 +9,26 @@ use crate::weight::Weight;
 
 /// Normalises the last axis (`axis = -1`); inference uses the moving
 /// statistics: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`.
+/// `center = false` drops `beta`, `scale = false` drops `gamma`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchNormalization {
     pub momentum: f32,
     pub epsilon: f32,
+    pub center: bool,
+    pub scale: bool,
 }
-layer_to_rust!(BatchNormalization { momentum, epsilon });
+layer_to_rust!(BatchNormalization {
+    momentum,
+    epsilon,
+    center,
+    scale
+});
 
 const ARGUMENTS: &[Argument] = &[
     optional("momentum", ValueKind::Float),
     optional("epsilon", ValueKind::Float),
+    optional("center", ValueKind::Bool),
+    optional("scale", ValueKind::Bool),
 ];
 
 impl Layer for BatchNormalization {
@@ -44,7 +54,12 @@ impl Layer for BatchNormalization {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(BatchNormalization { momentum, epsilon })
+        Ok(BatchNormalization {
+            momentum,
+            epsilon,
+            center: args.bool("center", true),
+            scale: args.bool("scale", true),
+        })
     }
 
     fn output_shape(&self, layer: &str, inputs: &[Operand]) -> ShapeResult {
@@ -53,11 +68,20 @@ impl Layer for BatchNormalization {
 
     fn weights(&self, input: &[usize]) -> Vec<Weight> {
         let channels = input.last().copied().unwrap_or(0);
-        vec![
-            Weight::vector("gamma", channels, true, Initializer::Ones),
-            Weight::vector("beta", channels, true, Initializer::Zeros),
-            Weight::vector("moving_mean", channels, false, Initializer::Zeros),
-            Weight::vector("moving_variance", channels, false, Initializer::Ones),
-        ]
+        let mut weights = Vec::new();
+        if self.scale {
+            weights.push(Weight::vector("gamma", channels, true, Initializer::Ones));
+        }
+        if self.center {
+            weights.push(Weight::vector("beta", channels, true, Initializer::Zeros));
+        }
+        weights.push(Weight::vector("moving_mean", channels, false, Initializer::Zeros));
+        weights.push(Weight::vector(
+            "moving_variance",
+            channels,
+            false,
+            Initializer::Ones,
+        ));
+        weights
     }
 }

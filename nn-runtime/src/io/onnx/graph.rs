@@ -156,6 +156,15 @@ fn float(name: &str, value: f32) -> AttributeProto {
     }
 }
 
+fn string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: attribute_type::STRING,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
 fn pair(p: [usize; 2]) -> Vec<i64> {
     vec![p[0] as i64, p[1] as i64]
 }
@@ -425,6 +434,36 @@ impl Builder<'_> {
                 let pooled = self.op("GlobalAveragePool", &[&x], &format!("{name}/pool"), Vec::new());
                 last(self.op("Flatten", &[&pooled], &name, vec![int("axis", 1)]))
             }
+            LayerConfig::GlobalMaxPooling2D(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let pooled = self.op("GlobalMaxPool", &[&x], &format!("{name}/pool"), Vec::new());
+                last(self.op("Flatten", &[&pooled], &name, vec![int("axis", 1)]))
+            }
+            LayerConfig::UpSampling2D(layer::UpSampling2D { size, interpolation }) => {
+                let bilinear = interpolation == layer::Interpolation::Bilinear;
+                self.up_sampling(i, &name, size, bilinear)?
+            }
+            LayerConfig::Reshape(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                // 0 keeps the batch dimension as it is.
+                let dims: Vec<i64> = [0]
+                    .into_iter()
+                    .chain(node.shape.iter().map(|&d| d as i64))
+                    .collect();
+                let shape = self.int64s(&format!("{name}/shape"), &dims);
+                last(self.op("Reshape", &[&x, &shape], &name, Vec::new()))
+            }
+            LayerConfig::Permute(permute) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                let perm: Vec<i64> = [0]
+                    .into_iter()
+                    .chain(permute.dims().iter().map(|&d| d as i64))
+                    .collect();
+                last(self.op("Transpose", &[&x], &name, vec![ints("perm", &perm)]))
+            }
+            LayerConfig::LayerNormalization(layer::LayerNormalization { epsilon, .. }) => {
+                self.layer_norm(i, layer, &name, epsilon)?
+            }
             LayerConfig::Flatten(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 last(self.op("Flatten", &[&x], &name, vec![int("axis", 1)]))
@@ -559,9 +598,25 @@ impl Builder<'_> {
         let x_node = self.spec.nodes[i].inputs[0];
         let rank = self.spec.nodes[x_node].shape.len();
         let mut inputs = Vec::new();
-        for k in 0..4 {
-            let (key, shape, values) = self.weight(layer, k)?;
-            inputs.push(self.initializer(key, shape, values.to_vec()));
+        let names = layer.config.weight_names();
+        let channels = *self.spec.nodes[x_node].shape.last().unwrap_or(&0);
+        // `scale=False` / `center=False`: ONNX wants gamma 1 and beta 0.
+        for (wanted, fill) in [
+            ("gamma", 1.0),
+            ("beta", 0.0),
+            ("moving_mean", 0.0),
+            ("moving_variance", 1.0),
+        ] {
+            match names.iter().position(|n| *n == wanted) {
+                Some(k) => {
+                    let (key, shape, values) = self.weight(layer, k)?;
+                    inputs.push(self.initializer(key, shape, values.to_vec()));
+                }
+                None => {
+                    let key = format!("{name}/{wanted}");
+                    inputs.push(self.initializer(&key, &[channels], vec![fill; channels]));
+                }
+            }
         }
         let attributes = || vec![float("epsilon", epsilon)];
         if rank == 1 || rank == 3 {
@@ -597,6 +652,116 @@ impl Builder<'_> {
         );
         Ok(Value {
             name: self.op("Transpose", &[&normed], name, vec![ints("perm", &back)]),
+            layout: Layout::ChannelsLast,
+        })
+    }
+
+    /// Keras's `UpSampling2D`: `nearest` repeats each pixel (a reshape, a
+    /// broadcast and a reshape back, exact in every runtime); `bilinear` is
+    /// ONNX's `Resize` with half-pixel centres, as Keras 3 resizes.
+    fn up_sampling(
+        &mut self,
+        i: usize,
+        name: &str,
+        size: [usize; 2],
+        bilinear: bool,
+    ) -> Result<Value, NnError> {
+        let x_node = self.spec.nodes[i].inputs[0];
+        let [h, w, c] = match *self.spec.nodes[x_node].shape {
+            [h, w, c] => [h as i64, w as i64, c as i64],
+            _ => {
+                return Err(NnError::Other(format!(
+                    "{}: `{name}` needs an image input",
+                    self.spec.name
+                )))
+            }
+        };
+        let (sh, sw) = (size[0] as i64, size[1] as i64);
+        if bilinear {
+            let x = self.value_in(x_node, Layout::ChannelsFirst)?;
+            let roi = self.initializer(&format!("{name}/roi"), &[0], []);
+            let scales = self.initializer(&format!("{name}/scales"), &[4], [1.0, 1.0, sh as f32, sw as f32]);
+            let attributes = vec![
+                string("mode", "linear"),
+                string("coordinate_transformation_mode", "half_pixel"),
+            ];
+            return Ok(Value {
+                name: self.op("Resize", &[&x, &roi, &scales], name, attributes),
+                layout: Layout::ChannelsFirst,
+            });
+        }
+        let x = self.value_in(x_node, Layout::ChannelsLast)?;
+        let split = self.int64s(&format!("{name}/split"), &[-1, h, 1, w, 1, c]);
+        let spread = self.int64s(&format!("{name}/spread"), &[1, 1, sh, 1, sw, 1]);
+        let joined = self.int64s(&format!("{name}/joined"), &[-1, h * sh, w * sw, c]);
+        let cells = self.op("Reshape", &[&x, &split], &format!("{name}/cells"), Vec::new());
+        let repeated = self.op(
+            "Expand",
+            &[&cells, &spread],
+            &format!("{name}/repeated"),
+            Vec::new(),
+        );
+        Ok(Value {
+            name: self.op("Reshape", &[&repeated, &joined], name, Vec::new()),
+            layout: Layout::ChannelsLast,
+        })
+    }
+
+    /// Keras's `LayerNormalization` over the last axis, from opset-13 ops
+    /// (ONNX's own `LayerNormalization` needs opset 17).
+    fn layer_norm(
+        &mut self,
+        i: usize,
+        layer: &LayerSpec,
+        name: &str,
+        epsilon: f32,
+    ) -> Result<Value, NnError> {
+        let x = self.value_in(self.spec.nodes[i].inputs[0], Layout::ChannelsLast)?;
+        let axes = vec![ints("axes", &[-1])];
+        let mean = self.op("ReduceMean", &[&x], &format!("{name}/mean"), axes.clone());
+        let centred = self.op("Sub", &[&x, &mean], &format!("{name}/centred"), Vec::new());
+        let squared = self.op(
+            "Mul",
+            &[&centred, &centred],
+            &format!("{name}/squared"),
+            Vec::new(),
+        );
+        let variance = self.op("ReduceMean", &[&squared], &format!("{name}/variance"), axes);
+        let eps = self.scalar(epsilon);
+        let shifted = self.op(
+            "Add",
+            &[&variance, &eps],
+            &format!("{name}/variance_eps"),
+            Vec::new(),
+        );
+        let std = self.op("Sqrt", &[&shifted], &format!("{name}/std"), Vec::new());
+        let mut out = self.op(
+            "Div",
+            &[&centred, &std],
+            &format!("{name}/normalized"),
+            Vec::new(),
+        );
+        let names = layer.config.weight_names();
+        for (k, weight) in names.iter().enumerate() {
+            let (key, shape, values) = self.weight(layer, k)?;
+            let v = self.initializer(key, shape, values.to_vec());
+            let (op, step) = if *weight == "gamma" {
+                ("Mul", "scaled")
+            } else {
+                ("Add", "shifted")
+            };
+            let target = if k + 1 == names.len() {
+                name.to_string()
+            } else {
+                format!("{name}/{step}")
+            };
+            out = self.op(op, &[&out, &v], &target, Vec::new());
+        }
+        if names.is_empty() {
+            out = self.op("Identity", &[&out], name, Vec::new());
+        }
+        Ok(Value {
+            name: out,
             layout: Layout::ChannelsLast,
         })
     }
@@ -660,6 +825,22 @@ impl Builder<'_> {
                     Layout::ChannelsLast => -1,
                 };
                 self.op("Softmax", &[x], out, vec![int("axis", axis)])
+            }
+            // x · (1 + erf(x / √2)) / 2, from ops every opset since 9 has
+            // (ONNX's own Gelu needs opset 20).
+            Activation::Gelu => {
+                let inv_sqrt2 = self.scalar(std::f32::consts::FRAC_1_SQRT_2);
+                let one = self.scalar(1.0);
+                let half = self.scalar(0.5);
+                let scaled = self.op("Mul", &[x, &inv_sqrt2], &format!("{out}/scaled"), Vec::new());
+                let erf = self.op("Erf", &[&scaled], &format!("{out}/erf"), Vec::new());
+                let cdf = self.op("Add", &[&erf, &one], &format!("{out}/one_plus_erf"), Vec::new());
+                let halved = self.op("Mul", &[&cdf, &half], &format!("{out}/cdf"), Vec::new());
+                self.op("Mul", &[x, &halved], out, Vec::new())
+            }
+            Activation::Swish => {
+                let gate = self.op("Sigmoid", &[x], &format!("{out}/sigmoid"), Vec::new());
+                self.op("Mul", &[x, &gate], out, Vec::new())
             }
         }
     }
