@@ -20,6 +20,7 @@ const SPEC: ModelSpec = ModelSpec {
     params: &[],
     layers: &[],
     nodes: &[],
+    nested: &[],
     param_len: 0,
     state_len: 0,
 };
