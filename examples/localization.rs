@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::write_reports(&out, &history, &Localizer::dot())?;
 
     let logs = trainer.evaluate(&mut net, &test_set, 256)?;
-    let canvases = test_set.inputs[0].to_array();
+    let canvases = test_set.inputs[0].to_array()?;
     let predicted = predict(&mut net, &[canvases.view()], 256)?;
     let boxes: Array2<f32> = predicted[1].clone().into_dimensionality::<Ix2>()?;
     let iou = mean_iou(boxes.view(), &test_boxes, SIDE)?;

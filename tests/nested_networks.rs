@@ -117,8 +117,7 @@ fn each_call_computes_what_the_network_alone_computes() {
 
 #[test]
 fn weights_round_trip_under_their_nested_names() {
-    let dir = std::env::temp_dir().join(format!("nn-nested-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("nested");
     let path = dir.join("pair.safetensors");
     let net = Pair::new(&mut common::rng(8));
     net.save_weights(&path).unwrap();
@@ -130,7 +129,6 @@ fn weights_round_trip_under_their_nested_names() {
     let mut other = Pair::new(&mut common::rng(9));
     other.load_weights(&path).unwrap();
     assert_eq!(other.params(), net.params());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
