@@ -198,6 +198,50 @@
 //! assert_eq!(Siamese::PARAM_COUNT, 784 * 32 + 32 + 64 + 1 + 32 * 10 + 10);
 //! ```
 //!
+//! ## A network used as a layer (Keras's nested `Model`)
+//!
+//! Keras writes the siamese tower as a model of its own and calls it on
+//! both images; the calls share its weights, and the summary shows it as
+//! one row:
+//! ```python
+//! tower = keras.Sequential([layers.Conv2D(16, 3, padding='same', activation='relu'),
+//!                           layers.Flatten(), layers.Dense(32, activation='relu')], name='tower')
+//! a, b = tower(left), tower(right)
+//! ```
+//! `network!`: a network of the same invocation, made with `Tower()` (or
+//! `Tower(name = "tower")`) and applied like a layer; `Tower(x)` makes a new
+//! instance (new weights) and applies it once. Its layers are named inside
+//! the instance (`tower_1/conv2d_1`), so its weights keep those names in
+//! weight files; the network still exists on its own as `Tower`.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Tower {
+//!         input image: [28, 28, 1];
+//!         let x = Conv2D(16, 3, padding = same, activation = relu)(image);
+//!         output embedding = Dense(32, activation = relu)(flatten(x));
+//!     }
+//!
+//!     pub struct Siamese {
+//!         input left: [28, 28, 1];
+//!         input right: [28, 28, 1];
+//!         let tower = Tower();
+//!         output same = Dense(1, activation = sigmoid)(abs(subtract(tower(left), tower(right))));
+//!     }
+//! }
+//!
+//! // One tower's weights, not two.
+//! assert_eq!(Siamese::PARAM_COUNT, Tower::PARAM_COUNT + 32 + 1);
+//! assert_eq!(Siamese::SPEC.params[0].key, "tower_1/conv2d_1.kernel");
+//! assert!(Siamese::summary().contains("tower_1 (Tower)"));
+//! ```
+//! The network must be in the same `network!` invocation: each invocation
+//! is expanded on its own, and the outer network's shapes and weight layout
+//! need the inner network's statements at compile time. Each call's inputs
+//! must have the shapes the network declares; a network used as a layer has
+//! one output.
+//!
 //! ## Comparing two embeddings: subtract, abs, square, sqrt
 //!
 //! The lecture's siamese head compares the two embeddings element by element.

@@ -37,6 +37,7 @@
 //! | `for i in 0..N { ... }` | repetition with literal bounds, unrolled; `i` is an integer |
 //! | `fn block(x, n) { ...; result }` | a block; each call makes fresh layers |
 //! | `output y = expr;` | a named output (several allowed) |
+//! | `let t = Tower();` then `t(a)`, `t(b)` | a network of the same invocation used as a layer, weights shared by the calls (Keras's nested `Model`); `Tower(x)` makes and applies a new one |
 //!
 //! Expressions: `Layer(args)(tensor)` constructs and applies a layer;
 //! `let l = Layer(args);` then `l(a)`, `l(b)` shares its weights; `block(x, 16)`

@@ -1073,6 +1073,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .collect();
 
     let nodes = crate::spec_emit::nodes(graph);
+    let nested = crate::spec_emit::nested(graph);
     let (param_len, state_len) = (lit(plan.param_len), lit(plan.state_len));
     let arena = lit(plan.arena_per_sample);
     let saved_len = lit(plan.saved_len);
@@ -1210,6 +1211,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 params: &[#(#param_specs),*],
                 layers: &[#(#layer_specs),*],
                 nodes: #nodes,
+                nested: #nested,
                 param_len: #param_len,
                 state_len: #state_len,
             };

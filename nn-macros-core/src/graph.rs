@@ -18,6 +18,8 @@ use crate::shape::{self, Operand, Shape};
 use crate::suggest::did_you_mean;
 use nn_vocab::{layer as kind, LayerConfig};
 
+mod nested;
+
 /// A summary row: one layer, applied at one or more nodes.
 pub struct Layer {
     pub name: String,
@@ -27,6 +29,9 @@ pub struct Layer {
     pub input_shape: Option<Shape>,
     /// The tokens that constructed it, for messages.
     origin: TokenStream,
+    /// The network used as a layer it belongs to (index into
+    /// [`Graph::nested`]): the summary shows that network as one row.
+    pub within: Option<usize>,
 }
 
 /// One application of a layer, producing one tensor.
@@ -49,6 +54,16 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
+    /// Networks used as layers (outermost instances only).
+    pub nested: Vec<NestedRow>,
+}
+
+/// A network used as a layer, as its summary row: `tower_1 (Tower)`.
+pub struct NestedRow {
+    pub name: String,
+    pub class: String,
+    /// Per call: the tensors it was given and the tensor it returned.
+    pub calls: Vec<(Vec<usize>, usize)>,
 }
 
 impl Graph {
@@ -58,9 +73,15 @@ impl Graph {
         layer.nodes.iter().position(|&n| n == node).unwrap_or(0)
     }
 
-    /// `conv2d_1[0][0]`: how Keras names a node's output tensor.
+    /// `conv2d_1[0][0]`: how Keras names a node's output tensor (the
+    /// output of a network used as a layer is `tower_1[call][0]`).
     pub fn tensor_ref(&self, node: usize) -> String {
         let layer = &self.layers[self.nodes[node].layer];
+        if let Some(row) = layer.within.and_then(|k| self.nested.get(k)) {
+            if let Some(call) = row.calls.iter().position(|(_, out)| *out == node) {
+                return format!("{}[{call}][0]", row.name);
+            }
+        }
         format!("{}[{}][0]", layer.name, self.node_index(node))
     }
 }
@@ -70,6 +91,8 @@ enum Value {
     Tensor(usize),
     Int(i64),
     Layer(usize),
+    /// An instance of a network used as a layer (see `nested`).
+    Network(usize),
     /// The result of an expression that already reported an error: using it
     /// reports nothing more, so one mistake gives one message.
     Poison,
@@ -89,6 +112,13 @@ const MAX_TOTAL: usize = shape::MAX_ELEMENTS;
 struct Builder<'a> {
     errors: &'a mut Errors,
     blocks: Vec<&'a BlockDef>,
+    /// The networks of the invocation, usable as layers, and this one's name.
+    networks: &'a [NetworkDef],
+    this: &'a Ident,
+    instances: Vec<nested::Instance<'a>>,
+    instance_counters: HashMap<String, usize>,
+    /// Calls of network instances in progress, innermost last.
+    calls: Vec<nested::Call>,
     layers: Vec<Layer>,
     nodes: Vec<Node>,
     inputs: Vec<(Port, Span)>,
@@ -113,7 +143,12 @@ type Scope = Vec<HashMap<String, Value>>;
 
 /// Builds the graph of one network. Errors go to `errors`; a graph is
 /// returned only when this network had none.
-pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) -> Option<Graph> {
+pub fn build(
+    def: &NetworkDef,
+    shared_blocks: &[BlockDef],
+    networks: &[NetworkDef],
+    errors: &mut Errors,
+) -> Option<Graph> {
     let before = errors.count();
     let mut blocks: Vec<&BlockDef> = shared_blocks.iter().collect();
     for stmt in &def.body {
@@ -124,6 +159,11 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
     let mut builder = Builder {
         errors,
         blocks,
+        networks,
+        this: &def.name,
+        instances: Vec::new(),
+        instance_counters: HashMap::new(),
+        calls: Vec::new(),
         layers: Vec::new(),
         nodes: Vec::new(),
         inputs: Vec::new(),
@@ -150,6 +190,8 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
 enum Context {
     Network,
     Block,
+    /// The statements of a network used as a layer, run at one of its calls.
+    Nested,
     /// `base`: index of the loop body's scope frame.
     Loop {
         in_block: bool,
@@ -172,6 +214,10 @@ impl<'a> Builder<'a> {
                 return None;
             }
             match stmt {
+                Stmt::Input { name, .. } if ctx == Context::Nested => self.nested_input(name, scope),
+                Stmt::Output { name, expr } if ctx == Context::Nested => {
+                    self.nested_output(name, expr, scope)
+                }
                 Stmt::Input { name, dims, span } => {
                     if ctx != Context::Network {
                         self.errors.push(
@@ -267,7 +313,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Stmt::Block(def) => {
-                    if ctx != Context::Network {
+                    if ctx != Context::Network && ctx != Context::Nested {
                         self.errors.push(
                             def.name.span(),
                             "define blocks at the top of the invocation or of a network, not inside a block or loop",
@@ -278,7 +324,7 @@ impl<'a> Builder<'a> {
                     let value = self.eval(expr, scope);
                     match ctx {
                         Context::Block => result = Some(value),
-                        Context::Network => self.errors.push_spanned(
+                        Context::Network | Context::Nested => self.errors.push_spanned(
                             expr,
                             "a network ends with `output name = ...;`; only blocks return a value",
                         ),
@@ -440,15 +486,21 @@ impl<'a> Builder<'a> {
         user_name: Option<(String, Span)>,
         origin: TokenStream,
     ) -> usize {
+        // A later call of a network used as a layer reuses its layers.
+        if let Some(layer) = self.replayed_layer() {
+            return layer;
+        }
         let name = match user_name {
             Some((name, span)) => {
+                let name = self.prefixed(&name);
                 self.user_names.push((name.clone(), span));
                 name
             }
             None => {
-                let counter = self.counters.entry(config.name_prefix()).or_insert(0);
+                let counter = self.counters_mut().entry(config.name_prefix()).or_insert(0);
                 *counter += 1;
-                format!("{}_{}", config.name_prefix(), counter)
+                let local = format!("{}_{}", config.name_prefix(), counter);
+                self.prefixed(&local)
             }
         };
         self.layers.push(Layer {
@@ -457,8 +509,11 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             input_shape: None,
             origin,
+            within: self.outermost_instance(),
         });
-        self.layers.len() - 1
+        let layer = self.layers.len() - 1;
+        self.created_layer(layer);
+        layer
     }
 
     fn eval(&mut self, expr: &'a Expr, scope: &mut Scope) -> Value {
@@ -583,6 +638,7 @@ impl<'a> Builder<'a> {
         let Some(ident) = ident else {
             return match self.eval(func, scope) {
                 Value::Layer(layer) => self.apply(layer, &args, whole, scope),
+                Value::Network(instance) => self.call_instance(instance, &args, whole, scope),
                 Value::Poison => Value::Poison,
                 _ => {
                     self.errors
@@ -596,6 +652,7 @@ impl<'a> Builder<'a> {
         if let Some(v) = scope.iter().rev().find_map(|m| m.get(&name)).cloned() {
             return match v {
                 Value::Layer(layer) => self.apply(layer, &args, whole, scope),
+                Value::Network(instance) => self.call_instance(instance, &args, whole, scope),
                 Value::Poison => Value::Poison,
                 Value::Tensor(_) => {
                     self.errors.push(
@@ -647,6 +704,9 @@ impl<'a> Builder<'a> {
         if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
             return self.inline_block(block, ident, &args, whole, scope);
         }
+        if let Some(network) = self.network_def(&name) {
+            return self.network_call(network, ident, &args, whole, scope);
+        }
         let message = match keras::callable_hint(&name, &args) {
             Some(hint) => hint,
             None => {
@@ -687,6 +747,9 @@ impl<'a> Builder<'a> {
             Some(Value::Layer(_)) => dimensions::Operand::Not(format!(
                 "`{key}` is a layer, not a tensor; apply it first: `let y = {key}(x);`"
             )),
+            Some(Value::Network(_)) => dimensions::Operand::Not(format!(
+                "`{key}` is a network used as a layer, not a tensor; apply it first: `let y = {key}(x);`"
+            )),
             Some(Value::Poison) => dimensions::Operand::Not(format!("`{key}` has an error above")),
             None => dimensions::Operand::Not(format!("cannot find tensor `{key}`")),
         }
@@ -722,6 +785,9 @@ impl<'a> Builder<'a> {
                     ))),
                     Some(Value::Layer(_)) => Err(err(format!(
                         "`{ident}` is a layer, but an integer is expected here"
+                    ))),
+                    Some(Value::Network(_)) => Err(err(format!(
+                        "`{ident}` is a network used as a layer, but an integer is expected here"
                     ))),
                     Some(Value::Poison) => Err(err(format!("`{ident}` has an error above"))),
                     None => Err(err(format!("cannot find integer `{ident}`"))),
@@ -862,6 +928,13 @@ impl<'a> Builder<'a> {
                 self.errors.push_spanned(
                     expr,
                     "expected a tensor, found a layer that is not applied; apply it: `layer(x)`",
+                );
+                None
+            }
+            Value::Network(_) => {
+                self.errors.push_spanned(
+                    expr,
+                    "expected a tensor, found a network that is not applied; apply it: `tower(x)`",
                 );
                 None
             }
@@ -1009,6 +1082,7 @@ impl<'a> Builder<'a> {
             Value::Int(v) => format!("the integer {v}"),
             Value::Tensor(n) => format!("a {} tensor", shape::show(&self.nodes[*n].shape)),
             Value::Layer(l) => format!("the layer `{}`", self.layers[*l].name),
+            Value::Network(i) => format!("the network `{}`", self.instances[*i].name),
             Value::Poison => "a value with an error".into(),
         }
     }
@@ -1079,6 +1153,7 @@ impl<'a> Builder<'a> {
             output_declared,
             loop_shadows,
             halted,
+            instances,
             ..
         } = self;
         // With other errors (or a stop), a missing output is most likely a
@@ -1100,6 +1175,33 @@ impl<'a> Builder<'a> {
                 errors.push(
                     *span,
                     format!("layer name \"{name}\" is used twice; layer names must be unique"),
+                );
+            }
+        }
+        for (i, instance) in instances.iter().enumerate() {
+            if instance.calls.is_empty() && !halted && errors.count() == errors_before {
+                errors.push_spanned(
+                    &instance.origin,
+                    format!(
+                        "network `{}` (`{}`) is made here but never applied to a tensor; apply it (`{}(x)`) or remove it",
+                        instance.def.name,
+                        instance.name,
+                        instance.def.name
+                    ),
+                );
+            }
+            // A name the user gave is checked with the layers' names above.
+            let clashes = !instance.named_by_user
+                && (layers.iter().any(|l| l.name == instance.name)
+                    || instances[..i].iter().any(|other| other.name == instance.name));
+            if clashes {
+                errors.push_spanned(
+                    &instance.origin,
+                    format!(
+                        "the name `{}` is used twice, by a layer and a network used as a layer; \
+                         layer and network names must be unique: give one `name = \"...\"`",
+                        instance.name
+                    ),
                 );
             }
         }
@@ -1169,11 +1271,37 @@ impl<'a> Builder<'a> {
             node: new_index[p.node],
             name: p.name,
         };
+        // Summary rows of the outermost networks used as layers, numbered
+        // in order of their first use.
+        let mut row_of = vec![usize::MAX; instances.len()];
+        let mut nested = Vec::new();
+        for layer in &mut kept_layers {
+            if let Some(instance) = layer.within {
+                if row_of[instance] == usize::MAX {
+                    row_of[instance] = nested.len();
+                    let outer = &instances[instance];
+                    nested.push(NestedRow {
+                        name: outer.name.clone(),
+                        class: outer.def.name.to_string(),
+                        calls: outer
+                            .calls
+                            .iter()
+                            .filter(|(_, out)| reachable[*out])
+                            .map(|(args, out)| {
+                                (args.iter().map(|&n| new_index[n]).collect(), new_index[*out])
+                            })
+                            .collect(),
+                    });
+                }
+                layer.within = Some(row_of[instance]);
+            }
+        }
         Some(Graph {
             layers: kept_layers,
             nodes: kept_nodes,
             inputs: inputs.into_iter().map(|(p, _)| remap(p)).collect(),
             outputs: outputs.into_iter().map(remap).collect(),
+            nested,
         })
     }
 }

@@ -53,7 +53,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
             );
             continue;
         }
-        match graph::build(def, &invocation.blocks, &mut errors) {
+        match graph::build(def, &invocation.blocks, &invocation.networks, &mut errors) {
             Some(graph) => out.extend(codegen::expand(def, &graph)),
             None => out.extend(codegen::stub(def)),
         }

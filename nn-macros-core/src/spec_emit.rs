@@ -52,3 +52,41 @@ pub fn nodes(graph: &Graph) -> TokenStream {
     });
     quote!(&[#(#nodes),*])
 }
+
+/// `&[NestedSpec { .. }, ..]`: each network used as a layer as its summary
+/// row: its output, its parameters in total, the tensors of every call.
+pub fn nested(graph: &Graph) -> TokenStream {
+    let rows = graph.nested.iter().enumerate().map(|(k, row)| {
+        let (name, kind) = (&row.name, &row.class);
+        let layers: Vec<usize> = (0..graph.layers.len())
+            .filter(|&l| graph.layers[l].within == Some(k))
+            .collect();
+        let params: usize = layers
+            .iter()
+            .map(|&l| {
+                let layer = &graph.layers[l];
+                let (t, s) =
+                    crate::shape::param_counts(&layer.config, layer.input_shape.as_deref().unwrap_or(&[]));
+                t + s
+            })
+            .sum();
+        let params = lit(params);
+        let shape = row
+            .calls
+            .first()
+            .map(|(_, out)| graph.nodes[*out].shape.clone())
+            .unwrap_or_default();
+        let dims = shape.iter().map(|&d| lit(d));
+        let connected: Vec<String> = row
+            .calls
+            .iter()
+            .flat_map(|(args, _)| args.iter().map(|&a| graph.tensor_ref(a)))
+            .collect();
+        let layers = layers.into_iter().map(lit);
+        quote!(::nn::__private::NestedSpec {
+            name: #name, kind: #kind, output_shape: &[#(#dims),*], params: #params,
+            connected_to: &[#(#connected),*], layers: &[#(#layers),*],
+        })
+    });
+    quote!(&[#(#rows),*])
+}

@@ -85,4 +85,4 @@ pub use model::{Mode, Model};
 #[doc(hidden)]
 pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
-pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
+pub use spec::{LayerSpec, ModelSpec, NestedSpec, NodeSpec, ParamSpec, TensorSpec};

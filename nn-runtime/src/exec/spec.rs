@@ -91,6 +91,24 @@ pub struct NodeSpec {
     pub shape: &'static [usize],
 }
 
+/// A network used as a layer inside this one (Keras's nested `Model`): the
+/// summary shows it as one row in place of its layers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NestedSpec {
+    /// The instance's name: `tower_1`; its layers are `tower_1/...`.
+    pub name: &'static str,
+    /// The network's type name: `Tower`.
+    pub kind: &'static str,
+    /// Output shape of its first call, without the batch axis.
+    pub output_shape: &'static [usize],
+    /// Parameters of all its layers (trainable and not).
+    pub params: usize,
+    /// Inbound tensors of every call, as Keras prints them.
+    pub connected_to: &'static [&'static str],
+    /// Its layers (indices into [`ModelSpec::layers`]).
+    pub layers: &'static [usize],
+}
+
 /// Everything static about one generated network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelSpec {
@@ -101,6 +119,8 @@ pub struct ModelSpec {
     pub layers: &'static [LayerSpec],
     /// The layer graph: every application of every layer.
     pub nodes: &'static [NodeSpec],
+    /// Networks used as layers, each one summary row.
+    pub nested: &'static [NestedSpec],
     /// Length of the flat trainable-parameter buffer.
     pub param_len: usize,
     /// Length of the flat non-trainable state buffer (batch-norm statistics).
