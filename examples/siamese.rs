@@ -1,9 +1,9 @@
-//! The lecture's siamese network on Fashion-MNIST: one tower (its layers
-//! bound once, applied to both images, so both branches share weights)
-//! embeds two images; `Dense(1, sigmoid)` on `abs(subtract(a, b))` says
-//! whether they show the same kind of item. Trained with binary
-//! cross-entropy on pairs that are half same-class, half different-class;
-//! prints the pair accuracy on pairs of test images.
+//! The lecture's siamese network on Fashion-MNIST: one tower, a network of
+//! its own used as a layer and applied to both images (so both branches
+//! share its weights), embeds two images; `Dense(1, sigmoid)` on
+//! `abs(subtract(a, b))` says whether they show the same kind of item.
+//! Trained with binary cross-entropy on pairs that are half same-class,
+//! half different-class; prints the pair accuracy on pairs of test images.
 //!
 //! `cargo run --release --example siamese` uses the vendored subset;
 //! `-- --epochs N`, `-- --full` as for the other examples.
@@ -18,16 +18,22 @@ use nn::rand::{Rng, SeedableRng};
 use nn::runtime::io::datasets::LabelledImages;
 
 network! {
+    /// The tower: a 28x28 greyscale image to a 64-number embedding.
+    pub struct Tower {
+        input image: [28, 28, 1];
+        let x = MaxPooling2D(2)(Conv2D(16, 3, padding = same, activation = relu)(image));
+        let x = MaxPooling2D(2)(Conv2D(32, 3, padding = same, activation = relu)(x));
+        output embedding = Dense(64, activation = relu)(flatten(x));
+    }
+
     /// Same kind of item or not, from two 28x28 greyscale images.
     pub struct Siamese {
         input left: [28, 28, 1];
         input right: [28, 28, 1];
-        // The tower: each layer bound once and applied to both images.
-        let conv1 = Conv2D(16, 3, padding = same, activation = relu);
-        let conv2 = Conv2D(32, 3, padding = same, activation = relu);
-        let embed = Dense(64, activation = relu);
-        let a = embed(flatten(MaxPooling2D(2)(conv2(MaxPooling2D(2)(conv1(left))))));
-        let b = embed(flatten(MaxPooling2D(2)(conv2(MaxPooling2D(2)(conv1(right))))));
+        // One tower, applied to both images: its weights are shared.
+        let tower = Tower();
+        let a = tower(left);
+        let b = tower(right);
         output same = Dense(1, activation = sigmoid)(abs(subtract(a, b)));
     }
 }

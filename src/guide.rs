@@ -198,6 +198,50 @@
 //! assert_eq!(Siamese::PARAM_COUNT, 784 * 32 + 32 + 64 + 1 + 32 * 10 + 10);
 //! ```
 //!
+//! ## A network used as a layer (Keras's nested `Model`)
+//!
+//! Keras writes the siamese tower as a model of its own and calls it on
+//! both images; the calls share its weights, and the summary shows it as
+//! one row:
+//! ```python
+//! tower = keras.Sequential([layers.Conv2D(16, 3, padding='same', activation='relu'),
+//!                           layers.Flatten(), layers.Dense(32, activation='relu')], name='tower')
+//! a, b = tower(left), tower(right)
+//! ```
+//! `network!`: a network of the same invocation, made with `Tower()` (or
+//! `Tower(name = "tower")`) and applied like a layer; `Tower(x)` makes a new
+//! instance (new weights) and applies it once. Its layers are named inside
+//! the instance (`tower_1/conv2d_1`), so its weights keep those names in
+//! weight files; the network still exists on its own as `Tower`.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Tower {
+//!         input image: [28, 28, 1];
+//!         let x = Conv2D(16, 3, padding = same, activation = relu)(image);
+//!         output embedding = Dense(32, activation = relu)(flatten(x));
+//!     }
+//!
+//!     pub struct Siamese {
+//!         input left: [28, 28, 1];
+//!         input right: [28, 28, 1];
+//!         let tower = Tower();
+//!         output same = Dense(1, activation = sigmoid)(abs(subtract(tower(left), tower(right))));
+//!     }
+//! }
+//!
+//! // One tower's weights, not two.
+//! assert_eq!(Siamese::PARAM_COUNT, Tower::PARAM_COUNT + 32 + 1);
+//! assert_eq!(Siamese::SPEC.params[0].key, "tower_1/conv2d_1.kernel");
+//! assert!(Siamese::summary().contains("tower_1 (Tower)"));
+//! ```
+//! The network must be in the same `network!` invocation: each invocation
+//! is expanded on its own, and the outer network's shapes and weight layout
+//! need the inner network's statements at compile time. Each call's inputs
+//! must have the shapes the network declares; a network used as a layer has
+//! one output.
+//!
 //! ## Comparing two embeddings: subtract, abs, square, sqrt
 //!
 //! The lecture's siamese head compares the two embeddings element by element.
@@ -270,6 +314,52 @@
 //! assert!(summary.contains("leaky_re_lu_1 (LeakyReLU)      (None, 112, 112, 64)  0"));
 //! assert!(summary.contains("cropping2d_1 (Cropping2D)      (None, 110, 110, 64)  0"));
 //! assert!(summary.contains("re_lu_1 (ReLU)                 (None, 110, 110, 64)  0"));
+//! ```
+//!
+//! ## Reshaping, up-sampling, layer normalization, gelu; sizes read off tensors
+//!
+//! Keras:
+//! ```python
+//! x = layers.Conv2D(16, 3, padding="same", activation="gelu")(img)
+//! x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+//! g = layers.GlobalMaxPooling2D()(x)
+//! t = layers.Permute((2, 1))(layers.Reshape((-1, 4))(g))
+//! t = layers.LayerNormalization()(t)
+//! y = layers.Dense(10, activation="swish")(layers.Flatten()(t))
+//! ```
+//! and a dense block whose transition halves the channels it has grown,
+//! `x.shape[-1] // 2` in Keras, is `channels(x) / 2` in `network!`:
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     fn dense_block(x, growth) {
+//!         for _ in 0..4 {
+//!             let y = BatchNormalization(center = false)(x);
+//!             let y = Conv2D(growth, 3, padding = same, activation = relu)(y);
+//!             x = concat(x, y);
+//!         }
+//!         Conv2D(channels(x) / 2, 1)(x)
+//!     }
+//!
+//!     pub struct Shapes {
+//!         input img: [16, 16, 3];
+//!         let x = Conv2D(16, 3, padding = same, activation = gelu)(img);
+//!         let x = dense_block(x, 8);
+//!         let x = UpSampling2D(2, interpolation = "bilinear")(x);
+//!         let g = GlobalMaxPooling2D()(x);
+//!         let t = Permute((2, 1))(Reshape((-1, 4))(g));
+//!         let t = LayerNormalization()(t);
+//!         output y = Dense(10, activation = swish)(flatten(t));
+//!     }
+//! }
+//!
+//! let summary = Shapes::summary();
+//! assert!(summary.contains("conv2d_6 (Conv2D)              (None, 16, 16, 24)    1,176"));
+//! assert!(summary.contains("up_sampling2d_1 (UpSampling2D) (None, 32, 32, 24)    0"));
+//! assert!(summary.contains("reshape_1 (Reshape)            (None, 6, 4)          0"));
+//! assert!(summary.contains("permute_1 (Permute)            (None, 4, 6)          0"));
+//! assert!(summary.contains("layer_normalization_1 (LayerNormalization) (None, 4, 6)"));
 //! ```
 //!
 //! ## compile, fit, evaluate, predict

@@ -37,18 +37,22 @@
 //! | `for i in 0..N { ... }` | repetition with literal bounds, unrolled; `i` is an integer |
 //! | `fn block(x, n) { ...; result }` | a block; each call makes fresh layers |
 //! | `output y = expr;` | a named output (several allowed) |
+//! | `let t = Tower();` then `t(a)`, `t(b)` | a network of the same invocation used as a layer, weights shared by the calls (Keras's nested `Model`); `Tower(x)` makes and applies a new one |
 //!
 //! Expressions: `Layer(args)(tensor)` constructs and applies a layer;
 //! `let l = Layer(args);` then `l(a)`, `l(b)` shares its weights; `block(x, 16)`
 //! inlines a block; `add(a, b, ...)`, `concat(a, b, ...)` (or `concat([a, b])`),
 //! `subtract(a, b)`, `multiply(...)`, `average(...)`, `maximum(...)`,
-//! `minimum(...)`, `flatten(x)` and the activation functions `relu`, `relu6`,
-//! `leaky_relu`, `sigmoid`, `tanh`, `softmax`, `elu`, `selu`, `softplus`,
-//! `hard_sigmoid`, `linear` apply the
+//! `minimum(...)`, `flatten(x)`, `global_max_pooling2d(x)` and the activation
+//! functions `relu`, `relu6`, `leaky_relu`, `sigmoid`, `tanh`, `softmax`,
+//! `elu`, `selu`, `softplus`, `hard_sigmoid`, `gelu`, `swish` (or `silu`),
+//! `linear` apply the
 //! corresponding Keras layer; `abs(x)`, `square(x)`, `sqrt(x)` are Keras's
 //! element-wise ops (`keras.ops.abs`, ...), shown in the summary as the
 //! Keras 3 operation (`absolute_1 (Absolute)`, `square_1 (Square)`,
-//! `sqrt_1 (Sqrt)`); integers support `+ - * / %`.
+//! `sqrt_1 (Sqrt)`); integers support `+ - * / %`, and `channels(x)`,
+//! `height(x)`, `width(x)` read a tensor's dimensions at compile time, so a
+//! DenseNet's growing channel count need not be tracked by hand.
 //!
 //! Layers and their arguments (Keras's names, order and defaults):
 //!
@@ -57,14 +61,18 @@
 //! | `Conv2D` | `filters`, `kernel_size` (int or `(h, w)`), `strides = 1`, `padding = valid`, `activation = linear`, `use_bias = true`, `kernel_initializer = glorot_uniform`, `name` |
 //! | `Dense` | `units`, `activation`, `use_bias`, `kernel_initializer`, `name` |
 //! | `MaxPooling2D`, `AveragePooling2D` | `pool_size = 2`, `strides = pool_size`, `padding = valid`, `name` |
-//! | `GlobalAveragePooling2D`, `Flatten`, `Add`, `Concatenate` | `name` |
+//! | `GlobalAveragePooling2D`, `GlobalMaxPooling2D`, `Flatten`, `Add`, `Concatenate` | `name` |
+//! | `UpSampling2D` | `size = 2` (int or `(rows, columns)`), `interpolation = "nearest"` or `"bilinear"` (Keras 3's: half-pixel centres, edges clamped), `name` |
+//! | `Reshape` | `target_shape`, a tuple without the batch axis; one entry may be `-1` (inferred), `name` |
+//! | `Permute` | `dims`, the new order of the axes after the batch axis, counted from 1 as in Keras: `(2, 1)`, `name` |
 //! | `ZeroPadding2D` | `padding = 1`: `n`, `(rows, columns)` (each side) or `((top, bottom), (left, right))`, `name` |
 //! | `Cropping2D` | `cropping = 0`, the same three forms (must leave at least one row and column), `name` |
 //! | `LeakyReLU` | `alpha = 0.3` (Keras 2) or `negative_slope = 0.3` (Keras 3), ≥ 0, `name` |
 //! | `ReLU` | `max_value = None`, `negative_slope = 0`, `threshold = 0` (all ≥ 0, `max_value` above `threshold`), `name` |
 //! | `Subtract` (two tensors: first minus second), `Multiply`, `Average`, `Maximum`, `Minimum` (two or more tensors of one shape) | `name` |
 //! | `Activation` | `activation`, `name` |
-//! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `name` |
+//! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `center = true` (false: no `beta`), `scale = true` (false: no `gamma`), `name` |
+//! | `LayerNormalization` | `axis = -1` (the last axis only), `epsilon = 1e-3`, `center = true`, `scale = true`, `name` |
 //! | `Dropout` | `rate`, `name` |
 //!
 //! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
@@ -73,9 +81,12 @@
 //! right); `Flatten` flattens in H, W, C order. Activations (as
 //! `activation = ...` or functions) follow Keras 3: `elu` with alpha 1,
 //! `selu` with Keras's scale and alpha, `hard_sigmoid` is `relu6(x + 3) / 6`
-//! (Keras 2's was `0.2x + 0.5`); `gelu` and `swish`/`silu` are not there yet
-//! (their derivative cannot be read off the output, which is all a fused
-//! layer keeps). `maximum`/`minimum` send a
+//! (Keras 2's was `0.2x + 0.5`), `gelu` is Keras 3's default exact form
+//! `x·Φ(x)` (not the tanh approximation) and `swish` is Keras's `silu`,
+//! `x·sigmoid(x)`. Their derivatives cannot be read off the output, so a
+//! `Dense` or `Conv2D` with one of them keeps its pre-activation in the
+//! activation arena beside its output (one more tensor of the output's size)
+//! and backward differentiates from it. `maximum`/`minimum` send a
 //! tie's gradient to the first input holding the value (Keras folds them
 //! pairwise; TensorFlow gives a pairwise tie to the left operand); `abs` has
 //! derivative 0 at 0; `sqrt` is NaN below 0 as in Keras, and its derivative

@@ -116,6 +116,44 @@ network! {
         output y = Dense(2)(concat(flatten(k), flatten(z)));
     }
 
+    /// A DenseNet-style block whose transition halves the channels it has
+    /// grown, read with `channels(x)` rather than tracked by hand.
+    fn dense_block(x, growth) {
+        for _ in 0..3 {
+            let y = Conv2D(growth, 3, padding = same, activation = tanh)(x);
+            x = concat(x, y);
+        }
+        Conv2D(channels(x) / 2, 1)(x)
+    }
+
+    struct GrowingDenseBlock {
+        input x: [4, 4, 2];
+        let b = dense_block(x, 2);
+        let wide = Dense(height(b) * width(b) + channels(x))(flatten(b));
+        output y = Dense(2)(wide);
+    }
+
+    /// GlobalMaxPooling2D, UpSampling2D (nearest and bilinear), Reshape
+    /// (with an inferred axis), Permute, LayerNormalization with and
+    /// without gamma and beta, BatchNormalization without them, and gelu
+    /// and swish fused into a convolution and a dense layer (which keep
+    /// their pre-activation) and as layers of their own.
+    struct ShapeLayers {
+        input x: [3, 4, 2];
+        let c = Conv2D(3, 3, padding = same, activation = gelu)(x);
+        let up = UpSampling2D((2, 1))(c);
+        let bi = UpSampling2D(size = (1, 3), interpolation = "bilinear")(c);
+        let g = concat(GlobalMaxPooling2D()(up), global_max_pooling2d(bi));
+        let r = Reshape((-1, 2))(x);
+        let p = Permute((2, 1))(r);
+        let n = LayerNormalization()(p);
+        let m = LayerNormalization(center = false, scale = false, epsilon = 0.01)(Dense(5, activation = swish)(n));
+        let b = BatchNormalization(center = false)(flatten(m));
+        let b = BatchNormalization(scale = false)(b);
+        let s = gelu(swish(Activation(silu)(b)));
+        output y = Dense(3, activation = tanh)(concat(g, s, Reshape((24,))(x)));
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -236,4 +274,57 @@ fn zero_padding_and_cropping_gradients() {
     ] {
         assert!(summary.contains(row), "no `{row}` in\n{summary}");
     }
+}
+
+#[test]
+fn dimensions_read_at_compile_time_gradients() {
+    let mut net = GrowingDenseBlock::new(&mut common::rng(11));
+    common::check_network(&mut net, 2, 110);
+    // Channels 2 → 4 → 6 → 8, then a 1x1 convolution to 8 / 2 = 4; the
+    // dense layer has 4 * 4 + 2 = 18 units.
+    let convs = (3 * 3 * 2 * 2 + 2) + (3 * 3 * 4 * 2 + 2) + (3 * 3 * 6 * 2 + 2) + (8 * 4 + 4);
+    assert_eq!(
+        GrowingDenseBlock::PARAM_COUNT,
+        convs + (64 * 18 + 18) + (18 * 2 + 2)
+    );
+    assert!(GrowingDenseBlock::summary().contains("(None, 4, 4, 4)"));
+}
+
+#[test]
+fn shape_layers_gelu_and_swish_gradients() {
+    let mut net = ShapeLayers::new(&mut common::rng(10));
+    common::check_network(&mut net, 3, 100);
+}
+
+#[allow(dead_code, clippy::all)]
+mod keras {
+    include!("../nn-runtime/tests/fixtures/keras_shape_layers.rs");
+}
+
+/// Every row of `ShapeLayers`'s summary (class, output shape, parameters)
+/// equals Keras 3's for the same model, as are the trainable and
+/// non-trainable totals (`tools/keras/shape_layer_references.py`).
+#[test]
+fn shape_layers_summary_rows_equal_keras() {
+    use nn::Model;
+    let spec = <ShapeLayers as Model>::SPEC;
+    let mut ours: Vec<(&str, Vec<usize>, usize)> = spec
+        .layers
+        .iter()
+        .map(|l| (l.kind, l.output_shape.to_vec(), l.params))
+        .collect();
+    let mut keras: Vec<(&str, Vec<usize>, usize)> = keras::SHAPE_LAYERS_SUMMARY
+        .iter()
+        .map(|(k, s, p)| (*k, s.to_vec(), *p))
+        .collect();
+    ours.sort();
+    keras.sort();
+    assert_eq!(ours, keras);
+    assert_eq!(
+        (
+            ShapeLayers::TRAINABLE_PARAM_COUNT,
+            ShapeLayers::NON_TRAINABLE_PARAM_COUNT
+        ),
+        keras::SHAPE_LAYERS_COUNTS
+    );
 }

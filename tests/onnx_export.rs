@@ -47,6 +47,26 @@ network! {
         output heat = softmax(Conv2D(2, 1, padding = same)(s));
     }
 
+    /// The shape layers: global max pooling, nearest and bilinear
+    /// up-sampling, reshape (inferred axis), permute, layer normalization with
+    /// and without gamma/beta, batch normalization without them, gelu and
+    /// swish fused and as layers.
+    struct ShapeLayers {
+        input x: [3, 4, 2];
+        let c = Conv2D(3, 3, padding = same, activation = gelu)(x);
+        let up = UpSampling2D((2, 1))(c);
+        let bi = UpSampling2D(size = (2, 3), interpolation = "bilinear")(c);
+        let g = concat(GlobalMaxPooling2D()(up), global_max_pooling2d(bi));
+        let p = Permute((2, 1))(Reshape((-1, 2))(x));
+        let n = LayerNormalization()(p);
+        let m = LayerNormalization(center = false, scale = false, epsilon = 0.01)(Dense(5, activation = swish)(n));
+        let b = BatchNormalization(center = false)(flatten(m));
+        let b = BatchNormalization(scale = false)(b);
+        let s = gelu(silu(b));
+        output y = Dense(3)(concat(g, s, Reshape((24,))(x)));
+        output image = Permute((3, 1, 2))(UpSampling2D(2, interpolation = "bilinear")(x));
+    }
+
     /// The layer kinds added with the layer vocabulary: borders, the other
     /// merges, element-wise functions, the other activations, ReLU and
     /// LeakyReLU as layers.
@@ -209,6 +229,12 @@ fn lecture_inception_network_runs_the_same_in_tract() {
 fn every_layer_kind_runs_the_same_in_tract() {
     let mut net = EveryLayer::new(&mut common::rng(1));
     agrees_with_tract(&mut net, "every_layer.onnx");
+}
+
+#[test]
+fn shape_layers_run_the_same_in_tract() {
+    let mut net = ShapeLayers::new(&mut common::rng(1));
+    agrees_with_tract(&mut net, "shape_layers.onnx");
 }
 
 #[test]

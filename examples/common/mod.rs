@@ -2,6 +2,9 @@
 //! the full set), training with the lecture's settings, and writing the
 //! weights, curves and graph.
 
+#[allow(dead_code)] // only the localization example and its test use it
+pub mod localization;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::ast::{BlockDef, Invocation, Stmt};
 use crate::errors::Errors;
-use crate::graph::{ACTIVATION_FUNCTIONS, FUNCTION_NAMES};
+use crate::graph::is_function;
 use crate::layers;
 
 /// Reports every problem with the blocks of `invocation`: the shared ones
@@ -34,10 +34,7 @@ fn check_scope<'a>(blocks: impl Iterator<Item = &'a BlockDef>, errors: &mut Erro
                 format!("block `{name}` is defined twice here; only one would be used: rename one of them"),
             );
         }
-        if layers::is_layer(&name)
-            || FUNCTION_NAMES.contains(&name.as_str())
-            || ACTIVATION_FUNCTIONS.contains(&name.as_str())
-        {
+        if layers::is_layer(&name) || is_function(&name) {
             errors.push(
                 block.name.span(),
                 format!("block `{name}` has the name of a built-in layer or function, which calls would reach instead; rename the block"),

@@ -6,9 +6,10 @@ use quote::quote;
 
 use crate::ast::NetworkDef;
 use crate::graph::Graph;
-use crate::layers::{Act, Config, Init, MergeOp, Pad, UnaryOp};
 use crate::plan::{plan, Plan, Slot};
 use crate::shape::param_counts;
+use crate::spec_emit::vocab_tokens;
+use nn_vocab::{layer as kind, Activation, LayerConfig, Padding};
 
 fn lit(v: usize) -> Literal {
     Literal::usize_unsuffixed(v)
@@ -28,79 +29,34 @@ fn range_from(slot: Slot, offset: usize) -> TokenStream {
     quote!(n * #a + #o..n * #b)
 }
 
-pub(crate) fn act_tokens(act: Act) -> TokenStream {
-    match act {
-        Act::Linear => quote!(::nn::__private::Activation::Linear),
-        Act::Relu => quote!(::nn::__private::Activation::Relu),
-        Act::Relu6 => quote!(::nn::__private::Activation::Relu6),
-        Act::LeakyRelu(a) => quote!(::nn::__private::Activation::LeakyRelu(#a)),
-        Act::Sigmoid => quote!(::nn::__private::Activation::Sigmoid),
-        Act::Tanh => quote!(::nn::__private::Activation::Tanh),
-        Act::Softmax => quote!(::nn::__private::Activation::Softmax),
-        Act::Elu => quote!(::nn::__private::Activation::Elu),
-        Act::Selu => quote!(::nn::__private::Activation::Selu),
-        Act::Softplus => quote!(::nn::__private::Activation::Softplus),
-        Act::HardSigmoid => quote!(::nn::__private::Activation::HardSigmoid),
-        Act::ReluWith {
-            negative_slope,
-            max_value,
-            threshold,
-        } => {
-            let max_value = match max_value {
-                Some(m) => quote!(#m),
-                None => quote!(::core::primitive::f32::INFINITY),
-            };
-            quote!(::nn::__private::Activation::ReluWith {
-                negative_slope: #negative_slope, max_value: #max_value, threshold: #threshold,
-            })
-        }
+fn act_tokens(act: Activation) -> TokenStream {
+    vocab_tokens(&act)
+}
+
+/// The `MergeOp` of an element-wise merge layer.
+fn merge_op_tokens(config: &LayerConfig) -> TokenStream {
+    match config.merge_op() {
+        Some(op) => vocab_tokens(&op),
+        None => quote!(::core::compile_error!(
+            "network!: not an element-wise merge (an internal error)"
+        )),
     }
 }
 
-fn merge_tokens(op: MergeOp) -> TokenStream {
-    match op {
-        MergeOp::Subtract => quote!(::nn::__private::MergeOp::Subtract),
-        MergeOp::Multiply => quote!(::nn::__private::MergeOp::Multiply),
-        MergeOp::Average => quote!(::nn::__private::MergeOp::Average),
-        MergeOp::Maximum => quote!(::nn::__private::MergeOp::Maximum),
-        MergeOp::Minimum => quote!(::nn::__private::MergeOp::Minimum),
+/// The `UnaryOp` of an element-wise function layer.
+fn unary_op_tokens(config: &LayerConfig) -> TokenStream {
+    match config.unary_op() {
+        Some(op) => vocab_tokens(&op),
+        None => quote!(::core::compile_error!(
+            "network!: not an element-wise function (an internal error)"
+        )),
     }
 }
 
-fn unary_tokens(op: UnaryOp) -> TokenStream {
-    match op {
-        UnaryOp::Abs => quote!(::nn::__private::UnaryOp::Abs),
-        UnaryOp::Square => quote!(::nn::__private::UnaryOp::Square),
-        UnaryOp::Sqrt => quote!(::nn::__private::UnaryOp::Sqrt),
-    }
-}
-
-pub(crate) fn pad_tokens(p: Pad) -> TokenStream {
-    match p {
-        Pad::Valid => quote!(::nn::__private::Padding::Valid),
-        Pad::Same => quote!(::nn::__private::Padding::Same),
-    }
-}
-
-pub(crate) fn init_tokens(i: Init) -> TokenStream {
-    match i {
-        Init::GlorotUniform => quote!(::nn::__private::Initializer::GlorotUniform),
-        Init::HeNormal => quote!(::nn::__private::Initializer::HeNormal),
-        Init::HeUniform => quote!(::nn::__private::Initializer::HeUniform),
-        Init::Zeros => quote!(::nn::__private::Initializer::Zeros),
-        Init::Ones => quote!(::nn::__private::Initializer::Ones),
-    }
-}
-
-fn window_tokens(
-    input: &[usize],
-    size: (usize, usize),
-    strides: (usize, usize),
-    padding: Pad,
-) -> TokenStream {
+fn window_tokens(input: &[usize], size: [usize; 2], strides: [usize; 2], padding: Padding) -> TokenStream {
     let (h, w) = (lit(input[0]), lit(input[1]));
-    let (kh, kw, sh, sw) = (lit(size.0), lit(size.1), lit(strides.0), lit(strides.1));
-    let pad = pad_tokens(padding);
+    let (kh, kw, sh, sw) = (lit(size[0]), lit(size[1]), lit(strides[0]), lit(strides[1]));
+    let pad = vocab_tokens(&padding);
     quote!(::nn::__private::Window2d {
         in_h: #h, in_w: #w, kernel_h: #kh, kernel_w: #kw, stride_h: #sh, stride_w: #sw, padding: #pad,
     })
@@ -108,77 +64,209 @@ fn window_tokens(
 
 /// The constant describing a layer's kernel call, or nothing for layers
 /// without one.
-fn layer_const(config: &Config, input: &[usize]) -> TokenStream {
+fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
     let last = input.last().copied().unwrap_or(0);
     match config {
-        Config::Conv2D {
+        LayerConfig::Conv2D(kind::Conv2D {
             filters,
-            kernel,
+            kernel_size,
             strides,
             padding,
             activation,
             ..
-        } => {
-            let window = window_tokens(input, *kernel, *strides, *padding);
-            let (cin, f, act) = (lit(last), lit(*filters), act_tokens(*activation));
+        }) => {
+            let window = window_tokens(input, *kernel_size, *strides, *padding);
+            let (cin, f, act) = (lit(last), lit(*filters), act_tokens(fused(*activation)));
             quote!(const L: ::nn::__private::Conv2d = ::nn::__private::Conv2d {
                 window: #window, in_channels: #cin, filters: #f, activation: #act,
             };)
         }
-        Config::Dense {
+        LayerConfig::Dense(kind::Dense {
             units, activation, ..
-        } => {
-            let (i, u, act) = (lit(last), lit(*units), act_tokens(*activation));
+        }) => {
+            let (i, u, act) = (lit(last), lit(*units), act_tokens(fused(*activation)));
             quote!(const L: ::nn::__private::Dense = ::nn::__private::Dense { inputs: #i, units: #u, activation: #act };)
         }
-        Config::Pool {
-            max,
-            size,
+        LayerConfig::MaxPooling2D(kind::MaxPooling2D {
+            pool_size,
             strides,
             padding,
-        } => {
-            let window = window_tokens(input, *size, *strides, *padding);
-            let kind = if *max {
-                quote!(::nn::__private::PoolKind::Max)
-            } else {
-                quote!(::nn::__private::PoolKind::Average)
-            };
-            let c = lit(last);
-            quote!(const L: ::nn::__private::Pool2d = ::nn::__private::Pool2d { kind: #kind, window: #window, channels: #c };)
-        }
-        Config::GlobalAveragePool => {
+        }) => pool_const(
+            input,
+            quote!(::nn::__private::PoolKind::Max),
+            *pool_size,
+            *strides,
+            *padding,
+        ),
+        LayerConfig::AveragePooling2D(kind::AveragePooling2D {
+            pool_size,
+            strides,
+            padding,
+        }) => pool_const(
+            input,
+            quote!(::nn::__private::PoolKind::Average),
+            *pool_size,
+            *strides,
+            *padding,
+        ),
+        LayerConfig::GlobalAveragePooling2D(_) => {
             let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
             quote!(const L: ::nn::__private::GlobalAveragePool2d =
                 ::nn::__private::GlobalAveragePool2d { h: #h, w: #w, channels: #c };)
         }
-        Config::Border {
-            crop,
-            top,
-            bottom,
-            left,
-            right,
-        } => {
-            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
-            let (t, b, l, r) = (lit(*top), lit(*bottom), lit(*left), lit(*right));
-            let ty = if *crop {
-                quote!(::nn::__private::Cropping2d)
-            } else {
-                quote!(::nn::__private::ZeroPadding2d)
-            };
-            quote!(const L: #ty = #ty {
-                in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
-            };)
+        LayerConfig::ZeroPadding2D(kind::ZeroPadding2D { padding }) => {
+            border_const(input, quote!(::nn::__private::ZeroPadding2d), *padding)
         }
-        Config::BatchNorm { momentum, epsilon } => {
+        LayerConfig::Cropping2D(kind::Cropping2D { cropping }) => {
+            border_const(input, quote!(::nn::__private::Cropping2d), *cropping)
+        }
+        LayerConfig::BatchNormalization(kind::BatchNormalization {
+            momentum, epsilon, ..
+        }) => {
             let c = lit(last);
             quote!(const L: ::nn::__private::BatchNorm =
                 ::nn::__private::BatchNorm { channels: #c, momentum: #momentum, epsilon: #epsilon };)
         }
-        Config::Dropout { rate } => {
+        LayerConfig::Dropout(kind::Dropout { rate }) => {
             quote!(const L: ::nn::__private::Dropout = ::nn::__private::Dropout { rate: #rate };)
         }
-        _ => TokenStream::new(),
+        LayerConfig::GlobalMaxPooling2D(_) => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            quote!(const L: ::nn::__private::GlobalMaxPool2d =
+                ::nn::__private::GlobalMaxPool2d { h: #h, w: #w, channels: #c };)
+        }
+        LayerConfig::UpSampling2D(kind::UpSampling2D { size, interpolation }) => {
+            let (h, w, c) = (lit(input[0]), lit(input[1]), lit(last));
+            let (sh, sw) = (lit(size[0]), lit(size[1]));
+            let interpolation = match interpolation {
+                kind::Interpolation::Nearest => quote!(::nn::__private::Interpolation::Nearest),
+                kind::Interpolation::Bilinear => quote!(::nn::__private::Interpolation::Bilinear),
+            };
+            quote!(const L: ::nn::__private::UpSampling2d = ::nn::__private::UpSampling2d {
+                in_h: #h, in_w: #w, channels: #c, size_h: #sh, size_w: #sw, interpolation: #interpolation,
+            };)
+        }
+        LayerConfig::Permute(p) => {
+            let mut shape = [1usize; kind::MAX_AXES];
+            let mut axes = [0usize; kind::MAX_AXES];
+            for (s, &d) in shape.iter_mut().zip(input) {
+                *s = d;
+            }
+            for (a, d) in axes.iter_mut().zip(p.axes()) {
+                *a = d;
+            }
+            let (shape, axes, rank) = (shape.map(lit), axes.map(lit), lit(p.rank));
+            quote!(const L: ::nn::__private::Permute = ::nn::__private::Permute {
+                in_shape: [#(#shape),*], axes: [#(#axes),*], rank: #rank,
+            };)
+        }
+        LayerConfig::LayerNormalization(kind::LayerNormalization { epsilon, .. }) => {
+            let w = lit(last);
+            quote!(const L: ::nn::__private::LayerNorm =
+                ::nn::__private::LayerNorm { width: #w, epsilon: #epsilon };)
+        }
+        // Layers whose kernels take no description (or that have no kernel).
+        LayerConfig::Input(_)
+        | LayerConfig::Flatten(_)
+        | LayerConfig::Activation(_)
+        | LayerConfig::LeakyReLU(_)
+        | LayerConfig::ReLU(_)
+        | LayerConfig::Add(_)
+        | LayerConfig::Concatenate(_)
+        | LayerConfig::Subtract(_)
+        | LayerConfig::Multiply(_)
+        | LayerConfig::Average(_)
+        | LayerConfig::Maximum(_)
+        | LayerConfig::Minimum(_)
+        | LayerConfig::Abs(_)
+        | LayerConfig::Square(_)
+        | LayerConfig::Sqrt(_)
+        | LayerConfig::Reshape(_) => TokenStream::new(),
     }
+}
+
+/// The activation a dense layer's or convolution's kernel applies: gelu and
+/// swish are applied as a step of their own after it, from the
+/// pre-activation the layer keeps ([`Plan::pre_activations`]).
+fn fused(activation: Activation) -> Activation {
+    if activation.derivative_needs_input() {
+        Activation::Linear
+    } else {
+        activation
+    }
+}
+
+/// `(the weights' buffer range, ..)` of a normalization layer's optional
+/// gamma and beta, which `weights` lists in that order from `first`.
+fn gamma_beta(
+    first: usize,
+    channels: usize,
+    scale: bool,
+    center: bool,
+) -> (Option<TokenStream>, Option<TokenStream>) {
+    let range = |at: usize| {
+        let (a, b) = (lit(at), lit(at + channels));
+        quote!(#a..#b)
+    };
+    let gamma = scale.then(|| range(first));
+    let beta = center.then(|| range(first + if scale { channels } else { 0 }));
+    (gamma, beta)
+}
+
+/// `let dgamma = ..; let dbeta = ..;` as options into the parameter
+/// gradients, for the ranges [`gamma_beta`] gave.
+fn optional_grads(gamma: &Option<TokenStream>, beta: &Option<TokenStream>) -> (TokenStream, TokenStream) {
+    match (gamma, beta) {
+        (Some(g), Some(b)) => (
+            quote!(let (dgamma, dbeta) = ::nn::__private::arena::two_mut(pgrads, #g, #b)?;),
+            quote!(let (dgamma, dbeta) = (::core::option::Option::Some(dgamma), ::core::option::Option::Some(dbeta));),
+        ),
+        (Some(g), None) => (
+            quote!(let dgamma = ::core::option::Option::Some(&mut pgrads[#g]);),
+            quote!(let dbeta = ::core::option::Option::None;),
+        ),
+        (None, Some(b)) => (
+            quote!(let dgamma = ::core::option::Option::None;),
+            quote!(let dbeta = ::core::option::Option::Some(&mut pgrads[#b]);),
+        ),
+        (None, None) => (
+            quote!(let dgamma = ::core::option::Option::None;),
+            quote!(let dbeta = ::core::option::Option::None;),
+        ),
+    }
+}
+
+/// `Some(&buffer[range])` or `None`.
+fn optional_slice(buffer: TokenStream, range: &Option<TokenStream>) -> TokenStream {
+    match range {
+        Some(r) => quote!(::core::option::Option::Some(&#buffer[#r])),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn pool_const(
+    input: &[usize],
+    kind: TokenStream,
+    size: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+) -> TokenStream {
+    let window = window_tokens(input, size, strides, padding);
+    let c = lit(input.last().copied().unwrap_or(0));
+    quote!(const L: ::nn::__private::Pool2d = ::nn::__private::Pool2d { kind: #kind, window: #window, channels: #c };)
+}
+
+/// `ZeroPadding2d` or `Cropping2d` (`ty`) for `[[top, bottom], [left, right]]`.
+fn border_const(
+    input: &[usize],
+    ty: TokenStream,
+    [[top, bottom], [left, right]]: [[usize; 2]; 2],
+) -> TokenStream {
+    let (h, w, c) = (lit(input[0]), lit(input[1]), lit(input[2]));
+    let (t, b, l, r) = (lit(top), lit(bottom), lit(left), lit(right));
+    quote!(const L: #ty = #ty {
+        in_h: #h, in_w: #w, channels: #c, top: #t, bottom: #b, left: #l, right: #r,
+    };)
 }
 
 /// Rows of a last-axis layer (dense, batch norm, concat): the batch times
@@ -215,16 +303,52 @@ impl Emitter<'_> {
         loop {
             let producer = &self.graph.layers[self.graph.nodes[n].layer].config;
             match producer {
-                Config::Input => return true,
-                Config::Flatten => n = self.graph.nodes[n].inputs[0],
+                LayerConfig::Input(_) => return true,
+                LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => n = self.graph.nodes[n].inputs[0],
                 _ => return false,
             }
         }
     }
 
+    /// For a dense layer or convolution that keeps its pre-activation:
+    /// where its kernel writes (the pre-activation, else the output) and
+    /// the step that applies the activation from it.
+    fn pre_activation_forward(&self, i: usize, config: &LayerConfig) -> (TokenStream, TokenStream) {
+        let y = range(self.plan.slots[i]);
+        match (self.plan.pre_activations[i], config.activation()) {
+            (Some(pre), Some(act)) => {
+                let z = range(pre);
+                let width = lit(*self.graph.nodes[i].shape.last().unwrap_or(&1));
+                let act = act_tokens(act);
+                let then = quote! {
+                    let (z, y) = ::nn::__private::arena::read_write(acts, #z, #y)?;
+                    ::nn::__private::activation::forward(#act, z, y, #width)?;
+                };
+                (z, then)
+            }
+            _ => (y, TokenStream::new()),
+        }
+    }
+
+    /// The first backward step of a layer that keeps its pre-activation:
+    /// the output gradient becomes the pre-activation's, in place.
+    fn pre_activation_backward(&self, i: usize, config: &LayerConfig) -> TokenStream {
+        match (self.plan.pre_activations[i], config.activation()) {
+            (Some(pre), Some(act)) => {
+                let (z, gy) = (range(pre), range(self.plan.grad_slots[i]));
+                let width = lit(*self.graph.nodes[i].shape.last().unwrap_or(&1));
+                let act = act_tokens(act);
+                quote! {
+                    ::nn::__private::activation::backward_in_place_from_input(#act, &acts[#z], &mut grads[#gy], #width)?;
+                }
+            }
+            _ => TokenStream::new(),
+        }
+    }
+
     /// For an output node whose activation a loss may fuse with: its output
     /// index and that activation.
-    fn fusable_output(&self, node: usize) -> Option<(usize, Act)> {
+    fn fusable_output(&self, node: usize) -> Option<(usize, Activation)> {
         let mut positions = self
             .graph
             .outputs
@@ -238,12 +362,10 @@ impl Emitter<'_> {
         if self.graph.nodes.iter().any(|n| n.inputs.contains(&node)) {
             return None;
         }
-        let act = match self.graph.layers[self.graph.nodes[node].layer].config {
-            Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => activation,
-            Config::Activation(a, _) => a,
-            _ => return None,
-        };
-        (act != Act::Linear).then_some((index, act))
+        let act = self.graph.layers[self.graph.nodes[node].layer]
+            .config
+            .activation()?;
+        (act != Activation::Linear).then_some((index, act))
     }
 
     /// The inputs of concatenation `node` that are copied (not written in
@@ -294,17 +416,18 @@ impl Emitter<'_> {
             first,
             first_end,
         } = self.common(i);
-        let second_end = lit(lp.first + 2 * lp.first_len);
         let comment = format!("{} ({})", layer.name, layer.config.class());
         if self.plan.fused_away[i] {
             // Computed by the convolution that absorbed it.
             return TokenStream::new();
         }
         let body = match &layer.config {
-            Config::Input | Config::Flatten => return TokenStream::new(),
-            Config::Conv2D {
+            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
+                return TokenStream::new()
+            }
+            LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
-            } => {
+            }) => {
                 let bias_end = lit(lp.first + lp.first_len + filters);
                 let bias = if *use_bias {
                     quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
@@ -319,8 +442,8 @@ impl Emitter<'_> {
                             .activation
                             .map(|r| &self.graph.layers[self.graph.nodes[r].layer].config)
                         {
-                            Some(Config::Activation(a, _)) => act_tokens(*a),
-                            _ => act_tokens(Act::Linear),
+                            Some(config) => act_tokens(config.activation().unwrap_or(Activation::Linear)),
+                            None => act_tokens(Activation::Linear),
                         };
                         quote! {
                             // Fused: activation(conv + bias + residual) in one pass.
@@ -338,14 +461,18 @@ impl Emitter<'_> {
                                 L.forward_into(n, x, &params[#first..#first_end], #bias, ::core::option::Option::None, L.activation, y, #total, ws)?;
                             }
                         }
-                        None => quote! {
-                            let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
-                            L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
-                        },
+                        None => {
+                            let (z, then) = self.pre_activation_forward(i, &layer.config);
+                            quote! {
+                                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
+                                L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                                #then
+                            }
+                        }
                     },
                 }
             }
-            Config::Dense { use_bias, units, .. } => {
+            LayerConfig::Dense(kind::Dense { use_bias, units, .. }) => {
                 let bias_end = lit(lp.first + lp.first_len + units);
                 let bias = if *use_bias {
                     quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
@@ -353,17 +480,43 @@ impl Emitter<'_> {
                     quote!(::core::option::Option::None)
                 };
                 let rows = rows_per_sample(&input_shape);
+                let (z, then) = self.pre_activation_forward(i, &layer.config);
                 quote! {
-                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
                     L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
+                    #then
                 }
             }
-            Config::Pool { .. } | Config::GlobalAveragePool | Config::Border { .. } => quote! {
+            LayerConfig::Permute(_) => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                 L.forward(n, x, y)?;
             },
-            Config::Activation(act, _) => {
-                let act = act_tokens(*act);
+            LayerConfig::LayerNormalization(kind::LayerNormalization { center, scale, .. }) => {
+                let rows = rows_per_sample(&input_shape);
+                let width = *input_shape.last().unwrap_or(&0);
+                let (gamma, beta) = gamma_beta(lp.first, width, *scale, *center);
+                let (gamma, beta) = (
+                    optional_slice(quote!(params), &gamma),
+                    optional_slice(quote!(params), &beta),
+                );
+                quote! {
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    L.forward(n * #rows, x, #gamma, #beta, y)?;
+                }
+            }
+            LayerConfig::MaxPooling2D(_)
+            | LayerConfig::AveragePooling2D(_)
+            | LayerConfig::GlobalAveragePooling2D(_)
+            | LayerConfig::GlobalMaxPooling2D(_)
+            | LayerConfig::UpSampling2D(_)
+            | LayerConfig::ZeroPadding2D(_)
+            | LayerConfig::Cropping2D(_) => quote! {
+                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                L.forward(n, x, y)?;
+            },
+            LayerConfig::Activation(_) | LayerConfig::LeakyReLU(_) | LayerConfig::ReLU(_) => {
+                // Every activation layer has its function.
+                let act = act_tokens(layer.config.activation().unwrap_or(Activation::Linear));
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 if self.plan.in_place[i] {
                     quote! {
@@ -376,20 +529,24 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::BatchNorm { .. } => {
+            LayerConfig::BatchNormalization(kind::BatchNormalization { center, scale, .. }) => {
                 let rows = rows_per_sample(&input_shape);
-                let c = lp.first_len;
-                let (s0, s1, s2) = (lit(lp.state), lit(lp.state + c), lit(lp.state + 2 * c));
+                let c = *input_shape.last().unwrap_or(&0);
+                let (s0, s2) = (lit(lp.state), lit(lp.state + 2 * c));
                 let saved = self.plan.saved[i].unwrap_or(0);
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
-                let _ = s1;
                 let cl = lit(c);
+                let (gamma, beta) = gamma_beta(lp.first, c, *scale, *center);
+                let (gamma, beta) = (
+                    optional_slice(quote!(params), &gamma),
+                    optional_slice(quote!(params), &beta),
+                );
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     let (moving_mean, moving_variance) = state[#s0..#s2].split_at_mut(#cl);
                     let p = ::nn::__private::BatchNormParams {
-                        gamma: &params[#first..#first_end],
-                        beta: &params[#first_end..#second_end],
+                        gamma: #gamma,
+                        beta: #beta,
                         moving_mean,
                         moving_variance,
                     };
@@ -400,7 +557,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::Dropout { .. } => {
+            LayerConfig::Dropout(_) => {
                 let slot = self.plan.slots[i];
                 let mask = self.plan.masks[i].unwrap_or(slot);
                 let both = range(Slot {
@@ -418,7 +575,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::Add => {
+            LayerConfig::Add(_) => {
                 let start = lit(self.plan.slots[i].offset);
                 let reads: Vec<TokenStream> = node
                     .inputs
@@ -433,26 +590,30 @@ impl Emitter<'_> {
                     ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
                 }
             }
-            Config::Merge(op) => {
+            LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_) => {
                 let start = lit(self.plan.slots[i].offset);
                 let reads = node.inputs.iter().map(|&x| {
                     let r = range(self.plan.slots[x]);
                     quote!(&done[#r])
                 });
-                let op = merge_tokens(*op);
+                let op = merge_op_tokens(&layer.config);
                 quote! {
                     let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
                     ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
                 }
             }
-            Config::Unary(op) => {
-                let op = unary_tokens(*op);
+            LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
+                let op = unary_op_tokens(&layer.config);
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
                     ::nn::__private::elementwise_unary::forward(#op, x, y)?;
                 }
             }
-            Config::Concat => {
+            LayerConfig::Concatenate(_) => {
                 // Copy each input that no convolution wrote in place.
                 let rows = rows_per_sample(&input_shape);
                 let total = lit(*node.shape.last().unwrap_or(&0));
@@ -520,16 +681,18 @@ impl Emitter<'_> {
             quote!(true)
         };
         let body = match &layer.config {
-            Config::Input | Config::Flatten => return TokenStream::new(),
-            Config::Conv2D {
-                use_bias, filters, ..
+            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
+                return TokenStream::new()
             }
-            | Config::Dense {
+            LayerConfig::Conv2D(kind::Conv2D {
+                use_bias, filters, ..
+            })
+            | LayerConfig::Dense(kind::Dense {
                 use_bias,
                 units: filters,
                 ..
-            } => {
-                let is_conv = matches!(layer.config, Config::Conv2D { .. });
+            }) => {
+                let is_conv = matches!(layer.config, LayerConfig::Conv2D(_));
                 let param_end = lit(lp.first + lp.first_len + if *use_bias { *filters } else { 0 });
                 let klen = lit(lp.first_len);
                 let (split, db) = if *use_bias {
@@ -582,29 +745,58 @@ impl Emitter<'_> {
                             L.backward_from(n, x, &params[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;
                         }
                     }
-                    None => quote! {
-                        let x = &acts[#x];
-                        let y = &acts[#y];
-                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
-                        let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
-                        #split
-                        #choose
-                        #call
-                    },
+                    None => {
+                        let pre = self.pre_activation_backward(i, &layer.config);
+                        quote! {
+                            #pre
+                            let x = &acts[#x];
+                            let y = &acts[#y];
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                            let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                            #split
+                            #choose
+                            #call
+                        }
+                    }
                 }
             }
-            Config::Pool { .. } => quote! {
+            LayerConfig::MaxPooling2D(_)
+            | LayerConfig::AveragePooling2D(_)
+            | LayerConfig::GlobalMaxPooling2D(_) => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, x, y, dy, dx)?;
             },
-            Config::GlobalAveragePool | Config::Border { .. } => quote! {
+            LayerConfig::LayerNormalization(kind::LayerNormalization { center, scale, .. }) => {
+                let rows = rows_per_sample(&input_shape);
+                let width = *input_shape.last().unwrap_or(&0);
+                let (gamma_at, beta_at) = gamma_beta(lp.first, width, *scale, *center);
+                let gamma = optional_slice(quote!(params), &gamma_at);
+                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
+                quote! {
+                    let x = &acts[#x];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                    #dgamma
+                    #dbeta
+                    let g = ::nn::__private::LayerNormGrads { dgamma, dbeta, dx };
+                    L.backward(n * #rows, x, #gamma, dy, g)?;
+                }
+            }
+            LayerConfig::GlobalAveragePooling2D(_)
+            | LayerConfig::UpSampling2D(_)
+            | LayerConfig::Permute(_)
+            | LayerConfig::ZeroPadding2D(_)
+            | LayerConfig::Cropping2D(_) => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                 L.backward(n, dy, dx)?;
             },
-            Config::Activation(act, _) => {
-                let act = act_tokens(*act);
+            LayerConfig::Activation(_) | LayerConfig::LeakyReLU(_) | LayerConfig::ReLU(_) => {
+                // Every activation layer has its function.
+                let function = layer.config.activation().unwrap_or(Activation::Linear);
+                let needs_input = function.derivative_needs_input();
+                let act = act_tokens(function);
                 let width = lit(*input_shape.last().unwrap_or(&1));
                 let skip = match self.fusable_output(i) {
                     Some((k, _)) => {
@@ -621,6 +813,16 @@ impl Emitter<'_> {
                             ::nn::__private::activation::backward_in_place(#act, &acts[#y], &mut grads[#gy], #width)?;
                         }
                     }
+                } else if needs_input {
+                    quote! {
+                        let x = &acts[#x];
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        if #skip {
+                            ::nn::__private::merge::accumulate(dy, dx)?;
+                        } else {
+                            ::nn::__private::activation::backward_from_input(#act, x, dy, dx, #width)?;
+                        }
+                    }
                 } else {
                     quote! {
                         let y = &acts[#y];
@@ -633,22 +835,24 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Config::BatchNorm { .. } => {
+            LayerConfig::BatchNormalization(kind::BatchNormalization { center, scale, .. }) => {
                 let rows = rows_per_sample(&input_shape);
-                let c = lp.first_len;
-                let cl = lit(c);
-                let both_end = lit(lp.first + 2 * c);
+                let c = *input_shape.last().unwrap_or(&0);
                 let saved = self.plan.saved[i].unwrap_or(0);
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
+                let (gamma_at, beta_at) = gamma_beta(lp.first, c, *scale, *center);
+                let gamma = optional_slice(quote!(params), &gamma_at);
+                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
                 quote! {
                     let x = &acts[#x];
                     let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                     let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
-                    let (dgamma, dbeta) = pgrads[#first..#both_end].split_at_mut(#cl);
-                    L.backward_train(n * #rows, x, &params[#first..#first_end], &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                    #dgamma
+                    #dbeta
+                    L.backward_train(n * #rows, x, #gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
                 }
             }
-            Config::Dropout { .. } => {
+            LayerConfig::Dropout(_) => {
                 let mask = range(self.plan.masks[i].unwrap_or(y_slot));
                 quote! {
                     let mask = &acts[#mask];
@@ -656,7 +860,7 @@ impl Emitter<'_> {
                     L.backward(mask, dy, dx)?;
                 }
             }
-            Config::Add => {
+            LayerConfig::Add(_) => {
                 // A fused convolution shares this add's gradient region: only
                 // the other inputs need the gradient added.
                 let fused_conv =
@@ -675,10 +879,14 @@ impl Emitter<'_> {
                     .collect();
                 quote!(#({ #parts })*)
             }
-            Config::Merge(op) => {
+            LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_) => {
                 // One call per input (an input given twice gets both terms),
                 // each reading every input of the forward pass.
-                let op = merge_tokens(*op);
+                let op = merge_op_tokens(&layer.config);
                 let reads: Vec<TokenStream> = node
                     .inputs
                     .iter()
@@ -700,15 +908,15 @@ impl Emitter<'_> {
                     #({ #parts })*
                 }
             }
-            Config::Unary(op) => {
-                let op = unary_tokens(*op);
+            LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
+                let op = unary_op_tokens(&layer.config);
                 quote! {
                     let x = &acts[#x];
                     let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
                     ::nn::__private::elementwise_unary::backward(#op, x, dy, dx)?;
                 }
             }
-            Config::Concat => {
+            LayerConfig::Concatenate(_) => {
                 let total = lit(*node.shape.last().unwrap_or(&0));
                 let rows = rows_per_sample(&input_shape);
                 // Inputs written in place read their gradient where it lies.
@@ -829,11 +1037,11 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let key = &p.key;
             let shape = shape_list(&p.shape);
             let (offset, len, fan_in, fan_out) = (lit(p.offset), lit(p.len), lit(p.fan_in), lit(p.fan_out));
-            let trainable = p.trainable;
-            let init = init_tokens(p.init);
+            let (trainable, frozen) = (p.trainable, p.frozen);
+            let init = vocab_tokens(&p.init);
             quote!(::nn::__private::ParamSpec {
                 key: #key, shape: #shape, offset: #offset, len: #len, trainable: #trainable,
-                init: #init, fan_in: #fan_in, fan_out: #fan_out,
+                frozen: #frozen, init: #init, fan_in: #fan_in, fan_out: #fan_out,
             })
         })
         .collect();
@@ -865,6 +1073,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
         .collect();
 
     let nodes = crate::spec_emit::nodes(graph);
+    let nested = crate::spec_emit::nested(graph);
     let (param_len, state_len) = (lit(plan.param_len), lit(plan.state_len));
     let arena = lit(plan.arena_per_sample);
     let saved_len = lit(plan.saved_len);
@@ -1002,6 +1211,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 params: &[#(#param_specs),*],
                 layers: &[#(#layer_specs),*],
                 nodes: #nodes,
+                nested: #nested,
                 param_len: #param_len,
                 state_len: #state_len,
             };

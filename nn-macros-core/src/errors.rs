@@ -23,6 +23,11 @@ impl Errors {
         self.list.push(error);
     }
 
+    /// Drops the errors after the first `count` (ones reported elsewhere).
+    pub fn truncate(&mut self, count: usize) {
+        self.list.truncate(count);
+    }
+
     pub fn count(&self) -> usize {
         self.list.len()
     }

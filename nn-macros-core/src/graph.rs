@@ -10,21 +10,28 @@ use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
 use crate::ast::{BlockDef, NetworkDef, Stmt};
+use crate::dimensions;
 use crate::errors::Errors;
 use crate::keras;
-use crate::layers::{self, Act, ActLayer, Config, MergeOp, UnaryOp};
+use crate::layers;
 use crate::shape::{self, Operand, Shape};
 use crate::suggest::did_you_mean;
+use nn_vocab::{layer as kind, LayerConfig};
+
+mod nested;
 
 /// A summary row: one layer, applied at one or more nodes.
 pub struct Layer {
     pub name: String,
-    pub config: Config,
+    pub config: LayerConfig,
     pub nodes: Vec<usize>,
     /// Input shape of the first application (shared layers must match it).
     pub input_shape: Option<Shape>,
     /// The tokens that constructed it, for messages.
     origin: TokenStream,
+    /// The network used as a layer it belongs to (index into
+    /// [`Graph::nested`]): the summary shows that network as one row.
+    pub within: Option<usize>,
 }
 
 /// One application of a layer, producing one tensor.
@@ -47,6 +54,16 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
+    /// Networks used as layers (outermost instances only).
+    pub nested: Vec<NestedRow>,
+}
+
+/// A network used as a layer, as its summary row: `tower_1 (Tower)`.
+pub struct NestedRow {
+    pub name: String,
+    pub class: String,
+    /// Per call: the tensors it was given and the tensor it returned.
+    pub calls: Vec<(Vec<usize>, usize)>,
 }
 
 impl Graph {
@@ -56,9 +73,15 @@ impl Graph {
         layer.nodes.iter().position(|&n| n == node).unwrap_or(0)
     }
 
-    /// `conv2d_1[0][0]`: how Keras names a node's output tensor.
+    /// `conv2d_1[0][0]`: how Keras names a node's output tensor (the
+    /// output of a network used as a layer is `tower_1[call][0]`).
     pub fn tensor_ref(&self, node: usize) -> String {
         let layer = &self.layers[self.nodes[node].layer];
+        if let Some(row) = layer.within.and_then(|k| self.nested.get(k)) {
+            if let Some(call) = row.calls.iter().position(|(_, out)| *out == node) {
+                return format!("{}[{call}][0]", row.name);
+            }
+        }
         format!("{}[{}][0]", layer.name, self.node_index(node))
     }
 }
@@ -68,24 +91,13 @@ enum Value {
     Tensor(usize),
     Int(i64),
     Layer(usize),
+    /// An instance of a network used as a layer (see `nested`).
+    Network(usize),
     /// The result of an expression that already reported an error: using it
     /// reports nothing more, so one mistake gives one message.
     Poison,
 }
 
-pub(crate) const ACTIVATION_FUNCTIONS: &[&str] = &[
-    "linear",
-    "relu",
-    "relu6",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "elu",
-    "selu",
-    "softplus",
-    "hard_sigmoid",
-];
 const MAX_BLOCK_DEPTH: usize = 32;
 const MAX_UNROLL: i64 = 1000;
 /// Most layer applications one network may generate: deep networks have
@@ -100,6 +112,13 @@ const MAX_TOTAL: usize = shape::MAX_ELEMENTS;
 struct Builder<'a> {
     errors: &'a mut Errors,
     blocks: Vec<&'a BlockDef>,
+    /// The networks of the invocation, usable as layers, and this one's name.
+    networks: &'a [NetworkDef],
+    this: &'a Ident,
+    instances: Vec<nested::Instance<'a>>,
+    instance_counters: HashMap<String, usize>,
+    /// Calls of network instances in progress, innermost last.
+    calls: Vec<nested::Call>,
     layers: Vec<Layer>,
     nodes: Vec<Node>,
     inputs: Vec<(Port, Span)>,
@@ -124,7 +143,12 @@ type Scope = Vec<HashMap<String, Value>>;
 
 /// Builds the graph of one network. Errors go to `errors`; a graph is
 /// returned only when this network had none.
-pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) -> Option<Graph> {
+pub fn build(
+    def: &NetworkDef,
+    shared_blocks: &[BlockDef],
+    networks: &[NetworkDef],
+    errors: &mut Errors,
+) -> Option<Graph> {
     let before = errors.count();
     let mut blocks: Vec<&BlockDef> = shared_blocks.iter().collect();
     for stmt in &def.body {
@@ -135,6 +159,11 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
     let mut builder = Builder {
         errors,
         blocks,
+        networks,
+        this: &def.name,
+        instances: Vec::new(),
+        instance_counters: HashMap::new(),
+        calls: Vec::new(),
         layers: Vec::new(),
         nodes: Vec::new(),
         inputs: Vec::new(),
@@ -161,6 +190,8 @@ pub fn build(def: &NetworkDef, shared_blocks: &[BlockDef], errors: &mut Errors) 
 enum Context {
     Network,
     Block,
+    /// The statements of a network used as a layer, run at one of its calls.
+    Nested,
     /// `base`: index of the loop body's scope frame.
     Loop {
         in_block: bool,
@@ -183,6 +214,10 @@ impl<'a> Builder<'a> {
                 return None;
             }
             match stmt {
+                Stmt::Input { name, .. } if ctx == Context::Nested => self.nested_input(name, scope),
+                Stmt::Output { name, expr } if ctx == Context::Nested => {
+                    self.nested_output(name, expr, scope)
+                }
                 Stmt::Input { name, dims, span } => {
                     if ctx != Context::Network {
                         self.errors.push(
@@ -278,7 +313,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Stmt::Block(def) => {
-                    if ctx != Context::Network {
+                    if ctx != Context::Network && ctx != Context::Nested {
                         self.errors.push(
                             def.name.span(),
                             "define blocks at the top of the invocation or of a network, not inside a block or loop",
@@ -289,7 +324,7 @@ impl<'a> Builder<'a> {
                     let value = self.eval(expr, scope);
                     match ctx {
                         Context::Block => result = Some(value),
-                        Context::Network => self.errors.push_spanned(
+                        Context::Network | Context::Nested => self.errors.push_spanned(
                             expr,
                             "a network ends with `output name = ...;`; only blocks return a value",
                         ),
@@ -362,7 +397,7 @@ impl<'a> Builder<'a> {
             scope[0].insert(name.to_string(), Value::Poison);
             return;
         }
-        let layer = self.new_layer(Config::Input, None, name.to_token_stream());
+        let layer = self.new_layer(LayerConfig::Input(kind::Input), None, name.to_token_stream());
         self.layers[layer].input_shape = Some(shape.clone());
         let node = self.nodes.len();
         self.nodes.push(Node {
@@ -445,16 +480,27 @@ impl<'a> Builder<'a> {
         !self.halted
     }
 
-    fn new_layer(&mut self, config: Config, user_name: Option<(String, Span)>, origin: TokenStream) -> usize {
+    fn new_layer(
+        &mut self,
+        config: LayerConfig,
+        user_name: Option<(String, Span)>,
+        origin: TokenStream,
+    ) -> usize {
+        // A later call of a network used as a layer reuses its layers.
+        if let Some(layer) = self.replayed_layer() {
+            return layer;
+        }
         let name = match user_name {
             Some((name, span)) => {
+                let name = self.prefixed(&name);
                 self.user_names.push((name.clone(), span));
                 name
             }
             None => {
-                let counter = self.counters.entry(config.name_prefix()).or_insert(0);
+                let counter = self.counters_mut().entry(config.name_prefix()).or_insert(0);
                 *counter += 1;
-                format!("{}_{}", config.name_prefix(), counter)
+                let local = format!("{}_{}", config.name_prefix(), counter);
+                self.prefixed(&local)
             }
         };
         self.layers.push(Layer {
@@ -463,8 +509,11 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             input_shape: None,
             origin,
+            within: self.outermost_instance(),
         });
-        self.layers.len() - 1
+        let layer = self.layers.len() - 1;
+        self.created_layer(layer);
+        layer
     }
 
     fn eval(&mut self, expr: &'a Expr, scope: &mut Scope) -> Value {
@@ -589,6 +638,7 @@ impl<'a> Builder<'a> {
         let Some(ident) = ident else {
             return match self.eval(func, scope) {
                 Value::Layer(layer) => self.apply(layer, &args, whole, scope),
+                Value::Network(instance) => self.call_instance(instance, &args, whole, scope),
                 Value::Poison => Value::Poison,
                 _ => {
                     self.errors
@@ -602,6 +652,7 @@ impl<'a> Builder<'a> {
         if let Some(v) = scope.iter().rev().find_map(|m| m.get(&name)).cloned() {
             return match v {
                 Value::Layer(layer) => self.apply(layer, &args, whole, scope),
+                Value::Network(instance) => self.call_instance(instance, &args, whole, scope),
                 Value::Poison => Value::Poison,
                 Value::Tensor(_) => {
                     self.errors.push(
@@ -615,6 +666,15 @@ impl<'a> Builder<'a> {
                         ident.span(),
                         format!("`{name}` is an integer, not a layer or block"),
                     );
+                    Value::Poison
+                }
+            };
+        }
+        if let Some(value) = dimensions::query(&name, &args, whole, |t| self.dimension_operand(t, scope)) {
+            return match value {
+                Ok(v) => Value::Int(v),
+                Err(e) => {
+                    self.errors.push_error(e);
                     Value::Poison
                 }
             };
@@ -637,42 +697,30 @@ impl<'a> Builder<'a> {
                 }
             };
         }
-        let implicit = match name.as_str() {
-            "add" => Some(Config::Add),
-            "concat" | "concatenate" => Some(Config::Concat),
-            "flatten" => Some(Config::Flatten),
-            "global_average_pooling2d" => Some(Config::GlobalAveragePool),
-            n if ACTIVATION_FUNCTIONS.contains(&n) => {
-                Act::from_name(n).map(|a| Config::Activation(a, ActLayer::Activation))
-            }
-            n => MergeOp::from_function(n)
-                .map(Config::Merge)
-                .or_else(|| UnaryOp::from_function(n).map(Config::Unary)),
-        };
-        if let Some(config) = implicit {
+        if let Some(config) = LayerConfig::from_function(&name) {
             let layer = self.new_layer(config, None, whole.to_token_stream());
             return self.apply(layer, &args, whole, scope);
         }
         if let Some(block) = self.blocks.iter().rev().find(|b| b.name == name).copied() {
             return self.inline_block(block, ident, &args, whole, scope);
         }
+        if let Some(network) = self.network_def(&name) {
+            return self.network_call(network, ident, &args, whole, scope);
+        }
         let message = match keras::callable_hint(&name, &args) {
             Some(hint) => hint,
             None => {
                 let blocks: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
-                let candidates = layers::ALL_NAMES
-                    .iter()
-                    .copied()
-                    .chain(FUNCTION_NAMES.iter().copied())
-                    .chain(ACTIVATION_FUNCTIONS.iter().copied())
-                    .chain(blocks.iter().map(|b| b.as_str()));
-                match did_you_mean(&name, candidates) {
+                let mut candidates: Vec<&str> = LayerConfig::constructor_names()
+                    .chain(LayerConfig::function_names())
+                    .collect();
+                candidates.extend(blocks.iter().map(|b| b.as_str()));
+                match did_you_mean(&name, candidates.into_iter()) {
                     Some(close) => format!("unknown layer or block `{name}`; did you mean `{close}`?"),
                     None => format!(
-                        "unknown layer or block `{name}`; layers: {}; functions: add, subtract, multiply, \
-                         average, maximum, minimum, concat, flatten, abs, square, sqrt, {}{}",
-                        layers::LAYER_NAMES,
-                        ACTIVATION_FUNCTIONS.join(", "),
+                        "unknown layer or block `{name}`; layers: {}; functions: {}{}",
+                        layers::layer_names(),
+                        LayerConfig::function_names().collect::<Vec<_>>().join(", "),
                         self.block_list()
                     ),
                 }
@@ -688,6 +736,23 @@ impl<'a> Builder<'a> {
         }
         let names: Vec<String> = self.blocks.iter().map(|b| b.name.to_string()).collect();
         format!("; blocks: {}", names.join(", "))
+    }
+
+    /// What `channels(name)` and the other dimension functions read.
+    fn dimension_operand(&self, tensor: &Ident, scope: &Scope) -> dimensions::Operand {
+        let key = tensor.to_string();
+        match scope.iter().rev().find_map(|m| m.get(&key)) {
+            Some(Value::Tensor(node)) => dimensions::Operand::Tensor(self.nodes[*node].shape.clone()),
+            Some(Value::Int(_)) => dimensions::Operand::Not(format!("`{key}` is an integer, not a tensor")),
+            Some(Value::Layer(_)) => dimensions::Operand::Not(format!(
+                "`{key}` is a layer, not a tensor; apply it first: `let y = {key}(x);`"
+            )),
+            Some(Value::Network(_)) => dimensions::Operand::Not(format!(
+                "`{key}` is a network used as a layer, not a tensor; apply it first: `let y = {key}(x);`"
+            )),
+            Some(Value::Poison) => dimensions::Operand::Not(format!("`{key}` has an error above")),
+            None => dimensions::Operand::Not(format!("cannot find tensor `{key}`")),
+        }
     }
 
     /// Integer evaluation for layer arguments, without creating layers.
@@ -721,9 +786,27 @@ impl<'a> Builder<'a> {
                     Some(Value::Layer(_)) => Err(err(format!(
                         "`{ident}` is a layer, but an integer is expected here"
                     ))),
+                    Some(Value::Network(_)) => Err(err(format!(
+                        "`{ident}` is a network used as a layer, but an integer is expected here"
+                    ))),
                     Some(Value::Poison) => Err(err(format!("`{ident}` has an error above"))),
                     None => Err(err(format!("cannot find integer `{ident}`"))),
                 }
+            }
+            Expr::Call(call) => {
+                let name = match &*call.func {
+                    Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                    _ => None,
+                };
+                let args: Vec<&Expr> = call.args.iter().collect();
+                let query = name.as_deref().and_then(|name| {
+                    dimensions::query(name, &args, expr, |t| self.dimension_operand(t, scope))
+                });
+                query.unwrap_or_else(|| {
+                    Err(err(self
+                        .keras_expression_hint(expr, scope)
+                        .unwrap_or_else(|| "expected an integer".into())))
+                })
             }
             Expr::Binary(b) => {
                 let l = self.eval_int_pure(&b.left, scope, _errs)?;
@@ -848,6 +931,13 @@ impl<'a> Builder<'a> {
                 );
                 None
             }
+            Value::Network(_) => {
+                self.errors.push_spanned(
+                    expr,
+                    "expected a tensor, found a network that is not applied; apply it: `tower(x)`",
+                );
+                None
+            }
         }
     }
 
@@ -872,7 +962,7 @@ impl<'a> Builder<'a> {
         if poisoned {
             return Value::Poison;
         }
-        let config = self.layers[layer].config.clone();
+        let config = self.layers[layer].config;
         let display = display_name(&config, &self.layers[layer].name);
         if config.is_merge() && nodes.len() < 2 {
             self.errors.push_spanned(
@@ -921,12 +1011,14 @@ impl<'a> Builder<'a> {
         let work = shape::work(&config, operands[0].shape, &shape);
         if work > shape::MAX_WORK {
             let window = match &config {
-                Config::Conv2D { kernel: w, .. } | Config::Pool { size: w, .. } => {
+                LayerConfig::Conv2D(kind::Conv2D { kernel_size: w, .. })
+                | LayerConfig::MaxPooling2D(kind::MaxPooling2D { pool_size: w, .. })
+                | LayerConfig::AveragePooling2D(kind::AveragePooling2D { pool_size: w, .. }) => {
                     let (h, wd) = (operands[0].shape[0], operands[0].shape[1]);
-                    if w.0 > h || w.1 > wd {
+                    if w[0] > h || w[1] > wd {
                         format!(
                             " its {}x{} window is larger than {} ({h}x{wd}), so most of it reads padding;",
-                            w.0, w.1, operands[0].label
+                            w[0], w[1], operands[0].label
                         )
                     } else {
                         String::new()
@@ -990,6 +1082,7 @@ impl<'a> Builder<'a> {
             Value::Int(v) => format!("the integer {v}"),
             Value::Tensor(n) => format!("a {} tensor", shape::show(&self.nodes[*n].shape)),
             Value::Layer(l) => format!("the layer `{}`", self.layers[*l].name),
+            Value::Network(i) => format!("the network `{}`", self.instances[*i].name),
             Value::Poison => "a value with an error".into(),
         }
     }
@@ -1012,7 +1105,8 @@ impl<'a> Builder<'a> {
                         Expr::Path(p) => p.path.get_ident().and_then(|id| {
                             match scope.iter().rev().find_map(|m| m.get(&id.to_string())) {
                                 Some(Value::Tensor(n)) => Some(format!(
-                                    "; `{id}` is {} here, so write that number",
+                                    "; `{id}` is {} here: write `channels({id})`, `height({id})` or \
+                                     `width({id})`, or the number",
                                     shape::show(&self.nodes[*n].shape)
                                 )),
                                 _ => None,
@@ -1022,7 +1116,7 @@ impl<'a> Builder<'a> {
                     };
                     return Some(format!(
                         "`.shape` is not available in `network!`: shapes are fixed at compile time, \
-                         so sizes are written as integers{}",
+                         read with `channels(x)`, `height(x)` and `width(x)`{}",
                         known.unwrap_or_default()
                     ));
                 }
@@ -1059,6 +1153,7 @@ impl<'a> Builder<'a> {
             output_declared,
             loop_shadows,
             halted,
+            instances,
             ..
         } = self;
         // With other errors (or a stop), a missing output is most likely a
@@ -1080,6 +1175,33 @@ impl<'a> Builder<'a> {
                 errors.push(
                     *span,
                     format!("layer name \"{name}\" is used twice; layer names must be unique"),
+                );
+            }
+        }
+        for (i, instance) in instances.iter().enumerate() {
+            if instance.calls.is_empty() && !halted && errors.count() == errors_before {
+                errors.push_spanned(
+                    &instance.origin,
+                    format!(
+                        "network `{}` (`{}`) is made here but never applied to a tensor; apply it (`{}(x)`) or remove it",
+                        instance.def.name,
+                        instance.name,
+                        instance.def.name
+                    ),
+                );
+            }
+            // A name the user gave is checked with the layers' names above.
+            let clashes = !instance.named_by_user
+                && (layers.iter().any(|l| l.name == instance.name)
+                    || instances[..i].iter().any(|other| other.name == instance.name));
+            if clashes {
+                errors.push_spanned(
+                    &instance.origin,
+                    format!(
+                        "the name `{}` is used twice, by a layer and a network used as a layer; \
+                         layer and network names must be unique: give one `name = \"...\"`",
+                        instance.name
+                    ),
                 );
             }
         }
@@ -1149,11 +1271,37 @@ impl<'a> Builder<'a> {
             node: new_index[p.node],
             name: p.name,
         };
+        // Summary rows of the outermost networks used as layers, numbered
+        // in order of their first use.
+        let mut row_of = vec![usize::MAX; instances.len()];
+        let mut nested = Vec::new();
+        for layer in &mut kept_layers {
+            if let Some(instance) = layer.within {
+                if row_of[instance] == usize::MAX {
+                    row_of[instance] = nested.len();
+                    let outer = &instances[instance];
+                    nested.push(NestedRow {
+                        name: outer.name.clone(),
+                        class: outer.def.name.to_string(),
+                        calls: outer
+                            .calls
+                            .iter()
+                            .filter(|(_, out)| reachable[*out])
+                            .map(|(args, out)| {
+                                (args.iter().map(|&n| new_index[n]).collect(), new_index[*out])
+                            })
+                            .collect(),
+                    });
+                }
+                layer.within = Some(row_of[instance]);
+            }
+        }
         Some(Graph {
             layers: kept_layers,
             nodes: kept_nodes,
             inputs: inputs.into_iter().map(|(p, _)| remap(p)).collect(),
             outputs: outputs.into_iter().map(remap).collect(),
+            nested,
         })
     }
 }
@@ -1192,7 +1340,7 @@ fn report_dead_layers(
     for (n, node) in nodes.iter().enumerate() {
         // Report the last unreachable layer of each chain (what feeds it is
         // unreachable because of it); unused inputs have their own message.
-        if reachable[n] || consumed[n] || layers[node.layer].config == Config::Input {
+        if reachable[n] || consumed[n] || matches!(layers[node.layer].config, LayerConfig::Input(_)) {
             continue;
         }
         let layer = &layers[node.layer];
@@ -1291,34 +1439,19 @@ fn input_dim(expr: &Expr) -> Result<usize, String> {
     }
 }
 
-pub(crate) const FUNCTION_NAMES: &[&str] = &[
-    "add",
-    "subtract",
-    "multiply",
-    "average",
-    "maximum",
-    "minimum",
-    "concat",
-    "concatenate",
-    "flatten",
-    "global_average_pooling2d",
-    "abs",
-    "square",
-    "sqrt",
-];
-
-fn is_function(name: &str) -> bool {
-    FUNCTION_NAMES.contains(&name) || ACTIVATION_FUNCTIONS.contains(&name)
+/// Whether `name` is a function form of a layer (`add`, `relu`, ...) or a
+/// dimension query (`channels(x)`).
+pub(crate) fn is_function(name: &str) -> bool {
+    LayerConfig::function_names().any(|f| f == name) || dimensions::NAMES.contains(&name)
 }
 
-/// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for merges.
-fn display_name(config: &Config, name: &str) -> String {
-    match config {
-        Config::Add => "add".to_string(),
-        Config::Concat => "concat".to_string(),
-        Config::Merge(op) => op.function().to_string(),
-        Config::Unary(op) => op.function().to_string(),
-        _ => format!("{} `{name}`", config.class()),
+/// How messages name a layer: `Conv2D \`conv2d_3\``, or `add` for the
+/// layers Keras shows as operations.
+fn display_name(config: &LayerConfig, name: &str) -> String {
+    let description = config.description();
+    match description.functions.first() {
+        Some(function) if description.named_by_function => function.to_string(),
+        _ => format!("{} `{name}`", description.class),
     }
 }
 

@@ -16,6 +16,7 @@
 mod ast;
 mod blocks;
 mod codegen;
+mod dimensions;
 mod errors;
 mod graph;
 mod keras;
@@ -52,7 +53,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
             );
             continue;
         }
-        match graph::build(def, &invocation.blocks, &mut errors) {
+        match graph::build(def, &invocation.blocks, &invocation.networks, &mut errors) {
             Some(graph) => out.extend(codegen::expand(def, &graph)),
             None => out.extend(codegen::stub(def)),
         }

@@ -6,8 +6,7 @@
 //! every region it reads or writes at once is disjoint by construction.
 
 use crate::graph::Graph;
-use crate::layers::{Act, Config, Init};
-use crate::shape::param_counts;
+use nn_vocab::{layer as kind, Activation, Initializer, LayerConfig};
 
 /// A per-sample region of the activation arena.
 #[derive(Clone, Copy)]
@@ -29,7 +28,10 @@ pub struct Param {
     pub offset: usize,
     pub len: usize,
     pub trainable: bool,
-    pub init: Init,
+    /// A trainable kind of weight of a `trainable = false` layer (kept with
+    /// the state).
+    pub frozen: bool,
+    pub init: Initializer,
     pub fan_in: usize,
     pub fan_out: usize,
 }
@@ -68,6 +70,9 @@ pub struct Plan {
     pub zero_before: Vec<Vec<Slot>>,
     /// Dropout masks, by node.
     pub masks: Vec<Option<Slot>>,
+    /// Pre-activations of dense layers and convolutions with gelu or swish,
+    /// by node.
+    pub pre_activations: Vec<Option<Slot>>,
     /// Batch-norm saved statistics offset, by node.
     pub saved: Vec<Option<usize>>,
     pub arena_per_sample: usize,
@@ -109,7 +114,7 @@ fn find_concat_fusions(
 ) -> Vec<Option<IntoConcat>> {
     let mut into = vec![None; graph.nodes.len()];
     for (k, node) in graph.nodes.iter().enumerate() {
-        if !matches!(graph.layers[node.layer].config, Config::Concat) {
+        if !matches!(graph.layers[node.layer].config, LayerConfig::Concatenate(_)) {
             continue;
         }
         let overwritten = consumers(graph, k).iter().any(|&r| in_place[r]);
@@ -117,7 +122,7 @@ fn find_concat_fusions(
         for &i in &node.inputs {
             let once = node.inputs.iter().filter(|&&j| j == i).count() == 1;
             let keeps_output = match graph.layers[graph.nodes[i].layer].config {
-                Config::Conv2D { activation, .. } => !overwritten || activation == Act::Linear,
+                LayerConfig::Conv2D(conv) => !overwritten || conv.activation == Activation::Linear,
                 _ => false,
             };
             let eligible = once
@@ -148,7 +153,7 @@ fn consumers(graph: &Graph, node: usize) -> Vec<usize> {
 fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
     let mut fusions = vec![None; graph.nodes.len()];
     for (a, node) in graph.nodes.iter().enumerate() {
-        if !matches!(graph.layers[node.layer].config, Config::Add) || node.inputs.len() != 2 {
+        if !matches!(graph.layers[node.layer].config, LayerConfig::Add(_)) || node.inputs.len() != 2 {
             continue;
         }
         let (p, q) = (node.inputs[0], node.inputs[1]);
@@ -158,10 +163,10 @@ fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
         let eligible = |j: usize| {
             matches!(
                 graph.layers[graph.nodes[j].layer].config,
-                Config::Conv2D {
-                    activation: Act::Linear,
+                LayerConfig::Conv2D(kind::Conv2D {
+                    activation: Activation::Linear,
                     ..
-                }
+                })
             ) && consumers(graph, j) == [a]
                 && !graph.outputs.iter().any(|o| o.node == j)
         };
@@ -191,7 +196,9 @@ fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
 /// output of the network), and its producer's backward does not read it.
 fn can_run_in_place(graph: &Graph, node: usize) -> bool {
     let n = &graph.nodes[node];
-    if !matches!(graph.layers[n.layer].config, Config::Activation(..)) {
+    let config = &graph.layers[n.layer].config;
+    // gelu and swish differentiate from their input, which must survive.
+    if !config.is_activation_layer() || config.activation().is_some_and(|a| a.derivative_needs_input()) {
         return false;
     }
     let input = n.inputs[0];
@@ -203,12 +210,30 @@ fn can_run_in_place(graph: &Graph, node: usize) -> bool {
         .count();
     let is_output = graph.outputs.iter().any(|o| o.node == input);
     let producer_ignores_output = match &graph.layers[graph.nodes[input].layer].config {
-        Config::Add | Config::Concat | Config::BatchNorm { .. } | Config::Dropout { .. } => true,
-        Config::Conv2D { activation, .. } | Config::Dense { activation, .. } => *activation == Act::Linear,
-        Config::GlobalAveragePool | Config::Pool { max: false, .. } => true,
+        LayerConfig::Add(_)
+        | LayerConfig::Concatenate(_)
+        | LayerConfig::BatchNormalization(_)
+        | LayerConfig::Dropout(_) => true,
+        LayerConfig::Conv2D(kind::Conv2D { activation, .. })
+        | LayerConfig::Dense(kind::Dense { activation, .. }) => *activation == Activation::Linear,
+        LayerConfig::GlobalAveragePooling2D(_) | LayerConfig::AveragePooling2D(_) => true,
+        // Others' backward reads their output, or is not known not to.
         _ => false,
     };
     consumers == 1 && !is_output && producer_ignores_output
+}
+
+/// Layers whose output is their input's storage under another shape
+/// (row-major order is kept): no code runs for them.
+pub fn is_alias(config: &LayerConfig) -> bool {
+    matches!(config, LayerConfig::Flatten(_) | LayerConfig::Reshape(_))
+}
+
+/// A dense layer or convolution whose activation is differentiated from
+/// its input (gelu, swish): it keeps its pre-activation beside its output.
+fn keeps_pre_activation(config: &LayerConfig) -> bool {
+    matches!(config, LayerConfig::Conv2D(_) | LayerConfig::Dense(_))
+        && config.activation().is_some_and(|a| a.derivative_needs_input())
 }
 
 /// The node whose storage `node` uses (itself unless it is an alias): the
@@ -227,7 +252,7 @@ fn storage_owner(
             // those convolutions: the earliest of them holds the storage.
             return rep;
         }
-        if in_place[n] || matches!(graph.layers[graph.nodes[n].layer].config, Config::Flatten) {
+        if in_place[n] || is_alias(&graph.layers[graph.nodes[n].layer].config) {
             n = graph.nodes[n].inputs[0];
         } else if let Some(conv) = fused_add_of[n] {
             n = conv;
@@ -273,7 +298,7 @@ fn plan_gradients(graph: &Graph, owners: &[usize]) -> (Vec<Slot>, usize, Vec<Vec
         if owners[s] != s || start[s] == usize::MAX {
             continue;
         }
-        end[s] = if matches!(graph.layers[graph.nodes[s].layer].config, Config::Input) {
+        end[s] = if matches!(graph.layers[graph.nodes[s].layer].config, LayerConfig::Input(_)) {
             usize::MAX
         } else {
             time(s)
@@ -355,13 +380,14 @@ pub fn plan(graph: &Graph) -> Plan {
     let mut concat_slot: Vec<Option<Slot>> = vec![None; graph.nodes.len()];
     let mut slots: Vec<Slot> = Vec::with_capacity(graph.nodes.len());
     let mut masks = vec![None; graph.nodes.len()];
+    let mut pre_activations = vec![None; graph.nodes.len()];
     let mut saved = vec![None; graph.nodes.len()];
     let mut cursor = 0;
     let mut saved_len = 0;
     for (i, node) in graph.nodes.iter().enumerate() {
         let config = &graph.layers[node.layer].config;
         let len: usize = node.shape.iter().product();
-        let slot = if matches!(config, Config::Flatten) || in_place[i] {
+        let slot = if is_alias(config) || in_place[i] {
             slots[node.inputs[0]]
         } else if let Some(conv) = fused_add_of[i] {
             slots[conv]
@@ -384,11 +410,15 @@ pub fn plan(graph: &Graph) -> Plan {
             s
         };
         slots.push(slot);
-        if matches!(config, Config::Dropout { .. }) {
+        if keeps_pre_activation(config) {
+            pre_activations[i] = Some(Slot { offset: cursor, len });
+            cursor += len;
+        }
+        if matches!(config, LayerConfig::Dropout(_)) {
             masks[i] = Some(Slot { offset: cursor, len });
             cursor += len;
         }
-        if matches!(config, Config::BatchNorm { .. }) {
+        if matches!(config, LayerConfig::BatchNormalization(_)) {
             saved[i] = Some(saved_len);
             saved_len += 2 * node.shape.last().copied().unwrap_or(0);
         }
@@ -403,74 +433,39 @@ pub fn plan(graph: &Graph) -> Plan {
     let (mut param_len, mut state_len) = (0, 0);
     for (li, layer) in graph.layers.iter().enumerate() {
         let input = layer.input_shape.clone().unwrap_or_default();
-        let (trainable, _) = param_counts(&layer.config, &input);
-        if trainable == 0 {
+        let weights = layer.config.weights(&input);
+        if weights.is_empty() {
             continue;
         }
-        let cin = input.last().copied().unwrap_or(0);
-        // Each layer's tensors are pushed contiguously from these offsets.
+        // Each layer's tensors are pushed contiguously from these offsets;
+        // kernels find the first (kernel, gamma) at `first` and the state
+        // (moving statistics) at `state`.
         let (param_start, state_start) = (param_len, state_len);
-        let mut push = |key: &str, shape: Vec<usize>, trainable: bool, init: Init, fans: (usize, usize)| {
-            let len: usize = shape.iter().product();
-            let offset = if trainable { &mut param_len } else { &mut state_len };
+        let lp = &mut layer_params[li];
+        lp.first = param_start;
+        lp.first_len = weights.first().map_or(0, |w| w.shape.iter().product());
+        if weights.iter().any(|w| !w.trainable) {
+            lp.state = state_start;
+        }
+        for weight in weights {
+            let len: usize = weight.shape.iter().product();
+            let offset = if weight.trainable {
+                &mut param_len
+            } else {
+                &mut state_len
+            };
             params.push(Param {
-                key: format!("{}.{key}", layer.name),
-                shape,
+                key: format!("{}.{}", layer.name, weight.name),
+                shape: weight.shape,
                 offset: *offset,
                 len,
-                trainable,
-                init,
-                fan_in: fans.0,
-                fan_out: fans.1,
+                trainable: weight.trainable,
+                frozen: false,
+                init: weight.init,
+                fan_in: weight.fans.0,
+                fan_out: weight.fans.1,
             });
             *offset += len;
-        };
-        let lp = &mut layer_params[li];
-        match &layer.config {
-            Config::Conv2D {
-                filters,
-                kernel,
-                use_bias,
-                kernel_init,
-                ..
-            } => {
-                let field = kernel.0 * kernel.1;
-                lp.first = param_start;
-                lp.first_len = field * cin * filters;
-                push(
-                    "kernel",
-                    vec![kernel.0, kernel.1, cin, *filters],
-                    true,
-                    *kernel_init,
-                    (field * cin, field * filters),
-                );
-                if *use_bias {
-                    push("bias", vec![*filters], true, Init::Zeros, (0, 0));
-                }
-            }
-            Config::Dense {
-                units,
-                use_bias,
-                kernel_init,
-                ..
-            } => {
-                lp.first = param_start;
-                lp.first_len = cin * units;
-                push("kernel", vec![cin, *units], true, *kernel_init, (cin, *units));
-                if *use_bias {
-                    push("bias", vec![*units], true, Init::Zeros, (0, 0));
-                }
-            }
-            Config::BatchNorm { .. } => {
-                lp.first = param_start;
-                lp.first_len = cin;
-                lp.state = state_start;
-                push("gamma", vec![cin], true, Init::Ones, (0, 0));
-                push("beta", vec![cin], true, Init::Zeros, (0, 0));
-                push("moving_mean", vec![cin], false, Init::Zeros, (0, 0));
-                push("moving_variance", vec![cin], false, Init::Ones, (0, 0));
-            }
-            _ => {}
         }
     }
     Plan {
@@ -483,6 +478,7 @@ pub fn plan(graph: &Graph) -> Plan {
         grad_per_sample,
         zero_before,
         masks,
+        pre_activations,
         saved,
         arena_per_sample: cursor,
         saved_len,

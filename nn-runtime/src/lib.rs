@@ -37,6 +37,10 @@
 // `unsafe` block with the reason it is sound.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+/// The layer vocabulary: every layer kind's names, arguments, shape rule,
+/// weights and graph text, shared with the `network!` macro.
+pub use nn_vocab as vocab;
+
 pub mod exec;
 pub mod io;
 pub mod kernels;
@@ -45,7 +49,8 @@ pub mod train;
 
 pub use kernels::{
     activation, batch_norm, conv2d, cropping2d, dense, dropout, elementwise_merge, elementwise_unary, error,
-    gather, gemm, init, merge, pool2d, threads, window, workspace, zero_padding2d,
+    gather, gemm, init, layer_norm, merge, permute, pool2d, reshape, threads, upsampling2d, window,
+    workspace, zero_padding2d,
 };
 pub(crate) use kernels::{bias, im2col};
 
@@ -65,7 +70,10 @@ pub use elementwise_merge::MergeOp;
 pub use elementwise_unary::UnaryOp;
 pub use error::KernelError;
 pub use init::Initializer;
-pub use pool2d::{GlobalAveragePool2d, Pool2d, PoolKind};
+pub use layer_norm::{LayerNorm, LayerNormGrads};
+pub use permute::Permute;
+pub use pool2d::{GlobalAveragePool2d, GlobalMaxPool2d, Pool2d, PoolKind};
+pub use upsampling2d::{Interpolation, UpSampling2d};
 pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
 pub use zero_padding2d::ZeroPadding2d;
@@ -77,4 +85,4 @@ pub use model::{Mode, Model};
 #[doc(hidden)]
 pub use model::{Generated, ModelCore, Slot};
 pub use model_error::NnError;
-pub use spec::{LayerSpec, ModelSpec, NodeSpec, ParamSpec, TensorSpec};
+pub use spec::{LayerSpec, ModelSpec, NestedSpec, NodeSpec, ParamSpec, TensorSpec};

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use nn_runtime::activation::{backward, forward};
+use nn_runtime::activation::{backward, backward_from_input, backward_in_place_from_input, forward};
 use nn_runtime::Activation;
 
 const WIDTH: usize = 5;
@@ -95,10 +95,32 @@ fn reference(act: Activation, x: &[f32]) -> Vec<f32> {
                         negative_slope * (v - threshold)
                     }
                 }
+                Activation::Gelu => {
+                    let v = v as f64;
+                    (v * 0.5 * (1.0 + erf_by_quadrature(v / std::f64::consts::SQRT_2))) as f32
+                }
+                Activation::Swish => {
+                    let v = v as f64;
+                    (v / (1.0 + (-v).exp())) as f32
+                }
                 Activation::Softmax => unreachable!(),
             })
             .collect(),
     }
+}
+
+/// `erf(z) = 2/√π ∫₀^z e^{-t²} dt` by composite Simpson's rule in double
+/// precision: slow, obviously right, and independent of the kernel's
+/// rational approximation.
+fn erf_by_quadrature(z: f64) -> f64 {
+    const STEPS: usize = 4000;
+    let h = z / STEPS as f64;
+    let f = |t: f64| (-t * t).exp();
+    let mut sum = f(0.0) + f(z);
+    for i in 1..STEPS {
+        sum += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+    }
+    sum * h / 3.0 * 2.0 / std::f64::consts::PI.sqrt()
 }
 
 fn run(act: Activation) {
@@ -264,4 +286,81 @@ fn activation_rejects_bad_arguments() {
     assert!(err.to_string().contains("max_value > threshold"), "{err}");
     let err = forward(Activation::Relu, &[0.0; 4], &mut y, 0).unwrap_err();
     assert!(err.to_string().contains("width is zero"), "{err}");
+}
+
+/// gelu and swish: forward against the closed forms (erf by quadrature),
+/// backward from the pre-activation against finite differences, and the
+/// output-based paths refuse them with a message naming the right call.
+fn run_needing_input(act: Activation) {
+    assert!(act.derivative_needs_input());
+    let x = inputs();
+    let mut y = vec![0.0; x.len()];
+    forward(act, &x, &mut y, WIDTH).unwrap();
+    assert_close(act.name(), &y, &reference(act, &x), 1e-5);
+    // In place (the fused form a dense or convolution layer runs) agrees.
+    let mut in_place = x.clone();
+    nn_runtime::activation::forward_in_place(act, &mut in_place, WIDTH).unwrap();
+    assert_close("in-place forward", &in_place, &y, 0.0);
+
+    let r = random_vec(&mut rng(9), x.len());
+    let mut dx = vec![0.0; x.len()];
+    backward_from_input(act, &x, &r, &mut dx, WIDTH).unwrap();
+    let mut out = vec![0.0; x.len()];
+    check_gradient(act.name(), &x, &dx, |p| {
+        forward(act, p, &mut out, WIDTH).unwrap();
+        dot(&out, &r)
+    });
+
+    // The fused form (a dense or convolution layer that kept its
+    // pre-activation) agrees with the standalone one.
+    let mut dz = r.clone();
+    backward_in_place_from_input(act, &x, &mut dz, WIDTH).unwrap();
+    assert_close("in-place backward from the input", &dz, &dx, 1e-6);
+
+    let err = backward(act, &y, &r, &mut dx, WIDTH).unwrap_err();
+    assert!(err.to_string().contains("backward_from_input"), "{err}");
+    let err = nn_runtime::activation::backward_in_place(act, &y, &mut dx, WIDTH).unwrap_err();
+    assert!(
+        err.to_string().contains("cannot be computed from its output"),
+        "{err}"
+    );
+}
+
+#[test]
+fn activation_gelu() {
+    run_needing_input(Activation::Gelu);
+}
+
+#[test]
+fn activation_swish() {
+    run_needing_input(Activation::Swish);
+}
+
+#[test]
+fn gelu_and_silu_match_keras_including_the_far_tail() {
+    use keras::*;
+    for (act, expected) in [(Activation::Gelu, &GELU), (Activation::Swish, &SILU)] {
+        let mut y = vec![0.0; ACTIVATION_INPUTS.len()];
+        forward(act, &ACTIVATION_INPUTS, &mut y, 1).unwrap();
+        assert_close(act.name(), &y, expected, 1e-6);
+    }
+    // gelu(-8) ≈ -5e-15: computed through erfc, so it keeps its relative
+    // precision instead of becoming 0 or rounding noise. (Keras's value is
+    // the exact form's; the tanh approximation gives -0.0 here and
+    // -3.637e-3 instead of -4.050e-3 at -3.)
+    let mut y = [0.0];
+    forward(Activation::Gelu, &[-8.0], &mut y, 1).unwrap();
+    assert!((y[0] / GELU[0] - 1.0).abs() < 1e-4, "{} vs {}", y[0], GELU[0]);
+}
+
+#[test]
+fn backward_from_input_refuses_output_differentiated_activations() {
+    let mut dx = [0.0; 2];
+    let err = backward_from_input(Activation::Relu, &[1.0, 2.0], &[1.0, 1.0], &mut dx, 2).unwrap_err();
+    assert!(err.to_string().contains("call activation::backward"), "{err}");
+}
+
+#[allow(dead_code, clippy::all)]
+mod keras {
+    include!("fixtures/keras_shape_layers.rs");
 }

@@ -1,6 +1,7 @@
 //! Batch normalization: training forward against an f64 reference, running
 //! statistics against Keras's update rule, gradients of both modes against
-//! finite differences.
+//! finite differences; without gamma (`scale=False`) or beta
+//! (`center=False`) the layer is the full one with gamma 1 or beta 0.
 
 mod common;
 
@@ -24,8 +25,8 @@ fn batch_norm_training_forward_and_moving_statistics() {
     let mut y = vec![0.0; x.len()];
     let mut saved = vec![0.0; 2 * C];
     let params = BatchNormParams {
-        gamma: &gamma,
-        beta: &beta,
+        gamma: Some(&gamma),
+        beta: Some(&beta),
         moving_mean: &mut mm,
         moving_variance: &mut mv,
     };
@@ -57,8 +58,8 @@ fn batch_norm_training_gradients() {
     let forward = |x: &[f32], g: &[f32], b: &[f32], y: &mut [f32], saved: &mut [f32]| {
         let (mut mm, mut mv) = (vec![0.0; C], vec![1.0; C]);
         let p = BatchNormParams {
-            gamma: g,
-            beta: b,
+            gamma: Some(g),
+            beta: Some(b),
             moving_mean: &mut mm,
             moving_variance: &mut mv,
         };
@@ -71,11 +72,11 @@ fn batch_norm_training_gradients() {
     spec.backward_train(
         ROWS,
         &x,
-        &gamma,
+        Some(&gamma),
         &saved,
         &r,
-        &mut dg,
-        &mut db,
+        Some(&mut dg),
+        Some(&mut db),
         Some(&mut dx),
         &mut Workspace::new(),
     )
@@ -106,8 +107,8 @@ fn batch_norm_inference_uses_moving_statistics_and_its_gradients() {
     let (mut mm, mut mv) = (vec![0.1, -0.2, 0.3], vec![0.5, 1.0, 2.0]);
     let mut y = vec![0.0; x.len()];
     let p = BatchNormParams {
-        gamma: &gamma,
-        beta: &beta,
+        gamma: Some(&gamma),
+        beta: Some(&beta),
         moving_mean: &mut mm,
         moving_variance: &mut mv,
     };
@@ -122,19 +123,19 @@ fn batch_norm_inference_uses_moving_statistics_and_its_gradients() {
     let r = random_vec(&mut rng, x.len());
     let (mut dg, mut db, mut dx) = (vec![0.0; C], vec![0.0; C], vec![0.0; x.len()]);
     let p = BatchNormParams {
-        gamma: &gamma,
-        beta: &beta,
+        gamma: Some(&gamma),
+        beta: Some(&beta),
         moving_mean: &mut mm,
         moving_variance: &mut mv,
     };
-    spec.backward_infer(ROWS, &x, p, &r, &mut dg, &mut db, Some(&mut dx))
+    spec.backward_infer(ROWS, &x, p, &r, Some(&mut dg), Some(&mut db), Some(&mut dx))
         .unwrap();
     let mut out = vec![0.0; x.len()];
     let (mut mm2, mut mv2) = (mm.clone(), mv.clone());
     let mut loss = |x: &[f32], g: &[f32]| {
         let p = BatchNormParams {
-            gamma: g,
-            beta: &beta,
+            gamma: Some(g),
+            beta: Some(&beta),
             moving_mean: &mut mm2,
             moving_variance: &mut mv2,
         };
@@ -154,8 +155,8 @@ fn batch_norm_rejects_wrong_parameter_length() {
     let spec = BatchNorm::keras(C);
     let (mut mm, mut mv) = (vec![0.0; C], vec![1.0; C]);
     let p = BatchNormParams {
-        gamma: &[1.0; 2],
-        beta: &[0.0; C],
+        gamma: Some(&[1.0; 2]),
+        beta: Some(&[0.0; C]),
         moving_mean: &mut mm,
         moving_variance: &mut mv,
     };
@@ -164,4 +165,109 @@ fn batch_norm_rejects_wrong_parameter_length() {
         err.to_string(),
         "batch_normalization: buffer `gamma` has 2 elements, expected 3"
     );
+}
+
+/// For each of Keras's `center`/`scale` choices: forward (training and
+/// inference) and every gradient equal those of the full layer with gamma
+/// fixed at 1 or beta at 0; the gradients the layer has match finite
+/// differences.
+#[test]
+fn batch_norm_without_gamma_or_beta_is_the_full_layer_with_them_fixed() {
+    let mut rng = rng(11);
+    let spec = BatchNorm::keras(C);
+    let x = random_vec(&mut rng, ROWS * C);
+    let r = random_vec(&mut rng, x.len());
+    let gamma: Vec<f32> = random_vec(&mut rng, C).iter().map(|v| v + 1.5).collect();
+    let beta = random_vec(&mut rng, C);
+    let (ones, zeros) = (vec![1.0; C], vec![0.0; C]);
+    for (center, scale) in [(false, true), (true, false), (false, false)] {
+        let g = scale.then_some(gamma.as_slice());
+        let b = center.then_some(beta.as_slice());
+        let g_full = g.unwrap_or(&ones);
+        let b_full = b.unwrap_or(&zeros);
+        let run = |x: &[f32], g: Option<&[f32]>, b: Option<&[f32]>, train: bool| {
+            let (mut mm, mut mv) = (vec![0.2; C], vec![1.5; C]);
+            let p = BatchNormParams {
+                gamma: g,
+                beta: b,
+                moving_mean: &mut mm,
+                moving_variance: &mut mv,
+            };
+            let (mut y, mut saved) = (vec![0.0; x.len()], vec![0.0; 2 * C]);
+            if train {
+                spec.forward_train(ROWS, x, p, &mut y, &mut saved).unwrap();
+            } else {
+                spec.forward_infer(ROWS, x, p, &mut y).unwrap();
+            }
+            (y, saved, mm, mv)
+        };
+        let what = format!("center={center} scale={scale}");
+        for train in [true, false] {
+            let (y, _, mm, mv) = run(&x, g, b, train);
+            let (y_full, _, mm_full, mv_full) = run(&x, Some(g_full), Some(b_full), train);
+            assert_close(&what, &y, &y_full, 0.0);
+            assert_eq!((mm, mv), (mm_full, mv_full), "{what}: moving statistics");
+        }
+
+        let (_, saved, _, _) = run(&x, g, b, true);
+        let mut dg = vec![0.0; C];
+        let mut db = vec![0.0; C];
+        let mut dx = vec![0.0; x.len()];
+        spec.backward_train(
+            ROWS,
+            &x,
+            g,
+            &saved,
+            &r,
+            scale.then_some(dg.as_mut_slice()),
+            center.then_some(db.as_mut_slice()),
+            Some(&mut dx),
+            &mut Workspace::new(),
+        )
+        .unwrap();
+        check_gradient(&format!("{what} dx"), &x, &dx, |p| dot(&run(p, g, b, true).0, &r));
+        if scale {
+            check_gradient(&format!("{what} dgamma"), &gamma, &dg, |p| {
+                dot(&run(&x, Some(p), b, true).0, &r)
+            });
+        } else {
+            assert_eq!(dg, zeros, "{what}: no gamma, no gradient written");
+        }
+        if center {
+            check_gradient(&format!("{what} dbeta"), &beta, &db, |p| {
+                dot(&run(&x, g, Some(p), true).0, &r)
+            });
+        } else {
+            assert_eq!(db, zeros, "{what}: no beta, no gradient written");
+        }
+
+        // Inference-mode backward, through the frozen statistics.
+        let (mut mm, mut mv) = (vec![0.2; C], vec![1.5; C]);
+        let p = BatchNormParams {
+            gamma: g,
+            beta: b,
+            moving_mean: &mut mm,
+            moving_variance: &mut mv,
+        };
+        let mut dx = vec![0.0; x.len()];
+        let mut dg = vec![0.0; C];
+        spec.backward_infer(
+            ROWS,
+            &x,
+            p,
+            &r,
+            scale.then_some(dg.as_mut_slice()),
+            None,
+            Some(&mut dx),
+        )
+        .unwrap();
+        check_gradient(&format!("{what} inference dx"), &x, &dx, |p| {
+            dot(&run(p, g, b, false).0, &r)
+        });
+        if scale {
+            check_gradient(&format!("{what} inference dgamma"), &gamma, &dg, |p| {
+                dot(&run(&x, Some(p), b, false).0, &r)
+            });
+        }
+    }
 }

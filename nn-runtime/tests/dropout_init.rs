@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use nn_runtime::init::Fill;
 use nn_runtime::{Dropout, Initializer};
 
 #[test]

@@ -1,10 +1,10 @@
-//! Max, average and global-average pooling: forward against direct loops,
+//! Max, average, global-average and global-max pooling: forward against direct loops,
 //! gradients against finite differences.
 
 mod common;
 
 use common::*;
-use nn_runtime::{GlobalAveragePool2d, Padding, Pool2d, PoolKind, Window2d};
+use nn_runtime::{GlobalAveragePool2d, GlobalMaxPool2d, Padding, Pool2d, PoolKind, Window2d};
 
 #[allow(clippy::too_many_arguments)]
 fn reference(
@@ -223,4 +223,53 @@ fn max_pool_row_wise_path_stride_2_1_valid() {
 #[test]
 fn max_pool_row_wise_path_2x3_stride1_same() {
     run(PoolKind::Max, 2, 5, 6, 4, (2, 3), (1, 1), Padding::Same);
+}
+
+#[test]
+fn global_max_pool_forward_and_gradient() {
+    let (b, h, w, c) = (3, 4, 5, 6);
+    let spec = GlobalMaxPool2d { h, w, channels: c };
+    let x = distinct_vec(&mut rng(31), b * h * w * c);
+    let mut y = vec![0.0; b * c];
+    spec.forward(b, &x, &mut y).unwrap();
+    let mut expected = Vec::new();
+    for n in 0..b {
+        for ch in 0..c {
+            let column = (0..h * w).map(|p| x[(n * h * w + p) * c + ch]);
+            expected.push(column.fold(f32::NEG_INFINITY, f32::max));
+        }
+    }
+    assert_close("global max forward", &y, &expected, 0.0);
+
+    let r = random_vec(&mut rng(32), y.len());
+    let mut dx = vec![0.0; x.len()];
+    spec.backward(b, &x, &y, &r, &mut dx).unwrap();
+    let mut out = vec![0.0; y.len()];
+    check_gradient("global max dx", &x, &dx, |p| {
+        spec.forward(b, p, &mut out).unwrap();
+        dot(&out, &r)
+    });
+}
+
+#[test]
+fn global_max_pool_ties_go_to_the_first_pixel_and_nan_propagates() {
+    let spec = GlobalMaxPool2d {
+        h: 2,
+        w: 2,
+        channels: 2,
+    };
+    // Channel 0: 1.0 at pixels 1 and 3 (a tie); channel 1: a NaN at pixel 2.
+    let x = [0.5, 0.0, 1.0, -1.0, 0.2, f32::NAN, 1.0, 3.0];
+    let mut y = [0.0; 2];
+    spec.forward(1, &x, &mut y).unwrap();
+    assert_eq!(y[0], 1.0);
+    assert!(y[1].is_nan(), "a NaN input is the channel's maximum: {y:?}");
+    let mut dx = [0.0; 8];
+    spec.backward(1, &x, &y, &[2.0, 5.0], &mut dx).unwrap();
+    assert_eq!(dx, [0.0, 0.0, 2.0, 0.0, 0.0, 5.0, 0.0, 0.0]);
+    let err = spec.forward(1, &x[..6], &mut y).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "global_max_pooling2d: buffer `x` has 6 elements, expected 8"
+    );
 }

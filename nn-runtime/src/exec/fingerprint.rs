@@ -6,7 +6,8 @@
 //! inputs and outputs (names, shapes), every layer (name, kind, full
 //! configuration), the graph (which node reads which) and every weight
 //! tensor (key, shape). It does not cover the network's Rust name, so
-//! renaming the struct keeps old files loadable.
+//! renaming the struct keeps old files loadable, nor which layers are
+//! frozen (`trainable = false`), so fine-tuning loads the trained file.
 
 use std::fmt::Write;
 
@@ -29,7 +30,14 @@ pub fn architecture_text(spec: &ModelSpec) -> String {
         );
     }
     for p in spec.params {
-        let _ = writeln!(text, "weight {} {:?} trainable {}", p.key, p.shape, p.trainable);
+        // A frozen weight is still a trainable kind of weight: freezing a
+        // layer must not make the file of the unfrozen network unloadable.
+        let trainable_kind = p.trainable || p.frozen;
+        let _ = writeln!(
+            text,
+            "weight {} {:?} trainable {}",
+            p.key, p.shape, trainable_kind
+        );
     }
     for output in spec.outputs {
         let _ = writeln!(

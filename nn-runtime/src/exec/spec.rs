@@ -6,7 +6,7 @@
 
 use rand::Rng;
 
-use crate::init::Initializer;
+use crate::init::{Fill, Initializer};
 use crate::layer_config::LayerConfig;
 
 /// A named tensor of the network's interface; `shape` excludes the batch axis.
@@ -46,7 +46,14 @@ pub struct ParamSpec {
     /// Offset into the parameter buffer (trainable) or the state buffer.
     pub offset: usize,
     pub len: usize,
+    /// Whether the optimizer trains it: it lives in the parameter buffer,
+    /// else in the state buffer and counts as non-trainable.
     pub trainable: bool,
+    /// A weight Keras would train (a kernel, gamma, ...) of a layer declared
+    /// `trainable = false`: kept in the state buffer (`trainable` is false),
+    /// but still the same tensor for weight files, whose architecture
+    /// fingerprint does not change when a layer is frozen.
+    pub frozen: bool,
     pub init: Initializer,
     pub fan_in: usize,
     pub fan_out: usize,
@@ -68,7 +75,7 @@ pub struct LayerSpec {
     /// The layer's kind and full configuration.
     pub config: LayerConfig,
     /// Its weights (indices into [`ModelSpec::params`]) in the order of
-    /// [`LayerConfig::weight_names`].
+    /// [`LayerConfig::weights`].
     pub weights: &'static [usize],
 }
 
@@ -84,6 +91,24 @@ pub struct NodeSpec {
     pub shape: &'static [usize],
 }
 
+/// A network used as a layer inside this one (Keras's nested `Model`): the
+/// summary shows it as one row in place of its layers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NestedSpec {
+    /// The instance's name: `tower_1`; its layers are `tower_1/...`.
+    pub name: &'static str,
+    /// The network's type name: `Tower`.
+    pub kind: &'static str,
+    /// Output shape of its first call, without the batch axis.
+    pub output_shape: &'static [usize],
+    /// Parameters of all its layers (trainable and not).
+    pub params: usize,
+    /// Inbound tensors of every call, as Keras prints them.
+    pub connected_to: &'static [&'static str],
+    /// Its layers (indices into [`ModelSpec::layers`]).
+    pub layers: &'static [usize],
+}
+
 /// Everything static about one generated network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelSpec {
@@ -94,6 +119,8 @@ pub struct ModelSpec {
     pub layers: &'static [LayerSpec],
     /// The layer graph: every application of every layer.
     pub nodes: &'static [NodeSpec],
+    /// Networks used as layers, each one summary row.
+    pub nested: &'static [NestedSpec],
     /// Length of the flat trainable-parameter buffer.
     pub param_len: usize,
     /// Length of the flat non-trainable state buffer (batch-norm statistics).

@@ -1,108 +1,77 @@
 //! Element-wise activations, fused into the layer that produces the values or
 //! used standalone (Keras's `Activation` layer).
 //!
-//! Every derivative is computed from the activation's *output* `y`, so a layer
-//! needs to keep only its output for backward, not its pre-activation.
+//! Most derivatives are computed from the activation's *output* `y`, so a
+//! layer needs to keep only its output for backward, not its pre-activation.
+//! `gelu` and `swish` are not monotonic, so their output does not determine
+//! their input: their derivative needs the pre-activation `x`
+//! ([`Activation::derivative_needs_input`], [`backward_from_input`]). A layer
+//! with such an activation keeps its pre-activation as a tensor of its own
+//! and applies the activation as a separate step; the fused backward paths
+//! refuse them with an error naming the function to call instead.
 
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::threads::{self, SharedSlice};
 
-/// An activation function, as Keras names them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
-    /// Identity (`activation=None` or `'linear'`).
-    Linear,
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
-    /// `x` for positive `x`, `alpha * x` otherwise (Keras's default alpha is 0.3;
-    /// `alpha` must be positive so the derivative can be read off the output).
-    LeakyRelu(f32),
-    Sigmoid,
-    Tanh,
-    /// Softmax over the last axis, max-subtracted for stability.
-    Softmax,
-    /// `x` for positive `x`, `exp(x) - 1` otherwise (Keras's `elu`, alpha 1).
-    Elu,
-    /// `scale · elu_alpha(x)` with Keras's (Klambauer et al.'s) constants
-    /// [`SELU_SCALE`] and [`SELU_ALPHA`].
-    Selu,
-    /// `ln(1 + exp(x))`, computed without overflow.
-    Softplus,
-    /// Keras 3's `relu6(x + 3) / 6` (Keras 2's was `0.2x + 0.5` clipped).
-    HardSigmoid,
-    /// Keras's `ReLU` layer in full: `max_value` from `max_value` up,
-    /// `x` from `threshold` up, `negative_slope · (x - threshold)` below.
-    /// `negative_slope ≥ 0`, `threshold ≥ 0` and `max_value > threshold`
-    /// (`f32::INFINITY` for none), so the derivative can be read off the
-    /// output: the three pieces' outputs do not overlap.
-    ReluWith {
-        negative_slope: f32,
-        max_value: f32,
-        threshold: f32,
-    },
-}
+pub use nn_vocab::Activation;
 
 /// SELU's scale and alpha, as Keras defines them.
 pub const SELU_SCALE: f32 = 1.050_701;
 pub const SELU_ALPHA: f32 = 1.673_263_2;
 
-impl Activation {
-    /// The Keras name, for summaries and graphs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Linear => "linear",
-            Activation::Relu => "relu",
-            Activation::Relu6 => "relu6",
-            Activation::LeakyRelu(_) => "leaky_relu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Softmax => "softmax",
-            Activation::Elu => "elu",
-            Activation::Selu => "selu",
-            Activation::Softplus => "softplus",
-            Activation::HardSigmoid => "hard_sigmoid",
-            Activation::ReluWith { .. } => "relu",
-        }
+/// Refuses activations whose derivative cannot be read off the output
+/// ([`Activation::derivative_needs_input`]).
+fn check_output_derivative(act: Activation, kernel: &'static str) -> Result<(), KernelError> {
+    if act.derivative_needs_input() {
+        return Err(KernelError::InvalidArgument {
+            kernel,
+            message: format!(
+                "the derivative of {} cannot be computed from its output; keep the pre-activation \
+                 and call activation::backward_from_input",
+                act.name()
+            ),
+        });
     }
+    Ok(())
+}
 
-    fn check(self, kernel: &'static str, width: usize) -> Result<(), KernelError> {
-        expect_nonzero(kernel, "last-axis width", width)?;
-        if let Activation::LeakyRelu(alpha) = self {
-            if alpha.is_nan() || alpha < 0.0 {
-                return Err(KernelError::InvalidArgument {
-                    kernel,
-                    message: format!("leaky relu alpha must be ≥ 0, got {alpha}"),
-                });
-            }
+/// Refuses parameters whose derivative could not be read off the output.
+fn check(act: Activation, kernel: &'static str, width: usize) -> Result<(), KernelError> {
+    expect_nonzero(kernel, "last-axis width", width)?;
+    if let Activation::LeakyRelu(alpha) = act {
+        if alpha.is_nan() || alpha < 0.0 {
+            return Err(KernelError::InvalidArgument {
+                kernel,
+                message: format!("leaky relu alpha must be ≥ 0, got {alpha}"),
+            });
         }
-        if let Activation::ReluWith {
-            negative_slope,
-            max_value,
-            threshold,
-        } = self
-        {
-            // NaN fails every comparison, so it is refused too.
-            let fine = negative_slope >= 0.0 && threshold >= 0.0 && max_value > threshold;
-            if !fine {
-                return Err(KernelError::InvalidArgument {
-                    kernel,
-                    message: format!(
-                        "relu needs negative_slope ≥ 0, threshold ≥ 0 and max_value > threshold, got \
-                         negative_slope {negative_slope}, threshold {threshold}, max_value {max_value}"
-                    ),
-                });
-            }
-        }
-        Ok(())
     }
+    if let Activation::ReluWith {
+        negative_slope,
+        max_value,
+        threshold,
+    } = act
+    {
+        // NaN fails every comparison, so it is refused too.
+        let fine = negative_slope >= 0.0 && threshold >= 0.0 && max_value > threshold;
+        if !fine {
+            return Err(KernelError::InvalidArgument {
+                kernel,
+                message: format!(
+                    "relu needs negative_slope ≥ 0, threshold ≥ 0 and max_value > threshold, got \
+                         negative_slope {negative_slope}, threshold {threshold}, max_value {max_value}"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Applies `act` in place. `width` is the length of the last axis (softmax
 /// normalises each row of that length); `values.len()` must be a multiple of
 /// it. Large tensors are split over the kernel threads by rows.
 pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Result<(), KernelError> {
-    act.check("activation", width)?;
+    check(act, "activation", width)?;
     expect_len("activation", "values", values, values.len() / width * width)?;
     if act != Activation::Linear {
         threads::for_chunks_mut(values, width, &|chunk| apply(act, chunk, width));
@@ -151,6 +120,8 @@ fn apply(act: Activation, values: &mut [f32], width: usize) {
                 negative_slope * (*v - threshold)
             }
         }),
+        Activation::Gelu => values.iter_mut().for_each(|v| *v = gelu(*v)),
+        Activation::Swish => values.iter_mut().for_each(|v| *v = *v * sigmoid(*v)),
     }
 }
 
@@ -163,7 +134,7 @@ pub fn forward_rows(
     width: usize,
     stride: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation", width)?;
+    check(act, "activation", width)?;
     if act == Activation::Linear {
         return Ok(());
     }
@@ -187,7 +158,8 @@ pub fn backward_rows(
     width: usize,
     stride: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation backward", width)?;
+    check(act, "activation backward", width)?;
+    check_output_derivative(act, "activation backward")?;
     expect_len("activation backward", "dy", dy, y.len())?;
     if act == Activation::Linear {
         return Ok(());
@@ -206,7 +178,7 @@ pub fn backward_rows(
 /// Standalone forward: `y = act(x)`.
 pub fn forward(act: Activation, x: &[f32], y: &mut [f32], width: usize) -> Result<(), KernelError> {
     expect_len("activation", "y", y, x.len())?;
-    act.check("activation", width)?;
+    check(act, "activation", width)?;
     expect_len("activation", "x", x, x.len() / width * width)?;
     let out = SharedSlice::new(y);
     threads::for_ranges(x.len(), width, &|_, range| {
@@ -226,7 +198,8 @@ pub fn backward_in_place(
     dy: &mut [f32],
     width: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation backward", width)?;
+    check(act, "activation backward", width)?;
+    check_output_derivative(act, "activation backward")?;
     expect_len("activation backward", "dy", dy, y.len())?;
     expect_len("activation backward", "y", y, y.len() / width * width)?;
     if act == Activation::Linear {
@@ -249,7 +222,8 @@ pub fn backward(
     dx: &mut [f32],
     width: usize,
 ) -> Result<(), KernelError> {
-    act.check("activation backward", width)?;
+    check(act, "activation backward", width)?;
+    check_output_derivative(act, "activation backward")?;
     expect_len("activation backward", "dy", dy, y.len())?;
     expect_len("activation backward", "dx", dx, y.len())?;
     expect_len("activation backward", "y", y, y.len() / width * width)?;
@@ -281,6 +255,74 @@ pub fn backward(
     Ok(())
 }
 
+/// Fused backward from the pre-activation `x` (kept by the layer for the
+/// activations whose derivative needs it): `dy *= act'(x)` in place, so
+/// `dy` becomes the pre-activation gradient as in [`backward_in_place`].
+pub fn backward_in_place_from_input(
+    act: Activation,
+    x: &[f32],
+    dy: &mut [f32],
+    width: usize,
+) -> Result<(), KernelError> {
+    const NAME: &str = "activation backward";
+    check(act, NAME, width)?;
+    let derivative = input_derivative(act, NAME)?;
+    expect_len(NAME, "dy", dy, x.len())?;
+    expect_len(NAME, "x", x, x.len() / width * width)?;
+    let grads = SharedSlice::new(dy);
+    threads::for_ranges(x.len(), width, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dy = unsafe { grads.range(range.clone()) };
+        dy.iter_mut()
+            .zip(&x[range])
+            .for_each(|(d, &v)| *d *= derivative(v));
+    });
+    Ok(())
+}
+
+/// The derivative as a function of the pre-activation, for the activations
+/// that need it.
+fn input_derivative(act: Activation, kernel: &'static str) -> Result<fn(f32) -> f32, KernelError> {
+    match act {
+        Activation::Gelu => Ok(gelu_derivative),
+        Activation::Swish => Ok(swish_derivative),
+        _ => Err(KernelError::InvalidArgument {
+            kernel,
+            message: format!(
+                "{} is differentiated from its output; call activation::backward",
+                act.name()
+            ),
+        }),
+    }
+}
+
+/// Standalone backward from the pre-activation `x`: `dx += act'(x) * dy`,
+/// for the activations whose derivative needs it
+/// ([`Activation::derivative_needs_input`]).
+pub fn backward_from_input(
+    act: Activation,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    width: usize,
+) -> Result<(), KernelError> {
+    const NAME: &str = "activation backward";
+    check(act, NAME, width)?;
+    let derivative = input_derivative(act, NAME)?;
+    expect_len(NAME, "dy", dy, x.len())?;
+    expect_len(NAME, "dx", dx, x.len())?;
+    expect_len(NAME, "x", x, x.len() / width * width)?;
+    let grads = SharedSlice::new(dx);
+    threads::for_ranges(x.len(), width, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dx = unsafe { grads.range(range.clone()) };
+        for ((d, &v), &g) in dx.iter_mut().zip(&x[range.clone()]).zip(&dy[range]) {
+            *d += g * derivative(v);
+        }
+    });
+    Ok(())
+}
+
 /// `dy` (gradient of the output `y`, whole rows of `width`) becomes the
 /// gradient of the pre-activation, in place.
 fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: usize) {
@@ -304,6 +346,8 @@ fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: us
         Activation::Softplus => scale_by(y, dy, |v| derivative_from_output(Activation::Softplus, v)),
         Activation::HardSigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::HardSigmoid, v)),
         relu @ Activation::ReluWith { .. } => scale_by(y, dy, |v| derivative_from_output(relu, v)),
+        // Refused by `check_output_derivative` before any caller gets here.
+        Activation::Gelu | Activation::Swish => unreachable!("{} needs its input", act.name()),
     }
 }
 
@@ -316,6 +360,8 @@ fn scale_by(y: &[f32], dy: &mut [f32], derivative: impl Fn(f32) -> f32) {
 fn derivative_from_output(act: Activation, y: f32) -> f32 {
     match act {
         Activation::Linear | Activation::Softmax => 1.0,
+        // Refused by `check_output_derivative` before any caller gets here.
+        Activation::Gelu | Activation::Swish => f32::NAN,
         Activation::Relu => (y > 0.0) as u8 as f32,
         Activation::Relu6 => (y > 0.0 && y < 6.0) as u8 as f32,
         Activation::LeakyRelu(alpha) => {
@@ -379,6 +425,59 @@ fn sigmoid(x: f32) -> f32 {
     } else {
         let e = x.exp();
         e / (1.0 + e)
+    }
+}
+
+/// `x · Φ(x)`, with `Φ` evaluated in double precision.
+#[inline]
+fn gelu(x: f32) -> f32 {
+    (x as f64 * normal_cdf(x as f64)) as f32
+}
+
+/// `Φ(x) + x · φ(x)`.
+#[inline]
+fn gelu_derivative(x: f32) -> f32 {
+    let x = x as f64;
+    let density = (-0.5 * x * x).exp() * FRAC_1_SQRT_2PI;
+    (normal_cdf(x) + x * density) as f32
+}
+
+/// `s + x · s · (1 - s)` with `s = sigmoid(x)`.
+#[inline]
+fn swish_derivative(x: f32) -> f32 {
+    let s = sigmoid(x);
+    s + x * s * (1.0 - s)
+}
+
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// The standard normal CDF `Φ(x) = erfc(-x / √2) / 2`, through erfc so
+/// the lower tail keeps its relative precision (gelu of a large negative
+/// number is a tiny negative number, not 0 or noise).
+#[inline]
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// The complementary error function, from the Chebyshev fit in Press et al.,
+/// *Numerical Recipes* §6.2 (relative error below 1.2e-7 everywhere, under
+/// f32's precision).
+fn erfc(z: f64) -> f64 {
+    let a = z.abs();
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let poly = -a * a - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let tail = t * poly.exp();
+    if z >= 0.0 {
+        tail
+    } else {
+        2.0 - tail
     }
 }
 

@@ -5,6 +5,10 @@
 //! and moves the running statistics toward them:
 //! `moving = momentum * moving + (1 - momentum) * batch`, as Keras 3 does.
 //! Inference mode uses the running statistics.
+//!
+//! `gamma` and `beta` are optional, as Keras's `scale=False` and
+//! `center=False` drop them: an absent `gamma` scales by 1, an absent `beta`
+//! shifts by 0, and neither gets a gradient.
 
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::workspace::Workspace;
@@ -20,8 +24,10 @@ pub struct BatchNorm {
 /// The layer's parameters and running statistics, each `[channels]`.
 #[derive(Debug)]
 pub struct BatchNormParams<'a> {
-    pub gamma: &'a [f32],
-    pub beta: &'a [f32],
+    /// `None` for `scale=False`.
+    pub gamma: Option<&'a [f32]>,
+    /// `None` for `center=False`.
+    pub beta: Option<&'a [f32]>,
     pub moving_mean: &'a mut [f32],
     pub moving_variance: &'a mut [f32],
 }
@@ -39,8 +45,12 @@ impl BatchNorm {
     fn check(&self, name: &'static str, rows: usize, p: &BatchNormParams) -> Result<(), KernelError> {
         expect_nonzero(name, "rows", rows)?;
         expect_nonzero(name, "channels", self.channels)?;
-        expect_len(name, "gamma", p.gamma, self.channels)?;
-        expect_len(name, "beta", p.beta, self.channels)?;
+        if let Some(gamma) = p.gamma {
+            expect_len(name, "gamma", gamma, self.channels)?;
+        }
+        if let Some(beta) = p.beta {
+            expect_len(name, "beta", beta, self.channels)?;
+        }
         expect_len(name, "moving_mean", p.moving_mean, self.channels)?;
         expect_len(name, "moving_variance", p.moving_variance, self.channels)
     }
@@ -89,7 +99,8 @@ impl BatchNorm {
         let inv_std = var;
         for (out, row) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
             for ch in 0..c {
-                out[ch] = params.gamma[ch] * (row[ch] - mean[ch]) * inv_std[ch] + params.beta[ch];
+                let (gamma, beta) = (scale_at(params.gamma, ch), shift_at(params.beta, ch));
+                out[ch] = gamma * (row[ch] - mean[ch]) * inv_std[ch] + beta;
             }
         }
         Ok(())
@@ -110,25 +121,25 @@ impl BatchNorm {
         expect_len(NAME, "y", y, rows * c)?;
         for (out, row) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
             for ch in 0..c {
-                let scale = params.gamma[ch] / (params.moving_variance[ch] + self.epsilon).sqrt();
-                out[ch] = (row[ch] - params.moving_mean[ch]) * scale + params.beta[ch];
+                let scale = scale_at(params.gamma, ch) / (params.moving_variance[ch] + self.epsilon).sqrt();
+                out[ch] = (row[ch] - params.moving_mean[ch]) * scale + shift_at(params.beta, ch);
             }
         }
         Ok(())
     }
 
     /// Backward of [`BatchNorm::forward_train`]. `dgamma`, `dbeta` and `dx`
-    /// accumulate.
+    /// accumulate; each is `None` when the layer lacks it.
     #[allow(clippy::too_many_arguments)]
     pub fn backward_train(
         &self,
         rows: usize,
         x: &[f32],
-        gamma: &[f32],
+        gamma: Option<&[f32]>,
         saved: &[f32],
         dy: &[f32],
-        dgamma: &mut [f32],
-        dbeta: &mut [f32],
+        dgamma: Option<&mut [f32]>,
+        dbeta: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
@@ -137,11 +148,9 @@ impl BatchNorm {
         expect_nonzero(NAME, "rows", rows)?;
         expect_nonzero(NAME, "channels", c)?;
         expect_len(NAME, "x", x, rows * c)?;
-        expect_len(NAME, "gamma", gamma, c)?;
         expect_len(NAME, "saved", saved, 2 * c)?;
         expect_len(NAME, "dy", dy, rows * c)?;
-        expect_len(NAME, "dgamma", dgamma, c)?;
-        expect_len(NAME, "dbeta", dbeta, c)?;
+        check_optional(NAME, c, gamma, dgamma.as_deref(), dbeta.as_deref())?;
         let (mean, inv_std) = saved.split_at(c);
         let (sum_dy, sum_dy_xhat) = ws.take2(c, c);
         sum_dy.fill(0.0);
@@ -153,9 +162,11 @@ impl BatchNorm {
                 sum_dy_xhat[ch] += g[ch] * xhat;
             }
         }
-        for ch in 0..c {
-            dgamma[ch] += sum_dy_xhat[ch];
-            dbeta[ch] += sum_dy[ch];
+        if let Some(dgamma) = dgamma {
+            dgamma.iter_mut().zip(&*sum_dy_xhat).for_each(|(d, s)| *d += s);
+        }
+        if let Some(dbeta) = dbeta {
+            dbeta.iter_mut().zip(&*sum_dy).for_each(|(d, s)| *d += s);
         }
         if let Some(dx) = dx {
             expect_len(NAME, "dx", dx, rows * c)?;
@@ -168,7 +179,7 @@ impl BatchNorm {
                 for ch in 0..c {
                     let xhat = (row[ch] - mean[ch]) * inv_std[ch];
                     let centred = g[ch] - inv_rows * (sum_dy[ch] + xhat * sum_dy_xhat[ch]);
-                    d[ch] += gamma[ch] * inv_std[ch] * centred;
+                    d[ch] += scale_at(gamma, ch) * inv_std[ch] * centred;
                 }
             }
         }
@@ -184,8 +195,8 @@ impl BatchNorm {
         x: &[f32],
         params: BatchNormParams,
         dy: &[f32],
-        dgamma: &mut [f32],
-        dbeta: &mut [f32],
+        mut dgamma: Option<&mut [f32]>,
+        mut dbeta: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
     ) -> Result<(), KernelError> {
         const NAME: &str = "batch_normalization backward";
@@ -193,13 +204,16 @@ impl BatchNorm {
         let c = self.channels;
         expect_len(NAME, "x", x, rows * c)?;
         expect_len(NAME, "dy", dy, rows * c)?;
-        expect_len(NAME, "dgamma", dgamma, c)?;
-        expect_len(NAME, "dbeta", dbeta, c)?;
+        check_optional(NAME, c, params.gamma, dgamma.as_deref(), dbeta.as_deref())?;
         for (row, g) in x.chunks_exact(c).zip(dy.chunks_exact(c)) {
             for ch in 0..c {
                 let inv_std = 1.0 / (params.moving_variance[ch] + self.epsilon).sqrt();
-                dgamma[ch] += g[ch] * (row[ch] - params.moving_mean[ch]) * inv_std;
-                dbeta[ch] += g[ch];
+                if let Some(dgamma) = dgamma.as_deref_mut() {
+                    dgamma[ch] += g[ch] * (row[ch] - params.moving_mean[ch]) * inv_std;
+                }
+                if let Some(dbeta) = dbeta.as_deref_mut() {
+                    dbeta[ch] += g[ch];
+                }
             }
         }
         if let Some(dx) = dx {
@@ -207,10 +221,38 @@ impl BatchNorm {
             for (d, g) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(c)) {
                 for ch in 0..c {
                     let inv_std = 1.0 / (params.moving_variance[ch] + self.epsilon).sqrt();
-                    d[ch] += g[ch] * params.gamma[ch] * inv_std;
+                    d[ch] += g[ch] * scale_at(params.gamma, ch) * inv_std;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// `gamma[ch]`, or 1 without `gamma`.
+#[inline]
+fn scale_at(gamma: Option<&[f32]>, ch: usize) -> f32 {
+    gamma.map_or(1.0, |g| g[ch])
+}
+
+/// `beta[ch]`, or 0 without `beta`.
+#[inline]
+fn shift_at(beta: Option<&[f32]>, ch: usize) -> f32 {
+    beta.map_or(0.0, |b| b[ch])
+}
+
+/// The optional parameters and gradients are `[channels]` long.
+fn check_optional(
+    name: &'static str,
+    channels: usize,
+    gamma: Option<&[f32]>,
+    dgamma: Option<&[f32]>,
+    dbeta: Option<&[f32]>,
+) -> Result<(), KernelError> {
+    for (what, buffer) in [("gamma", gamma), ("dgamma", dgamma), ("dbeta", dbeta)] {
+        if let Some(buffer) = buffer {
+            expect_len(name, what, buffer, channels)?;
+        }
+    }
+    Ok(())
 }

@@ -8,73 +8,45 @@
 use crate::error::{expect_len, KernelError};
 use crate::threads::{self, SharedSlice};
 
-/// Which merge, as Keras names the layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MergeOp {
-    /// `x₀ - x₁` (exactly two inputs).
-    Subtract,
-    /// `x₀ · x₁ · …`.
-    Multiply,
-    /// `(x₀ + x₁ + …) / n`.
-    Average,
-    /// `max(x₀, x₁, …)`; the gradient goes to the first input holding the
-    /// maximum (Keras folds `maximum` pairwise, and TensorFlow's pairwise
-    /// gradient gives a tie to the left operand).
-    Maximum,
-    /// `min(x₀, x₁, …)`; ties as for [`MergeOp::Maximum`].
-    Minimum,
+pub use nn_vocab::MergeOp;
+
+fn check(op: MergeOp, kernel: &'static str, count: usize) -> Result<(), KernelError> {
+    let ok = match op {
+        MergeOp::Subtract => count == 2,
+        _ => count >= 2,
+    };
+    if ok {
+        return Ok(());
+    }
+    let needs = if op == MergeOp::Subtract {
+        "exactly two"
+    } else {
+        "at least two"
+    };
+    Err(KernelError::InvalidArgument {
+        kernel,
+        message: format!("{} needs {needs} inputs, got {count}", op.name()),
+    })
 }
 
-impl MergeOp {
-    /// The Keras class name.
-    pub fn name(self) -> &'static str {
-        match self {
-            MergeOp::Subtract => "Subtract",
-            MergeOp::Multiply => "Multiply",
-            MergeOp::Average => "Average",
-            MergeOp::Maximum => "Maximum",
-            MergeOp::Minimum => "Minimum",
+/// The index of the input the value at `i` came from (maximum, minimum).
+#[inline]
+fn chosen(op: MergeOp, inputs: &[&[f32]], i: usize) -> usize {
+    let better = |a: f32, b: f32| match op {
+        MergeOp::Maximum => a > b,
+        _ => a < b,
+    };
+    let mut best = 0;
+    for (k, x) in inputs.iter().enumerate().skip(1) {
+        if better(x[i], inputs[best][i]) {
+            best = k;
         }
     }
-
-    fn check(self, kernel: &'static str, count: usize) -> Result<(), KernelError> {
-        let ok = match self {
-            MergeOp::Subtract => count == 2,
-            _ => count >= 2,
-        };
-        if ok {
-            return Ok(());
-        }
-        let needs = if self == MergeOp::Subtract {
-            "exactly two"
-        } else {
-            "at least two"
-        };
-        Err(KernelError::InvalidArgument {
-            kernel,
-            message: format!("{} needs {needs} inputs, got {count}", self.name()),
-        })
-    }
-
-    /// The index of the input the value at `i` came from (maximum, minimum).
-    #[inline]
-    fn chosen(self, inputs: &[&[f32]], i: usize) -> usize {
-        let better = |a: f32, b: f32| match self {
-            MergeOp::Maximum => a > b,
-            _ => a < b,
-        };
-        let mut best = 0;
-        for (k, x) in inputs.iter().enumerate().skip(1) {
-            if better(x[i], inputs[best][i]) {
-                best = k;
-            }
-        }
-        best
-    }
+    best
 }
 
 fn check_inputs(kernel: &'static str, op: MergeOp, inputs: &[&[f32]], len: usize) -> Result<(), KernelError> {
-    op.check(kernel, inputs.len())?;
+    check(op, kernel, inputs.len())?;
     for x in inputs {
         expect_len(kernel, "input", x, len)?;
     }
@@ -159,7 +131,7 @@ pub fn backward(
             }
             MergeOp::Maximum | MergeOp::Minimum => {
                 for (j, (d, g)) in dx.iter_mut().zip(dy).enumerate() {
-                    if op.chosen(inputs, range.start + j) == which {
+                    if chosen(op, inputs, range.start + j) == which {
                         *d += g;
                     }
                 }

@@ -11,60 +11,37 @@ use crate::threads::{self, SharedSlice};
 /// derivative, so the gradient at 0 is large (≈1581) but finite.
 pub const SQRT_EPSILON: f32 = 1e-7;
 
-/// Which function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnaryOp {
-    /// `|x|`; derivative `sign(x)`, 0 at 0 (as TensorFlow).
-    Abs,
-    /// `x²`.
-    Square,
-    /// `√x`: NaN for negative `x` (as Keras); the derivative
-    /// `1 / (2√max(x, ε))` with ε = [`SQRT_EPSILON`], so `x = 0` (two equal
-    /// embeddings under an L2 distance) gives a finite gradient instead of
-    /// TensorFlow's inf/NaN. Negative `x` keeps a NaN gradient.
-    Sqrt,
+pub use nn_vocab::UnaryOp;
+
+#[inline]
+fn apply(op: UnaryOp, x: f32) -> f32 {
+    match op {
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Square => x * x,
+        UnaryOp::Sqrt => x.sqrt(),
+    }
 }
 
-impl UnaryOp {
-    /// The Keras 3 operation class a functional model shows.
-    pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Abs => "Absolute",
-            UnaryOp::Square => "Square",
-            UnaryOp::Sqrt => "Sqrt",
-        }
-    }
-
-    #[inline]
-    fn apply(self, x: f32) -> f32 {
-        match self {
-            UnaryOp::Abs => x.abs(),
-            UnaryOp::Square => x * x,
-            UnaryOp::Sqrt => x.sqrt(),
-        }
-    }
-
-    /// `dy/dx` at `x`.
-    #[inline]
-    pub fn derivative(self, x: f32) -> f32 {
-        match self {
-            UnaryOp::Abs => {
-                if x > 0.0 {
-                    1.0
-                } else if x < 0.0 {
-                    -1.0
-                } else {
-                    // NaN stays NaN; 0 has derivative 0.
-                    x
-                }
+/// `dy/dx` at `x`.
+#[inline]
+pub fn derivative(op: UnaryOp, x: f32) -> f32 {
+    match op {
+        UnaryOp::Abs => {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                // NaN stays NaN; 0 has derivative 0.
+                x
             }
-            UnaryOp::Square => 2.0 * x,
-            UnaryOp::Sqrt => {
-                if x < 0.0 || x.is_nan() {
-                    f32::NAN
-                } else {
-                    0.5 / x.max(SQRT_EPSILON).sqrt()
-                }
+        }
+        UnaryOp::Square => 2.0 * x,
+        UnaryOp::Sqrt => {
+            if x < 0.0 || x.is_nan() {
+                f32::NAN
+            } else {
+                0.5 / x.max(SQRT_EPSILON).sqrt()
             }
         }
     }
@@ -77,7 +54,7 @@ pub fn forward(op: UnaryOp, x: &[f32], y: &mut [f32]) -> Result<(), KernelError>
     threads::for_ranges(x.len(), 1, &|_, range| {
         // SAFETY: `for_ranges` hands out disjoint ranges.
         let y = unsafe { out.range(range.clone()) };
-        y.iter_mut().zip(&x[range]).for_each(|(o, &v)| *o = op.apply(v));
+        y.iter_mut().zip(&x[range]).for_each(|(o, &v)| *o = apply(op, v));
     });
     Ok(())
 }
@@ -91,7 +68,7 @@ pub fn backward(op: UnaryOp, x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()
         // SAFETY: `for_ranges` hands out disjoint ranges.
         let dx = unsafe { grads.range(range.clone()) };
         for ((d, &g), &v) in dx.iter_mut().zip(&dy[range.clone()]).zip(&x[range]) {
-            *d += g * op.derivative(v);
+            *d += g * derivative(op, v);
         }
     });
     Ok(())

@@ -3,25 +3,18 @@
 
 use rand::Rng;
 
-/// A Keras initializer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Initializer {
-    /// Uniform in `±sqrt(6 / (fan_in + fan_out))`: Keras's default for kernels.
-    GlorotUniform,
-    /// Normal with stddev `sqrt(2 / fan_in)`, truncated at two standard
-    /// deviations (Keras's `he_normal`).
-    HeNormal,
-    /// Uniform in `±sqrt(6 / fan_in)`.
-    HeUniform,
-    Zeros,
-    Ones,
-}
+pub use nn_vocab::Initializer;
 
-impl Initializer {
+/// Draws an [`Initializer`]'s values (the vocabulary only names it).
+pub trait Fill {
     /// Fills `values` for a tensor with the given fans. For a dense kernel
     /// `fan_in = inputs`, `fan_out = units`; for a convolution kernel both
     /// include the receptive field: `kh*kw*cin` and `kh*kw*cout`.
-    pub fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R) {
+    fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R);
+}
+
+impl Fill for Initializer {
+    fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R) {
         match self {
             Initializer::Zeros => values.fill(0.0),
             Initializer::Ones => values.fill(1.0),

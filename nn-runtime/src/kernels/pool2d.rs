@@ -337,3 +337,83 @@ impl GlobalAveragePool2d {
         Ok(())
     }
 }
+
+/// Global max pooling: `[batch, h, w, c]` → `[batch, c]`.
+///
+/// Backward finds each channel's maximum again in the input (as
+/// [`Pool2d`] does); ties go to the first pixel in row-major order. A NaN
+/// in a channel is its maximum, so the NaN is passed on, not hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalMaxPool2d {
+    pub h: usize,
+    pub w: usize,
+    pub channels: usize,
+}
+
+impl GlobalMaxPool2d {
+    fn check(&self, name: &'static str, batch: usize) -> Result<(), KernelError> {
+        expect_nonzero(name, "batch", batch)?;
+        expect_nonzero(name, "height", self.h)?;
+        expect_nonzero(name, "width", self.w)?;
+        expect_nonzero(name, "channels", self.channels)
+    }
+
+    const fn plane(&self) -> usize {
+        self.h * self.w * self.channels
+    }
+
+    pub fn forward(&self, batch: usize, x: &[f32], y: &mut [f32]) -> Result<(), KernelError> {
+        const NAME: &str = "global_max_pooling2d";
+        self.check(NAME, batch)?;
+        expect_len(NAME, "x", x, batch * self.plane())?;
+        expect_len(NAME, "y", y, batch * self.channels)?;
+        for (image, out) in x
+            .chunks_exact(self.plane())
+            .zip(y.chunks_exact_mut(self.channels))
+        {
+            out.fill(f32::NEG_INFINITY);
+            for pixel in image.chunks_exact(self.channels) {
+                // NaN propagates, unlike f32::max.
+                out.iter_mut()
+                    .zip(pixel)
+                    .for_each(|(o, &v)| *o = if v > *o || v.is_nan() { v } else { *o });
+            }
+        }
+        Ok(())
+    }
+
+    /// `dx += dy` at each channel's first maximum; `x` and `y` are the
+    /// forward input and output.
+    pub fn backward(
+        &self,
+        batch: usize,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), KernelError> {
+        const NAME: &str = "global_max_pooling2d backward";
+        self.check(NAME, batch)?;
+        let (plane, c) = (self.plane(), self.channels);
+        expect_len(NAME, "x", x, batch * plane)?;
+        expect_len(NAME, "y", y, batch * c)?;
+        expect_len(NAME, "dy", dy, batch * c)?;
+        expect_len(NAME, "dx", dx, batch * plane)?;
+        let images = x.chunks_exact(plane).zip(dx.chunks_exact_mut(plane));
+        for (n, (image, dimage)) in images.enumerate() {
+            let (maxima, grads) = (&y[n * c..][..c], &dy[n * c..][..c]);
+            for ch in 0..c {
+                // NaN == NaN is false, so a NaN maximum is found by is_nan.
+                let target = maxima[ch];
+                let first = (0..self.h * self.w).find(|&p| {
+                    let v = image[p * c + ch];
+                    v == target || (target.is_nan() && v.is_nan())
+                });
+                if let Some(p) = first {
+                    dimage[p * c + ch] += grads[ch];
+                }
+            }
+        }
+        Ok(())
+    }
+}

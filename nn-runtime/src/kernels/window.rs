@@ -3,54 +3,7 @@
 
 use crate::error::{expect_nonzero, KernelError};
 
-/// Keras's padding modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Padding {
-    /// No padding: `out = floor((in - k) / stride) + 1`.
-    Valid,
-    /// Zero padding so that `out = ceil(in / stride)`; when the total padding
-    /// is odd, the extra row/column goes at the bottom/right.
-    Same,
-}
-
-impl Padding {
-    pub fn name(self) -> &'static str {
-        match self {
-            Padding::Valid => "valid",
-            Padding::Same => "same",
-        }
-    }
-}
-
-/// Output length along one axis, or `None` when the window does not fit.
-pub const fn output_len(input: usize, window: usize, stride: usize, padding: Padding) -> Option<usize> {
-    if input == 0 || window == 0 || stride == 0 {
-        return None;
-    }
-    match padding {
-        Padding::Same => Some(input.div_ceil(stride)),
-        Padding::Valid => {
-            if window > input {
-                None
-            } else {
-                Some((input - window) / stride + 1)
-            }
-        }
-    }
-}
-
-/// Padding added before the first element along one axis (top or left).
-pub const fn pad_before(input: usize, window: usize, stride: usize, padding: Padding) -> usize {
-    match padding {
-        Padding::Valid => 0,
-        Padding::Same => {
-            let out = input.div_ceil(stride);
-            let needed = (out - 1) * stride + window;
-            let total = needed.saturating_sub(input);
-            total / 2
-        }
-    }
-}
+pub use nn_vocab::padding::{output_len, pad_before, Padding};
 
 /// A 2-D window sliding over an `in_h x in_w` plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

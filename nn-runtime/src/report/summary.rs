@@ -50,18 +50,36 @@ pub fn summary(spec: &ModelSpec) -> String {
     out.push('\n');
     out.push_str(&"=".repeat(width));
     out.push('\n');
+    // A network used as a layer is one row, where its first layer would be.
+    let mut rows: Vec<(String, &[usize], usize, &[&str])> = Vec::new();
     for (i, layer) in spec.layers.iter().enumerate() {
-        let title = format!("{} ({})", layer.name, layer.kind);
-        let shape = shape_text(layer.output_shape);
-        let params = thousands(layer.params);
-        let first = layer.connected_to.first().copied().unwrap_or("");
-        out.push_str(&row([&title, &shape, &params, first]));
+        match spec.nested.iter().find(|n| n.layers.contains(&i)) {
+            Some(nested) if nested.layers.first() == Some(&i) => rows.push((
+                format!("{} ({})", nested.name, nested.kind),
+                nested.output_shape,
+                nested.params,
+                nested.connected_to,
+            )),
+            Some(_) => {}
+            None => rows.push((
+                format!("{} ({})", layer.name, layer.kind),
+                layer.output_shape,
+                layer.params,
+                layer.connected_to,
+            )),
+        }
+    }
+    for (i, (title, shape, params, connected_to)) in rows.iter().enumerate() {
+        let shape = shape_text(shape);
+        let params = thousands(*params);
+        let first = connected_to.first().copied().unwrap_or("");
+        out.push_str(&row([title, &shape, &params, first]));
         out.push('\n');
-        for more in layer.connected_to.iter().skip(1) {
+        for more in connected_to.iter().skip(1) {
             out.push_str(&row(["", "", "", more]));
             out.push('\n');
         }
-        let rule = if i + 1 == spec.layers.len() { "=" } else { "_" };
+        let rule = if i + 1 == rows.len() { "=" } else { "_" };
         out.push_str(&rule.repeat(width));
         out.push('\n');
     }

@@ -77,6 +77,7 @@ pub const EMPTY_SPEC: nn_runtime::spec::ModelSpec = nn_runtime::spec::ModelSpec 
     params: &[],
     layers: &[],
     nodes: &[],
+    nested: &[],
     param_len: 0,
     state_len: 0,
 };

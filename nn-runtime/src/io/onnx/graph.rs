@@ -18,6 +18,8 @@ use crate::activation::{Activation, SELU_ALPHA, SELU_SCALE};
 use crate::layer_config::LayerConfig;
 use crate::model_error::NnError;
 use crate::spec::{LayerSpec, ModelSpec};
+use crate::vocab::layer;
+use crate::vocab::{MergeOp, UnaryOp};
 use crate::window::{output_len, pad_before, Padding};
 
 /// Name of the symbolic batch dimension of every input and output.
@@ -154,6 +156,15 @@ fn float(name: &str, value: f32) -> AttributeProto {
     }
 }
 
+fn string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: attribute_type::STRING,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
 fn pair(p: [usize; 2]) -> Vec<i64> {
     vec![p[0] as i64, p[1] as i64]
 }
@@ -244,7 +255,7 @@ impl Builder<'_> {
         name.to_string()
     }
 
-    /// Weight `k` of `layer` (in [`LayerConfig::weight_names`] order): its
+    /// Weight `k` of `layer` (in [`LayerConfig::weights`] order): its
     /// key, shape and values.
     fn weight(
         &self,
@@ -331,7 +342,7 @@ impl Builder<'_> {
             layout: Layout::ChannelsFirst,
         };
         Ok(match layer.config {
-            LayerConfig::Input => {
+            LayerConfig::Input(_) => {
                 let port = spec.inputs.iter().find(|p| p.node == i).ok_or_else(|| {
                     NnError::Other(format!(
                         "{}: input layer `{}` has no input port",
@@ -340,14 +351,14 @@ impl Builder<'_> {
                 })?;
                 last(port.name.to_string())
             }
-            LayerConfig::Conv2D {
+            LayerConfig::Conv2D(layer::Conv2D {
                 kernel_size,
                 strides,
                 padding,
                 activation,
                 use_bias,
                 ..
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let (key, shape, values) = self.weight(layer, 0)?;
                 // Keras [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw].
@@ -376,9 +387,9 @@ impl Builder<'_> {
                 let conv = self.op("Conv", &refs, &pre_activation(&name, activation), attributes);
                 first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
             }
-            LayerConfig::Dense {
+            LayerConfig::Dense(layer::Dense {
                 activation, use_bias, ..
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 let (key, shape, values) = self.weight(layer, 0)?;
                 let w = self.initializer(key, shape, values.to_vec());
@@ -393,23 +404,23 @@ impl Builder<'_> {
                 };
                 last(self.activation(activation, &out, &name, Layout::ChannelsLast))
             }
-            LayerConfig::MaxPooling2D {
+            LayerConfig::MaxPooling2D(layer::MaxPooling2D {
                 pool_size,
                 strides,
                 padding,
-            }
-            | LayerConfig::AveragePooling2D {
+            })
+            | LayerConfig::AveragePooling2D(layer::AveragePooling2D {
                 pool_size,
                 strides,
                 padding,
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let mut attributes = vec![
                     ints("kernel_shape", &pair(pool_size)),
                     ints("strides", &pair(strides)),
                     ints("pads", &pads(input_shape, pool_size, strides, padding)),
                 ];
-                let op = if matches!(layer.config, LayerConfig::MaxPooling2D { .. }) {
+                let op = if matches!(layer.config, LayerConfig::MaxPooling2D(_)) {
                     "MaxPool"
                 } else {
                     // Keras averages over the in-bounds elements only.
@@ -418,23 +429,54 @@ impl Builder<'_> {
                 };
                 first(self.op(op, &[&x], &name, attributes))
             }
-            LayerConfig::GlobalAveragePooling2D => {
+            LayerConfig::GlobalAveragePooling2D(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let pooled = self.op("GlobalAveragePool", &[&x], &format!("{name}/pool"), Vec::new());
                 last(self.op("Flatten", &[&pooled], &name, vec![int("axis", 1)]))
             }
-            LayerConfig::Flatten => {
+            LayerConfig::GlobalMaxPooling2D(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let pooled = self.op("GlobalMaxPool", &[&x], &format!("{name}/pool"), Vec::new());
+                last(self.op("Flatten", &[&pooled], &name, vec![int("axis", 1)]))
+            }
+            LayerConfig::UpSampling2D(layer::UpSampling2D { size, interpolation }) => {
+                let bilinear = interpolation == layer::Interpolation::Bilinear;
+                self.up_sampling(i, &name, size, bilinear)?
+            }
+            LayerConfig::Reshape(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                // 0 keeps the batch dimension as it is.
+                let dims: Vec<i64> = [0]
+                    .into_iter()
+                    .chain(node.shape.iter().map(|&d| d as i64))
+                    .collect();
+                let shape = self.int64s(&format!("{name}/shape"), &dims);
+                last(self.op("Reshape", &[&x, &shape], &name, Vec::new()))
+            }
+            LayerConfig::Permute(permute) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                let perm: Vec<i64> = [0]
+                    .into_iter()
+                    .chain(permute.dims().iter().map(|&d| d as i64))
+                    .collect();
+                last(self.op("Transpose", &[&x], &name, vec![ints("perm", &perm)]))
+            }
+            LayerConfig::LayerNormalization(layer::LayerNormalization { epsilon, .. }) => {
+                self.layer_norm(i, layer, &name, epsilon)?
+            }
+            LayerConfig::Flatten(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 last(self.op("Flatten", &[&x], &name, vec![int("axis", 1)]))
             }
-            LayerConfig::Activation(activation) => {
-                let layout = self.input_layout(i);
-                let x = self.value_in(node.inputs[0], layout)?;
-                let out = self.activation_op(activation, &x, &name, layout);
-                Value { name: out, layout }
+            LayerConfig::Activation(layer::Activation(activation)) => {
+                self.activation_layer(i, activation, &name)?
             }
-            LayerConfig::BatchNormalization { epsilon, .. } => self.batch_norm(i, layer, &name, epsilon)?,
-            LayerConfig::Dropout { .. } => {
+            LayerConfig::LeakyReLU(l) => self.activation_layer(i, l.function(), &name)?,
+            LayerConfig::ReLU(l) => self.activation_layer(i, l.function(), &name)?,
+            LayerConfig::BatchNormalization(layer::BatchNormalization { epsilon, .. }) => {
+                self.batch_norm(i, layer, &name, epsilon)?
+            }
+            LayerConfig::Dropout(_) => {
                 let layout = self.input_layout(i);
                 let x = self.value_in(node.inputs[0], layout)?;
                 Value {
@@ -442,51 +484,17 @@ impl Builder<'_> {
                     layout,
                 }
             }
-            LayerConfig::Subtract
-            | LayerConfig::Multiply
-            | LayerConfig::Average
-            | LayerConfig::Maximum
-            | LayerConfig::Minimum => {
-                let layout = self.input_layout(i);
-                let mut inputs = Vec::new();
-                for &x in node.inputs {
-                    inputs.push(self.value_in(x, layout)?);
-                }
-                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                let out = match layer.config {
-                    LayerConfig::Subtract => self.op("Sub", &refs, &name, Vec::new()),
-                    LayerConfig::Average => self.op("Mean", &refs, &name, Vec::new()),
-                    LayerConfig::Maximum => self.op("Max", &refs, &name, Vec::new()),
-                    LayerConfig::Minimum => self.op("Min", &refs, &name, Vec::new()),
-                    _ => {
-                        // ONNX's Mul takes two operands: a chain.
-                        let mut product = refs[0].to_string();
-                        for (k, x) in refs.iter().enumerate().skip(1) {
-                            let target = if k + 1 == refs.len() {
-                                name.clone()
-                            } else {
-                                format!("{name}/product{k}")
-                            };
-                            product = self.op("Mul", &[&product, x], &target, Vec::new());
-                        }
-                        product
-                    }
-                };
-                Value { name: out, layout }
-            }
-            LayerConfig::Abs | LayerConfig::Square | LayerConfig::Sqrt => {
-                let layout = self.input_layout(i);
-                let x = self.value_in(node.inputs[0], layout)?;
-                let out = match layer.config {
-                    LayerConfig::Abs => self.op("Abs", &[&x], &name, Vec::new()),
-                    LayerConfig::Sqrt => self.op("Sqrt", &[&x], &name, Vec::new()),
-                    _ => self.op("Mul", &[&x, &x], &name, Vec::new()),
-                };
-                Value { name: out, layout }
-            }
-            LayerConfig::ZeroPadding2D {
+            LayerConfig::Subtract(_) => self.elementwise_merge(i, MergeOp::Subtract, &name)?,
+            LayerConfig::Multiply(_) => self.elementwise_merge(i, MergeOp::Multiply, &name)?,
+            LayerConfig::Average(_) => self.elementwise_merge(i, MergeOp::Average, &name)?,
+            LayerConfig::Maximum(_) => self.elementwise_merge(i, MergeOp::Maximum, &name)?,
+            LayerConfig::Minimum(_) => self.elementwise_merge(i, MergeOp::Minimum, &name)?,
+            LayerConfig::Abs(_) => self.elementwise_unary(i, UnaryOp::Abs, &name)?,
+            LayerConfig::Square(_) => self.elementwise_unary(i, UnaryOp::Square, &name)?,
+            LayerConfig::Sqrt(_) => self.elementwise_unary(i, UnaryOp::Sqrt, &name)?,
+            LayerConfig::ZeroPadding2D(layer::ZeroPadding2D {
                 padding: [[t, b], [l, r]],
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let pads = self.int64s(
                     &format!("{name}/pads"),
@@ -494,9 +502,9 @@ impl Builder<'_> {
                 );
                 first(self.op("Pad", &[&x, &pads], &name, Vec::new()))
             }
-            LayerConfig::Cropping2D {
+            LayerConfig::Cropping2D(layer::Cropping2D {
                 cropping: [[t, b], [l, r]],
-            } => {
+            }) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let (h, w) = (input_shape[0] as i64, input_shape[1] as i64);
                 let starts = self.int64s(&format!("{name}/starts"), &[t as i64, l as i64]);
@@ -504,14 +512,14 @@ impl Builder<'_> {
                 let axes = self.int64s(&format!("{name}/axes"), &[2, 3]);
                 first(self.op("Slice", &[&x, &starts, &ends, &axes], &name, Vec::new()))
             }
-            LayerConfig::Add | LayerConfig::Concatenate => {
+            LayerConfig::Add(_) | LayerConfig::Concatenate(_) => {
                 let layout = self.input_layout(i);
                 let mut inputs = Vec::new();
                 for &x in node.inputs {
                     inputs.push(self.value_in(x, layout)?);
                 }
                 let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                let out = if matches!(layer.config, LayerConfig::Add) {
+                let out = if matches!(layer.config, LayerConfig::Add(_)) {
                     self.op("Sum", &refs, &name, Vec::new())
                 } else {
                     let axis = match layout {
@@ -523,6 +531,57 @@ impl Builder<'_> {
                 Value { name: out, layout }
             }
         })
+    }
+
+    /// An activation layer (`Activation`, `LeakyReLU`, `ReLU`): in the
+    /// layout its input has.
+    fn activation_layer(&mut self, i: usize, activation: Activation, name: &str) -> Result<Value, NnError> {
+        let layout = self.input_layout(i);
+        let x = self.value_in(self.spec.nodes[i].inputs[0], layout)?;
+        let out = self.activation_op(activation, &x, name, layout);
+        Ok(Value { name: out, layout })
+    }
+
+    /// `Sub`, `Mean`, `Max`, `Min`, or a chain of `Mul` (ONNX's takes two
+    /// operands), in the layout of the first input.
+    fn elementwise_merge(&mut self, i: usize, op: MergeOp, name: &str) -> Result<Value, NnError> {
+        let layout = self.input_layout(i);
+        let mut inputs = Vec::new();
+        for &x in self.spec.nodes[i].inputs {
+            inputs.push(self.value_in(x, layout)?);
+        }
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let out = match op {
+            MergeOp::Subtract => self.op("Sub", &refs, name, Vec::new()),
+            MergeOp::Average => self.op("Mean", &refs, name, Vec::new()),
+            MergeOp::Maximum => self.op("Max", &refs, name, Vec::new()),
+            MergeOp::Minimum => self.op("Min", &refs, name, Vec::new()),
+            MergeOp::Multiply => {
+                let mut product = refs[0].to_string();
+                for (k, x) in refs.iter().enumerate().skip(1) {
+                    let target = if k + 1 == refs.len() {
+                        name.to_string()
+                    } else {
+                        format!("{name}/product{k}")
+                    };
+                    product = self.op("Mul", &[&product, x], &target, Vec::new());
+                }
+                product
+            }
+        };
+        Ok(Value { name: out, layout })
+    }
+
+    /// `Abs`, `Sqrt`, or `x * x` for `square`.
+    fn elementwise_unary(&mut self, i: usize, op: UnaryOp, name: &str) -> Result<Value, NnError> {
+        let layout = self.input_layout(i);
+        let x = self.value_in(self.spec.nodes[i].inputs[0], layout)?;
+        let out = match op {
+            UnaryOp::Abs => self.op("Abs", &[&x], name, Vec::new()),
+            UnaryOp::Sqrt => self.op("Sqrt", &[&x], name, Vec::new()),
+            UnaryOp::Square => self.op("Mul", &[&x, &x], name, Vec::new()),
+        };
+        Ok(Value { name: out, layout })
     }
 
     /// Inference batch norm over the channel axis: ONNX's
@@ -539,9 +598,25 @@ impl Builder<'_> {
         let x_node = self.spec.nodes[i].inputs[0];
         let rank = self.spec.nodes[x_node].shape.len();
         let mut inputs = Vec::new();
-        for k in 0..4 {
-            let (key, shape, values) = self.weight(layer, k)?;
-            inputs.push(self.initializer(key, shape, values.to_vec()));
+        let names = layer.config.weight_names();
+        let channels = *self.spec.nodes[x_node].shape.last().unwrap_or(&0);
+        // `scale=False` / `center=False`: ONNX wants gamma 1 and beta 0.
+        for (wanted, fill) in [
+            ("gamma", 1.0),
+            ("beta", 0.0),
+            ("moving_mean", 0.0),
+            ("moving_variance", 1.0),
+        ] {
+            match names.iter().position(|n| *n == wanted) {
+                Some(k) => {
+                    let (key, shape, values) = self.weight(layer, k)?;
+                    inputs.push(self.initializer(key, shape, values.to_vec()));
+                }
+                None => {
+                    let key = format!("{name}/{wanted}");
+                    inputs.push(self.initializer(&key, &[channels], vec![fill; channels]));
+                }
+            }
         }
         let attributes = || vec![float("epsilon", epsilon)];
         if rank == 1 || rank == 3 {
@@ -577,6 +652,116 @@ impl Builder<'_> {
         );
         Ok(Value {
             name: self.op("Transpose", &[&normed], name, vec![ints("perm", &back)]),
+            layout: Layout::ChannelsLast,
+        })
+    }
+
+    /// Keras's `UpSampling2D`: `nearest` repeats each pixel (a reshape, a
+    /// broadcast and a reshape back, exact in every runtime); `bilinear` is
+    /// ONNX's `Resize` with half-pixel centres, as Keras 3 resizes.
+    fn up_sampling(
+        &mut self,
+        i: usize,
+        name: &str,
+        size: [usize; 2],
+        bilinear: bool,
+    ) -> Result<Value, NnError> {
+        let x_node = self.spec.nodes[i].inputs[0];
+        let [h, w, c] = match *self.spec.nodes[x_node].shape {
+            [h, w, c] => [h as i64, w as i64, c as i64],
+            _ => {
+                return Err(NnError::Other(format!(
+                    "{}: `{name}` needs an image input",
+                    self.spec.name
+                )))
+            }
+        };
+        let (sh, sw) = (size[0] as i64, size[1] as i64);
+        if bilinear {
+            let x = self.value_in(x_node, Layout::ChannelsFirst)?;
+            let roi = self.initializer(&format!("{name}/roi"), &[0], []);
+            let scales = self.initializer(&format!("{name}/scales"), &[4], [1.0, 1.0, sh as f32, sw as f32]);
+            let attributes = vec![
+                string("mode", "linear"),
+                string("coordinate_transformation_mode", "half_pixel"),
+            ];
+            return Ok(Value {
+                name: self.op("Resize", &[&x, &roi, &scales], name, attributes),
+                layout: Layout::ChannelsFirst,
+            });
+        }
+        let x = self.value_in(x_node, Layout::ChannelsLast)?;
+        let split = self.int64s(&format!("{name}/split"), &[-1, h, 1, w, 1, c]);
+        let spread = self.int64s(&format!("{name}/spread"), &[1, 1, sh, 1, sw, 1]);
+        let joined = self.int64s(&format!("{name}/joined"), &[-1, h * sh, w * sw, c]);
+        let cells = self.op("Reshape", &[&x, &split], &format!("{name}/cells"), Vec::new());
+        let repeated = self.op(
+            "Expand",
+            &[&cells, &spread],
+            &format!("{name}/repeated"),
+            Vec::new(),
+        );
+        Ok(Value {
+            name: self.op("Reshape", &[&repeated, &joined], name, Vec::new()),
+            layout: Layout::ChannelsLast,
+        })
+    }
+
+    /// Keras's `LayerNormalization` over the last axis, from opset-13 ops
+    /// (ONNX's own `LayerNormalization` needs opset 17).
+    fn layer_norm(
+        &mut self,
+        i: usize,
+        layer: &LayerSpec,
+        name: &str,
+        epsilon: f32,
+    ) -> Result<Value, NnError> {
+        let x = self.value_in(self.spec.nodes[i].inputs[0], Layout::ChannelsLast)?;
+        let axes = vec![ints("axes", &[-1])];
+        let mean = self.op("ReduceMean", &[&x], &format!("{name}/mean"), axes.clone());
+        let centred = self.op("Sub", &[&x, &mean], &format!("{name}/centred"), Vec::new());
+        let squared = self.op(
+            "Mul",
+            &[&centred, &centred],
+            &format!("{name}/squared"),
+            Vec::new(),
+        );
+        let variance = self.op("ReduceMean", &[&squared], &format!("{name}/variance"), axes);
+        let eps = self.scalar(epsilon);
+        let shifted = self.op(
+            "Add",
+            &[&variance, &eps],
+            &format!("{name}/variance_eps"),
+            Vec::new(),
+        );
+        let std = self.op("Sqrt", &[&shifted], &format!("{name}/std"), Vec::new());
+        let mut out = self.op(
+            "Div",
+            &[&centred, &std],
+            &format!("{name}/normalized"),
+            Vec::new(),
+        );
+        let names = layer.config.weight_names();
+        for (k, weight) in names.iter().enumerate() {
+            let (key, shape, values) = self.weight(layer, k)?;
+            let v = self.initializer(key, shape, values.to_vec());
+            let (op, step) = if *weight == "gamma" {
+                ("Mul", "scaled")
+            } else {
+                ("Add", "shifted")
+            };
+            let target = if k + 1 == names.len() {
+                name.to_string()
+            } else {
+                format!("{name}/{step}")
+            };
+            out = self.op(op, &[&out, &v], &target, Vec::new());
+        }
+        if names.is_empty() {
+            out = self.op("Identity", &[&out], name, Vec::new());
+        }
+        Ok(Value {
+            name: out,
             layout: Layout::ChannelsLast,
         })
     }
@@ -640,6 +825,22 @@ impl Builder<'_> {
                     Layout::ChannelsLast => -1,
                 };
                 self.op("Softmax", &[x], out, vec![int("axis", axis)])
+            }
+            // x · (1 + erf(x / √2)) / 2, from ops every opset since 9 has
+            // (ONNX's own Gelu needs opset 20).
+            Activation::Gelu => {
+                let inv_sqrt2 = self.scalar(std::f32::consts::FRAC_1_SQRT_2);
+                let one = self.scalar(1.0);
+                let half = self.scalar(0.5);
+                let scaled = self.op("Mul", &[x, &inv_sqrt2], &format!("{out}/scaled"), Vec::new());
+                let erf = self.op("Erf", &[&scaled], &format!("{out}/erf"), Vec::new());
+                let cdf = self.op("Add", &[&erf, &one], &format!("{out}/one_plus_erf"), Vec::new());
+                let halved = self.op("Mul", &[&cdf, &half], &format!("{out}/cdf"), Vec::new());
+                self.op("Mul", &[x, &halved], out, Vec::new())
+            }
+            Activation::Swish => {
+                let gate = self.op("Sigmoid", &[x], &format!("{out}/sigmoid"), Vec::new());
+                self.op("Mul", &[x, &gate], out, Vec::new())
             }
         }
     }

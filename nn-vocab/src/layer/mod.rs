@@ -1,0 +1,37 @@
+//! One file per layer kind (or per family sharing its rules): the
+//! configuration type, its [`Layer`](crate::Layer) description, shape rule,
+//! weights and summary text.
+
+mod activation;
+mod batch_normalization;
+mod border2d;
+mod conv2d;
+mod dense;
+mod dropout;
+mod elementwise;
+mod flatten;
+mod global_average_pooling2d;
+mod global_max_pooling2d;
+mod input;
+mod layer_normalization;
+mod merge;
+mod pooling2d;
+mod reshape;
+mod up_sampling2d;
+
+pub use activation::{function_detail, Activation, LeakyReLU, ReLU};
+pub use batch_normalization::BatchNormalization;
+pub use border2d::{Cropping2D, ZeroPadding2D};
+pub use conv2d::Conv2D;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use elementwise::{Abs, Sqrt, Square};
+pub use flatten::Flatten;
+pub use global_average_pooling2d::GlobalAveragePooling2D;
+pub use global_max_pooling2d::GlobalMaxPooling2D;
+pub use input::Input;
+pub use layer_normalization::LayerNormalization;
+pub use merge::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
+pub use pooling2d::{AveragePooling2D, MaxPooling2D};
+pub use reshape::{Permute, Reshape, MAX_AXES};
+pub use up_sampling2d::{Interpolation, UpSampling2D};
