@@ -121,7 +121,7 @@
 //! See the [`guide`] for the lecture's Keras code beside its `network!` version.
 //!
 //! With the cargo feature `applications`, `nn::applications` holds
-//! keras.applications networks (`VGG16`, `ResNet50`, `DenseNet121`) with
+//! keras.applications networks (`VGG16`, `ResNet50`, `InceptionV3`, `DenseNet121`) with
 //! Keras's layers and parameter counts.
 
 // `network!` expansions name `::nn::...`; inside this crate that is itself.

@@ -18,7 +18,7 @@
 //! Keras's order and also checks that the layers are wired as Keras wires
 //! them (a branch of the wrong length moves its rows).
 
-use nn::applications::{DenseNet121, ResNet50, VGG16};
+use nn::applications::{DenseNet121, InceptionV3, ResNet50, VGG16};
 use nn::runtime::{LayerSpec, Model, ModelSpec};
 
 /// One summary row: layer class, output shape without the batch axis,
@@ -191,6 +191,18 @@ fn resnet50_matches_keras_applications() {
     assert!(summary.contains("Total params: 25,636,712"), "{summary}");
     assert!(summary.contains("Trainable params: 25,583,592"), "{summary}");
     assert!(summary.contains("Non-trainable params: 53,120"), "{summary}");
+}
+
+#[test]
+fn inception_v3_matches_keras_applications() {
+    assert_matches_keras(
+        &InceptionV3::SPEC,
+        [23_851_784, 23_817_352, 34_432],
+        include_str!("fixtures/keras_applications/inception_v3.tsv"),
+    );
+    let summary = InceptionV3::summary();
+    assert!(summary.contains("Total params: 23,851,784"), "{summary}");
+    assert!(summary.contains("Non-trainable params: 34,432"), "{summary}");
 }
 
 #[test]
