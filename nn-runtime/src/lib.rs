@@ -44,8 +44,9 @@ pub mod report;
 pub mod train;
 
 pub use kernels::{
-    activation, batch_norm, conv2d, cropping2d, dense, dropout, elementwise_merge, elementwise_unary, error,
-    gather, gemm, init, merge, pool2d, threads, window, workspace, zero_padding2d,
+    activation, batch_norm, conv2d, conv2d_transpose, conv_axis, cropping2d, dense, dropout,
+    elementwise_merge, elementwise_unary, error, gather, gemm, grouped_conv2d, init, merge, pool2d,
+    separable_conv2d, threads, window, workspace, zero_padding2d,
 };
 pub(crate) use kernels::{bias, im2col};
 
@@ -58,14 +59,18 @@ pub use report::summary;
 pub use activation::Activation;
 pub use batch_norm::{BatchNorm, BatchNormParams};
 pub use conv2d::Conv2d;
+pub use conv2d_transpose::Conv2dTranspose;
+pub use conv_axis::ConvAxis;
 pub use cropping2d::Cropping2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use elementwise_merge::MergeOp;
 pub use elementwise_unary::UnaryOp;
 pub use error::KernelError;
+pub use grouped_conv2d::GroupedConv2d;
 pub use init::Initializer;
 pub use pool2d::{GlobalAveragePool2d, Pool2d, PoolKind};
+pub use separable_conv2d::SeparableConv2d;
 pub use window::{Padding, Window2d};
 pub use workspace::Workspace;
 pub use zero_padding2d::ZeroPadding2d;
