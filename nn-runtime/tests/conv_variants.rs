@@ -875,3 +875,130 @@ fn bad_descriptions_are_errors_not_panics() {
         "overflowing span"
     );
 }
+
+/// Keras 3.15's own outputs (JAX backend) for one case of
+/// `tools/keras/make_conv_variants_fixture.py`: `(x, [weights...], y)` by name.
+fn keras_case(name: &str, weights: &[&str]) -> (Vec<f32>, Vec<Vec<f32>>, Vec<f32>) {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/conv_variants.safetensors"
+    ))
+    .unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let read = |key: String| -> Vec<f32> {
+        let t = file.tensor(&key).unwrap_or_else(|e| panic!("{key}: {e}"));
+        t.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    (
+        read(format!("{name}/x")),
+        weights.iter().map(|w| read(format!("{name}/{w}"))).collect(),
+        read(format!("{name}/y")),
+    )
+}
+
+fn grouped_against_keras(name: &str, conv: GroupedConv2d) {
+    let (x, w, expected) = keras_case(name, &["kernel", "bias"]);
+    let mut y = vec![f32::NAN; expected.len()];
+    conv.forward(2, &x, &w[0], Some(&w[1]), &mut y, &mut Workspace::new())
+        .unwrap();
+    assert_close(name, &y, &expected, 1e-5);
+}
+
+#[test]
+fn keras_conv2d_dilation_and_groups() {
+    let a = |i, k, s, d, p| ConvAxis::new(i, k, s, d, p).unwrap();
+    let conv = |rows, cols, cin, f, groups| GroupedConv2d {
+        rows,
+        cols,
+        in_channels: cin,
+        filters: f,
+        groups,
+        activation: Activation::Linear,
+    };
+    let same = Padding::Same;
+    grouped_against_keras(
+        "conv2d_dilated_same",
+        conv(a(7, 3, 1, 2, same), a(6, 3, 1, 2, same), 3, 4, 1),
+    );
+    grouped_against_keras(
+        "conv2d_groups_strided",
+        conv(a(6, 3, 2, 1, same), a(7, 3, 2, 1, same), 4, 6, 2),
+    );
+    let depthwise =
+        GroupedConv2d::depthwise(a(9, 3, 2, 2, same), a(8, 3, 2, 2, same), 3, 2, Activation::Linear);
+    grouped_against_keras("depthwise_strided_dilated", depthwise);
+}
+
+#[test]
+fn keras_conv1d_causal_and_same() {
+    let causal = GroupedConv2d::conv1d(
+        ConvAxis::causal(10, 3, 1, 2).unwrap(),
+        3,
+        4,
+        1,
+        Activation::Linear,
+    );
+    grouped_against_keras("conv1d_causal_dilated", causal);
+    let same = GroupedConv2d::conv1d(
+        ConvAxis::new(9, 4, 2, 1, Padding::Same).unwrap(),
+        2,
+        3,
+        1,
+        Activation::Linear,
+    );
+    grouped_against_keras("conv1d_same_strided", same);
+}
+
+#[test]
+fn keras_separable_conv2d() {
+    let a = ConvAxis::new(7, 3, 2, 1, Padding::Valid).unwrap();
+    let layer = SeparableConv2d::new(a, a, 3, 2, 4, Activation::Linear);
+    let (x, w, expected) = keras_case(
+        "separable_valid",
+        &["depthwise_kernel", "pointwise_kernel", "bias"],
+    );
+    let mut y = vec![f32::NAN; expected.len()];
+    layer
+        .forward(2, &x, &w[0], &w[1], Some(&w[2]), &mut y, &mut Workspace::new())
+        .unwrap();
+    assert_close("separable_valid", &y, &expected, 1e-5);
+}
+
+#[test]
+fn keras_conv2d_transpose_output_sizes_and_values() {
+    let cases = [
+        ("transpose_same", (4, 5, 3), 2, 3, 2, Padding::Same, None),
+        ("transpose_valid_even", (3, 4, 2), 3, 4, 2, Padding::Valid, None),
+        (
+            "transpose_output_padding",
+            (3, 4, 2),
+            2,
+            5,
+            3,
+            Padding::Same,
+            Some((2, 1)),
+        ),
+    ];
+    for (name, (h, w, cin), f, k, s, padding, op) in cases {
+        let rows = ConvAxis::transposed(h, k, s, 1, padding, op.map(|p: (usize, usize)| p.0)).unwrap();
+        let cols = ConvAxis::transposed(w, k, s, 1, padding, op.map(|p| p.1)).unwrap();
+        let layer = Conv2dTranspose::new(rows, cols, cin, f, Activation::Linear);
+        let (x, weights, expected) = keras_case(name, &["kernel", "bias"]);
+        let mut y = vec![f32::NAN; 2 * layer.out_len()];
+        assert_eq!(y.len(), expected.len(), "{name}: output size");
+        layer
+            .forward(
+                2,
+                &x,
+                &weights[0],
+                Some(&weights[1]),
+                &mut y,
+                &mut Workspace::new(),
+            )
+            .unwrap();
+        assert_close(name, &y, &expected, 1e-5);
+    }
+}
