@@ -48,7 +48,7 @@ pub use kernels::{
     elementwise_merge, elementwise_unary, error, gather, gemm, grouped_conv2d, init, merge, pool2d,
     separable_conv2d, threads, window, workspace, zero_padding2d,
 };
-pub(crate) use kernels::{bias, im2col};
+pub(crate) use kernels::{bias, depthwise_conv2d, im2col};
 
 pub mod inference;
 pub mod model;

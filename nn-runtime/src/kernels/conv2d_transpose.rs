@@ -137,7 +137,7 @@ impl Conv2dTranspose {
             out.fill(0.0);
             let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
             let result = conv
-                .input_grad(&tables, image, kernel_t, columns, out)
+                .input_grad(&tables, image, kernel, kernel_t, columns, out)
                 .and_then(|()| {
                     if let Some(b) = bias {
                         out.chunks_exact_mut(b.len()).for_each(|pixel| add_into(pixel, b));

@@ -13,7 +13,9 @@
 //! Every product is a gathered GEMM per group ([`crate::gather`]) over a
 //! zero-padded copy of one image, so every ISA path of the micro-kernel is
 //! used. The input gradient is gathered into im2col columns and folded back
-//! onto the image along the dilated taps.
+//! onto the image along the dilated taps. Depthwise convolutions (one input
+//! channel per group) use direct loops over the channels instead
+//! ([`crate::depthwise_conv2d`]).
 
 use std::sync::Mutex;
 
@@ -21,6 +23,7 @@ use crate::activation::{self, Activation};
 use crate::bias;
 use crate::conv2d::{padded, record, take_failure, Padded};
 use crate::conv_axis::ConvAxis;
+use crate::depthwise_conv2d;
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
 use crate::threads::{self, SharedSlice};
@@ -47,16 +50,16 @@ pub(crate) const IMAGES_PER_GROUP: usize = 4;
 /// Gather offsets shared by every image of one call.
 pub(crate) struct Tables<'a> {
     /// Window origin of each output pixel in the padded plane.
-    pixels: &'a [usize],
+    pub(crate) pixels: &'a [usize],
     /// Each tap's offset from a window origin (a run of a group's channels).
-    taps: &'a [usize],
+    pub(crate) taps: &'a [usize],
     /// Each (tap, channel of a group) offset from a window origin: the rows
     /// of the kernel gradient.
-    tap_channels: &'a [usize],
+    pub(crate) tap_channels: &'a [usize],
     /// Start of each output pixel's gradient: `pixel * filters`.
-    grad_rows: &'a [usize],
+    pub(crate) grad_rows: &'a [usize],
     /// `[0]`: an input-gradient row is one run over a group's filters.
-    one_run: &'a [usize],
+    pub(crate) one_run: &'a [usize],
 }
 
 impl GroupedConv2d {
@@ -178,9 +181,21 @@ impl GroupedConv2d {
         p.h * p.w * self.in_channels
     }
 
-    /// Floats of one image's im2col columns (input gradient).
+    /// Floats of one image's im2col columns (input gradient); none for the
+    /// depthwise loops.
     pub(crate) const fn columns_len(&self) -> usize {
-        self.pixels() * self.patch_len()
+        if self.is_depthwise() {
+            0
+        } else {
+            self.pixels() * self.patch_len()
+        }
+    }
+
+    /// One input channel per group (and more than one group): the direct
+    /// depthwise loops ([`crate::depthwise_conv2d`]) instead of 1-column
+    /// gathered products.
+    pub(crate) const fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.groups == self.in_channels
     }
 
     /// Lengths of the index tables [`GroupedConv2d::fill_tables`] fills.
@@ -232,6 +247,10 @@ impl GroupedConv2d {
         out: &mut [f32],
         accumulate: bool,
     ) -> Result<(), KernelError> {
+        if self.is_depthwise() {
+            depthwise_conv2d::correlate(self, t, plane, kernel, bias, out, accumulate);
+            return Ok(());
+        }
         let (cg, fg) = (self.group_in(), self.group_out());
         for g in 0..self.groups {
             gather::run(
@@ -265,6 +284,10 @@ impl GroupedConv2d {
         dz: &[f32],
         dkernel: &mut [f32],
     ) -> Result<(), KernelError> {
+        if self.is_depthwise() {
+            depthwise_conv2d::kernel_grad(self, t, plane, dz, dkernel);
+            return Ok(());
+        }
         let (cg, fg) = (self.group_in(), self.group_out());
         for g in 0..self.groups {
             gather::run(
@@ -289,17 +312,23 @@ impl GroupedConv2d {
         Ok(())
     }
 
-    /// `dimage += dz ⋆ᵀ kernel` for one image, given the kernel transposed
-    /// by [`GroupedConv2d::transpose_kernel`]; `columns` is scratch of
-    /// [`GroupedConv2d::columns_len`] floats.
+    /// `dimage += dz ⋆ᵀ kernel` for one image, given the kernel and its
+    /// transpose by [`GroupedConv2d::transpose_kernel`]; `columns` is
+    /// scratch of [`GroupedConv2d::columns_len`] floats.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn input_grad(
         &self,
         t: &Tables,
         dz: &[f32],
+        kernel: &[f32],
         kernel_t: &[f32],
         columns: &mut [f32],
         dimage: &mut [f32],
     ) -> Result<(), KernelError> {
+        if self.is_depthwise() {
+            depthwise_conv2d::input_grad(self, dz, kernel, dimage);
+            return Ok(());
+        }
         let (fg, patch) = (self.group_out(), self.patch_len());
         for g in 0..self.groups {
             gather::run(
@@ -478,7 +507,7 @@ impl GroupedConv2d {
             if has_dx {
                 // SAFETY: every image is visited once.
                 let dimage = unsafe { input_grads.range(n * self.in_len()..(n + 1) * self.in_len()) };
-                self.input_grad(&tables, dz, kernel_t, columns, dimage)?;
+                self.input_grad(&tables, dz, kernel, kernel_t, columns, dimage)?;
             }
             Ok(())
         })?;

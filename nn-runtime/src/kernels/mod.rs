@@ -12,6 +12,7 @@ pub mod conv2d_transpose;
 pub mod conv_axis;
 pub mod cropping2d;
 pub mod dense;
+pub(crate) mod depthwise_conv2d;
 pub mod dropout;
 pub mod elementwise_merge;
 pub mod elementwise_unary;

@@ -244,12 +244,12 @@ impl SeparableConv2d {
             d.correlate(&d_tables, plane, depthwise_kernel, None, mid, false)?;
             p.kernel_grad(&p_tables, mid, dz, pk)?;
             d_mid.fill(0.0);
-            p.input_grad(&p_tables, dz, p_kernel_t, p_columns, d_mid)?;
+            p.input_grad(&p_tables, dz, pointwise_kernel, p_kernel_t, p_columns, d_mid)?;
             d.kernel_grad(&d_tables, plane, d_mid, dk)?;
             if has_dx {
                 // SAFETY: every image is visited once.
                 let dimage = unsafe { input_grads.range(n * self.in_len()..(n + 1) * self.in_len()) };
-                d.input_grad(&d_tables, d_mid, d_kernel_t, d_columns, dimage)?;
+                d.input_grad(&d_tables, d_mid, depthwise_kernel, d_kernel_t, d_columns, dimage)?;
             }
             Ok(())
         })?;
