@@ -29,7 +29,8 @@ pub struct SeparableConv2d {
 }
 
 impl SeparableConv2d {
-    pub fn new(
+    /// The layer Keras builds: `rows`/`cols` are the depthwise step's axes.
+    pub const fn new(
         rows: ConvAxis,
         cols: ConvAxis,
         in_channels: usize,
@@ -39,14 +40,6 @@ impl SeparableConv2d {
     ) -> Self {
         let depthwise =
             GroupedConv2d::depthwise(rows, cols, in_channels, depth_multiplier, Activation::Linear);
-        let one_by_one = |n: usize| ConvAxis {
-            input: n,
-            kernel: 1,
-            stride: 1,
-            dilation: 1,
-            pad_before: 0,
-            output: n,
-        };
         SeparableConv2d {
             depthwise,
             pointwise: GroupedConv2d {
@@ -264,6 +257,18 @@ impl SeparableConv2d {
             }
         }
         Ok(())
+    }
+}
+
+/// A 1x1 kernel over `n` positions.
+const fn one_by_one(n: usize) -> ConvAxis {
+    ConvAxis {
+        input: n,
+        kernel: 1,
+        stride: 1,
+        dilation: 1,
+        pad_before: 0,
+        output: n,
     }
 }
 
