@@ -48,6 +48,7 @@ pub struct GroupedConv2d {
 pub(crate) const IMAGES_PER_GROUP: usize = 4;
 
 /// Gather offsets shared by every image of one call.
+#[derive(Clone, Copy)]
 pub(crate) struct Tables<'a> {
     /// Window origin of each output pixel in the padded plane.
     pub(crate) pixels: &'a [usize],
@@ -411,7 +412,18 @@ impl GroupedConv2d {
         }
         // Rejects a bad activation argument before any thread starts.
         activation::forward_in_place(self.activation, &mut [], self.filters)?;
-        let (shared, slots) = ws.split(threads::current().min(batch));
+        // Fewer images than threads (inference on one image): each image's
+        // output pixels are split into parts too.
+        let threads_wanted = threads::current();
+        let pixels = self.pixels();
+        let parts = if batch >= threads_wanted {
+            1
+        } else {
+            threads_wanted.div_ceil(batch)
+        };
+        let part_rows = pixels.div_ceil(parts);
+        let parts = pixels.div_ceil(part_rows);
+        let (shared, slots) = ws.split(threads_wanted.min(batch * parts));
         let ([], indices) = shared.parts([], self.table_lens());
         let tables = self.fill_tables(indices);
         let plane_len = self.plane_len();
@@ -419,7 +431,9 @@ impl GroupedConv2d {
         let p = self.padded_input();
         let outputs = SharedSlice::new(y);
         let failure = Mutex::new(None);
-        threads::run_on(slots.len(), batch, &|n, slot| {
+        threads::run_on(slots.len(), batch * parts, &|task, slot| {
+            let (n, part) = (task / parts, task % parts);
+            let rows = part * part_rows..((part + 1) * part_rows).min(pixels);
             let mut scratch = lock(&slots[slot]);
             let ([plane], []) = scratch.parts([plane_len], []);
             let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
@@ -432,10 +446,15 @@ impl GroupedConv2d {
                 &p,
                 plane,
             );
-            // SAFETY: each task writes its own image.
-            let out = unsafe { outputs.range(n * self.out_len()..(n + 1) * self.out_len()) };
+            let first = n * pixels + rows.start;
+            // SAFETY: each task writes its own rows of its own image.
+            let out = unsafe { outputs.range(first * self.filters..(first + rows.len()) * self.filters) };
+            let part_tables = Tables {
+                pixels: &tables.pixels[rows],
+                ..tables
+            };
             let result = self
-                .correlate(&tables, plane, kernel, bias, out, false)
+                .correlate(&part_tables, plane, kernel, bias, out, false)
                 .and_then(|()| activation::forward_rows(self.activation, out, self.filters, self.filters));
             record(&failure, result);
         });
