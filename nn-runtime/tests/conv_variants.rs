@@ -1002,3 +1002,75 @@ fn keras_conv2d_transpose_output_sizes_and_values() {
         assert_close(name, &y, &expected, 1e-5);
     }
 }
+
+#[test]
+fn absurd_sizes_nan_inputs_and_concurrent_calls() {
+    // Sizes whose products overflow are an error, not a panic.
+    let huge = ConvAxis::new(1 << 40, 1, 1, 1, Padding::Valid).unwrap();
+    let conv = GroupedConv2d {
+        rows: huge,
+        cols: huge,
+        in_channels: 1 << 20,
+        filters: 1,
+        groups: 1,
+        activation: Activation::Linear,
+    };
+    let err = conv
+        .forward(1, &[], &[], None, &mut [], &mut Workspace::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("overflow the address space"), "{err}");
+
+    // A NaN input reaches exactly the outputs whose windows read it.
+    let a = ConvAxis::new(5, 3, 1, 2, Padding::Same).unwrap();
+    let conv = GroupedConv2d::depthwise(a, a, 2, 1, Activation::Relu);
+    let mut x = vec![0.5; conv.in_len()];
+    x[0] = f32::NAN; // pixel (0, 0), channel 0
+    let kernel = vec![1.0; conv.kernel_len()];
+    let mut y = vec![0.0; conv.out_len()];
+    conv.forward(1, &x, &kernel, None, &mut y, &mut Workspace::new())
+        .unwrap();
+    for oy in 0..5 {
+        for ox in 0..5 {
+            // Dilation 2, padding 2: output (oy, ox) reads rows oy-2, oy, oy+2.
+            let reads = oy % 2 == 0 && oy <= 2 && ox % 2 == 0 && ox <= 2;
+            assert_eq!(y[(oy * 5 + ox) * 2].is_nan(), reads, "({oy}, {ox})");
+            assert!(
+                !y[(oy * 5 + ox) * 2 + 1].is_nan(),
+                "channel 1 never reads the NaN"
+            );
+        }
+    }
+
+    // Two threads calling the same layer at once get the one-thread answer.
+    let b = ConvAxis::new(9, 3, 2, 1, Padding::Same).unwrap();
+    let conv = GroupedConv2d {
+        rows: b,
+        cols: b,
+        in_channels: 4,
+        filters: 6,
+        groups: 2,
+        activation: Activation::Tanh,
+    };
+    let x = random_vec(&mut rng(21), 3 * conv.in_len());
+    let kernel = random_vec(&mut rng(22), conv.kernel_len());
+    let mut expected = vec![0.0; 3 * conv.out_len()];
+    conv.forward(3, &x, &kernel, None, &mut expected, &mut Workspace::new())
+        .unwrap();
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut y = vec![0.0; 3 * conv.out_len()];
+                    let mut ws = Workspace::new();
+                    for _ in 0..20 {
+                        conv.forward(3, &x, &kernel, None, &mut y, &mut ws).unwrap();
+                    }
+                    y
+                })
+            })
+            .collect();
+        for run in runs {
+            assert_eq!(run.join().unwrap(), expected);
+        }
+    });
+}

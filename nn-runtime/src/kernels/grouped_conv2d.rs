@@ -163,6 +163,27 @@ impl GroupedConv2d {
                 ),
             });
         }
+        // Every length the kernel computes, checked once here so that the
+        // plain arithmetic elsewhere cannot overflow.
+        let (r, c) = (&self.rows, &self.cols);
+        let lengths: [&[usize]; 5] = [
+            &[batch, r.input, c.input, self.in_channels],
+            &[batch, r.output, c.output, self.filters],
+            &[r.padded_len(), c.padded_len(), self.in_channels],
+            &[r.kernel, c.kernel, self.in_channels, self.filters],
+            &[r.output, c.output, r.kernel, c.kernel, self.in_channels],
+        ];
+        let fits = lengths.iter().all(|dims| {
+            dims.iter()
+                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+                .is_some()
+        });
+        if !fits {
+            return Err(KernelError::InvalidArgument {
+                kernel,
+                message: format!("the sizes of {self:?} at batch {batch} overflow the address space"),
+            });
+        }
         Ok(())
     }
 
