@@ -33,7 +33,7 @@ pub struct Conv2dTranspose {
 
 impl Conv2dTranspose {
     /// The layer Keras builds for an `in_h x in_w x in_channels` input.
-    pub fn new(
+    pub const fn new(
         rows: ConvAxis,
         cols: ConvAxis,
         in_channels: usize,
