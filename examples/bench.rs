@@ -17,49 +17,15 @@
 //! each peer that is built (burn-flex, burn-ndarray, candle, dfdx; residual
 //! network only) for the same thread counts and prints nn's ratio to each.
 
+#[path = "networks/lecture.rs"]
+mod lecture;
+
 use std::process::Command;
 use std::time::Instant;
 
+use lecture::{InceptionNet, ResidualNet};
 use nn::prelude::*;
 use nn::rand::SeedableRng;
-
-network! {
-    fn residual(x, n) {
-        let a = Conv2D(n, 3, padding = same, activation = relu)(x);
-        let z = Conv2D(n, 3, padding = same)(a);
-        relu(add(z, x))
-    }
-
-    fn inception(x, n) {
-        let a = Conv2D(n, 1, activation = relu)(x);
-        let b = Conv2D(n, 1, activation = relu)(x);
-        let b = Conv2D(n, 3, activation = relu, padding = same)(b);
-        let c = Conv2D(n, 1, activation = relu)(x);
-        let c = Conv2D(n, 5, activation = relu, padding = same)(c);
-        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
-        let d = Conv2D(n, 1, activation = relu, padding = same)(d);
-        concat([a, b, c, d])
-    }
-
-    pub struct ResidualNet {
-        input x: [64, 64, 3];
-        let x0 = Conv2D(16, 3, padding = same, activation = relu)(x);
-        let x1 = residual(x0, 16);
-        let x2 = Conv2D(32, 3, padding = same, activation = relu)(x1);
-        let x2 = MaxPooling2D(2)(x2);
-        let x2 = residual(x2, 32);
-        let x2 = MaxPooling2D(2)(x2);
-        output y = Dense(6, activation = softmax)(flatten(x2));
-    }
-
-    pub struct InceptionNet {
-        input x: [64, 64, 3];
-        let x1 = inception(x, 16);
-        let x2 = MaxPooling2D(3, strides = 2)(x1);
-        let x3 = inception(x2, 32);
-        output y = Dense(6, activation = softmax)(flatten(x3));
-    }
-}
 
 const BATCH: usize = 32;
 

@@ -12,50 +12,16 @@
 //! (`Trainer::fit_distributed`, Adam, categorical cross-entropy), and 50
 //! all-reduces of a gradient-sized buffer after 10 warm-up ones.
 
+#[path = "networks/lecture.rs"]
+mod lecture;
+
 use std::process::Command;
 use std::time::Instant;
 
+use lecture::{InceptionNet, ResidualNet};
 use nn::prelude::*;
 use nn::rand::{Rng, SeedableRng};
 use nn::runtime::train::distributed::{self, Replicas};
-
-network! {
-    fn residual(x, n) {
-        let a = Conv2D(n, 3, padding = same, activation = relu)(x);
-        let z = Conv2D(n, 3, padding = same)(a);
-        relu(add(z, x))
-    }
-
-    fn inception(x, n) {
-        let a = Conv2D(n, 1, activation = relu)(x);
-        let b = Conv2D(n, 1, activation = relu)(x);
-        let b = Conv2D(n, 3, activation = relu, padding = same)(b);
-        let c = Conv2D(n, 1, activation = relu)(x);
-        let c = Conv2D(n, 5, activation = relu, padding = same)(c);
-        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
-        let d = Conv2D(n, 1, activation = relu, padding = same)(d);
-        concat([a, b, c, d])
-    }
-
-    pub struct ResidualNet {
-        input x: [64, 64, 3];
-        let x0 = Conv2D(16, 3, padding = same, activation = relu)(x);
-        let x1 = residual(x0, 16);
-        let x2 = Conv2D(32, 3, padding = same, activation = relu)(x1);
-        let x2 = MaxPooling2D(2)(x2);
-        let x2 = residual(x2, 32);
-        let x2 = MaxPooling2D(2)(x2);
-        output y = Dense(6, activation = softmax)(flatten(x2));
-    }
-
-    pub struct InceptionNet {
-        input x: [64, 64, 3];
-        let x1 = inception(x, 16);
-        let x2 = MaxPooling2D(3, strides = 2)(x1);
-        let x3 = inception(x2, 32);
-        output y = Dense(6, activation = softmax)(flatten(x3));
-    }
-}
 
 const GLOBAL_BATCH: usize = 32;
 const TIMED_EPOCHS: usize = 3;

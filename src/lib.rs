@@ -108,7 +108,16 @@
 //! everything [`prelude::Trainer`] needs to `fit`, `evaluate` and `predict`.
 //!
 //! See the [`guide`] for the lecture's Keras code beside its `network!` version.
+//!
+//! With the cargo feature `applications`, `nn::applications` holds
+//! keras.applications networks (`VGG16`, `ResNet50`, `DenseNet121`) with
+//! Keras's layers and parameter counts.
 
+// `network!` expansions name `::nn::...`; inside this crate that is itself.
+extern crate self as nn;
+
+#[cfg(feature = "applications")]
+pub mod applications;
 pub mod guide;
 
 pub use nn_macros::network;

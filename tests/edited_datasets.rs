@@ -89,3 +89,41 @@ fn fit_with_validation<M: Model>(net: &mut M, validation: &Dataset) -> Result<Hi
     let mut trainer = Trainer::new(Adam::new(1e-3), Loss::CategoricalCrossentropy);
     trainer.fit(net, &data(6), Some(validation), &quiet(), &mut [])
 }
+
+#[test]
+fn to_array_and_select_report_an_edited_column() {
+    // `to_array` used to panic on a column that is no longer whole samples.
+    for (message, data) in edited() {
+        let column = if message.starts_with("input") {
+            &data.inputs[0]
+        } else {
+            &data.targets[0]
+        };
+        match column.to_array() {
+            // The reshaped column still holds whole samples of its new shape.
+            Ok(array) => assert_eq!(array.len(), column.data.len(), "{message}"),
+            Err(err) => assert!(matches!(err, NnError::ColumnLength { .. }), "{message}: {err:?}"),
+        }
+        let err = data.select(&[0, 1]).unwrap_err();
+        assert!(err.to_string().contains(message), "{err}");
+    }
+    let mut short = data(6);
+    short.inputs[0].data.truncate(5);
+    let err = short.inputs[0].to_array().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Column::to_array: column holds 5 floats, not 1 samples of shape [4]"
+    );
+}
+
+#[test]
+fn a_sample_shape_whose_size_overflows_is_reported() {
+    // `sample_len` multiplied the edited shape and overflowed (a panic).
+    let mut data = data(6);
+    data.inputs[0].sample_shape = vec![usize::MAX, 2];
+    assert!(data.inputs[0].to_array().is_err());
+    let mut net = Small::new(&mut common::rng(1));
+    let mut trainer = Trainer::new(Adam::new(1e-3), Loss::CategoricalCrossentropy);
+    let err = trainer.fit(&mut net, &data, None, &quiet(), &mut []).unwrap_err();
+    assert!(matches!(err, NnError::ColumnLength { .. }), "{err:?}");
+}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nn::prelude::*;
 
@@ -22,10 +22,8 @@ network! {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-hostile-weights-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn scratch(name: &str) -> common::TempPath {
+    common::TempPath::new("hostile-weights", name)
 }
 
 /// A safetensors file from its JSON header and data bytes, built by hand so
@@ -151,4 +149,42 @@ fn a_directory_or_a_missing_file_is_an_error_naming_the_path() {
         assert!(err.contains(&path.display().to_string()), "{err}");
     }
     assert!(dir.is_dir(), "saving over a directory removed it");
+}
+
+/// Runs `load` on a thread and waits at most 20 s for it: a load that
+/// blocks (opening a FIFO with no writer) fails the test instead of hanging.
+fn within_seconds(what: &str, load: impl FnOnce() -> Result<(), NnError> + Send + 'static) -> NnError {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(load()).ok());
+    match result.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(outcome) => outcome.expect_err(what),
+        Err(_) => panic!("loading {what} did not return"),
+    }
+}
+
+#[test]
+fn devices_and_pipes_are_refused_without_reading_them() {
+    // `/dev/zero` never ends (reading it exhausted memory and aborted);
+    // opening a FIFO with no writer blocked forever.
+    let dir = common::TempDir::new("hostile-pipes");
+    let fifo = dir.join("weights.safetensors");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    for path in [Path::new("/dev/zero").to_path_buf(), fifo] {
+        let shown = path.display().to_string();
+        let load_path = path.clone();
+        let err = within_seconds(&shown, move || {
+            Twin::new(&mut common::rng(3)).load_weights(&load_path)
+        });
+        assert!(matches!(err, NnError::InvalidFile { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("`{shown}` is a device, pipe or socket, not a file")
+        );
+        let keras_path = path.clone();
+        let err = within_seconds(&shown, move || {
+            Twin::new(&mut common::rng(3)).load_keras_weights(&keras_path)
+        });
+        assert!(err.to_string().contains("not a file"), "{err}");
+    }
 }

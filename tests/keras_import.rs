@@ -12,10 +12,10 @@ use nn::prelude::*;
 use safetensors::SafeTensors;
 
 network! {
-    /// The fixture's model, statement for statement.
-    struct Branchy {
-        input image: [8, 8, 3];
-        let h = Conv2D(6, 3, padding = same, activation = relu)(image);
+    /// The fixture's model up to its last hidden layer, statement for
+    /// statement, with the first convolution `width` filters wide.
+    fn branchy_trunk(image, width) {
+        let h = Conv2D(width, 3, padding = same, activation = relu)(image);
         let h = BatchNormalization()(h);
         let shortcut = Conv2D(8, 1, strides = 2)(h);
         let a = Conv2D(8, 3, strides = 2, padding = same, activation = relu)(h);
@@ -23,24 +23,29 @@ network! {
         let a = BatchNormalization(epsilon = 0.01)(a);
         let h = relu(add(a, shortcut));
         let h = MaxPooling2D(2)(h);
-        let h = Dense(10, activation = tanh)(flatten(h));
+        Dense(10, activation = tanh)(flatten(h))
+    }
+
+    /// The fixture's model.
+    struct Branchy {
+        input image: [8, 8, 3];
+        // The trunk first: layers are named in the order they are built.
+        let h = branchy_trunk(image, 6);
         output probs = Dense(4, activation = softmax)(h);
     }
 
-    /// Branchy with wider convolutions and an extra dense layer.
+    /// Branchy with a wider first convolution and an extra dense layer.
     struct NotBranchy {
         input image: [8, 8, 3];
-        let h = Conv2D(7, 3, padding = same, activation = relu)(image);
-        let h = BatchNormalization()(h);
-        let shortcut = Conv2D(8, 1, strides = 2)(h);
-        let a = Conv2D(8, 3, strides = 2, padding = same, activation = relu)(h);
-        let a = Conv2D(8, 3, padding = same, use_bias = false)(a);
-        let a = BatchNormalization(epsilon = 0.01)(a);
-        let h = relu(add(a, shortcut));
-        let h = MaxPooling2D(2)(h);
-        let h = Dense(10, activation = tanh)(flatten(h));
+        let h = branchy_trunk(image, 7);
         let h = Dense(10, activation = tanh)(h);
         output probs = Dense(4, activation = softmax)(h);
+    }
+
+    /// Branchy without its last dense layer.
+    struct Truncated {
+        input image: [8, 8, 3];
+        output features = branchy_trunk(image, 6);
     }
 }
 
@@ -145,20 +150,6 @@ fn a_keras_file_for_another_network_is_reported_whole_and_changes_nothing() {
 #[test]
 fn unexpected_keras_tensors_and_bad_files_are_errors() {
     // Branchy's weights into a network without its last dense layer.
-    network! {
-        struct Truncated {
-            input image: [8, 8, 3];
-            let h = Conv2D(6, 3, padding = same, activation = relu)(image);
-            let h = BatchNormalization()(h);
-            let shortcut = Conv2D(8, 1, strides = 2)(h);
-            let a = Conv2D(8, 3, strides = 2, padding = same, activation = relu)(h);
-            let a = Conv2D(8, 3, padding = same, use_bias = false)(a);
-            let a = BatchNormalization(epsilon = 0.01)(a);
-            let h = relu(add(a, shortcut));
-            let h = MaxPooling2D(2)(h);
-            output features = Dense(10, activation = tanh)(flatten(h));
-        }
-    }
     let mut net = Truncated::new(&mut common::rng(1));
     let err = net
         .load_keras_weights(fixture("branchy.keras.safetensors"))

@@ -100,7 +100,7 @@ fn per_output_metrics_are_named_and_accumulate_like_a_single_computation() {
         .confusion_matrix(&mut net, &train, 2, 7)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("no output 2"), "{err}");
+    assert!(err.contains("output index 2 is out of range"), "{err}");
 }
 
 #[test]

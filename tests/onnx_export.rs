@@ -4,54 +4,20 @@
 //! 1e-5 relative to each output's largest value. Together the networks use
 //! every layer kind and option `network!` has.
 
+#[path = "../examples/networks/lecture.rs"]
+mod lecture;
+
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use lecture::{InceptionNet, ResidualNet};
 use nn::ndarray::{ArrayD, IxDyn};
 use nn::prelude::*;
 use nn::rand::Rng;
 use tract_onnx::prelude::*;
 
 network! {
-    fn residual(x, n) {
-        let a = Conv2D(n, 3, padding = same, activation = relu)(x);
-        let z = Conv2D(n, 3, padding = same)(a);
-        relu(add(z, x))
-    }
-
-    fn inception(x, n) {
-        let a = Conv2D(n, 1, activation = relu)(x);
-        let b = Conv2D(n, 1, activation = relu)(x);
-        let b = Conv2D(n, 3, activation = relu, padding = same)(b);
-        let c = Conv2D(n, 1, activation = relu)(x);
-        let c = Conv2D(n, 5, activation = relu, padding = same)(c);
-        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
-        let d = Conv2D(n, 1, activation = relu, padding = same)(d);
-        concat([a, b, c, d])
-    }
-
-    /// The lecture's residual network.
-    struct ResidualNet {
-        input x: [64, 64, 3];
-        let x0 = Conv2D(16, (3, 3), strides = 1, padding = same, activation = relu)(x);
-        let x1 = residual(x0, 16);
-        let x2 = Conv2D(32, (3, 3), strides = 1, padding = same, activation = relu)(x1);
-        let x2 = MaxPooling2D((2, 2))(x2);
-        let x2 = residual(x2, 32);
-        let x2 = MaxPooling2D((2, 2))(x2);
-        output y = Dense(6, activation = softmax)(flatten(x2));
-    }
-
-    /// The lecture's inception network.
-    struct InceptionNet {
-        input x: [64, 64, 3];
-        let x1 = inception(x, 16);
-        let x2 = MaxPooling2D(3, strides = 2)(x1);
-        let x3 = inception(x2, 32);
-        output y = Dense(6, activation = softmax)(flatten(x3));
-    }
-
     /// Every layer kind and option: strided `same` convolutions on even
     /// sizes (TensorFlow pads one more at the bottom and right), `valid`,
     /// 1x1, non-square kernels and strides, no bias, every activation fused
@@ -120,10 +86,9 @@ network! {
     }
 }
 
-fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-onnx-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A file name in a scratch directory removed when the result is dropped.
+fn temp_path(name: &str) -> common::TempPath {
+    common::TempPath::new("onnx", name)
 }
 
 /// Random weights everywhere, including biases and batch-norm parameters

@@ -6,7 +6,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 
 use nn::prelude::*;
 
@@ -17,11 +16,8 @@ network! {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-protected-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("w.safetensors")
+fn scratch(name: &str) -> common::TempPath {
+    common::TempPath::new(&format!("protected-{name}"), "w.safetensors")
 }
 
 fn mode(path: &std::path::Path) -> u32 {

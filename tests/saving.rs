@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use nn::prelude::*;
@@ -20,11 +20,10 @@ network! {
     }
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-saving-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory of its own, removed when the result is dropped (also when
+/// the test fails).
+fn scratch_dir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("saving-{name}"))
 }
 
 /// Temporary files of saves (ours are `.nn-*.tmp`) in `dir`.
@@ -76,8 +75,7 @@ fn threads_saving_one_path_all_succeed_and_readers_see_whole_files() {
         });
     });
     assert!([2.0, 3.0].contains(&loaded_value(&path)));
-    assert_eq!(temporaries(&dir), Vec::<String>::new());
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(temporaries(dir.path()), Vec::<String>::new());
 }
 
 #[test]
@@ -88,7 +86,6 @@ fn a_file_name_of_255_bytes_can_be_saved() {
     let path = dir.join(&name);
     filled(4.0).save_weights(&path).unwrap();
     assert_eq!(loaded_value(&path), 4.0);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -101,14 +98,13 @@ fn a_failed_save_leaves_no_temporary_file_and_the_old_file_intact() {
     let err = filled(5.0).save_weights(&target).unwrap_err();
     assert!(matches!(err, NnError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("taken"), "{err}");
-    assert_eq!(temporaries(&dir), Vec::<String>::new());
+    assert_eq!(temporaries(dir.path()), Vec::<String>::new());
     assert_eq!(std::fs::read(target.join("keep")).unwrap(), b"x");
     // A directory that does not exist: nothing is created.
     let err = filled(5.0)
         .save_weights(dir.join("missing/w.safetensors"))
         .unwrap_err();
     assert!(matches!(err, NnError::Io { .. }), "{err:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The saving process of `killed_mid_save_leaves_the_old_file_intact`:
@@ -148,7 +144,7 @@ fn killed_mid_save_leaves_the_old_file_intact() {
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         dead_pid = child.id();
-        caught_mid_save += temporaries(&dir).len();
+        caught_mid_save += temporaries(dir.path()).len();
         let v = loaded_value(&path);
         assert!(v == 6.0 || v == 7.0, "{v}");
     }
@@ -159,7 +155,26 @@ fn killed_mid_save_leaves_the_old_file_intact() {
     // A save here removes the files the killed processes left.
     filled(8.0).save_weights(&path).unwrap();
     assert_eq!(loaded_value(&path), 8.0);
-    assert_eq!(temporaries(&dir), vec!["notes.tmp".to_string()]);
+    assert_eq!(temporaries(dir.path()), vec!["notes.tmp".to_string()]);
     eprintln!("{caught_mid_save} temporary files left by killed saves were removed");
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn non_finite_weights_are_not_saved_over_a_good_file() {
+    // `load_weights` refuses NaN weights, so saving them replaced a
+    // loadable file with one that is not.
+    let dir = scratch_dir("non-finite");
+    let path = dir.join("w.safetensors");
+    filled(0.5).save_weights(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    for bad in [f32::NAN, f32::INFINITY] {
+        let mut net = filled(0.5);
+        net.params_mut()[1234] = bad;
+        let err = net.save_weights(&path).unwrap_err();
+        assert!(matches!(err, NnError::InvalidArgument { .. }), "{err:?}");
+        assert!(err.to_string().contains(&format!("holds {bad}")), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the good file changed");
+        assert!(temporaries(dir.path()).is_empty());
+    }
+    assert_eq!(loaded_value(&path), 0.5);
 }

@@ -97,26 +97,24 @@ fn digits_reach_93_percent_test_accuracy_deterministically() {
 #[test]
 fn saved_weights_reload_to_identical_predictions() {
     let (mut net, _, test) = trained(1);
-    let dir = std::env::temp_dir().join(format!("nn-roundtrip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("roundtrip");
     let path = dir.join("digits.safetensors");
     net.save_weights(&path).unwrap();
 
     let mut fresh = DigitsNet::new(&mut common::rng(1));
     fresh.load_weights(&path).unwrap();
-    let x = test.inputs[0].to_array();
+    let x = test.inputs[0].to_array().unwrap();
     let a = predict(&mut net, &[x.view()], 100).unwrap();
     let b = predict(&mut fresh, &[x.view()], 100).unwrap();
     assert_eq!(a, b, "reloaded network predicts bit-for-bit the same");
 
     // Overwriting keeps a valid file and leaves no temporary behind.
     net.save_weights(&path).unwrap();
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers, vec![std::ffi::OsString::from("digits.safetensors")]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -145,8 +143,7 @@ fn sparse_labels_train_like_one_hot() {
 fn callbacks_stop_early_checkpoint_and_log() {
     let all = digits();
     let (train, test) = split(&all);
-    let dir = std::env::temp_dir().join(format!("nn-callbacks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("callbacks");
     let mut net = DigitsNet::new(&mut common::rng(42));
     // A learning rate this high diverges, so validation loss stops improving.
     let mut trainer = Trainer::new(Sgd::new(3.0), Loss::CategoricalCrossentropy).with_accuracy();
@@ -180,7 +177,6 @@ fn callbacks_stop_early_checkpoint_and_log() {
             assert!(e.to_string().contains("became NaN or infinite"), "{e}");
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -224,7 +220,7 @@ fn bad_inputs_are_errors_that_say_what_is_wrong() {
     // Labels out of range.
     assert_eq!(
         one_hot(&[3, 12], 10).unwrap_err().to_string(),
-        "label 12 at sample 1 is out of range for 10 classes"
+        "one_hot: label 12 at sample 1 is not a class index in 0..10"
     );
     let sparse = Dataset::new(Array4::<f32>::zeros((2, 8, 8, 1)), Array1::from(vec![1.0, 10.0])).unwrap();
     let mut sparse_trainer = Trainer::new(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy);
@@ -257,7 +253,7 @@ fn bad_inputs_are_errors_that_say_what_is_wrong() {
         fit(&mut net, &mut trainer, &data, &zero),
         "DigitsNet: batch_size must be at least 1"
     );
-    let err = predict(&mut net, &[data.inputs[0].to_array().view()], 0).unwrap_err();
+    let err = predict(&mut net, &[data.inputs[0].to_array().unwrap().view()], 0).unwrap_err();
     assert_eq!(err.to_string(), "DigitsNet: batch_size must be at least 1");
 
     // Targets that do not match the output.
@@ -281,8 +277,7 @@ fn weight_files_that_do_not_fit_are_reported_whole_and_change_nothing() {
             output digit = Dense(10, activation = softmax)(flatten(c));
         }
     }
-    let dir = std::env::temp_dir().join(format!("nn-badweights-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("badweights");
     let path = dir.join("other.safetensors");
     Other::new(&mut common::rng(1)).save_weights(&path).unwrap();
 
@@ -329,5 +324,4 @@ fn weight_files_that_do_not_fit_are_reported_whole_and_change_nothing() {
         .unwrap_err();
     assert!(err.to_string().starts_with("cannot write weights to"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), good);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

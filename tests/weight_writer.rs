@@ -34,10 +34,8 @@ network! {
     }
 }
 
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-writer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn temp_path(name: &str) -> common::TempPath {
+    common::TempPath::new("writer", name)
 }
 
 #[test]

@@ -853,6 +853,13 @@ pub fn construct(
                 .position(|s| s.name == "name")
                 .and_then(|i| values[i].as_ref().map(|(_, sp)| *sp))
                 .unwrap_or(layer.span());
+            if s.is_empty() {
+                return Err(vec![syn::Error::new(
+                    span,
+                    "a layer name cannot be empty; give one, or leave out `name` \
+                     for an automatic one (`dense_1`, ...)",
+                )]);
+            }
             Some((s, span))
         }
         _ => None,

@@ -93,6 +93,66 @@ pub enum NnError {
         value: String,
         expected: &'static str,
     },
+    /// An index past the end of what it indexes (a sample of a dataset, an
+    /// output of a network, ...).
+    IndexOutOfRange {
+        /// Who was asked: "Dataset::select", a network's name, ...
+        context: String,
+        /// What the index counts: "sample", "output", ...
+        what: &'static str,
+        index: usize,
+        len: usize,
+    },
+    /// A dataset (or a selection of one) with no samples.
+    EmptyDataset,
+    /// A dataset array without a batch axis (a 0-dimensional array).
+    NoBatchAxis {
+        /// "input 0", "target 1".
+        array: String,
+    },
+    /// Dataset arrays with different numbers of samples.
+    SampleCountMismatch {
+        /// The array that disagrees with the first one: "target 0".
+        array: String,
+        expected: usize,
+        actual: usize,
+    },
+    /// A dataset column whose data no longer holds `samples` samples of its
+    /// shape (the columns are public and may be edited after construction).
+    ColumnLength {
+        /// Where it was found: "DigitsNet: training data" (may be empty).
+        context: String,
+        /// "input array 0", "target array 1", "sample weights".
+        column: String,
+        floats: usize,
+        samples: usize,
+        sample_shape: Vec<usize>,
+    },
+    /// Arrays given by name that do not match the network's names: every
+    /// unknown, missing and repeated name at once.
+    Names { network: String, problems: Vec<String> },
+    /// A class label that is not a class index in `0..classes`.
+    Label {
+        /// Who read it: "one_hot", "sparse_categorical_crossentropy".
+        context: String,
+        label: f64,
+        /// The sample it belongs to, when known.
+        sample: Option<usize>,
+        classes: usize,
+    },
+    /// A callback monitors a value that training does not log.
+    NotLogged { monitor: String, available: Vec<String> },
+    /// An optimizer setting outside its range: a negative or NaN learning
+    /// rate, a beta outside [0, 1), an epsilon that is not > 0, ...
+    Hyperparameter {
+        optimizer: &'static str,
+        /// Keras's argument name: "learning_rate", "beta_1", ...
+        name: &'static str,
+        /// The value as given.
+        value: String,
+        /// The range, as a phrase: "a finite number >= 0".
+        expected: &'static str,
+    },
     /// Anything else, with its message.
     Other(String),
 }
@@ -195,6 +255,75 @@ impl fmt::Display for NnError {
                 value,
                 expected,
             } => write!(f, "{variable}={value:?} is not valid: expected {expected}"),
+            NnError::IndexOutOfRange {
+                context,
+                what,
+                index,
+                len,
+            } => match len.checked_sub(1) {
+                Some(last) => write!(
+                    f,
+                    "{context}: {what} index {index} is out of range; there are {len} ({what} 0 to {last})"
+                ),
+                None => write!(
+                    f,
+                    "{context}: {what} index {index} is out of range; there are none"
+                ),
+            },
+            NnError::EmptyDataset => write!(f, "the dataset is empty (0 samples)"),
+            NnError::NoBatchAxis { array } => write!(
+                f,
+                "{array} has no batch axis (a 0-dimensional array); a dataset array needs one"
+            ),
+            NnError::SampleCountMismatch {
+                array,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{array} has {actual} samples but the first array has {expected}; \
+                 inputs and targets need the same number of samples"
+            ),
+            NnError::ColumnLength {
+                context,
+                column,
+                floats,
+                samples,
+                sample_shape,
+            } => {
+                if !context.is_empty() {
+                    write!(f, "{context}: ")?;
+                }
+                write!(
+                    f,
+                    "{column} holds {floats} floats, not {samples} samples of shape {}",
+                    dims(sample_shape)
+                )
+            }
+            NnError::Names { network, problems } => write!(f, "{network}: {}", problems.join("; ")),
+            NnError::Label {
+                context,
+                label,
+                sample,
+                classes,
+            } => {
+                write!(f, "{context}: label {label}")?;
+                if let Some(sample) = sample {
+                    write!(f, " at sample {sample}")?;
+                }
+                write!(f, " is not a class index in 0..{classes}")
+            }
+            NnError::NotLogged { monitor, available } => write!(
+                f,
+                "callback monitors `{monitor}`, which this training does not report; available: {}",
+                available.join(", ")
+            ),
+            NnError::Hyperparameter {
+                optimizer,
+                name,
+                value,
+                expected,
+            } => write!(f, "{optimizer}: {name} {value} is not {expected}"),
             NnError::Other(message) => write!(f, "{message}"),
         }
     }

@@ -3,11 +3,13 @@
 //! the IDX bytes, TF-style bilinear resizing, greyscale and RGB, a seeded
 //! split, and corrupt files failing by name or skipped with a count.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use nn_runtime::io::bilinear;
 use nn_runtime::io::datasets::{idx_pair, LabelledImages};
-use nn_runtime::io::image_folder::{BadFiles, ColorMode, ImageFolder, ImageFolderOptions, LabelMode};
+use nn_runtime::io::image_folder::{self, BadFiles, ColorMode, ImageFolder, ImageFolderOptions, LabelMode};
 use nn_runtime::io::png_export::export_png_folder;
 
 /// Fashion-MNIST's classes by label; sorted, they are in another order.
@@ -287,4 +289,29 @@ fn jpeg_files_load_too() {
         .iter()
         .all(|&v| (v - 128.0 / 255.0).abs() < 3.0 / 255.0));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn decode_into_a_buffer_of_another_size_is_an_error() {
+    // `decode` copied a same-size image with `copy_from_slice`, which
+    // panicked on a destination of another length.
+    let dir = common::TempDir::new("decode-size");
+    export_png_folder(dir.path(), &fashion_test_set(), &NAMES, 1).unwrap();
+    let png = std::fs::read_dir(dir.join(NAMES[0]))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut right = vec![0.0; 28 * 28];
+    image_folder::decode(&png, (28, 28), ColorMode::Grayscale, &mut right).unwrap();
+    for (len, size, mode) in [
+        (28 * 28 - 1, (28, 28), ColorMode::Grayscale),
+        (28 * 28, (28, 28), ColorMode::Rgb),
+        (0, (0, 28), ColorMode::Grayscale),
+    ] {
+        let mut dst = vec![0.0; len];
+        let err = image_folder::decode(&png, size, mode, &mut dst).unwrap_err();
+        assert!(err.to_string().contains("not one"), "{err}");
+    }
 }

@@ -2,7 +2,8 @@
 //! here, the callbacks that steer the rate driven epoch by epoch with
 //! hand-worked expectations, and Adam's update in Keras 3's precision.
 
-use nn_runtime::spec::ModelSpec;
+mod common;
+
 use nn_runtime::train::callbacks::{Callback, CallbackContext};
 use nn_runtime::train::history::Logs;
 use nn_runtime::train::learning_rate_callbacks::{
@@ -11,17 +12,6 @@ use nn_runtime::train::learning_rate_callbacks::{
 use nn_runtime::train::optimizer::{Adam, Optimizer, Sgd};
 use nn_runtime::train::schedule::{
     CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay,
-};
-
-const SPEC: ModelSpec = ModelSpec {
-    name: "Empty",
-    inputs: &[],
-    outputs: &[],
-    params: &[],
-    layers: &[],
-    nodes: &[],
-    param_len: 0,
-    state_len: 0,
 };
 
 fn close(what: &str, actual: f32, expected: f64) {
@@ -106,7 +96,7 @@ fn a_scheduled_optimizer_uses_the_rate_of_each_step_and_refuses_to_be_set() {
 fn callbacks_cannot_set_nan_or_negative_rates() {
     let mut adam = Adam::new(1e-3);
     let (mut p, mut s) = (vec![], vec![]);
-    let mut ctx = CallbackContext::new(&SPEC, &mut p, &mut s, &mut adam);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut p, &mut s, &mut adam);
     for bad in [f32::NAN, f32::INFINITY, -1.0] {
         let err = ctx.set_learning_rate(bad).unwrap_err().to_string();
         assert!(err.contains("is not a finite number >= 0"), "{err}");
@@ -125,7 +115,7 @@ fn drive(
 ) -> Vec<f32> {
     let (mut params, mut state) = (vec![0.0f32; 2], vec![]);
     let mut rates = Vec::new();
-    let mut ctx = CallbackContext::new(&SPEC, &mut params, &mut state, optimizer);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut params, &mut state, optimizer);
     callback.on_train_begin(&mut ctx).unwrap();
     for (epoch, &v) in values.iter().enumerate() {
         let mut logs = Logs::default();
@@ -193,7 +183,7 @@ fn reduce_lr_on_plateau_names_a_missing_monitor() {
     let mut cb = ReduceLROnPlateau::new("val_loss", 0.5, 1).unwrap();
     let (mut p, mut s) = (vec![], vec![]);
     let mut sgd = Sgd::new(1.0);
-    let mut ctx = CallbackContext::new(&SPEC, &mut p, &mut s, &mut sgd);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut p, &mut s, &mut sgd);
     let mut logs = Logs::default();
     logs.set("loss", 1.0);
     let err = cb.on_epoch_end(0, &mut logs, &mut ctx).unwrap_err().to_string();
@@ -221,7 +211,7 @@ fn learning_rate_scheduler_calls_the_function_with_epoch_and_rate() {
     let mut bad = LearningRateScheduler::new(|_, _| f32::NAN);
     let (mut p, mut s) = (vec![], vec![]);
     let mut sgd = Sgd::new(1.0);
-    let mut ctx = CallbackContext::new(&SPEC, &mut p, &mut s, &mut sgd);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut p, &mut s, &mut sgd);
     let err = bad.on_epoch_begin(3, &mut ctx).unwrap_err().to_string();
     assert!(err.contains("epoch 3") && err.contains("NaN"), "{err}");
 }
@@ -231,7 +221,7 @@ fn terminate_on_nan_stops_on_nan_or_infinite_loss_only() {
     let mut cb = TerminateOnNaN::default();
     let (mut p, mut s) = (vec![], vec![]);
     let mut sgd = Sgd::new(1.0);
-    let mut ctx = CallbackContext::new(&SPEC, &mut p, &mut s, &mut sgd);
+    let mut ctx = CallbackContext::new(&common::EMPTY_SPEC, &mut p, &mut s, &mut sgd);
     cb.on_epoch_begin(2, &mut ctx).unwrap();
     cb.on_train_batch_end(0, 1e30, &mut ctx).unwrap();
     assert!(!ctx.stop_requested());

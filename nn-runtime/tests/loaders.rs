@@ -2,6 +2,8 @@
 //! in 0..=16 and a whole-number label in 0..=9; anything else is an error
 //! naming the file and the line.
 
+mod common;
+
 use nn_runtime::io::datasets;
 use nn_runtime::NnError;
 
@@ -12,13 +14,9 @@ fn row(pixel: &str, label: &str) -> String {
 }
 
 fn load(name: &str, text: &str) -> Result<datasets::LabelledImages, NnError> {
-    let dir = std::env::temp_dir().join(format!("nn-digits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = common::TempPath::new("digits", name);
     std::fs::write(&path, text).unwrap();
-    let result = datasets::digits(&path);
-    std::fs::remove_file(&path).unwrap();
-    result
+    datasets::digits(&path)
 }
 
 #[test]

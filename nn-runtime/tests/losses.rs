@@ -163,3 +163,43 @@ fn sparse_labels_out_of_range_are_errors() {
         "sparse_categorical_crossentropy: label 2 is not a class index in 0..2"
     );
 }
+
+#[test]
+fn empty_partial_and_mismatched_buffers_are_errors() {
+    let loss = Loss::MeanSquaredError;
+    // No rows: the mean over none was 0/0, returned as Ok(NaN).
+    let err = loss.evaluate(3, &[], &[], false, 1.0, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "mean_squared_error: 0 predictions are not one or more whole rows of width 3"
+    );
+    // A partial row was dropped from the mean without a word.
+    assert!(loss.evaluate(2, &[0.5; 3], &[0.0; 2], false, 1.0, None).is_err());
+    assert!(loss.evaluate(0, &[0.5; 3], &[0.0; 3], false, 1.0, None).is_err());
+    // A gradient buffer shorter than the predictions was indexed past its end.
+    let mut short = [0.0f32; 1];
+    let err = loss
+        .evaluate(1, &[0.5, 0.25], &[0.0, 0.0], false, 1.0, Some(&mut short))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "mean_squared_error: the gradient buffer holds 1 values for 2 predictions; give one per prediction"
+    );
+    for loss in [
+        Loss::CategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy,
+        Loss::BinaryCrossentropy,
+    ] {
+        let target = vec![0.0; loss.target_len(2, 2)];
+        let mut short = [0.0f32; 3];
+        assert!(loss
+            .evaluate(2, &[0.5; 4], &target, false, 1.0, Some(&mut short))
+            .is_err());
+    }
+    // Whole rows and a full buffer still work.
+    let mut grad = [0.0f32; 2];
+    let value = loss
+        .evaluate(1, &[0.5, 0.25], &[0.0, 0.0], false, 1.0, Some(&mut grad))
+        .unwrap();
+    assert!((value - (0.25 + 0.0625) / 2.0).abs() < 1e-7, "{value}");
+}

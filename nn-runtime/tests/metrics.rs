@@ -3,6 +3,7 @@
 use nn_runtime::report::confusion::ConfusionMatrix;
 use nn_runtime::train::loss::Loss;
 use nn_runtime::train::metric::Metric;
+use nn_runtime::NnError;
 
 fn metric(name: &str) -> Metric {
     Metric::named(name).unwrap()
@@ -149,7 +150,8 @@ fn confusion_matrix_counts_and_prints() {
         3,
         &ROWS,
         &[1.0, 0.0, 1.0, 2.0],
-    );
+    )
+    .unwrap();
     // Row 0: dog as dog; row 1: cat as cat; row 2: dog as bird; row 3: NaN.
     assert_eq!((m.count(1, 1), m.count(0, 0), m.count(1, 2)), (1, 1, 1));
     assert_eq!((m.total(), m.unpredictable), (3, 1));
@@ -163,6 +165,46 @@ fn confusion_matrix_counts_and_prints() {
     assert!(svg.starts_with("<svg") && svg.contains(">bird</text>") && svg.trim_end().ends_with("</svg>"));
     // Binary output: one unit, classes 0 and 1.
     let mut b = ConfusionMatrix::numbered(2);
-    b.add(Loss::BinaryCrossentropy, 1, &[0.9, 0.2, 0.7], &[1.0, 1.0, 0.0]);
+    b.add(Loss::BinaryCrossentropy, 1, &[0.9, 0.2, 0.7], &[1.0, 1.0, 0.0])
+        .unwrap();
     assert_eq!((b.count(1, 1), b.count(1, 0), b.count(0, 1)), (1, 1, 1));
+}
+
+#[test]
+fn confusion_matrix_refuses_what_it_cannot_count() {
+    let mut m = ConfusionMatrix::numbered(3);
+    let before = m.clone();
+    // Fewer targets than rows: indexed past the end (a panic).
+    assert!(m
+        .add(Loss::SparseCategoricalCrossentropy, 3, &ROWS, &[1.0])
+        .is_err());
+    // A label that is no class (NaN read as class 0, 3.7 as class 3, 7 as
+    // an "unpredictable" row).
+    for label in [f32::NAN, 3.7, 7.0, -1.0] {
+        let err = m
+            .add(
+                Loss::SparseCategoricalCrossentropy,
+                3,
+                &ROWS,
+                &[1.0, 0.0, label, 2.0],
+            )
+            .unwrap_err();
+        assert!(matches!(err, NnError::Label { .. }), "{err:?}");
+    }
+    // Outputs of another width than the matrix's classes.
+    assert!(m
+        .add(Loss::CategoricalCrossentropy, 4, &[0.25; 8], &[0.25; 8])
+        .is_err());
+    assert!(m.add(Loss::BinaryCrossentropy, 1, &[0.5], &[1.0]).is_err());
+    assert_eq!(m, before, "a refused batch counts nothing");
+    // A class the matrix does not have was never predicted, and is not
+    // another cell's count.
+    m.add(
+        Loss::SparseCategoricalCrossentropy,
+        3,
+        &ROWS,
+        &[1.0, 0.0, 1.0, 2.0],
+    )
+    .unwrap();
+    assert_eq!((m.count(0, 5), m.count(5, 0), m.count(1, 2)), (0, 0, 1));
 }

@@ -2,6 +2,8 @@
 //! update rules, over several steps with changing gradients.
 
 use nn_runtime::train::optimizer::{Adam, Optimizer, RmsProp, Sgd};
+use nn_runtime::train::schedule::LearningRateSchedule;
+use nn_runtime::NnError;
 
 fn grads(step: usize) -> Vec<f32> {
     vec![0.5 - step as f32 * 0.1, -1.0, 2.0 * (step as f32 + 1.0), 1e-3]
@@ -89,4 +91,135 @@ fn adam_decay_lowers_the_learning_rate_over_time() {
     adam.step(&mut w, &grads(0));
     adam.step(&mut w, &grads(1));
     assert!((adam.learning_rate() - 0.01 / 2.0).abs() < 1e-9);
+}
+
+/// A schedule that turns NaN after two steps.
+struct BreaksAfterTwo;
+
+impl LearningRateSchedule for BreaksAfterTwo {
+    fn rate(&self, step: u64) -> f32 {
+        if step < 2 {
+            0.1
+        } else {
+            f32::NAN
+        }
+    }
+}
+
+#[test]
+fn check_names_each_setting_out_of_range_with_its_value() {
+    let mut adam = Adam::new(1e-3);
+    adam.beta_2 = f64::NAN;
+    let mut adam_eps = Adam::new(1e-3);
+    adam_eps.epsilon = -1e-7;
+    let mut adam_decay = Adam::new(1e-3);
+    adam_decay.decay = -0.5;
+    let mut rms = RmsProp::new(1e-3);
+    rms.rho = 1.0;
+    let mut rms_momentum = RmsProp::new(1e-3);
+    rms_momentum.momentum = 2.0;
+    let cases: Vec<(Box<dyn Optimizer>, &str, &str)> = vec![
+        (
+            Box::new(Sgd::new(-1.0)),
+            "learning_rate",
+            "SGD: learning_rate -1 is not a finite number >= 0",
+        ),
+        (
+            Box::new(Sgd::new(f32::NAN)),
+            "learning_rate",
+            "SGD: learning_rate NaN is not a finite number >= 0",
+        ),
+        (
+            Box::new(Sgd::with_momentum(0.1, 1.5, true)),
+            "momentum",
+            "SGD: momentum 1.5 is not a number in [0, 1]",
+        ),
+        (
+            Box::new(Adam::new(f32::INFINITY)),
+            "learning_rate",
+            "Adam: learning_rate inf is not a finite number >= 0",
+        ),
+        (
+            Box::new(Adam::with_betas(1e-3, 0.9, 1.0)),
+            "beta_2",
+            "Adam: beta_2 1 is not a number in [0, 1)",
+        ),
+        (
+            Box::new(Adam::with_betas(1e-3, -0.1, 0.999)),
+            "beta_1",
+            "Adam: beta_1 -0.1 is not a number in [0, 1)",
+        ),
+        (
+            Box::new(adam),
+            "beta_2",
+            "Adam: beta_2 NaN is not a number in [0, 1)",
+        ),
+        (
+            Box::new(adam_eps),
+            "epsilon",
+            "Adam: epsilon -0.0000001 is not a finite number > 0",
+        ),
+        (
+            Box::new(adam_decay),
+            "decay",
+            "Adam: decay -0.5 is not a finite number >= 0",
+        ),
+        (
+            Box::new(RmsProp::new(-1e-3)),
+            "learning_rate",
+            "RMSprop: learning_rate -0.001 is not a finite number >= 0",
+        ),
+        (Box::new(rms), "rho", "RMSprop: rho 1 is not a number in [0, 1)"),
+        (
+            Box::new(rms_momentum),
+            "momentum",
+            "RMSprop: momentum 2 is not a number in [0, 1]",
+        ),
+    ];
+    for (optimizer, setting, message) in cases {
+        let err = optimizer.check().unwrap_err();
+        assert!(
+            matches!(&err, NnError::Hyperparameter { name, .. } if *name == setting),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), message);
+    }
+    // Keras's defaults, and the edges of each range, are accepted.
+    Adam::new(0.0).check().unwrap();
+    Adam::with_betas(1e-3, 0.0, 0.0).check().unwrap();
+    Sgd::with_momentum(0.1, 1.0, true).check().unwrap();
+    RmsProp::new(1e-3).check().unwrap();
+}
+
+#[test]
+fn set_learning_rate_refuses_a_bad_rate_and_keeps_the_old_one() {
+    let mut adam = Adam::new(1e-3);
+    for bad in [f32::NAN, f32::NEG_INFINITY, -1e-3] {
+        let err = adam.set_learning_rate(bad).unwrap_err();
+        assert!(matches!(err, NnError::Hyperparameter { .. }), "{err:?}");
+    }
+    assert_eq!(adam.learning_rate(), 1e-3);
+}
+
+#[test]
+fn a_scheduled_optimizer_checks_its_schedules_rate_and_the_inner_settings() {
+    let mut scheduled = Sgd::new(0.0).scheduled(BreaksAfterTwo);
+    let mut w = vec![1.0f32];
+    for _ in 0..2 {
+        scheduled.check().unwrap();
+        scheduled.step(&mut w, &[1.0]);
+    }
+    let err = scheduled.check().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "SGD: learning_rate NaN is not a finite number >= 0"
+    );
+    // The inner optimizer's own rate is replaced by the schedule's, so a
+    // NaN there is not an error; its other settings are checked.
+    Sgd::new(f32::NAN).scheduled(BreaksAfterTwo).check().unwrap();
+    let err = Sgd::with_momentum(0.0, 7.0, false)
+        .scheduled(BreaksAfterTwo)
+        .check()
+        .unwrap_err();
+    assert!(err.to_string().contains("momentum 7"), "{err}");
 }

@@ -139,3 +139,8 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: f32) {
         );
     }
 }
+
+#[path = "../../nn-runtime/tests/common/temp_dir.rs"]
+mod temp_dir;
+#[allow(unused_imports)] // each test crate uses what it needs
+pub use temp_dir::{TempDir, TempPath};

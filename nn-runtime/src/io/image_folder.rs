@@ -306,6 +306,22 @@ pub fn decode(path: &Path, size: (usize, usize), mode: ColorMode, dst: &mut [f32
             path.display()
         ))
     };
+    let wanted = size
+        .0
+        .checked_mul(size.1)
+        .and_then(|n| n.checked_mul(mode.channels()));
+    if wanted != Some(dst.len()) || dst.is_empty() {
+        return Err(NnError::invalid_argument(
+            "image_folder::decode",
+            format!(
+                "the destination holds {} floats, not one {}x{}x{} image",
+                dst.len(),
+                size.0,
+                size.1,
+                mode.channels()
+            ),
+        ));
+    }
     let image = image::ImageReader::open(path)
         .map_err(|e| io_error(path, "open", e))?
         .with_guessed_format()

@@ -14,7 +14,6 @@
 //! the same paths as keys, which is what this module reads.
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::path::Path;
 
 use safetensors::SafeTensors;
@@ -159,11 +158,6 @@ pub fn from_bytes(spec: &ModelSpec, bytes: &[u8], origin: &str) -> Result<(Vec<f
 
 /// Reads and checks converted Keras 3 weights in `path`.
 pub fn load(spec: &ModelSpec, path: &Path) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let bytes = fs::read(path).map_err(|e| {
-        NnError::Other(format!(
-            "cannot read Keras weights from `{}`: {e}",
-            path.display()
-        ))
-    })?;
+    let bytes = super::whole_file::read("read Keras weights from", path)?;
     from_bytes(spec, &bytes, &path.display().to_string())
 }

@@ -10,4 +10,5 @@ pub mod keras;
 pub mod onnx;
 pub mod png_export;
 pub mod weights;
+pub mod whole_file;
 pub mod writer;

@@ -12,7 +12,6 @@
 //! architecture fingerprint ([`super::writer`]).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -22,6 +21,18 @@ use crate::spec::{ModelSpec, ParamSpec};
 
 /// The file's bytes for these parameters and state.
 pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u8>, NnError> {
+    if params.len() != spec.param_len || state.len() != spec.state_len {
+        return Err(NnError::invalid_argument(
+            spec.name,
+            format!(
+                "{} parameters and {} state values given, the network has {} and {}",
+                params.len(),
+                state.len(),
+                spec.param_len,
+                spec.state_len
+            ),
+        ));
+    }
     let bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = spec
         .params
         .iter()
@@ -43,7 +54,23 @@ pub fn to_bytes(spec: &ModelSpec, params: &[f32], state: &[f32]) -> Result<Vec<u
 }
 
 /// Writes the weights to `path` atomically (see [`crate::io::atomic`]).
+/// NaN or infinite weights are refused: `load` refuses such a file, so
+/// writing it would replace a loadable file with one that is not.
 pub fn save(spec: &ModelSpec, params: &[f32], state: &[f32], path: &Path) -> Result<(), NnError> {
+    for p in spec.params {
+        let source = if p.trainable { params } else { state };
+        let values = source.get(p.offset..p.offset + p.len).unwrap_or(&[]);
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(NnError::invalid_argument(
+                spec.name,
+                format!(
+                    "`{}` holds {bad}; weights that are not finite are not saved (`{}` is left as it was)",
+                    p.key,
+                    path.display()
+                ),
+            ));
+        }
+    }
     let bytes = to_bytes(spec, params, state)?;
     crate::io::atomic::write("write weights to", path, &bytes)
 }
@@ -156,6 +183,6 @@ pub(crate) fn fill(
 
 /// Reads and checks the weights in `path`.
 pub fn load(spec: &ModelSpec, path: &Path, writer: Writer) -> Result<(Vec<f32>, Vec<f32>), NnError> {
-    let bytes = fs::read(path).map_err(|e| NnError::io("read weights from", path, e))?;
+    let bytes = super::whole_file::read("read weights from", path)?;
     from_bytes(spec, &bytes, &path.display().to_string(), writer)
 }

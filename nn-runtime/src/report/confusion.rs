@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::model_error::NnError;
 use crate::train::loss::Loss;
 use crate::train::metric::argmax;
 
@@ -11,7 +12,8 @@ use crate::train::metric::argmax;
 pub struct ConfusionMatrix {
     pub class_names: Vec<String>,
     counts: Vec<u64>,
-    /// Rows whose prediction held a NaN (never counted as any class).
+    /// Rows whose prediction (or one-hot target) held a NaN, never counted
+    /// as any class.
     pub unpredictable: u64,
 }
 
@@ -35,9 +37,15 @@ impl ConfusionMatrix {
         self.class_names.len()
     }
 
-    /// How often true class `actual` was predicted as `predicted`.
+    /// How often true class `actual` was predicted as `predicted`: 0 for a
+    /// class the matrix does not have, which no row can have been.
     pub fn count(&self, actual: usize, predicted: usize) -> u64 {
-        self.counts[actual * self.classes() + predicted]
+        let n = self.classes();
+        if actual < n && predicted < n {
+            self.counts[actual * n + predicted]
+        } else {
+            0
+        }
     }
 
     /// Samples counted (excluding unpredictable ones).
@@ -54,8 +62,46 @@ impl ConfusionMatrix {
     /// Adds a batch of predictions (rows of `width`) and targets as `loss`
     /// expects them. A single unit is a binary output: classes 0 and 1 at a
     /// threshold of 0.5.
-    pub fn add(&mut self, loss: Loss, width: usize, pred: &[f32], target: &[f32]) {
-        let rows = pred.len() / width.max(1);
+    ///
+    /// Fails, counting nothing, when the buffers are not whole rows of
+    /// `width`, when `width` does not give this matrix's classes, or when a
+    /// class index is not one.
+    pub fn add(&mut self, loss: Loss, width: usize, pred: &[f32], target: &[f32]) -> Result<(), NnError> {
+        let context = "ConfusionMatrix::add";
+        let classes = if width == 1 { 2 } else { width };
+        if width == 0 || classes != self.classes() {
+            return Err(NnError::invalid_argument(
+                context,
+                format!(
+                    "outputs of width {width} give {classes} classes, the matrix has {}",
+                    self.classes()
+                ),
+            ));
+        }
+        let rows = pred.len() / width;
+        if !pred.len().is_multiple_of(width) || target.len() != loss.target_len(rows, width) {
+            return Err(NnError::invalid_argument(
+                context,
+                format!(
+                    "{} predictions and {} targets are not whole rows of width {width} for {}",
+                    pred.len(),
+                    target.len(),
+                    loss.name()
+                ),
+            ));
+        }
+        let class_index =
+            |v: f32| (v >= 0.0 && v.fract() == 0.0 && (v as usize) < classes).then_some(v as usize);
+        if loss == Loss::SparseCategoricalCrossentropy {
+            if let Some(r) = target.iter().position(|&v| class_index(v).is_none()) {
+                return Err(NnError::Label {
+                    context: context.into(),
+                    label: target[r] as f64,
+                    sample: None,
+                    classes,
+                });
+            }
+        }
         for r in 0..rows {
             let row = &pred[r * width..(r + 1) * width];
             let predicted = if width == 1 {
@@ -64,18 +110,16 @@ impl ConfusionMatrix {
                 argmax(row)
             };
             let actual = match loss {
-                Loss::SparseCategoricalCrossentropy => Some(target[r] as usize),
-                _ if width == 1 => Some((target[r] > 0.5) as usize),
+                Loss::SparseCategoricalCrossentropy => class_index(target[r]),
+                _ if width == 1 => (!target[r].is_nan()).then_some((target[r] > 0.5) as usize),
                 _ => argmax(&target[r * width..(r + 1) * width]),
             };
             match (actual, predicted) {
-                (Some(a), Some(p)) if a < self.classes() && p < self.classes() => {
-                    let n = self.classes();
-                    self.counts[a * n + p] += 1;
-                }
+                (Some(a), Some(p)) => self.counts[a * classes + p] += 1,
                 _ => self.unpredictable += 1,
             }
         }
+        Ok(())
     }
 
     /// A heat map: rows are true classes, columns predictions, each cell

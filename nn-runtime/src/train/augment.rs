@@ -16,6 +16,8 @@
 
 use rand::Rng;
 
+use crate::model_error::NnError;
+
 /// Which flips `RandomFlip` may apply (each with probability 1/2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flip {
@@ -55,11 +57,55 @@ impl Augmentation {
         self.rotation != 0.0 || self.translation != (0.0, 0.0) || self.zoom != 0.0
     }
 
+    /// Checks every factor against its range, as Keras's layers do:
+    /// finite and not negative, translations at most 1 (the whole image),
+    /// zoom below 1 (a zoom of `1 - 1` would shrink the image to nothing).
+    pub fn check(&self) -> Result<(), NnError> {
+        // (name, value, largest allowed, whether the largest itself is allowed)
+        let factors = [
+            ("rotation", self.rotation, f32::MAX, true),
+            ("translation height factor", self.translation.0, 1.0, true),
+            ("translation width factor", self.translation.1, 1.0, true),
+            ("zoom", self.zoom, 1.0, false),
+            ("contrast", self.contrast, f32::MAX, true),
+        ];
+        for (name, value, max, inclusive) in factors {
+            let below = if inclusive { value <= max } else { value < max };
+            // NaN fails both comparisons; infinity is above f32::MAX.
+            if !(value >= 0.0 && below) {
+                let range = match (max == f32::MAX, inclusive) {
+                    (true, _) => "a finite number >= 0".to_string(),
+                    (false, true) => format!("a number in [0, {max}]"),
+                    (false, false) => format!("a number in [0, {max})"),
+                };
+                return Err(NnError::invalid_argument(
+                    "Augmentation",
+                    format!("{name} {value} is not {range}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Transforms each image of `images` (`[n, h, w, c]`, flat) in place.
-    pub fn apply<R: Rng>(&self, images: &mut [f32], (h, w, c): (usize, usize, usize), rng: &mut R) {
-        let len = h * w * c;
-        if len == 0 {
-            return;
+    /// Fails, changing nothing, for a factor out of range (see
+    /// [`Augmentation::check`]) or a buffer that is not whole images.
+    pub fn apply<R: Rng>(
+        &self,
+        images: &mut [f32],
+        (h, w, c): (usize, usize, usize),
+        rng: &mut R,
+    ) -> Result<(), NnError> {
+        self.check()?;
+        let len = h
+            .checked_mul(w)
+            .and_then(|hw| hw.checked_mul(c))
+            .unwrap_or(usize::MAX);
+        if len == 0 || !images.len().is_multiple_of(len) {
+            return Err(NnError::invalid_argument(
+                "Augmentation",
+                format!("{} values are not whole images of {h}x{w}x{c}", images.len()),
+            ));
         }
         let mut scratch = if self.moves_pixels() {
             vec![0.0; len]
@@ -102,6 +148,7 @@ impl Augmentation {
                 adjust_contrast(image, c, factor);
             }
         }
+        Ok(())
     }
 }
 
@@ -230,7 +277,8 @@ mod tests {
         let batch: Vec<f32> = (0..16 * 6 * 6).map(|v| ((v * 37) % 101) as f32 / 101.0).collect();
         let run = |seed| {
             let mut b = batch.clone();
-            aug.apply(&mut b, (6, 6, 1), &mut StdRng::seed_from_u64(seed));
+            aug.apply(&mut b, (6, 6, 1), &mut StdRng::seed_from_u64(seed))
+                .unwrap();
             b
         };
         assert_eq!(run(1), run(1));
@@ -242,7 +290,8 @@ mod tests {
             ..Augmentation::default()
         };
         let mut b = batch.clone();
-        flip.apply(&mut b, (6, 6, 1), &mut StdRng::seed_from_u64(3));
+        flip.apply(&mut b, (6, 6, 1), &mut StdRng::seed_from_u64(3))
+            .unwrap();
         let mut flipped = 0;
         for (out, orig) in b.chunks(36).zip(batch.chunks(36)) {
             let mut mirror = orig.to_vec();
@@ -253,7 +302,9 @@ mod tests {
         assert!(flipped > 0 && flipped < 16, "{flipped} of 16 flipped");
         // Nothing on: unchanged.
         let mut same = batch.clone();
-        Augmentation::default().apply(&mut same, (6, 6, 1), &mut StdRng::seed_from_u64(3));
+        Augmentation::default()
+            .apply(&mut same, (6, 6, 1), &mut StdRng::seed_from_u64(3))
+            .unwrap();
         assert_eq!(same, batch);
     }
 }

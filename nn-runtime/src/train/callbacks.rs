@@ -127,13 +127,21 @@ pub(crate) fn higher_is_better(monitor: &str) -> bool {
     name.contains("acc") || ["auc", "precision", "recall"].iter().any(|m| name.ends_with(m))
 }
 
+/// Whether `value` improves on `best` by more than `min_delta`, as Keras
+/// decides: the first best is ±infinity, so a NaN never improves (and never
+/// becomes the best, whose weights would be kept or restored).
+fn improves(monitor: &str, value: f64, best: Option<f64>, min_delta: f64) -> bool {
+    if higher_is_better(monitor) {
+        value > best.unwrap_or(f64::NEG_INFINITY) + min_delta
+    } else {
+        value < best.unwrap_or(f64::INFINITY) - min_delta
+    }
+}
+
 pub(crate) fn monitored(logs: &Logs, monitor: &str) -> Result<f64, NnError> {
-    logs.get(monitor).ok_or_else(|| {
-        let names: Vec<&str> = logs.values.iter().map(|(n, _)| n.as_str()).collect();
-        NnError::Other(format!(
-            "callback monitors `{monitor}`, which this training does not report; available: {}",
-            names.join(", ")
-        ))
+    logs.get(monitor).ok_or_else(|| NnError::NotLogged {
+        monitor: monitor.to_string(),
+        available: logs.values.iter().map(|(n, _)| n.clone()).collect(),
     })
 }
 
@@ -184,12 +192,7 @@ impl Callback for EarlyStopping {
         ctx: &mut CallbackContext,
     ) -> Result<(), NnError> {
         let value = monitored(logs, &self.monitor)?;
-        let improved = match self.best {
-            None => true,
-            Some(best) if higher_is_better(&self.monitor) => value > best + self.min_delta,
-            Some(best) => value < best - self.min_delta,
-        };
-        if improved {
+        if improves(&self.monitor, value, self.best, self.min_delta) {
             self.best = Some(value);
             self.wait = 0;
             if self.restore_best_weights {
@@ -245,12 +248,7 @@ impl Callback for ModelCheckpoint {
     ) -> Result<(), NnError> {
         if self.save_best_only {
             let value = monitored(logs, &self.monitor)?;
-            let better = match self.best {
-                None => true,
-                Some(b) if higher_is_better(&self.monitor) => value > b,
-                Some(b) => value < b,
-            };
-            if !better {
+            if !improves(&self.monitor, value, self.best, 0.0) {
                 return Ok(());
             }
             self.best = Some(value);
@@ -278,8 +276,7 @@ impl CsvLogger {
 
 impl Callback for CsvLogger {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext) -> Result<(), NnError> {
-        let file = File::create(&self.path)
-            .map_err(|e| NnError::Other(format!("cannot create `{}`: {e}", self.path.display())))?;
+        let file = File::create(&self.path).map_err(|e| NnError::io("create", &self.path, e))?;
         self.file = Some(file);
         self.columns.clear();
         Ok(())
@@ -307,6 +304,6 @@ impl Callback for CsvLogger {
         text.push_str(&format!("{epoch},{}\n", row.join(",")));
         file.write_all(text.as_bytes())
             .and_then(|_| file.flush())
-            .map_err(|e| NnError::Other(format!("cannot write `{}`: {e}", self.path.display())))
+            .map_err(|e| NnError::io("write", &self.path, e))
     }
 }

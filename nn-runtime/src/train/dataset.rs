@@ -13,14 +13,19 @@ pub struct Column {
 }
 
 impl Column {
+    /// Floats per sample. An edited shape whose product overflows gives
+    /// `usize::MAX`, which no column's data can match.
     pub fn sample_len(&self) -> usize {
-        self.sample_shape.iter().product()
+        self.sample_shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .unwrap_or(usize::MAX)
     }
 
-    fn from_array(array: ArrayD<f32>) -> Result<(usize, Column), NnError> {
+    fn from_array(array: ArrayD<f32>, name: impl FnOnce() -> String) -> Result<(usize, Column), NnError> {
         let shape = array.shape().to_vec();
         let Some((&n, rest)) = shape.split_first() else {
-            return Err(NnError::Other("a dataset array needs a batch axis".into()));
+            return Err(NnError::NoBatchAxis { array: name() });
         };
         let data = match array.as_slice() {
             Some(s) => s.to_vec(),
@@ -41,12 +46,31 @@ impl Column {
         dst.copy_from_slice(&self.data[i * len..(i + 1) * len]);
     }
 
-    /// The column as an array `[n, sample_shape...]`.
-    pub fn to_array(&self) -> ArrayD<f32> {
-        let n = self.data.len() / self.sample_len().max(1);
+    /// The column as an array `[n, sample_shape...]`. Fails when the data
+    /// is not a whole number of samples (a column edited after the dataset
+    /// was built).
+    pub fn to_array(&self) -> Result<ArrayD<f32>, NnError> {
+        let len = self.sample_len();
+        let whole = if len == 0 {
+            self.data.is_empty()
+        } else {
+            self.data.len().is_multiple_of(len)
+        };
+        let length_error = || NnError::ColumnLength {
+            context: "Column::to_array".into(),
+            column: "column".into(),
+            floats: self.data.len(),
+            samples: self.data.len().checked_div(len).unwrap_or(0),
+            sample_shape: self.sample_shape.clone(),
+        };
+        if !whole {
+            return Err(length_error());
+        }
+        // A zero-sized sample holds no floats: its sample count is unknown, 0.
+        let n = self.data.len().checked_div(len).unwrap_or(0);
         let mut shape = vec![n];
         shape.extend_from_slice(&self.sample_shape);
-        ArrayD::from_shape_vec(IxDyn(&shape), self.data.clone()).expect("column length matches its shape")
+        ArrayD::from_shape_vec(IxDyn(&shape), self.data.clone()).map_err(|_| length_error())
     }
 }
 
@@ -77,14 +101,15 @@ impl Dataset {
                 .into_iter()
                 .enumerate()
                 .map(|(i, a)| {
-                    let (n, column) = Column::from_array(a)?;
+                    let (n, column) = Column::from_array(a, || format!("{what} {i}"))?;
                     match len {
                         None => len = Some(n),
                         Some(m) if m != n => {
-                            return Err(NnError::Other(format!(
-                                "{what} {i} has {n} samples but the first array has {m}; \
-                                 inputs and targets need the same number of samples"
-                            )))
+                            return Err(NnError::SampleCountMismatch {
+                                array: format!("{what} {i}"),
+                                expected: m,
+                                actual: n,
+                            })
                         }
                         Some(_) => {}
                     }
@@ -95,7 +120,7 @@ impl Dataset {
         let inputs = columns(inputs, "input")?;
         let targets = columns(targets, "target")?;
         match len {
-            Some(0) | None => Err(NnError::Other("the dataset is empty (0 samples)".into())),
+            Some(0) | None => Err(NnError::EmptyDataset),
             Some(len) => Ok(Dataset {
                 inputs,
                 targets,
@@ -124,20 +149,24 @@ impl Dataset {
     /// Weights must be finite and not negative, one per sample.
     pub fn with_sample_weight(mut self, weights: Vec<f32>) -> Result<Self, NnError> {
         if weights.len() != self.len {
-            return Err(NnError::Other(format!(
-                "{} sample weights given for {} samples; give one per sample",
-                weights.len(),
-                self.len
-            )));
+            return Err(NnError::invalid_argument(
+                "Dataset::with_sample_weight",
+                format!(
+                    "{} sample weights given for {} samples; give one per sample",
+                    weights.len(),
+                    self.len
+                ),
+            ));
         }
         if let Some((i, w)) = weights
             .iter()
             .enumerate()
             .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
         {
-            return Err(NnError::Other(format!(
-                "sample weight {w} at sample {i} is not a finite number >= 0"
-            )));
+            return Err(NnError::invalid_argument(
+                "Dataset::with_sample_weight",
+                format!("sample weight {w} at sample {i} is not a finite number >= 0"),
+            ));
         }
         self.sample_weight = Some(weights);
         Ok(self)
@@ -157,11 +186,25 @@ impl Dataset {
         self.len == 0
     }
 
-    /// The samples at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> Dataset {
+    /// The samples at `indices`, in that order (repeats allowed). Fails for
+    /// an index `>= len()`, for no indices (a dataset has samples), and for
+    /// a column edited after construction.
+    pub fn select(&self, indices: &[usize]) -> Result<Dataset, NnError> {
+        self.check_columns("Dataset::select")?;
+        if indices.is_empty() {
+            return Err(NnError::EmptyDataset);
+        }
+        if let Some(&index) = indices.iter().find(|&&i| i >= self.len) {
+            return Err(NnError::IndexOutOfRange {
+                context: "Dataset::select".into(),
+                what: "sample",
+                index,
+                len: self.len,
+            });
+        }
         let pick = |c: &Column| {
             let len = c.sample_len();
-            let mut data = Vec::with_capacity(indices.len() * len);
+            let mut data = Vec::with_capacity(indices.len().saturating_mul(len));
             for &i in indices {
                 data.extend_from_slice(&c.data[i * len..(i + 1) * len]);
             }
@@ -170,7 +213,7 @@ impl Dataset {
                 data,
             }
         };
-        Dataset {
+        Ok(Dataset {
             inputs: self.inputs.iter().map(pick).collect(),
             targets: self.targets.iter().map(pick).collect(),
             sample_weight: self
@@ -178,52 +221,58 @@ impl Dataset {
                 .as_ref()
                 .map(|w| indices.iter().map(|&i| w[i]).collect()),
             len: indices.len(),
-        }
+        })
     }
 
     /// Checks that every column still holds `len()` samples: the columns
-    /// are public, and one edited after construction may not.
-    pub(crate) fn check_columns(&self) -> Result<(), NnError> {
+    /// are public, and one edited after construction may not. `context`
+    /// leads the message ("DigitsNet: training data").
+    pub(crate) fn check_columns(&self, context: &str) -> Result<(), NnError> {
+        let mismatch = |column: String, floats: usize, sample_shape: &[usize]| NnError::ColumnLength {
+            context: context.to_string(),
+            column,
+            floats,
+            samples: self.len,
+            sample_shape: sample_shape.to_vec(),
+        };
         for (kind, columns) in [("input", &self.inputs), ("target", &self.targets)] {
             for (i, column) in columns.iter().enumerate() {
                 if self.len.checked_mul(column.sample_len()) != Some(column.data.len()) {
-                    return Err(NnError::Other(format!(
-                        "{kind} array {i} holds {} floats, not {} samples of shape {:?}",
+                    return Err(mismatch(
+                        format!("{kind} array {i}"),
                         column.data.len(),
-                        self.len,
-                        column.sample_shape
-                    )));
+                        &column.sample_shape,
+                    ));
                 }
             }
         }
-        if self.sample_weight.as_ref().is_some_and(|w| w.len() != self.len) {
-            return Err(NnError::Other(
-                "the sample weights do not match the samples".into(),
-            ));
+        match &self.sample_weight {
+            Some(w) if w.len() != self.len => Err(mismatch("sample weights".into(), w.len(), &[])),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Keras's `validation_split`: the last `fraction` of the samples (before
     /// any shuffling) become the validation set.
     pub fn split_validation(&self, fraction: f32) -> Result<(Dataset, Dataset), NnError> {
-        self.check_columns()?;
+        self.check_columns("validation_split")?;
         if !(0.0..1.0).contains(&fraction) || fraction == 0.0 {
-            return Err(NnError::Other(format!(
-                "validation_split must be in (0, 1), got {fraction}"
-            )));
+            return Err(NnError::invalid_argument(
+                "validation_split",
+                format!("must be in (0, 1), got {fraction}"),
+            ));
         }
         let val = ((self.len as f32) * fraction).round() as usize;
-        if val == 0 || val == self.len {
-            return Err(NnError::Other(format!(
-                "validation_split {fraction} of {} samples leaves an empty part",
-                self.len
-            )));
+        if val == 0 || val >= self.len {
+            return Err(NnError::invalid_argument(
+                "validation_split",
+                format!("{fraction} of {} samples leaves an empty part", self.len),
+            ));
         }
         let cut = self.len - val;
         let train: Vec<usize> = (0..cut).collect();
         let valid: Vec<usize> = (cut..self.len).collect();
-        Ok((self.select(&train), self.select(&valid)))
+        Ok((self.select(&train)?, self.select(&valid)?))
     }
 }
 
@@ -255,19 +304,39 @@ pub(crate) fn order_by_name<A>(
         }
     }
     if !problems.is_empty() {
-        return Err(NnError::Other(format!("{network}: {}", problems.join("; "))));
+        return Err(NnError::Names {
+            network: network.to_string(),
+            problems,
+        });
     }
     Ok(slots.into_iter().flatten().collect())
 }
 
 /// One-hot rows for class labels: `[n]` labels → `[n, classes]`.
 pub fn one_hot(labels: &[usize], classes: usize) -> Result<ndarray::Array2<f32>, NnError> {
-    let mut out = ndarray::Array2::zeros((labels.len(), classes));
+    // An absurd class count is an error, not an abort.
+    let len = labels
+        .len()
+        .checked_mul(classes)
+        .filter(|&len| len <= isize::MAX as usize / 4);
+    let mut zeros = Vec::new();
+    if len.is_none_or(|len| zeros.try_reserve_exact(len).is_err()) {
+        return Err(NnError::OutOfMemory {
+            what: format!("one-hot rows of {} labels and {classes} classes", labels.len()),
+            bytes: len.map_or(usize::MAX, |len| len * 4),
+        });
+    }
+    zeros.resize(labels.len() * classes, 0.0);
+    let mut out = ndarray::Array2::from_shape_vec((labels.len(), classes), zeros)
+        .map_err(|e| NnError::invalid_argument("one_hot", e.to_string()))?;
     for (i, &l) in labels.iter().enumerate() {
         if l >= classes {
-            return Err(NnError::Other(format!(
-                "label {l} at sample {i} is out of range for {classes} classes"
-            )));
+            return Err(NnError::Label {
+                context: "one_hot".into(),
+                label: l as f64,
+                sample: Some(i),
+                classes,
+            });
         }
         out[[i, l]] = 1.0;
     }

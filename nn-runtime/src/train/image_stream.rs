@@ -223,6 +223,9 @@ impl<O: Optimizer> Trainer<O> {
         let mut buffers = Self::stream_buffers::<M>(train, batch);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut rng = StdRng::seed_from_u64(config.seed);
+        if let Some(aug) = &stream_config.augmentation {
+            aug.check()?;
+        }
         let mut augment_rng = StdRng::seed_from_u64(augmentation_seed(config.seed));
         model.seed_dropout(config.seed ^ 0x9e37_79b9_7f4a_7c15);
         let mut progress = Progress::new(config.verbosity);
@@ -232,8 +235,10 @@ impl<O: Optimizer> Trainer<O> {
         let (h, w) = train.options.image_size;
         let channels = train.options.color_mode.channels();
 
-        self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
-        for epoch in 0..config.epochs {
+        // As in `fit`: a stop in `on_train_begin` means no epoch.
+        let stopped = self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
+        let epochs = if stopped { 0 } else { config.epochs };
+        for epoch in 0..epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }
@@ -257,7 +262,7 @@ impl<O: Optimizer> Trainer<O> {
                         &mut buffers.inputs[0][..n * train.image_len()],
                         (h, w, channels),
                         &mut augment_rng,
-                    );
+                    )?;
                 }
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
@@ -387,7 +392,7 @@ impl<O: Optimizer> Trainer<O> {
                 width,
                 output_of(model, 0)?,
                 &b.labels[..b.n * folder.label_len()],
-            );
+            )?;
             Ok(false)
         })?;
         Ok(matrix)

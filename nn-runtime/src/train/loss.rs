@@ -132,22 +132,46 @@ impl Loss {
         scale: f32,
         grad: Option<&mut [f32]>,
     ) -> Result<f64, NnError> {
-        let rows = pred.len() / width.max(1);
-        if target.len() != self.target_len(rows, width) {
-            return Err(NnError::Other(format!(
-                "{}: targets have {} values, expected {} for predictions of shape [{rows}, {width}]",
+        // Whole rows, at least one: a mean over none is 0/0, a partial row
+        // would be dropped without a word.
+        if width == 0 || pred.is_empty() || !pred.len().is_multiple_of(width) {
+            return Err(NnError::invalid_argument(
                 self.name(),
-                target.len(),
-                self.target_len(rows, width)
-            )));
+                format!(
+                    "{} predictions are not one or more whole rows of width {width}",
+                    pred.len()
+                ),
+            ));
+        }
+        let rows = pred.len() / width;
+        if let Some(g) = grad.as_deref() {
+            if g.len() != pred.len() {
+                return Err(NnError::invalid_argument(
+                    self.name(),
+                    format!(
+                        "the gradient buffer holds {} values for {} predictions; give one per prediction",
+                        g.len(),
+                        pred.len()
+                    ),
+                ));
+            }
+        }
+        if target.len() != self.target_len(rows, width) {
+            return Err(NnError::invalid_argument(
+                self.name(),
+                format!(
+                    "targets have {} values, expected {} for predictions of shape [{rows}, {width}]",
+                    target.len(),
+                    self.target_len(rows, width)
+                ),
+            ));
         }
         let rows_per_sample = match sample_weights {
             Some(w) if w.is_empty() || !rows.is_multiple_of(w.len()) => {
-                return Err(NnError::Other(format!(
-                    "{}: {} sample weights for {rows} rows of predictions",
+                return Err(NnError::invalid_argument(
                     self.name(),
-                    w.len()
-                )))
+                    format!("{} sample weights for {rows} rows of predictions", w.len()),
+                ))
             }
             Some(w) => rows / w.len(),
             None => 1,
@@ -165,9 +189,12 @@ impl Loss {
                     let label = if self == Loss::SparseCategoricalCrossentropy {
                         let v = target[r];
                         if v < 0.0 || v as usize >= width || v.fract() != 0.0 {
-                            return Err(NnError::Other(format!(
-                                "sparse_categorical_crossentropy: label {v} is not a class index in 0..{width}"
-                            )));
+                            return Err(NnError::Label {
+                                context: self.name().into(),
+                                label: v as f64,
+                                sample: None,
+                                classes: width,
+                            });
                         }
                         Some(v as usize)
                     } else {

@@ -1,5 +1,11 @@
 //! Optimizers over a network's flat parameter buffer, with Keras's update
 //! rules and defaults. State is allocated on the first step, once.
+//!
+//! Constructors take any numbers and training checks them: the fields are
+//! public (Keras's `optimizer.learning_rate = ...`), so a check at
+//! construction would guarantee nothing, while [`Optimizer::check`] before
+//! every update sees the values the update will really use, schedules and
+//! callbacks included.
 
 use crate::model_error::NnError;
 use crate::train::schedule::{LearningRateSchedule, Scheduled};
@@ -12,14 +18,25 @@ pub trait Optimizer {
     /// `optimizer.learning_rate`).
     fn learning_rate(&self) -> f32;
     /// Sets the learning rate of the following steps, as Keras's
-    /// `optimizer.learning_rate = lr`. Fails for an optimizer driven by a
-    /// schedule (Keras refuses that too). Like a rate given to the
-    /// constructor, it is not checked here: a NaN rate makes NaN weights,
-    /// which `fit` reports at that step; callbacks set it through
-    /// [`crate::train::CallbackContext::set_learning_rate`], which refuses
-    /// NaN, infinite and negative rates.
+    /// `optimizer.learning_rate = lr`. Fails for a NaN, infinite or
+    /// negative rate, and for an optimizer driven by a schedule (Keras
+    /// refuses that too).
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError>;
     fn name(&self) -> &'static str;
+
+    /// Checks the settings other than the learning rate (betas, epsilon,
+    /// momentum, ...), each against its meaningful range.
+    fn check_settings(&self) -> Result<(), NnError> {
+        Ok(())
+    }
+
+    /// Checks the learning rate the next step will use and every other
+    /// setting. `train_step` and `fit` call it before every update, so a
+    /// bad value is reported, by name and value, before it touches a weight.
+    fn check(&self) -> Result<(), NnError> {
+        checked_rate(self.name(), self.learning_rate())?;
+        self.check_settings()
+    }
 
     /// This optimizer with its learning rate set by `schedule` before every
     /// step (Keras's `Adam(learning_rate=schedule)`).
@@ -31,14 +48,61 @@ pub trait Optimizer {
     }
 }
 
-/// The check a callback's rate change gets.
-pub(crate) fn checked_rate(optimizer: &str, learning_rate: f32) -> Result<f32, NnError> {
-    if learning_rate.is_finite() && learning_rate >= 0.0 {
-        Ok(learning_rate)
+/// A learning rate usable for an update: finite and not negative.
+pub(crate) fn checked_rate(optimizer: &'static str, learning_rate: f32) -> Result<f32, NnError> {
+    setting(optimizer, "learning_rate", learning_rate, Range::Rate)?;
+    Ok(learning_rate)
+}
+
+/// The meaningful values of a setting.
+#[derive(Clone, Copy)]
+enum Range {
+    /// Learning rates and decays: finite, `>= 0`.
+    Rate,
+    /// Decay factors (betas, rho): `[0, 1)`; 1 would stop the average moving.
+    Fraction,
+    /// Momentum: `[0, 1]`, as Keras checks.
+    Momentum,
+    /// Epsilon: finite, `> 0`, so no update divides 0 by 0.
+    Positive,
+}
+
+impl Range {
+    fn holds(self, v: f64) -> bool {
+        match self {
+            Range::Rate => v.is_finite() && v >= 0.0,
+            Range::Fraction => (0.0..1.0).contains(&v),
+            Range::Momentum => (0.0..=1.0).contains(&v),
+            Range::Positive => v.is_finite() && v > 0.0,
+        }
+    }
+
+    fn phrase(self) -> &'static str {
+        match self {
+            Range::Rate => "a finite number >= 0",
+            Range::Fraction => "a number in [0, 1)",
+            Range::Momentum => "a number in [0, 1]",
+            Range::Positive => "a finite number > 0",
+        }
+    }
+}
+
+/// `value` (an `f32` or `f64`, shown as the user gave it) checked against `range`.
+fn setting<V: Into<f64> + Copy + std::fmt::Display>(
+    optimizer: &'static str,
+    name: &'static str,
+    value: V,
+    range: Range,
+) -> Result<(), NnError> {
+    if range.holds(value.into()) {
+        Ok(())
     } else {
-        Err(NnError::Other(format!(
-            "{optimizer}: learning rate {learning_rate} is not a finite number >= 0"
-        )))
+        Err(NnError::Hyperparameter {
+            optimizer,
+            name,
+            value: value.to_string(),
+            expected: range.phrase(),
+        })
     }
 }
 
@@ -93,12 +157,16 @@ impl Optimizer for Sgd {
     }
 
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.learning_rate = learning_rate;
+        self.learning_rate = checked_rate(self.name(), learning_rate)?;
         Ok(())
     }
 
     fn name(&self) -> &'static str {
         "SGD"
+    }
+
+    fn check_settings(&self) -> Result<(), NnError> {
+        setting("SGD", "momentum", self.momentum, Range::Momentum)
     }
 }
 
@@ -184,8 +252,18 @@ impl Optimizer for Adam {
 
     /// Sets the base rate (before the legacy `decay`, which is 0 unless set).
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.learning_rate = learning_rate;
+        self.learning_rate = checked_rate(self.name(), learning_rate)?;
         Ok(())
+    }
+
+    fn check_settings(&self) -> Result<(), NnError> {
+        // The base rate too: with `decay`, a NaN base would hide behind
+        // the decayed rate only until it reached the weights.
+        checked_rate("Adam", self.learning_rate)?;
+        setting("Adam", "beta_1", self.beta_1, Range::Fraction)?;
+        setting("Adam", "beta_2", self.beta_2, Range::Fraction)?;
+        setting("Adam", "epsilon", self.epsilon, Range::Positive)?;
+        setting("Adam", "decay", self.decay, Range::Rate)
     }
 
     fn name(&self) -> &'static str {
@@ -247,11 +325,17 @@ impl Optimizer for RmsProp {
     }
 
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<(), NnError> {
-        self.learning_rate = learning_rate;
+        self.learning_rate = checked_rate(self.name(), learning_rate)?;
         Ok(())
     }
 
     fn name(&self) -> &'static str {
         "RMSprop"
+    }
+
+    fn check_settings(&self) -> Result<(), NnError> {
+        setting("RMSprop", "rho", self.rho, Range::Fraction)?;
+        setting("RMSprop", "epsilon", self.epsilon, Range::Positive)?;
+        setting("RMSprop", "momentum", self.momentum, Range::Momentum)
     }
 }

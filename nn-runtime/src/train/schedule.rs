@@ -185,9 +185,9 @@ impl<O: Optimizer, S: LearningRateSchedule> Scheduled<O, S> {
 
 impl<O: Optimizer, S: LearningRateSchedule> Optimizer for Scheduled<O, S> {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        // Optimizers take any rate; a NaN one shows as NaN weights, which
-        // `fit` reports at this step. (Only a scheduled optimizer inside
-        // refuses, and then its own schedule applies.)
+        // `check` has refused a rate the inner optimizer would refuse here
+        // (training calls it first); a direct caller who skipped it gets
+        // the last accepted rate.
         self.optimizer
             .set_learning_rate(self.schedule.rate(self.iterations))
             .ok();
@@ -209,5 +209,11 @@ impl<O: Optimizer, S: LearningRateSchedule> Optimizer for Scheduled<O, S> {
 
     fn name(&self) -> &'static str {
         self.optimizer.name()
+    }
+
+    /// The inner optimizer's settings; its own rate is replaced by the
+    /// schedule's at every step, so it is not checked.
+    fn check_settings(&self) -> Result<(), NnError> {
+        self.optimizer.check_settings()
     }
 }

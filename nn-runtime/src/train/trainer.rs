@@ -184,13 +184,21 @@ impl<O: Optimizer> Trainer<O> {
             .get(output)
             .or(self.losses.first())
             .unwrap_or(&Loss::MeanSquaredError);
-        let weight = *self.loss_weights.get(output).unwrap_or(&1.0);
+        // One weight for every output, as with one loss.
+        let weight = *self
+            .loss_weights
+            .get(output)
+            .or(self.loss_weights.first())
+            .unwrap_or(&1.0);
         (loss, weight)
     }
 
     /// Checks that `data` fits the network: counts and per-sample shapes.
     pub(super) fn check<M: Model>(&self, data: &Dataset, what: &str) -> Result<(), NnError> {
         let spec = M::SPEC;
+        if data.is_empty() {
+            return Err(NnError::EmptyDataset);
+        }
         crate::model::check_count(spec.name, "input arrays", spec.inputs.len(), data.inputs.len())?;
         crate::model::check_count(spec.name, "target arrays", spec.outputs.len(), data.targets.len())?;
         if self.losses.len() != 1 && self.losses.len() != spec.outputs.len() {
@@ -200,6 +208,27 @@ impl<O: Optimizer> Trainer<O> {
                 expected: spec.outputs.len(),
                 actual: self.losses.len(),
             });
+        }
+        // A weight list of another length would leave outputs at 1.0 or
+        // ignore weights without a word.
+        if self.loss_weights.len() > 1 && self.loss_weights.len() != spec.outputs.len() {
+            return Err(NnError::Count {
+                network: spec.name,
+                what: "loss weights (or a single one for every output)",
+                expected: spec.outputs.len(),
+                actual: self.loss_weights.len(),
+            });
+        }
+        if let Some((i, w)) = self
+            .loss_weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
+            return Err(NnError::invalid_argument(
+                spec.name,
+                format!("loss weight {w} (number {i}) is not a finite number >= 0"),
+            ));
         }
         for (name, _) in &self.output_metrics {
             if !spec.outputs.iter().any(|o| o.name == name) {
@@ -216,8 +245,7 @@ impl<O: Optimizer> Trainer<O> {
                 metric.check(self.loss_for(i).0, output.name)?;
             }
         }
-        data.check_columns()
-            .map_err(|e| NnError::Other(format!("{}: {what}: {e}", spec.name)))?;
+        data.check_columns(&format!("{}: {what}", spec.name))?;
         for (column, input) in data.inputs.iter().zip(spec.inputs) {
             if column.sample_shape != input.shape {
                 return Err(NnError::Shape {
@@ -395,6 +423,9 @@ impl<O: Optimizer> Trainer<O> {
         grads: &[Vec<f32>],
     ) -> Result<(), NnError> {
         self.backward(model, n, grads)?;
+        // The rate and settings this update uses, checked before any weight
+        // moves (a schedule or a callback may have changed them).
+        self.optimizer.check()?;
         let (params, g) = model.params_and_grads();
         self.optimizer.step(params, g);
         Ok(())
@@ -441,6 +472,13 @@ impl<O: Optimizer> Trainer<O> {
 
     /// Trains `model` on `train` (Keras's `fit`). Validation comes from
     /// `validation`, else from `config.validation_split`.
+    ///
+    /// Memory: the network keeps the activations and gradients of one
+    /// `batch_size` batch after `fit` returns, so a following `fit`,
+    /// `evaluate` or `train_step` reuses them without allocating. With large
+    /// batches (4096 images of a convolutional network is gigabytes), call
+    /// [`Model::release_memory`] when training is done; inference after it
+    /// holds only what its chunks need.
     pub fn fit<M: Model>(
         &mut self,
         model: &mut M,
@@ -456,6 +494,8 @@ impl<O: Optimizer> Trainer<O> {
                 "batch_size must be at least 1",
             ));
         }
+        // A bad optimizer setting fails before any epoch starts.
+        self.optimizer.check()?;
         if config.epochs == 0 {
             return Err(NnError::invalid_argument(spec.name, "epochs must be at least 1"));
         }
@@ -500,14 +540,19 @@ impl<O: Optimizer> Trainer<O> {
         let steps = train.len().div_ceil(batch);
         let mut augment = match &config.augmentation {
             Some(aug) => {
+                // Before any epoch, not at the first batch.
+                aug.check()?;
                 let rng = StdRng::seed_from_u64(augmentation_seed(config.seed));
                 Some((aug, augmented_image_shape(&spec)?, rng))
             }
             None => None,
         };
 
-        self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
-        'epochs: for epoch in 0..config.epochs {
+        // A callback that stops training in `on_train_begin` gets no epoch
+        // (Keras would still run one step before it looks).
+        let stopped = self.with_context(model, callbacks, |cb, ctx| cb.on_train_begin(ctx))?;
+        let epochs = if stopped { 0 } else { config.epochs };
+        'epochs: for epoch in 0..epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }
@@ -522,7 +567,7 @@ impl<O: Optimizer> Trainer<O> {
                 Self::gather(train, train_weights, indices, &mut buffers);
                 if let Some((aug, shape, aug_rng)) = augment.as_mut() {
                     let len = shape.0 * shape.1 * shape.2;
-                    aug.apply(&mut buffers.inputs[0][..n * len], *shape, aug_rng);
+                    aug.apply(&mut buffers.inputs[0][..n * len], *shape, aug_rng)?;
                 }
                 buffers.forward(model, n, Mode::Train)?;
                 let loss = self.score(model, n, &mut buffers, true, &mut tally)?;
@@ -594,11 +639,12 @@ impl<O: Optimizer> Trainer<O> {
     ) -> Result<ConfusionMatrix, NnError> {
         let spec = M::SPEC;
         let Some(tensor) = spec.outputs.get(output) else {
-            return Err(NnError::Other(format!(
-                "{}: no output {output} (the network has {})",
-                spec.name,
-                spec.outputs.len()
-            )));
+            return Err(NnError::IndexOutOfRange {
+                context: spec.name.into(),
+                what: "output",
+                index: output,
+                len: spec.outputs.len(),
+            });
         };
         if batch_size == 0 {
             return Err(NnError::Other(format!(
@@ -623,7 +669,7 @@ impl<O: Optimizer> Trainer<O> {
                 width,
                 output_of(model, output)?,
                 &buffers.targets[output][..n * target_len],
-            );
+            )?;
         }
         Ok(matrix)
     }

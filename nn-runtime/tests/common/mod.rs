@@ -68,3 +68,19 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: f32) {
         );
     }
 }
+
+/// A network with nothing in it, for driving callbacks without one.
+pub const EMPTY_SPEC: nn_runtime::spec::ModelSpec = nn_runtime::spec::ModelSpec {
+    name: "Empty",
+    inputs: &[],
+    outputs: &[],
+    params: &[],
+    layers: &[],
+    nodes: &[],
+    param_len: 0,
+    state_len: 0,
+};
+
+mod temp_dir;
+#[allow(unused_imports)] // each test crate uses what it needs
+pub use temp_dir::{TempDir, TempPath};

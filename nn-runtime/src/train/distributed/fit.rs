@@ -105,10 +105,12 @@ impl<O: Optimizer> Trainer<O> {
         let mut history = History::default();
         let steps = train.len().div_ceil(batch);
 
-        run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
+        // As in `fit`: a stop in `on_train_begin` means no epoch.
+        let stopped = run_callbacks(model, &mut self.optimizer, callbacks, replicas, |cb, ctx| {
             cb.on_train_begin(ctx)
         })?;
-        for epoch in 0..config.epochs {
+        let epochs = if stopped { 0 } else { config.epochs };
+        for epoch in 0..epochs {
             if config.shuffle {
                 order.shuffle(&mut rng);
             }
@@ -140,6 +142,7 @@ impl<O: Optimizer> Trainer<O> {
                         step + 1
                     )));
                 }
+                self.optimizer.check()?;
                 self.optimizer.step(&mut model.core_mut().params, &averaged);
                 if !all_finite(model.params()) {
                     return Err(NnError::NonFinite {

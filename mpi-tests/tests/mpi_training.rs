@@ -6,34 +6,17 @@
 //! `NN_MPI_OUT` where to leave their weights, logs and errors. The tests then
 //! read those files, the exit status and the tagged output.
 
+#[path = "../examples/networks/fashion_residual.rs"]
+mod fashion_residual;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use fashion_residual::ResidualNet;
 use nn::prelude::*;
 use nn::rand::SeedableRng;
 use nn::runtime::train::distributed::{self, Replicas};
-
-network! {
-    fn residual_block(x, n) {
-        let a = Conv2D(n, 3, padding = same, activation = relu)(x);
-        let z = Conv2D(n, 3, padding = same)(a);
-        relu(add(z, x))
-    }
-
-    /// The lecture's residual network on 28x28 greyscale images (as in
-    /// `examples/residual.rs`).
-    pub struct ResidualNet {
-        input x: [28, 28, 1];
-        let x0 = Conv2D(16, 3, padding = same, activation = relu)(x);
-        let x1 = residual_block(x0, 16);
-        let x2 = Conv2D(32, 3, padding = same, activation = relu)(x1);
-        let x2 = MaxPooling2D(2)(x2);
-        let x2 = residual_block(x2, 32);
-        let x2 = MaxPooling2D(2)(x2);
-        output y = Dense(10, activation = softmax)(flatten(x2));
-    }
-}
 
 /// 4 full global batches of 32 and one of a single sample, which rank 0
 /// takes alone (rank 1 then contributes a zero gradient).
@@ -53,7 +36,8 @@ const FAILURE_BOUND: Duration = Duration::from_secs(30);
 const POISONED_SAMPLE: usize = 84;
 
 fn data() -> (Dataset, Dataset) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion-mnist-subset");
+    // The root package vendors the data; this package sits one folder below it.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist-subset");
     let (train, test) = datasets::fashion_mnist(&dir).expect("the vendored Fashion-MNIST subset");
     let to_dataset = |images: &nn::runtime::io::datasets::LabelledImages, n: usize| {
         let x = images.images.slice(nn::ndarray::s![..n, .., .., ..]).to_owned();
@@ -185,7 +169,7 @@ fn rank_program(case: &str, out: &Path, replicas: &Replicas) -> Result<(), NnErr
             net.save_weights(file("weights.safetensors"))?;
 
             let mut net = ResidualNet::new(&mut nn::rand::rngs::StdRng::seed_from_u64(42 + rank as u64));
-            let first = train.select(&(0..ADAM_STEPS * GLOBAL_BATCH).collect::<Vec<_>>());
+            let first = train.select(&(0..ADAM_STEPS * GLOBAL_BATCH).collect::<Vec<_>>())?;
             lecture_trainer().fit_distributed(&mut net, &first, None, &config(1, true), &mut [], replicas)?;
             net.save_weights(file("adam.safetensors"))
         }
@@ -214,7 +198,7 @@ fn rank_program(case: &str, out: &Path, replicas: &Replicas) -> Result<(), NnErr
         }
         "mismatch" => {
             let train = if rank == 1 {
-                train.select(&(0..TRAIN_SAMPLES - 1).collect::<Vec<_>>())
+                train.select(&(0..TRAIN_SAMPLES - 1).collect::<Vec<_>>())?
             } else {
                 train
             };
@@ -399,7 +383,9 @@ fn two_ranks_at_global_batch_32_end_with_the_single_process_weights() {
         .unwrap();
     let evaluated = trainer.evaluate(&mut single, &validation, 8).unwrap();
     let mut single_adam = fresh();
-    let first = train.select(&(0..ADAM_STEPS * GLOBAL_BATCH).collect::<Vec<_>>());
+    let first = train
+        .select(&(0..ADAM_STEPS * GLOBAL_BATCH).collect::<Vec<_>>())
+        .unwrap();
     lecture_trainer()
         .fit(&mut single_adam, &first, None, &quiet(1), &mut [])
         .unwrap();
