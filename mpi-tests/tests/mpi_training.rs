@@ -6,7 +6,7 @@
 //! `NN_MPI_OUT` where to leave their weights, logs and errors. The tests then
 //! read those files, the exit status and the tagged output.
 
-#[path = "../examples/networks/fashion_residual.rs"]
+#[path = "../../examples/networks/fashion_residual.rs"]
 mod fashion_residual;
 
 use std::path::{Path, PathBuf};
