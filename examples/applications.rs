@@ -5,12 +5,17 @@
 //! machine the wall time mostly measures waiting for a core, and with
 //! `NN_NUM_THREADS=1` the CPU time is the forward pass's own work.
 //!
-//! `cargo run --release --features applications --example applications -- [--runs N] [--nets vgg16,resnet50,...]`
+//! `cargo run --release --features applications --example applications -- [--runs N] [--nets vgg16,resnet50,...] [--keras DIR]`
+//!
+//! With `--keras DIR` (files made by `tools/keras/make_application_outputs.py`),
+//! each network then loads Keras-saved weights and predicts Keras's images;
+//! the line ends with the largest difference from Keras's probabilities.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nn::applications::{DenseNet121, ResNet50, VGG16};
-use nn::ndarray::Array4;
+use nn::ndarray::{Array2, Array4};
 use nn::prelude::*;
 use nn::rand::SeedableRng;
 
@@ -58,6 +63,66 @@ fn time_forward<M: Model>(
     Ok((median(times), cpu))
 }
 
+/// Loads `DIR/<name>.safetensors` (Keras-saved weights, see
+/// `tools/keras/make_application_outputs.py`), predicts the images in
+/// `DIR/<name>_io.safetensors` and returns the largest absolute and relative
+/// differences from Keras's probabilities.
+fn compare_with_keras<M: Model>(
+    net: &mut M,
+    dir: &Path,
+    name: &str,
+    predict: &impl Fn(&mut M, &Array4<f32>) -> Result<Array2<f32>, NnError>,
+) -> Result<(f32, f32), NnError> {
+    net.load_keras_weights(dir.join(format!("{name}.safetensors")))?;
+    let io_path = dir.join(format!("{name}_io.safetensors"));
+    let bytes = std::fs::read(&io_path).map_err(|e| NnError::io("read", &io_path, e))?;
+    let io = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| NnError::invalid_file(io_path.display(), None, e.to_string()))?;
+    let tensor = |key: &str| -> Result<(Vec<usize>, Vec<f32>), NnError> {
+        let t = io
+            .tensor(key)
+            .map_err(|e| NnError::invalid_file(io_path.display(), None, format!("`{key}`: {e}")))?;
+        let values = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok((t.shape().to_vec(), values))
+    };
+    let (shape, x) = tensor("x")?;
+    let (_, keras) = tensor("y")?;
+    let x = Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), x)
+        .map_err(|e| NnError::invalid_file(io_path.display(), None, format!("`x`: {e}")))?;
+    let ours = predict(net, &x)?;
+    let mut largest = (0f32, 0f32);
+    for (a, b) in ours.iter().zip(&keras) {
+        largest.0 = largest.0.max((a - b).abs());
+        largest.1 = largest.1.max((a - b).abs() / b.abs().max(f32::MIN_POSITIVE));
+    }
+    Ok(largest)
+}
+
+/// Times one network and, with `--keras DIR`, compares it with Keras.
+fn measure<M: Model>(
+    name: &str,
+    mut net: M,
+    size: usize,
+    runs: usize,
+    keras: Option<&Path>,
+    predict: impl Fn(&mut M, &Array4<f32>) -> Result<Array2<f32>, NnError>,
+) -> Result<(), NnError> {
+    let params = M::SPEC.total_count();
+    let (wall, cpu) = time_forward(&mut net, &image(size), runs, |n, x| Ok(predict(n, x)?.len()))?;
+    let cpu = cpu.map_or("n/a".to_string(), |c| format!("{c:.1}"));
+    print!("{name:<12} {params:>11}   {wall:>14.1}   {cpu:>14}");
+    if let Some(dir) = keras {
+        let (abs, rel) = compare_with_keras(&mut net, dir, name, &predict)?;
+        print!("   Keras's weights: largest difference {abs:.2e} ({rel:.2e} relative)");
+    }
+    println!();
+    Ok(())
+}
+
 fn main() -> Result<(), NnError> {
     let args: Vec<String> = std::env::args().collect();
     let value = |flag: &str| {
@@ -68,6 +133,8 @@ fn main() -> Result<(), NnError> {
     };
     let runs: usize = value("--runs").map_or(5, |v| v.parse().expect("--runs N"));
     let nets = value("--nets").unwrap_or_else(|| "vgg16,resnet50,densenet121".into());
+    let keras = value("--keras").map(PathBuf::from);
+    let keras = keras.as_deref();
     let mut rng = nn::rand::rngs::StdRng::seed_from_u64(0);
     println!(
         "batch-1 forward, {runs} runs after a warm-up; {} threads",
@@ -75,30 +142,21 @@ fn main() -> Result<(), NnError> {
     );
     println!("network           params   wall median ms   CPU ms per run");
     for name in nets.split(',') {
-        let (params, ms) = match name {
-            "vgg16" => {
-                let mut net = VGG16::new(&mut rng);
-                let ms = time_forward(&mut net, &image(224), runs, |n, x| Ok(n.predict(x.view())?.len()))?;
-                (VGG16::PARAM_COUNT, ms)
-            }
-            "resnet50" => {
-                let mut net = ResNet50::new(&mut rng);
-                let ms = time_forward(&mut net, &image(224), runs, |n, x| Ok(n.predict(x.view())?.len()))?;
-                (ResNet50::PARAM_COUNT, ms)
-            }
-            "densenet121" => {
-                let mut net = DenseNet121::new(&mut rng);
-                let ms = time_forward(&mut net, &image(224), runs, |n, x| Ok(n.predict(x.view())?.len()))?;
-                (DenseNet121::PARAM_COUNT, ms)
-            }
+        match name {
+            "vgg16" => measure(name, VGG16::new(&mut rng), 224, runs, keras, |n, x| {
+                n.predict(x.view())
+            })?,
+            "resnet50" => measure(name, ResNet50::new(&mut rng), 224, runs, keras, |n, x| {
+                n.predict(x.view())
+            })?,
+            "densenet121" => measure(name, DenseNet121::new(&mut rng), 224, runs, keras, |n, x| {
+                n.predict(x.view())
+            })?,
             other => {
                 eprintln!("unknown network `{other}`; expected vgg16, resnet50, densenet121");
                 std::process::exit(2);
             }
-        };
-        let (wall, cpu) = ms;
-        let cpu = cpu.map_or("n/a".to_string(), |c| format!("{c:.1}"));
-        println!("{name:<12} {params:>11}   {wall:>14.1}   {cpu:>14}");
+        }
     }
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! Keras's `keras.applications` networks, written with [`network!`](crate::network):
 //! the same layers, output shapes and parameter counts (total, trainable and
 //! non-trainable) as Keras builds with `include_top=True` and the ImageNet
-//! head of 1000 classes, so Keras-trained ImageNet weights fit them
-//! (`Model::load_keras_weights`).
+//! head of 1000 classes, wired as Keras wires them (`tests/applications.rs`
+//! compares every summary row and its inbound layers with Keras's).
+//! Keras-saved weights load with `Model::load_keras_weights` and give
+//! Keras's outputs: `tools/keras/make_application_outputs.py` writes them and
+//! `examples/applications.rs --keras DIR` compares (not in CI: the files are
+//! 30-550 MB).
 //!
 //! | network | input | parameters | of which non-trainable |
 //! |---|---|---:|---:|
