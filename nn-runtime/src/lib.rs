@@ -48,11 +48,11 @@ pub mod report;
 pub mod train;
 
 pub use kernels::{
-    activation, batch_norm, conv2d, cropping2d, dense, dropout, elementwise_merge, elementwise_unary, error,
-    gather, gemm, init, layer_norm, merge, permute, pool2d, reshape, threads, upsampling2d, window,
-    workspace, zero_padding2d,
+    activation, batch_norm, conv2d, conv2d_transpose, conv_axis, cropping2d, dense, dropout,
+    elementwise_merge, elementwise_unary, error, gather, gemm, grouped_conv2d, init, layer_norm, merge,
+    permute, pool2d, reshape, separable_conv2d, threads, upsampling2d, window, workspace, zero_padding2d,
 };
-pub(crate) use kernels::{bias, im2col};
+pub(crate) use kernels::{bias, depthwise_conv2d, im2col};
 
 pub mod inference;
 pub mod model;
@@ -63,16 +63,20 @@ pub use report::summary;
 pub use activation::Activation;
 pub use batch_norm::{BatchNorm, BatchNormParams};
 pub use conv2d::Conv2d;
+pub use conv2d_transpose::Conv2dTranspose;
+pub use conv_axis::ConvAxis;
 pub use cropping2d::Cropping2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use elementwise_merge::MergeOp;
 pub use elementwise_unary::UnaryOp;
 pub use error::KernelError;
+pub use grouped_conv2d::GroupedConv2d;
 pub use init::Initializer;
 pub use layer_norm::{LayerNorm, LayerNormGrads};
 pub use permute::Permute;
 pub use pool2d::{GlobalAveragePool2d, GlobalMaxPool2d, Pool2d, PoolKind};
+pub use separable_conv2d::SeparableConv2d;
 pub use upsampling2d::{Interpolation, UpSampling2d};
 pub use window::{Padding, Window2d};
 pub use workspace::Workspace;

@@ -32,11 +32,11 @@ const GROUP: usize = 4;
 
 /// A zero-padded plane that contains every window of the convolution.
 #[derive(Clone, Copy)]
-struct Padded {
-    h: usize,
-    w: usize,
-    top: usize,
-    left: usize,
+pub(crate) struct Padded {
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) top: usize,
+    pub(crate) left: usize,
 }
 
 impl Conv2d {
@@ -521,14 +521,14 @@ fn check_strided(
 }
 
 /// Keeps the first error a task reports.
-fn record(failure: &Mutex<Option<KernelError>>, result: Result<(), KernelError>) {
+pub(crate) fn record(failure: &Mutex<Option<KernelError>>, result: Result<(), KernelError>) {
     if let Err(e) = result {
         let mut slot = failure.lock().unwrap_or_else(|e| e.into_inner());
         slot.get_or_insert(e);
     }
 }
 
-fn take_failure(failure: Mutex<Option<KernelError>>) -> Result<(), KernelError> {
+pub(crate) fn take_failure(failure: Mutex<Option<KernelError>>) -> Result<(), KernelError> {
     match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(e) => Err(e),
         None => Ok(()),
@@ -574,7 +574,7 @@ fn tap_offsets(out: &mut [usize], kh: usize, kw: usize, plane_w: usize, c: usize
 /// its own pixel stride), otherwise a dense copy in `plane` at (`top`,
 /// `left`) with zeros around. The image's pixels, `c` floats each, lie
 /// `stride` apart (`c` for a dense image; more inside a concatenation).
-fn padded<'a>(
+pub(crate) fn padded<'a>(
     image: &'a [f32],
     h: usize,
     w: usize,
