@@ -5,35 +5,16 @@
 //!
 //! Run: `cargo run --release -p nn-runtime --example conv_family_bench`
 
-use std::time::Instant;
-
 use nn_runtime::{
     Activation, Conv2d, Conv2dTranspose, ConvAxis, GroupedConv2d, Padding, SeparableConv2d, Window2d,
     Workspace,
 };
 
+mod bench_support;
+use bench_support::{filled, median_seconds};
+
 const BATCH: usize = 8;
 const REPEATS: usize = 7;
-
-/// Median seconds of `REPEATS` timed runs after one warm-up.
-fn median_seconds(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..REPEATS)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[REPEATS / 2]
-}
-
-fn filled(len: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5)
-        .collect()
-}
 
 /// Forward and backward (with input gradient) medians in ms.
 fn time_grouped(conv: &GroupedConv2d) -> (f64, f64) {
@@ -42,14 +23,16 @@ fn time_grouped(conv: &GroupedConv2d) -> (f64, f64) {
     let b = filled(conv.filters);
     let mut y = vec![0.0; BATCH * conv.out_len()];
     let mut ws = Workspace::new();
-    let fwd = median_seconds(|| conv.forward(BATCH, &x, &k, Some(&b), &mut y, &mut ws).unwrap());
+    let fwd = median_seconds(REPEATS, || {
+        conv.forward(BATCH, &x, &k, Some(&b), &mut y, &mut ws).unwrap()
+    });
     let (mut dy, mut dk, mut db, mut dx) = (
         y.clone(),
         vec![0.0; k.len()],
         vec![0.0; b.len()],
         vec![0.0; x.len()],
     );
-    let bwd = median_seconds(|| {
+    let bwd = median_seconds(REPEATS, || {
         dy.copy_from_slice(&y);
         conv.backward(
             BATCH,
@@ -73,14 +56,16 @@ fn time_plain(conv: &Conv2d) -> (f64, f64) {
     let b = filled(conv.filters);
     let mut y = vec![0.0; BATCH * conv.out_len()];
     let mut ws = Workspace::new();
-    let fwd = median_seconds(|| conv.forward(BATCH, &x, &k, Some(&b), &mut y, &mut ws).unwrap());
+    let fwd = median_seconds(REPEATS, || {
+        conv.forward(BATCH, &x, &k, Some(&b), &mut y, &mut ws).unwrap()
+    });
     let (mut dy, mut dk, mut db, mut dx) = (
         y.clone(),
         vec![0.0; k.len()],
         vec![0.0; b.len()],
         vec![0.0; x.len()],
     );
-    let bwd = median_seconds(|| {
+    let bwd = median_seconds(REPEATS, || {
         dy.copy_from_slice(&y);
         conv.backward(
             BATCH,
@@ -152,7 +137,7 @@ fn main() {
     );
     let mut y = vec![0.0; BATCH * sep.out_len()];
     let mut ws = Workspace::new();
-    let fwd = median_seconds(|| {
+    let fwd = median_seconds(REPEATS, || {
         sep.forward(BATCH, &x, &dk, &pk, Some(&b), &mut y, &mut ws)
             .unwrap()
     });
@@ -163,7 +148,7 @@ fn main() {
         vec![0.0; c],
         vec![0.0; x.len()],
     );
-    let bwd = median_seconds(|| {
+    let bwd = median_seconds(REPEATS, || {
         dy.copy_from_slice(&y);
         sep.backward(
             BATCH,
@@ -188,9 +173,11 @@ fn main() {
     let x = filled(BATCH * t.in_len());
     let (k, b) = (filled(t.kernel_len()), filled(c));
     let mut y = vec![0.0; BATCH * t.out_len()];
-    let fwd = median_seconds(|| t.forward(BATCH, &x, &k, Some(&b), &mut y, &mut ws).unwrap());
+    let fwd = median_seconds(REPEATS, || {
+        t.forward(BATCH, &x, &k, Some(&b), &mut y, &mut ws).unwrap()
+    });
     let (mut dy, mut dkt, mut db, mut dx) = (y.clone(), vec![0.0; k.len()], vec![0.0; c], vec![0.0; x.len()]);
-    let bwd = median_seconds(|| {
+    let bwd = median_seconds(REPEATS, || {
         dy.copy_from_slice(&y);
         t.backward(
             BATCH,

@@ -4,38 +4,21 @@
 //!
 //! Run: `cargo run --release -p nn-runtime --example kernel_bench`
 
-use std::time::Instant;
-
 use nn_runtime::gather;
 use nn_runtime::gemm::{gemm, Transpose};
 use nn_runtime::{Activation, Conv2d, Dense, Padding, Window2d, Workspace};
 
+mod bench_support;
+use bench_support::{filled, median_seconds};
+
 const BATCH: usize = 32;
 const REPEATS: usize = 9;
 
-/// Median seconds of `REPEATS` timed runs after one warm-up.
-fn median_seconds(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..REPEATS)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[REPEATS / 2]
-}
-
-fn filled(len: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5)
-        .collect()
-}
-
 fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
     let (a, b, mut c) = (filled(m * k), filled(k * n), vec![0.0; m * n]);
-    let t = median_seconds(|| gemm(m, k, n, 1.0, &a, Transpose::No, &b, Transpose::No, 0.0, &mut c).unwrap());
+    let t = median_seconds(REPEATS, || {
+        gemm(m, k, n, 1.0, &a, Transpose::No, &b, Transpose::No, 0.0, &mut c).unwrap()
+    });
     2.0 * (m * k * n) as f64 / t / 1e9
 }
 
@@ -60,14 +43,14 @@ fn conv_row(h: usize, w: usize, cin: usize, cout: usize, k: usize) {
     let mut y = vec![0.0; BATCH * spec.out_len()];
     let mut ws = Workspace::new();
     let (m, kk, n) = (BATCH * spec.out_h() * spec.out_w(), spec.patch_len(), cout);
-    let fwd = median_seconds(|| {
+    let fwd = median_seconds(REPEATS, || {
         spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
             .unwrap()
     });
     let (mut dk, mut db, mut dx) = (vec![0.0; kernel.len()], vec![0.0; cout], vec![0.0; x.len()]);
     let dy0 = filled(y.len());
     let mut dy = dy0.clone();
-    let bwd = median_seconds(|| {
+    let bwd = median_seconds(REPEATS, || {
         dy.copy_from_slice(&dy0);
         spec.backward(
             BATCH,
@@ -115,14 +98,14 @@ fn dense_row(inputs: usize, units: usize) {
     let bias = filled(units);
     let mut y = vec![0.0; BATCH * units];
     let mut ws = Workspace::new();
-    let fwd = median_seconds(|| {
+    let fwd = median_seconds(REPEATS, || {
         spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
             .unwrap()
     });
     let (mut dk, mut db, mut dx) = (vec![0.0; kernel.len()], vec![0.0; units], vec![0.0; x.len()]);
     let dy0 = filled(y.len());
     let mut dy = dy0.clone();
-    let bwd = median_seconds(|| {
+    let bwd = median_seconds(REPEATS, || {
         dy.copy_from_slice(&dy0);
         spec.backward(
             BATCH,
