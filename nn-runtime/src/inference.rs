@@ -14,11 +14,10 @@ pub const INFERENCE_BUDGET_FLOATS: usize = 16 << 20;
 
 /// Samples per chunk of an inference call on whole arrays (the typed
 /// `predict`, [`Model::forward_arrays`] in inference mode): as many as fit
-/// in [`INFERENCE_BUDGET_FLOATS`] of the inference layout, at least one.
-/// For ResNet-50 at 224x224 that is 9 samples (about 64 MiB of
-/// activations); for the lecture's 64x64 nets a few hundred. Keras's
-/// `predict` runs 32 samples at a time whatever their size;
-/// [`crate::train::predict`] takes the batch size explicitly.
+/// in [`INFERENCE_BUDGET_FLOATS`] of the inference layout, at least one:
+/// a handful of 224x224 images for ResNet-50, hundreds of the lecture's
+/// 64x64 ones. (Keras's `predict` runs 32 samples at a time whatever their
+/// size; [`crate::train::predict`] takes the batch size explicitly.)
 pub fn default_chunk<M: Model>() -> usize {
     (INFERENCE_BUDGET_FLOATS / M::INFERENCE_ARENA_PER_SAMPLE.max(1)).max(1)
 }
