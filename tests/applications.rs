@@ -18,7 +18,7 @@
 //! Keras's order and also checks that the layers are wired as Keras wires
 //! them (a branch of the wrong length moves its rows).
 
-use nn::applications::{DenseNet121, InceptionV3, ResNet50, VGG16};
+use nn::applications::{DenseNet121, InceptionV3, MobileNetV2, ResNet50, VGG16};
 use nn::runtime::{LayerSpec, Model, ModelSpec};
 
 /// One summary row: layer class, output shape without the batch axis,
@@ -203,6 +203,18 @@ fn inception_v3_matches_keras_applications() {
     let summary = InceptionV3::summary();
     assert!(summary.contains("Total params: 23,851,784"), "{summary}");
     assert!(summary.contains("Non-trainable params: 34,432"), "{summary}");
+}
+
+#[test]
+fn mobilenet_v2_matches_keras_applications() {
+    assert_matches_keras(
+        &MobileNetV2::SPEC,
+        [3_538_984, 3_504_872, 34_112],
+        include_str!("fixtures/keras_applications/mobilenet_v2.tsv"),
+    );
+    let summary = MobileNetV2::summary();
+    assert!(summary.contains("Total params: 3,538,984"), "{summary}");
+    assert!(summary.contains("Non-trainable params: 34,112"), "{summary}");
 }
 
 #[test]
