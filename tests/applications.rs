@@ -228,7 +228,7 @@ fn densenet121_matches_keras_applications() {
     assert!(summary.contains("Total params: 8,062,504"), "{summary}");
 }
 
-/// One image through ResNet50 and DenseNet121 (VGG16's 138 million
+/// One image through ResNet50, DenseNet121 and MobileNetV2 (VGG16's 138 million
 /// parameters are left out to keep CI light): 1000 finite probabilities
 /// summing to 1, and a wrong input size refused with both shapes named.
 #[test]
@@ -249,6 +249,8 @@ fn applications_predict_one_image() {
     check("ResNet50", resnet.predict(image.view()).unwrap());
     let mut densenet = DenseNet121::new(&mut rng);
     check("DenseNet121", densenet.predict(image.view()).unwrap());
+    let mut mobilenet = MobileNetV2::new(&mut rng);
+    check("MobileNetV2", mobilenet.predict(image.view()).unwrap());
     let small = Array4::<f32>::zeros((1, 299, 299, 3));
     let err = resnet.predict(small.view()).unwrap_err().to_string();
     assert!(
