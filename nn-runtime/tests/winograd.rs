@@ -132,29 +132,44 @@ fn tolerance(algorithm: Algorithm) -> f64 {
 
 /// Runs forward and backward with `choice` and checks every result against
 /// the f64 reference; returns the results for comparing algorithms.
-fn check(c: &Case, choice: Choice, algorithm: Algorithm, context: &str) -> [Vec<f32>; 4] {
+/// Seeded operands of a case and their f64 reference.
+struct Data {
+    x: Vec<f32>,
+    k: Vec<f32>,
+    b: Vec<f32>,
+    r: Vec<f32>,
+    expected: Reference,
+}
+
+fn data(c: &Case) -> Data {
     let spec = c.spec(Activation::Linear);
-    conv_algorithm::force(Some(choice));
-    assert_eq!(conv_algorithm::choose(&spec).unwrap(), algorithm, "{context}");
     let mut rng = rng(c.cin as u64 * 1000 + c.cout as u64 * 10 + c.h as u64);
     let x = random_vec(&mut rng, c.batch * spec.in_len());
     let k = random_vec(&mut rng, spec.kernel_len());
     let b = random_vec(&mut rng, c.cout);
     let r = random_vec(&mut rng, c.batch * spec.out_len());
     let expected = reference(c, &x, &k, &b, &r);
+    Data { x, k, b, r, expected }
+}
+
+fn check(c: &Case, data: &Data, choice: Choice, algorithm: Algorithm, context: &str) -> [Vec<f32>; 4] {
+    let spec = c.spec(Activation::Linear);
+    conv_algorithm::force(Some(choice));
+    assert_eq!(conv_algorithm::choose(&spec).unwrap(), algorithm, "{context}");
+    let Data { x, k, b, r, expected } = data;
     let mut ws = Workspace::new();
     let mut y = vec![f32::NAN; c.batch * spec.out_len()];
-    spec.forward(c.batch, &x, &k, Some(&b), &mut y, &mut ws).unwrap();
+    spec.forward(c.batch, x, k, Some(b), &mut y, &mut ws).unwrap();
     let tol = tolerance(algorithm);
     let err = relative_error(&y, &expected.y);
     assert!(err <= tol, "{context}: forward error {err:e} above {tol:e}");
     // Gradients accumulate: start from ones and subtract them after.
     let (mut dk, mut db, mut dx) = (vec![1.0; k.len()], vec![1.0; c.cout], vec![1.0; x.len()]);
-    let mut dy = r.clone();
+    let mut dy = r.to_vec();
     spec.backward(
         c.batch,
-        &x,
-        &k,
+        x,
+        k,
         &y,
         &mut dy,
         &mut dk,
@@ -181,6 +196,7 @@ fn check(c: &Case, choice: Choice, algorithm: Algorithm, context: &str) -> [Vec<
 /// Every case on every path the CPU has (1 thread), then on 2 threads; both
 /// tiles, with the direct kernel run beside them.
 fn run(c: Case) {
+    let data = data(&c);
     let algorithms = [
         (Choice::Direct, Algorithm::Direct),
         (Choice::Winograd(Tile::F2), Algorithm::Winograd(Tile::F2)),
@@ -192,16 +208,16 @@ fn run(c: Case) {
         }
         gather::force(Some(path));
         for &(choice, algorithm) in &algorithms {
-            check(&c, choice, algorithm, &format!("{c:?} {path:?} {algorithm:?}"));
+            check(&c, &data, choice, algorithm, &format!("{c:?} {path:?} {algorithm:?}"));
         }
     }
     gather::force(None);
     for threads_n in [1, 2] {
         threads::set(threads_n);
-        let direct = check(&c, Choice::Direct, Algorithm::Direct, "direct");
+        let direct = check(&c, &data, Choice::Direct, Algorithm::Direct, "direct");
         for &(choice, algorithm) in &algorithms[1..] {
             let context = format!("{c:?} {threads_n} threads {algorithm:?}");
-            let got = check(&c, choice, algorithm, &context);
+            let got = check(&c, &data, choice, algorithm, &context);
             // Against the direct kernel too, within the same bound.
             for (name, a, d) in [("forward", 0), ("dx", 1), ("dkernel", 2), ("dbias", 3)]
                 .map(|(name, i)| (name, &got[i], &direct[i]))
@@ -237,6 +253,12 @@ fn same_padding_odd_sizes_few_channels() {
 fn same_padding_many_channels() {
     run(case(5, 6, 10, 17, 64, Padding::Same));
     run(case(2, 8, 8, 64, 17, Padding::Same));
+}
+
+/// Images with more tiles than one band holds: bands of tile rows.
+#[test]
+fn large_images_split_into_bands() {
+    run(case(2, 24, 28, 64, 64, Padding::Same));
 }
 
 #[test]

@@ -56,6 +56,8 @@ const GROUP: usize = 4;
 /// Bytes of transformed tiles (input and product) one band aims for: about
 /// half the 1 MiB L2 of a Zen 4 core, so a band's `a²` GEMMs stay in cache.
 const BAND_BYTES: usize = 512 * 1024;
+/// Fewest tiles per band (see [`Grid::new`]).
+const MIN_BAND_TILES: usize = 32;
 
 /// The transform matrices of F(m x m, 3 x 3) with `a = m + 2` points.
 struct Transforms<const M: usize, const A: usize> {
@@ -135,38 +137,62 @@ const F4: Transforms<4, 6> = {
     }
 };
 
-/// `out[i] = Σ_k coef[i][k] · inp[k]` on lanes; zero coefficients are
-/// skipped (after inlining with constant matrices they cost nothing).
+/// `out = L d Lᵀ` for a `K x K` tile of lanes and an `R x K` matrix `L`.
+/// Zero coefficients are skipped (with the constant matrices inlined, the
+/// test folds away).
 #[inline(always)]
-fn combine<const R: usize, const K: usize>(coef: &[[f32; K]; R], inp: &[Lane; K]) -> [Lane; R] {
-    let mut out = [[0.0; LANES]; R];
-    for (o, row) in out.iter_mut().zip(coef) {
-        for (&w, x) in row.iter().zip(inp) {
-            if w == 0.0 {
-                continue;
-            }
-            for (ol, &xl) in o.iter_mut().zip(x) {
-                *ol += w * xl;
-            }
-        }
-    }
-    out
-}
-
-/// `L d Lᵀ` for a `K x K` tile of lanes and an `R x K` matrix `L`.
-#[inline(always)]
-fn two_sided<const R: usize, const K: usize>(left: &[[f32; K]; R], d: &[[Lane; K]; K]) -> [[Lane; R]; R] {
+fn two_sided<const R: usize, const K: usize>(left: &[[f32; K]; R], d: &[[Lane; K]; K], out: &mut [[Lane; R]; R]) {
     // Columns first: tmp[i][b] = Σ_a L[i][a] d[a][b].
     let mut tmp = [[[0.0; LANES]; K]; R];
-    for b in 0..K {
-        let column: [Lane; K] = std::array::from_fn(|a| d[a][b]);
-        let mixed = combine(left, &column);
-        for i in 0..R {
-            tmp[i][b] = mixed[i];
+    for i in 0..R {
+        for b in 0..K {
+            let mut acc = [0.0; LANES];
+            for a in 0..K {
+                let w = left[i][a];
+                if w != 0.0 {
+                    for l in 0..LANES {
+                        acc[l] += w * d[a][b][l];
+                    }
+                }
+            }
+            tmp[i][b] = acc;
         }
     }
     // Then rows: out[i][j] = Σ_b L[j][b] tmp[i][b].
-    std::array::from_fn(|i| combine(left, &tmp[i]))
+    for i in 0..R {
+        for j in 0..R {
+            let mut acc = [0.0; LANES];
+            for b in 0..K {
+                let w = left[j][b];
+                if w != 0.0 {
+                    for l in 0..LANES {
+                        acc[l] += w * tmp[i][b][l];
+                    }
+                }
+            }
+            out[i][j] = acc;
+        }
+    }
+}
+
+/// `n` floats from `src` into a lane (the rest left as they are).
+#[inline(always)]
+fn read(src: &[f32], n: usize, lane: &mut Lane) {
+    if n == LANES {
+        *lane = src[..LANES].try_into().expect("16 floats");
+    } else {
+        lane[..n].copy_from_slice(&src[..n]);
+    }
+}
+
+/// The first `n` floats of a lane into `dst`.
+#[inline(always)]
+fn write(dst: &mut [f32], n: usize, lane: &Lane) {
+    if n == LANES {
+        dst[..LANES].copy_from_slice(lane);
+    } else {
+        dst[..n].copy_from_slice(&lane[..n]);
+    }
 }
 
 /// Runs `f` compiled for `path`, so the lane loops of the transforms inlined
@@ -195,137 +221,191 @@ fn on_path<R>(path: Path, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// An NHWC image (or a window of one) whose pixels lie `stride` floats
-/// apart, `channels` used of each.
+/// NHWC images whose pixels lie `stride` floats apart (`channels` used of
+/// each) and images `image_stride` floats apart.
 #[derive(Clone, Copy)]
-struct Image<'a> {
+struct Images<'a> {
     data: &'a [f32],
     h: usize,
     w: usize,
     channels: usize,
     stride: usize,
+    image_stride: usize,
 }
 
-impl Image<'_> {
-    /// Channels `c0..c0 + n` of pixel (`y`, `x`) into `lane`; zeros
-    /// outside the image (the padding).
+impl Images<'_> {
+    /// Channels `c0..c0 + n` of pixel (`y`, `x`) of image `n` into `lane`;
+    /// zeros outside the image (the padding).
     #[inline(always)]
-    fn load(&self, y: isize, x: isize, c0: usize, n: usize, lane: &mut Lane) {
+    fn load(&self, image: usize, (y, x): (isize, isize), c0: usize, n: usize, lane: &mut Lane) {
         if y >= 0 && x >= 0 && (y as usize) < self.h && (x as usize) < self.w {
-            let at = (y as usize * self.w + x as usize) * self.stride + c0;
-            lane[..n].copy_from_slice(&self.data[at..at + n]);
+            let at = image * self.image_stride + (y as usize * self.w + x as usize) * self.stride + c0;
+            read(&self.data[at..], n, lane);
         }
     }
 }
 
-/// A grid of tiles over an output plane, processed in bands of whole tile
-/// rows (a band's output rows are contiguous in memory).
+/// Tiles over the output planes of a batch, numbered image by image, row by
+/// row, and cut into bands: whole tile rows of one image, or whole images
+/// when one image has few tiles. A band's output pixels are contiguous.
 #[derive(Clone, Copy)]
 struct Grid {
+    m: usize,
     out_h: usize,
     out_w: usize,
     tiles_w: usize,
     tiles_h: usize,
-    /// Tile rows per band.
+    images: usize,
+    /// Tile rows per band (when a band is part of one image).
     band_rows: usize,
+    /// Images per band (1 when a band is part of one image).
+    band_images: usize,
 }
 
 impl Grid {
-    fn new(m: usize, a: usize, out_h: usize, out_w: usize, channels: usize) -> Self {
+    /// `channels`: input plus output channels, which size a tile's scratch.
+    fn new(m: usize, a: usize, images: usize, (out_h, out_w): (usize, usize), channels: usize) -> Self {
         let tiles_w = out_w.div_ceil(m);
+        let tiles_h = out_h.div_ceil(m);
         let per_tile = a * a * channels * std::mem::size_of::<f32>();
-        let band_tiles = (BAND_BYTES / per_tile.max(1)).max(1);
+        // At least MIN_BAND_TILES: each band reads the whole transformed
+        // kernel once per position, which few tiles would not amortise.
+        let band_tiles = (BAND_BYTES / per_tile.max(1)).max(MIN_BAND_TILES);
+        let per_image = tiles_w * tiles_h;
+        let (band_rows, band_images) = if per_image >= band_tiles {
+            ((band_tiles / tiles_w).max(1), 1)
+        } else {
+            (tiles_h, (band_tiles / per_image).clamp(1, images))
+        };
         Grid {
+            m,
             out_h,
             out_w,
             tiles_w,
-            tiles_h: out_h.div_ceil(m),
-            band_rows: (band_tiles / tiles_w).max(1),
+            tiles_h,
+            images,
+            band_rows,
+            band_images,
         }
     }
 
+    fn per_image(&self) -> usize {
+        self.tiles_w * self.tiles_h
+    }
+
     fn bands(&self) -> usize {
-        self.tiles_h.div_ceil(self.band_rows)
+        if self.band_images > 1 {
+            self.images.div_ceil(self.band_images)
+        } else {
+            self.images * self.tiles_h.div_ceil(self.band_rows)
+        }
     }
 
     /// The most tiles in a band.
     fn band_tiles(&self) -> usize {
-        self.band_rows.min(self.tiles_h) * self.tiles_w
+        if self.band_images > 1 {
+            self.band_images * self.per_image()
+        } else {
+            self.band_rows.min(self.tiles_h) * self.tiles_w
+        }
     }
 
-    /// Tile rows of band `b`.
+    /// Tiles of band `b` (numbered over the batch).
     fn band(&self, b: usize) -> std::ops::Range<usize> {
-        b * self.band_rows..((b + 1) * self.band_rows).min(self.tiles_h)
+        if self.band_images > 1 {
+            let first = b * self.band_images;
+            first * self.per_image()..((first + self.band_images).min(self.images)) * self.per_image()
+        } else {
+            let per = self.tiles_h.div_ceil(self.band_rows);
+            let (n, part) = (b / per, b % per);
+            let rows = part * self.band_rows..((part + 1) * self.band_rows).min(self.tiles_h);
+            n * self.per_image() + rows.start * self.tiles_w..n * self.per_image() + rows.end * self.tiles_w
+        }
+    }
+
+    /// Image, tile row and tile column of tile `t`.
+    fn locate(&self, t: usize) -> (usize, usize, usize) {
+        let (n, local) = (t / self.per_image(), t % self.per_image());
+        (n, local / self.tiles_w, local % self.tiles_w)
+    }
+
+    /// Output pixels (numbered over the batch) of the tiles `tiles`.
+    fn pixels(&self, tiles: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let pixel = |t: usize, end: bool| {
+            let (n, ty, _) = self.locate(t);
+            let row = if end { ((ty + 1) * self.m).min(self.out_h) } else { ty * self.m };
+            (n * self.out_h + row) * self.out_w
+        };
+        pixel(tiles.start, false)..pixel(tiles.end - 1, true)
     }
 }
 
-/// The input tiles of tile rows `rows` (origins `m` apart, shifted by the
-/// padding `top`/`left`) into `v[pos][tile][c]`, `stride` tiles per position.
+/// The input tiles of `tiles` (origins `m` apart, shifted by the padding
+/// `top`/`left`) into `v[pos][tile][c]`, `stride` tiles per position.
 #[inline(always)]
 fn input_tiles<const M: usize, const A: usize>(
     t: &Transforms<M, A>,
-    image: &Image,
+    images: &Images,
     (top, left): (usize, usize),
     grid: &Grid,
-    rows: std::ops::Range<usize>,
+    tiles: std::ops::Range<usize>,
     stride: usize,
     v: &mut [f32],
 ) {
-    let c = image.channels;
-    let first = rows.start * grid.tiles_w;
-    for tile in first..rows.end * grid.tiles_w {
-        let j = tile - first;
-        let y0 = (tile / grid.tiles_w * M) as isize - top as isize;
-        let x0 = (tile % grid.tiles_w * M) as isize - left as isize;
+    let c = images.channels;
+    let mut d = [[[0.0; LANES]; A]; A];
+    let mut out = [[[0.0; LANES]; A]; A];
+    for (j, tile) in tiles.enumerate() {
+        let (n, ty, tx) = grid.locate(tile);
+        let y0 = (ty * M) as isize - top as isize;
+        let x0 = (tx * M) as isize - left as isize;
         for c0 in (0..c).step_by(LANES) {
-            let n = LANES.min(c - c0);
-            let mut d = [[[0.0; LANES]; A]; A];
+            let n_ch = LANES.min(c - c0);
             for (a, row) in d.iter_mut().enumerate() {
                 for (b, lane) in row.iter_mut().enumerate() {
-                    image.load(y0 + a as isize, x0 + b as isize, c0, n, lane);
+                    *lane = [0.0; LANES];
+                    images.load(n, (y0 + a as isize, x0 + b as isize), c0, n_ch, lane);
                 }
             }
-            let out = two_sided(&t.bt, &d);
+            two_sided(&t.bt, &d, &mut out);
             for (a, row) in out.iter().enumerate() {
                 for (b, lane) in row.iter().enumerate() {
-                    let at = ((a * A + b) * stride + j) * c + c0;
-                    v[at..at + n].copy_from_slice(&lane[..n]);
+                    write(&mut v[((a * A + b) * stride + j) * c + c0..], n_ch, lane);
                 }
             }
         }
     }
 }
 
-/// `A dY Aᵀ` of the output-gradient tiles of tile rows `rows` into
-/// `d[pos][tile][f]`; pixels beyond the plane count as zero.
+/// `A dY Aᵀ` of the output-gradient tiles `tiles` into `d[pos][tile][f]`;
+/// pixels beyond the plane count as zero.
 #[inline(always)]
 fn gradient_tiles<const M: usize, const A: usize>(
     t: &Transforms<M, A>,
-    dz: &Image,
+    dz: &Images,
     grid: &Grid,
-    rows: std::ops::Range<usize>,
+    tiles: std::ops::Range<usize>,
     stride: usize,
     d: &mut [f32],
 ) {
     let f = dz.channels;
-    let first = rows.start * grid.tiles_w;
-    for tile in first..rows.end * grid.tiles_w {
-        let j = tile - first;
-        let y0 = (tile / grid.tiles_w * M) as isize;
-        let x0 = (tile % grid.tiles_w * M) as isize;
+    let mut g = [[[0.0; LANES]; M]; M];
+    let mut out = [[[0.0; LANES]; A]; A];
+    for (j, tile) in tiles.enumerate() {
+        let (n, ty, tx) = grid.locate(tile);
+        let (y0, x0) = ((ty * M) as isize, (tx * M) as isize);
         for f0 in (0..f).step_by(LANES) {
-            let n = LANES.min(f - f0);
-            let mut g = [[[0.0; LANES]; M]; M];
+            let n_ch = LANES.min(f - f0);
             for (i, row) in g.iter_mut().enumerate() {
                 for (k, lane) in row.iter_mut().enumerate() {
-                    dz.load(y0 + i as isize, x0 + k as isize, f0, n, lane);
+                    *lane = [0.0; LANES];
+                    dz.load(n, (y0 + i as isize, x0 + k as isize), f0, n_ch, lane);
                 }
             }
-            let out = two_sided(&t.a, &g);
+            two_sided(&t.a, &g, &mut out);
             for (a, row) in out.iter().enumerate() {
                 for (b, lane) in row.iter().enumerate() {
-                    let at = ((a * A + b) * stride + j) * f + f0;
-                    d[at..at + n].copy_from_slice(&lane[..n]);
+                    write(&mut d[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
                 }
             }
         }
@@ -334,7 +414,7 @@ fn gradient_tiles<const M: usize, const A: usize>(
 
 /// How transformed products become output pixels.
 struct Sink<'a> {
-    /// The band's output rows; pixel (y, x) of the band at `(y * out_w + x) * ldo`.
+    /// The band's output pixels; pixel `p` of the band at `p * ldo`.
     out: &'a mut [f32],
     ldo: usize,
     bias: Option<&'a [f32]>,
@@ -343,49 +423,61 @@ struct Sink<'a> {
     accumulate: bool,
 }
 
-/// `Aᵀ M A` of the products `m[pos][tile][f]` of tile rows `rows`, written
-/// to the pixels of each tile that lie inside the plane.
+/// `Aᵀ M A` of the products `m[pos][tile][f]` of `tiles`, written to the
+/// pixels of each tile that lie inside the plane.
 #[inline(always)]
 fn output_tiles<const M: usize, const A: usize>(
     t: &Transforms<M, A>,
     m: &[f32],
     f: usize,
     grid: &Grid,
-    rows: std::ops::Range<usize>,
+    tiles: std::ops::Range<usize>,
     stride: usize,
     sink: &mut Sink,
 ) {
-    let first = rows.start * grid.tiles_w;
-    let y_base = rows.start * M;
-    for tile in first..rows.end * grid.tiles_w {
-        let j = tile - first;
-        let (oy0, ox0) = (tile / grid.tiles_w * M, tile % grid.tiles_w * M);
+    let base = grid.pixels(&tiles).start;
+    let mut p = [[[0.0; LANES]; A]; A];
+    let mut y = [[[0.0; LANES]; M]; M];
+    for (j, tile) in tiles.enumerate() {
+        let (n, ty, tx) = grid.locate(tile);
+        let (oy0, ox0) = (ty * M, tx * M);
         let valid_h = M.min(grid.out_h - oy0);
         let valid_w = M.min(grid.out_w - ox0);
         for f0 in (0..f).step_by(LANES) {
-            let n = LANES.min(f - f0);
-            let mut p = [[[0.0; LANES]; A]; A];
+            let n_ch = LANES.min(f - f0);
             for (a, row) in p.iter_mut().enumerate() {
                 for (b, lane) in row.iter_mut().enumerate() {
-                    let at = ((a * A + b) * stride + j) * f + f0;
-                    lane[..n].copy_from_slice(&m[at..at + n]);
+                    read(&m[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
                 }
             }
-            let y = two_sided(&t.at, &p);
+            two_sided(&t.at, &p, &mut y);
+            let mut bias = [0.0; LANES];
+            if let Some(b) = sink.bias {
+                read(&b[f0..], n_ch, &mut bias);
+            }
             for (i, row) in y.iter().enumerate().take(valid_h) {
                 for (k, lane) in row.iter().enumerate().take(valid_w) {
-                    let at = ((oy0 + i - y_base) * grid.out_w + ox0 + k) * sink.ldo + f0;
-                    let dst = &mut sink.out[at..at + n];
-                    for (l, d) in dst.iter_mut().enumerate() {
-                        let mut value = lane[l];
-                        if let Some(b) = sink.bias {
-                            value += b[f0 + l];
-                        }
-                        if let Some(r) = sink.residual {
-                            value += r[at + l];
-                        }
-                        *d = if sink.accumulate { *d + value } else { value };
+                    let pixel = (n * grid.out_h + oy0 + i) * grid.out_w + ox0 + k - base;
+                    let at = pixel * sink.ldo + f0;
+                    let mut value = *lane;
+                    for l in 0..LANES {
+                        value[l] += bias[l];
                     }
+                    let mut extra = [0.0; LANES];
+                    if let Some(r) = sink.residual {
+                        read(&r[at..], n_ch, &mut extra);
+                    }
+                    if sink.accumulate {
+                        let mut old = [0.0; LANES];
+                        read(&sink.out[at..], n_ch, &mut old);
+                        for l in 0..LANES {
+                            extra[l] += old[l];
+                        }
+                    }
+                    for l in 0..LANES {
+                        value[l] += extra[l];
+                    }
+                    write(&mut sink.out[at..], n_ch, &value);
                 }
             }
         }
@@ -401,21 +493,20 @@ fn kernel_transform<const M: usize, const A: usize>(
     f: usize,
     u: &mut [f32],
 ) {
+    let mut g = [[[0.0; LANES]; 3]; 3];
+    let mut out = [[[0.0; LANES]; A]; A];
     for ch in 0..c {
         for f0 in (0..f).step_by(LANES) {
             let n = LANES.min(f - f0);
-            let mut g = [[[0.0; LANES]; 3]; 3];
             for (ky, row) in g.iter_mut().enumerate() {
                 for (kx, lane) in row.iter_mut().enumerate() {
-                    let at = ((ky * 3 + kx) * c + ch) * f + f0;
-                    lane[..n].copy_from_slice(&kernel[at..at + n]);
+                    read(&kernel[((ky * 3 + kx) * c + ch) * f + f0..], n, lane);
                 }
             }
-            let out = two_sided(&t.g, &g);
+            two_sided(&t.g, &g, &mut out);
             for (a, row) in out.iter().enumerate() {
                 for (b, lane) in row.iter().enumerate() {
-                    let at = ((a * A + b) * c + ch) * f + f0;
-                    u[at..at + n].copy_from_slice(&lane[..n]);
+                    write(&mut u[((a * A + b) * c + ch) * f + f0..], n, lane);
                 }
             }
         }
@@ -431,17 +522,17 @@ fn kernel_gradient<const M: usize, const A: usize>(
     f: usize,
     dkernel: &mut [f32],
 ) {
+    let mut p = [[[0.0; LANES]; A]; A];
+    let mut dg = [[[0.0; LANES]; 3]; 3];
     for ch in 0..c {
         for f0 in (0..f).step_by(LANES) {
             let n = LANES.min(f - f0);
-            let mut p = [[[0.0; LANES]; A]; A];
             for (a, row) in p.iter_mut().enumerate() {
                 for (b, lane) in row.iter_mut().enumerate() {
-                    let at = ((a * A + b) * c + ch) * f + f0;
-                    lane[..n].copy_from_slice(&x[at..at + n]);
+                    read(&x[((a * A + b) * c + ch) * f + f0..], n, lane);
                 }
             }
-            let dg = two_sided(&t.gt, &p);
+            two_sided(&t.gt, &p, &mut dg);
             for (ky, row) in dg.iter().enumerate() {
                 for (kx, lane) in row.iter().enumerate() {
                     let at = ((ky * 3 + kx) * c + ch) * f + f0;
@@ -548,41 +639,40 @@ fn forward_with<const M: usize, const A: usize>(
     let (c, f, ldy) = (conv.in_channels, conv.filters, args.ldy);
     let w = &conv.window;
     let (oh, ow) = (conv.out_h(), conv.out_w());
-    let grid = Grid::new(M, A, oh, ow, c + f);
+    let grid = Grid::new(M, A, args.batch, (oh, ow), c + f);
     let bands = grid.bands();
     let band_tiles = grid.band_tiles();
     let path = gather::active();
-    let (shared, slots) = ws.split(threads::current().min(args.batch * bands));
+    let (shared, slots) = ws.split(threads::current().min(bands));
     let ([u], [tile_rows]) = shared.parts([A * A * c * f], [band_tiles]);
     strided(tile_rows, c);
-    on_path(path, || kernel_transform(t, args.kernel, c, f, u));
+    on_path(path, #[inline(always)] || kernel_transform(t, args.kernel, c, f, u));
     let (u, tile_rows) = (&*u, &*tile_rows);
     let (v_len, m_len) = (A * A * band_tiles * c, A * A * band_tiles * f);
     for slot in slots {
         lock(slot).parts([v_len, m_len], []);
     }
-    let pixels = oh * ow;
+    let images = Images {
+        data: args.x,
+        h: w.in_h,
+        w: w.in_w,
+        channels: c,
+        stride: c,
+        image_stride: conv.in_len(),
+    };
+    let pads = (w.pad_top(), w.pad_left());
     let outputs = SharedSlice::new(y);
     let failure = Mutex::new(None);
-    threads::run_on(slots.len(), args.batch * bands, &|task, slot| {
-        let (n, band) = (task / bands, task % bands);
-        let rows = grid.band(band);
-        let count = rows.len() * grid.tiles_w;
+    threads::run_on(slots.len(), bands, &|band, slot| {
+        let tiles = grid.band(band);
+        let count = tiles.len();
         let mut scratch = lock(&slots[slot]);
         let ([v, m], []) = scratch.parts([v_len, m_len], []);
-        let image = Image {
-            data: &args.x[n * conv.in_len()..(n + 1) * conv.in_len()],
-            h: w.in_h,
-            w: w.in_w,
-            channels: c,
-            stride: c,
-        };
-        let pads = (w.pad_top(), w.pad_left());
-        on_path(path, || input_tiles(t, &image, pads, &grid, rows.clone(), band_tiles, v));
+        on_path(path, #[inline(always)] || input_tiles(t, &images, pads, &grid, tiles.clone(), band_tiles, v));
         let result = tile_products(A * A, v, u, m, (band_tiles, count), (c, f), tile_rows).and_then(|()| {
-            let (y0, y1) = (rows.start * M, (rows.end * M).min(oh));
-            let span = (n * pixels + y0 * ow) * ldy..(n * pixels + y1 * ow - 1) * ldy + f;
-            // SAFETY: each task writes the output rows of its own band of its own image.
+            let pixels = grid.pixels(&tiles);
+            let span = pixels.start * ldy..(pixels.end - 1) * ldy + f;
+            // SAFETY: bands cover disjoint output pixels, each band one task.
             let out = unsafe { outputs.range(span.clone()) };
             let mut sink = Sink {
                 out,
@@ -591,7 +681,7 @@ fn forward_with<const M: usize, const A: usize>(
                 residual: args.residual.map(|r| &r[span]),
                 accumulate: false,
             };
-            on_path(path, || output_tiles(t, m, f, &grid, rows.clone(), band_tiles, &mut sink));
+            on_path(path, #[inline(always)] || output_tiles(t, m, f, &grid, tiles.clone(), band_tiles, &mut sink));
             activation::forward_rows(args.activation, sink.out, f, ldy)
         });
         record(&failure, result);
@@ -653,9 +743,10 @@ fn backward_with<const M: usize, const A: usize>(
     let w = &conv.window;
     let (oh, ow) = (conv.out_h(), conv.out_w());
     let has_dx = dx.is_some();
-    // Kernel gradient: tiles over the output; input gradient: over the input.
-    let out_grid = Grid::new(M, A, oh, ow, c + f);
-    let in_grid = Grid::new(M, A, w.in_h, w.in_w, c + f);
+    // Kernel gradient: tiles over the output; input gradient: over the
+    // input. Bands stay inside a group of images.
+    let out_grid = Grid::new(M, A, GROUP.min(batch), (oh, ow), c + f);
+    let in_grid = Grid::new(M, A, GROUP.min(batch), (w.in_h, w.in_w), c + f);
     let band_tiles = out_grid.band_tiles().max(in_grid.band_tiles());
     let path = gather::active();
     let groups = batch.div_ceil(GROUP);
@@ -684,7 +775,7 @@ fn backward_with<const M: usize, const A: usize>(
                 }
             }
         }
-        on_path(path, || kernel_transform(t, flipped, f, c, u_flipped));
+        on_path(path, #[inline(always)] || kernel_transform(t, flipped, f, c, u_flipped));
     }
     let (u_flipped, rows_c, rows_f, channels) = (&*u_flipped, &*rows_c, &*rows_f, &*channels);
     partials.fill(0.0);
@@ -718,78 +809,81 @@ fn backward_with<const M: usize, const A: usize>(
         let (dk, db) = partial.split_at_mut(positions * c * f);
         let mut step = || -> Result<(), KernelError> {
             for k in 0..images {
-                let n = first + k;
                 let dz = &mut dz_group[k * image_stride..k * image_stride + image_span];
+                let n = first + k;
                 let out = &args.y[n * image_stride..n * image_stride + image_span];
                 activation::backward_rows(conv.activation, out, dz, f, ldy)?;
                 bias::accumulate_strided(dz, db, ldy);
-                let dz = &*dz;
-                let image = Image {
-                    data: &args.x[n * conv.in_len()..(n + 1) * conv.in_len()],
-                    h: w.in_h,
-                    w: w.in_w,
-                    channels: c,
-                    stride: c,
+            }
+            let dz_group = &*dz_group;
+            let inputs = Images {
+                data: &args.x[first * conv.in_len()..(first + images) * conv.in_len()],
+                h: w.in_h,
+                w: w.in_w,
+                channels: c,
+                stride: c,
+                image_stride: conv.in_len(),
+            };
+            let grads = Images {
+                data: dz_group,
+                h: oh,
+                w: ow,
+                channels: f,
+                stride: ldy,
+                image_stride,
+            };
+            // Kernel gradient: X[pos] += V[pos]ᵀ · (A dY Aᵀ)[pos].
+            let out_grid = Grid { images, ..out_grid };
+            for band in 0..out_grid.bands() {
+                let tiles = out_grid.band(band);
+                let count = tiles.len();
+                on_path(path, #[inline(always)] || {
+                    input_tiles(t, &inputs, (pt, pl), &out_grid, tiles.clone(), band_tiles, v);
+                    gradient_tiles(t, &grads, &out_grid, tiles.clone(), band_tiles, m);
+                });
+                for pos in 0..positions {
+                    gather::run(
+                        &Gather {
+                            x: &v[pos * band_tiles * c..(pos + 1) * band_tiles * c],
+                            row_off: channels,
+                            k_off: &rows_c[..count],
+                            k_run: 1,
+                            b: &m[pos * band_tiles * f..(pos + 1) * band_tiles * f],
+                            ldb: f,
+                            cols: f,
+                        },
+                        &mut Output {
+                            out: &mut dk[pos * c * f..(pos + 1) * c * f],
+                            ldo: f,
+                            accumulate: true,
+                            bias: None,
+                            addend: None,
+                        },
+                    )?;
+                }
+            }
+            if !has_dx {
+                return Ok(());
+            }
+            // Input gradient: the output gradient convolved with the flipped
+            // kernel, padded by 2 - pad on each side.
+            let in_grid = Grid { images, ..in_grid };
+            for band in 0..in_grid.bands() {
+                let tiles = in_grid.band(band);
+                let count = tiles.len();
+                on_path(path, #[inline(always)] || {
+                    input_tiles(t, &grads, (2 - pt, 2 - pl), &in_grid, tiles.clone(), band_tiles, v)
+                });
+                tile_products(positions, v, u_flipped, m, (band_tiles, count), (f, c), rows_f)?;
+                let pixels = in_grid.pixels(&tiles);
+                let mut sink = Sink {
+                    out: &mut dx_group[pixels.start * c..pixels.end * c],
+                    ldo: c,
+                    bias: None,
+                    residual: None,
+                    accumulate: true,
                 };
-                let grad = Image {
-                    data: dz,
-                    h: oh,
-                    w: ow,
-                    channels: f,
-                    stride: ldy,
-                };
-                // Kernel gradient: X[pos] += V[pos]ᵀ · (A dY Aᵀ)[pos].
-                for band in 0..out_grid.bands() {
-                    let rows = out_grid.band(band);
-                    let count = rows.len() * out_grid.tiles_w;
-                    on_path(path, || {
-                        input_tiles(t, &image, (pt, pl), &out_grid, rows.clone(), band_tiles, v);
-                        gradient_tiles(t, &grad, &out_grid, rows.clone(), band_tiles, m);
-                    });
-                    for pos in 0..positions {
-                        gather::run(
-                            &Gather {
-                                x: &v[pos * band_tiles * c..(pos + 1) * band_tiles * c],
-                                row_off: channels,
-                                k_off: &rows_c[..count],
-                                k_run: 1,
-                                b: &m[pos * band_tiles * f..(pos + 1) * band_tiles * f],
-                                ldb: f,
-                                cols: f,
-                            },
-                            &mut Output {
-                                out: &mut dk[pos * c * f..(pos + 1) * c * f],
-                                ldo: f,
-                                accumulate: true,
-                                bias: None,
-                                addend: None,
-                            },
-                        )?;
-                    }
-                }
-                if !has_dx {
-                    continue;
-                }
-                // Input gradient: the output gradient convolved with the
-                // flipped kernel, padded by 2 - pad on each side.
-                let dimage = &mut dx_group[k * conv.in_len()..(k + 1) * conv.in_len()];
-                for band in 0..in_grid.bands() {
-                    let rows = in_grid.band(band);
-                    let count = rows.len() * in_grid.tiles_w;
-                    on_path(path, || {
-                        input_tiles(t, &grad, (2 - pt, 2 - pl), &in_grid, rows.clone(), band_tiles, v)
-                    });
-                    tile_products(positions, v, u_flipped, m, (band_tiles, count), (f, c), rows_f)?;
-                    let (y0, y1) = (rows.start * M, (rows.end * M).min(w.in_h));
-                    let mut sink = Sink {
-                        out: &mut dimage[y0 * w.in_w * c..y1 * w.in_w * c],
-                        ldo: c,
-                        bias: None,
-                        residual: None,
-                        accumulate: true,
-                    };
-                    on_path(path, || output_tiles(t, m, c, &in_grid, rows.clone(), band_tiles, &mut sink));
-                }
+                on_path(path, #[inline(always)] || output_tiles(t, m, c, &in_grid, tiles.clone(), band_tiles, &mut sink));
             }
             Ok(())
         };
@@ -803,7 +897,7 @@ fn backward_with<const M: usize, const A: usize>(
         total.iter_mut().zip(partial).for_each(|(d, s)| *d += s);
     }
     let (dk, db) = total.split_at(positions * c * f);
-    on_path(path, || kernel_gradient(t, dk, c, f, dkernel));
+    on_path(path, #[inline(always)] || kernel_gradient(t, dk, c, f, dkernel));
     if let Some(dbias) = dbias {
         dbias.iter_mut().zip(db).for_each(|(d, s)| *d += s);
     }
