@@ -376,6 +376,17 @@ fn cost_rule_and_environment_values() {
         conv_algorithm::choose(&layer(32, 64, 64, 1)).unwrap(),
         Algorithm::Direct
     );
+    conv_algorithm::force(Some(Choice::Auto));
+    let auto = |h, cin, cout| conv_algorithm::choose(&layer(h, cin, cout, 1)).unwrap();
+    // Few channels: the transforms cost more than the products saved.
+    assert_eq!(auto(64, 16, 16), Algorithm::Direct);
+    assert_eq!(auto(64, 16, 32), Algorithm::Direct);
+    assert_eq!(auto(64, 3, 16), Algorithm::Direct);
+    assert_eq!(auto(32, 32, 32), Algorithm::Winograd(Tile::F4));
+    assert_eq!(auto(7, 512, 512), Algorithm::Winograd(Tile::F4));
+    // Small planes: a 6x6 plane needs 4 F(4x4) tiles, 0.44x direct's products.
+    assert_eq!(auto(6, 64, 64), Algorithm::Direct);
+    assert_eq!(auto(1, 64, 64), Algorithm::Direct);
     conv_algorithm::force(None);
     assert_eq!(conv_algorithm::parse_env("direct").unwrap(), Choice::Direct);
     assert_eq!(

@@ -97,17 +97,41 @@ pub fn winograd_applies(conv: &Conv2d) -> bool {
 }
 
 /// The cost rule: the algorithm expected to be faster for this layer.
+///
+/// Winograd trades a GEMM of `9 · cin · cout` products per pixel for one of
+/// `a² / m² · cin · cout` plus transforms costing about `cin + cout` per
+/// pixel, so it pays when `cin · cout / (cin + cout)` is large enough.
+/// Measured with `examples/winograd_bench.rs` (Zen 4, 2 threads, forward
+/// plus both gradients, same run): F(4x4,3x3) was slower than direct at
+/// 16 -> 16 and 16 -> 32 channels (0.85x of direct's speed) and faster from
+/// 32 -> 32 on (1.2x at 32 channels, 1.3x to 1.8x on ResNet-50's 64 to 512),
+/// hence `cin · cout / (cin + cout) >= 16`.
+/// F(2x2,3x3) saves at most 2.25x, F(4x4,3x3) 4x and was faster on every
+/// measured shape, so the rule picks F(4x4) (F(2x2) stays available through
+/// `NN_CONV=winograd2`), and only where the padded plane's tiles need at
+/// most 0.4x direct's products (tiny planes stay direct: 7x7 needs 0.33x,
+/// 6x6 0.44x, 1x1 4x).
 pub fn auto(conv: &Conv2d) -> Algorithm {
     if !winograd_applies(conv) {
         return Algorithm::Direct;
     }
     let (c, f) = (conv.in_channels, conv.filters);
-    if c >= 16 && f >= 16 {
+    if c * f < MIN_CHANNEL_RATIO * (c + f) {
+        return Algorithm::Direct;
+    }
+    let (oh, ow) = (conv.out_h(), conv.out_w());
+    // Products per channel pair over the whole plane.
+    let direct = oh * ow * 9;
+    let winograd = oh.div_ceil(4) * ow.div_ceil(4) * 36;
+    if winograd * 5 <= direct * 2 {
         Algorithm::Winograd(Tile::F4)
     } else {
         Algorithm::Direct
     }
 }
+
+/// `cin · cout / (cin + cout)` from which Winograd pays (see [`auto`]).
+const MIN_CHANNEL_RATIO: usize = 16;
 
 /// The algorithm for `conv` under the current request.
 pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {
