@@ -4,9 +4,10 @@
 //! 1e-5 relative to each output's largest value. Together the networks use
 //! every layer kind and option `network!` has.
 
-#[path = "../examples/networks/lecture.rs"]
+#[path = "../../examples/networks/lecture.rs"]
 mod lecture;
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
