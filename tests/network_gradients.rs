@@ -452,3 +452,20 @@ fn convolution_family_graph_drawing() {
         "{dot}"
     );
 }
+
+/// The same networks with every stride-1 3x3 convolution on Winograd, both
+/// tiles (the cost rule keeps layers this small direct), including one
+/// written into a concatenation and one before batch norm.
+#[test]
+fn networks_with_winograd_convolutions_gradients() {
+    use nn::runtime::conv_algorithm::{self, Choice};
+    use nn::runtime::winograd::Tile;
+    for tile in [Tile::F2, Tile::F4] {
+        conv_algorithm::force(Some(Choice::Winograd(tile)));
+        common::check_network(&mut SmallResidual::new(&mut common::rng(1)), 2, 10);
+        common::check_network(&mut SmallInception::new(&mut common::rng(2)), 2, 20);
+        common::check_network(&mut ConcatHeads::new(&mut common::rng(6)), 2, 60);
+        common::check_network(&mut TwoHeads::new(&mut common::rng(4)), 3, 40);
+    }
+    conv_algorithm::force(None);
+}
