@@ -71,6 +71,8 @@ struct Reference {
     db: Vec<f64>,
 }
 
+// Index loops mirror the convolution's formula.
+#[allow(clippy::needless_range_loop)]
 fn reference(c: &Case, x: &[f32], k: &[f32], b: &[f32], r: &[f32]) -> Reference {
     let (oh, ow, pt, pl) = c.geometry();
     let mut out = Reference {
