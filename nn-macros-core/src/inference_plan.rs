@@ -67,8 +67,8 @@ pub fn inference_plan(graph: &Graph, train: &Plan) -> Plan {
     let owners = &train.owners;
     // Each group's members share storage from the group's lowest offset.
     let mut base = vec![usize::MAX; count];
-    for n in 0..count {
-        base[owners[n]] = base[owners[n]].min(train.slots[n].offset);
+    for (slot, &g) in train.slots.iter().zip(owners) {
+        base[g] = base[g].min(slot.offset);
     }
     let mut extent = vec![0usize; count];
     let mut first = vec![usize::MAX; count];
@@ -119,11 +119,10 @@ pub fn inference_plan(graph: &Graph, train: &Plan) -> Plan {
         group_offset[g] = offsets[k];
     }
     let mut plan = train.clone();
-    for n in 0..count {
-        let g = owners[n];
-        plan.slots[n] = Slot {
-            offset: group_offset[g] + (train.slots[n].offset - base[g]),
-            len: train.slots[n].len,
+    for ((slot, trained), &g) in plan.slots.iter_mut().zip(&train.slots).zip(owners) {
+        *slot = Slot {
+            offset: group_offset[g] + (trained.offset - base[g]),
+            len: trained.len,
         };
     }
     plan.pre_activations = vec![None; count];
@@ -133,10 +132,10 @@ pub fn inference_plan(graph: &Graph, train: &Plan) -> Plan {
             len,
         });
     }
-    for n in 0..count {
-        if plan.masks[n].is_some() {
-            plan.masks[n] = Some(Slot {
-                offset: plan.slots[n].end(),
+    for (mask, slot) in plan.masks.iter_mut().zip(&plan.slots) {
+        if mask.is_some() {
+            *mask = Some(Slot {
+                offset: slot.end(),
                 len: 0,
             });
         }
