@@ -148,15 +148,14 @@ fn inference_plans_fewer_bytes_than_training() {
     // pass keeps every one and inference at most three at once (a block's
     // input, its first convolution and the fused add it writes), above the
     // image's region (placed first, free after the first convolution).
-    assert!(
-        ResidualNet::INFERENCE_ARENA_PER_SAMPLE <= 64 * 64 * 3 + 3 * 64 * 64 * 16,
-        "{}",
-        ResidualNet::INFERENCE_ARENA_PER_SAMPLE
-    );
-    assert!(ResidualNet::ARENA_PER_SAMPLE > 5 * 64 * 64 * 16);
+    fn activations<M: Model>() -> (usize, usize) {
+        (M::INFERENCE_ARENA_PER_SAMPLE, M::ARENA_PER_SAMPLE)
+    }
+    let (inference, training) = activations::<ResidualNet>();
+    assert!(inference <= 64 * 64 * 3 + 3 * 64 * 64 * 16, "{inference}");
+    assert!(training > 5 * 64 * 64 * 16, "{training}");
     // A chain holds its input and one activation, or two activations.
-    assert_eq!(Chain::INFERENCE_ARENA_PER_SAMPLE, 2 * 64);
-    assert_eq!(Chain::ARENA_PER_SAMPLE, 12 * 64);
+    assert_eq!(activations::<Chain>(), (2 * 64, 12 * 64));
 
     // The arena a call allocates follows the plan: inference allocates no
     // gradients and only its own layout.
