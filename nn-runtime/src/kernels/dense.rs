@@ -94,12 +94,44 @@ impl Dense {
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
-        self.check(rows)?;
         expect_len("dense backward", "x", x, rows * self.inputs)?;
+        expect_len("dense backward", "dkernel", dkernel, self.kernel_len())?;
+        self.backward_parts(rows, Some((x, dkernel)), kernel, y, dy, dbias, dx, ws)
+    }
+
+    /// Backward of a frozen layer (`trainable = false`): `dy` becomes the
+    /// pre-activation gradient in place and `dx` accumulates; no kernel or
+    /// bias gradient is computed, which saves the kernel-gradient product.
+    pub fn backward_input(
+        &self,
+        rows: usize,
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        self.backward_parts(rows, None, kernel, y, dy, None, dx, ws)
+    }
+
+    /// `x_and_dkernel`: the input and the kernel gradient to accumulate
+    /// into, or `None` to skip the kernel gradient.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_parts(
+        &self,
+        rows: usize,
+        x_and_dkernel: Option<(&[f32], &mut [f32])>,
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        self.check(rows)?;
         expect_len("dense backward", "kernel", kernel, self.kernel_len())?;
         expect_len("dense backward", "y", y, rows * self.units)?;
         expect_len("dense backward", "dy", dy, rows * self.units)?;
-        expect_len("dense backward", "dkernel", dkernel, self.kernel_len())?;
         activation::backward_in_place(self.activation, y, dy, self.units)?;
         if let Some(db) = dbias {
             expect_len("dense backward", "dbias", db, self.units)?;
@@ -108,27 +140,29 @@ impl Dense {
         let (i, u) = (self.inputs, self.units);
         let ([transposed], [input_index, row_start, grad_row]) =
             ws.parts([if dx.is_some() { i * u } else { 0 }], [i, rows, rows]);
-        // dW[i][u] += Σ_r x[r][i] * dz[r][u]: rows are inputs, steps are batch rows.
-        strided(input_index, 1);
-        strided(row_start, i);
-        gather::run(
-            &Gather {
-                x,
-                row_off: input_index,
-                k_off: row_start,
-                k_run: 1,
-                b: dy,
-                ldb: u,
-                cols: u,
-            },
-            &mut Output {
-                out: dkernel,
-                ldo: u,
-                accumulate: true,
-                bias: None,
-                addend: None,
-            },
-        )?;
+        if let Some((x, dkernel)) = x_and_dkernel {
+            // dW[i][u] += Σ_r x[r][i] * dz[r][u]: rows are inputs, steps are batch rows.
+            strided(input_index, 1);
+            strided(row_start, i);
+            gather::run(
+                &Gather {
+                    x,
+                    row_off: input_index,
+                    k_off: row_start,
+                    k_run: 1,
+                    b: dy,
+                    ldb: u,
+                    cols: u,
+                },
+                &mut Output {
+                    out: dkernel,
+                    ldo: u,
+                    accumulate: true,
+                    bias: None,
+                    addend: None,
+                },
+            )?;
+        }
         if let Some(dx) = dx {
             expect_len("dense backward", "dx", dx, rows * i)?;
             // dx[r][i] += Σ_u dz[r][u] * W[i][u], with W transposed to [u][i].
