@@ -46,6 +46,21 @@ network! {
         output joined = concat(Tower(left), Tower(right));
     }
 
+    /// A tower with max pooling, used twice: every kernel weight moves every
+    /// pooling window of both calls, so a step of 1e-2 crosses kinks often.
+    struct MaxTower {
+        input image: [6, 6, 2];
+        let x = MaxPooling2D(2)(Conv2D(3, 3, padding = same, activation = tanh)(image));
+        output embedding = Dense(4, activation = tanh)(flatten(x));
+    }
+
+    struct MaxPair {
+        input left: [6, 6, 2];
+        input right: [6, 6, 2];
+        let tower = MaxTower();
+        output same = Dense(1, activation = sigmoid)(abs(subtract(tower(left), tower(right))));
+    }
+
     /// A network using a network that uses a network.
     struct Outer {
         input left: [6, 6, 2];
@@ -61,6 +76,19 @@ fn a_network_used_twice_has_the_gradients_of_finite_differences() {
     common::check_network(&mut net, 3, 2);
     let mut outer = Outer::new(&mut common::rng(3));
     common::check_network(&mut outer, 2, 4);
+}
+
+/// The open question of the last stop: with max pooling the check at a step
+/// of 1e-2 skipped too many points. At 1e-3 kinks are rare and every checked
+/// gradient, shared kernel included, agrees with finite differences.
+#[test]
+fn a_shared_tower_with_max_pooling_has_the_gradients_of_finite_differences() {
+    for seed in 0..4 {
+        let mut t = MaxTower::new(&mut common::rng(10 + seed));
+        common::check_network(&mut t, 3, 20 + seed);
+        let mut net = MaxPair::new(&mut common::rng(10 + seed));
+        common::check_network(&mut net, 3, 20 + seed);
+    }
 }
 
 #[test]

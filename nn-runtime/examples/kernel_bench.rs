@@ -128,6 +128,63 @@ fn dense_row(inputs: usize, units: usize) {
     );
 }
 
+/// Dense forward as `Dense::forward` computes it (blocked sums) against the
+/// single register chain it used before (one gathered GEMM over all
+/// inputs, bias and activation as before), interleaved in one run.
+fn dense_blocking_row(inputs: usize, units: usize) {
+    use nn_runtime::activation;
+    use nn_runtime::gather::{Gather, Output};
+    let spec = Dense {
+        inputs,
+        units,
+        activation: Activation::Softmax,
+    };
+    let x = filled(BATCH * inputs);
+    let kernel = filled(inputs * units);
+    let bias = filled(units);
+    let mut y = vec![0.0; BATCH * units];
+    let mut ws = Workspace::new();
+    let row_off: Vec<usize> = (0..BATCH).map(|r| r * inputs).collect();
+    let (mut blocked, mut chain) = (Vec::new(), Vec::new());
+    for _ in 0..=REPEATS * 3 {
+        blocked.push(median_seconds(1, || {
+            spec.forward(BATCH, &x, &kernel, Some(&bias), &mut y, &mut ws)
+                .unwrap()
+        }));
+        chain.push(median_seconds(1, || {
+            let g = Gather {
+                x: &x,
+                row_off: &row_off,
+                k_off: &[0],
+                k_run: inputs,
+                b: &kernel,
+                ldb: units,
+                cols: units,
+            };
+            let mut o = Output {
+                out: &mut y,
+                ldo: units,
+                accumulate: false,
+                bias: Some(&bias),
+                addend: None,
+            };
+            gather::run(&g, &mut o).unwrap();
+            activation::forward_in_place(Activation::Softmax, &mut y, units).unwrap();
+        }));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (b, c) = (median(blocked), median(chain));
+    println!(
+        "dense {inputs}->{units} forward, batch {BATCH}: blocked sums {:.3} ms, one chain {:.3} ms, blocked/chain time {:.3}",
+        b * 1e3,
+        c * 1e3,
+        b / c
+    );
+}
+
 fn main() {
     // `-- --path portable|avx2|avx512` measures one micro-kernel path
     // (with NN_NUM_THREADS=1 every kernel runs on this thread).
@@ -159,4 +216,7 @@ fn main() {
     conv_row(31, 31, 64, 32, 1);
     conv_row(31, 31, 64, 32, 5);
     dense_row(8192, 6);
+    dense_row(123_008, 6);
+    dense_blocking_row(123_008, 6);
+    dense_blocking_row(8192, 6);
 }

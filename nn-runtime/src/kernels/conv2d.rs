@@ -9,11 +9,13 @@
 
 use crate::activation::{self, Activation};
 use crate::bias;
+use crate::conv_algorithm::{self, Algorithm};
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
 use crate::im2col;
 use crate::threads::{self, Chunks, SharedSlice};
 use crate::window::Window2d;
+use crate::winograd;
 use crate::workspace::{lock, Workspace};
 
 use std::sync::Mutex;
@@ -175,6 +177,11 @@ impl Conv2d {
         }
         // Rejects a bad activation argument before any thread starts.
         activation::forward_in_place(activation, &mut [], self.filters)?;
+        if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+            return winograd::forward(
+                tile, self, batch, x, kernel, bias, residual, activation, y, ldy, ws,
+            );
+        }
         let (w, c) = (&self.window, self.in_channels);
         let p = self.padded_input();
         let pixels = self.out_h() * self.out_w();
@@ -334,6 +341,9 @@ impl Conv2d {
             expect_len(NAME, "dbias", db, self.filters)?;
         }
         activation::backward_in_place(self.activation, &[], &mut [], self.filters)?;
+        if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+            return winograd::backward(tile, self, batch, x, kernel, y, dy, ldy, dkernel, dbias, dx, ws);
+        }
         let mut dbias = dbias;
 
         let (w, c, f) = (&self.window, self.in_channels, self.filters);

@@ -18,6 +18,12 @@ pub struct Dense {
     pub activation: Activation,
 }
 
+/// Inputs summed in one register chain before the sum is added to its
+/// superblock partial.
+const BLOCK: usize = 512;
+/// Inputs whose blocks are summed into one partial before it is added to `y`.
+const SUPERBLOCK: usize = 32 * BLOCK;
+
 /// `0, step, 2*step, ...` into `out`.
 fn strided(out: &mut [usize], step: usize) {
     for (i, o) in out.iter_mut().enumerate() {
@@ -28,6 +34,73 @@ fn strided(out: &mut [usize], step: usize) {
 impl Dense {
     pub const fn kernel_len(&self) -> usize {
         self.inputs * self.units
+    }
+
+    /// Floats of the superblock partial sums [`Dense::forward_blocked`] needs.
+    fn partial_len(&self, rows: usize) -> usize {
+        if self.inputs > SUPERBLOCK {
+            rows * self.units
+        } else {
+            0
+        }
+    }
+
+    /// `y = bias + x · W` summed in blocks, so a long dot product is not one
+    /// register chain: each block of [`BLOCK`] inputs is summed fresh in
+    /// registers and added to its superblock's partial; each superblock of
+    /// [`SUPERBLOCK`] inputs is added to `y`. The rounding error then grows
+    /// with `BLOCK + SUPERBLOCK / BLOCK + inputs / SUPERBLOCK` instead of
+    /// with `inputs` (1.4e-4 relative over 123,008 inputs before, see
+    /// tests/dense.rs), at the cost of one output pass per block.
+    fn forward_blocked(
+        &self,
+        x: &[f32],
+        kernel: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        partial: &mut [f32],
+        row_off: &[usize],
+    ) -> Result<(), KernelError> {
+        let units = self.units;
+        // Inputs `start..end` summed into `out` (`+=` unless `first`).
+        let block = |start: usize, end: usize, out: &mut [f32], first: bool, bias: Option<&[f32]>| {
+            gather::run(
+                &Gather {
+                    x,
+                    row_off,
+                    k_off: &[start],
+                    k_run: end - start,
+                    b: &kernel[start * units..],
+                    ldb: units,
+                    cols: units,
+                },
+                &mut Output {
+                    out,
+                    ldo: units,
+                    accumulate: !first,
+                    bias,
+                    addend: None,
+                },
+            )
+        };
+        for (s, super_start) in (0..self.inputs).step_by(SUPERBLOCK).enumerate() {
+            let super_end = (super_start + SUPERBLOCK).min(self.inputs);
+            // The first superblock goes straight into `y`, with the bias.
+            let into_y = s == 0;
+            for start in (super_start..super_end).step_by(BLOCK) {
+                let end = (start + BLOCK).min(super_end);
+                let first = start == super_start;
+                if into_y {
+                    block(start, end, y, first, bias.filter(|_| first))?;
+                } else {
+                    block(start, end, partial, first, None)?;
+                }
+            }
+            if !into_y {
+                y.iter_mut().zip(&*partial).for_each(|(d, p)| *d += p);
+            }
+        }
+        Ok(())
     }
 
     fn check(&self, rows: usize) -> Result<(), KernelError> {
@@ -54,27 +127,9 @@ impl Dense {
         if let Some(b) = bias {
             expect_len("dense", "bias", b, self.units)?;
         }
-        let ([], [row_off]) = ws.parts([], [rows]);
+        let ([partial], [row_off]) = ws.parts([self.partial_len(rows)], [rows]);
         strided(row_off, self.inputs);
-        let g = Gather {
-            x,
-            row_off,
-            k_off: &[0],
-            k_run: self.inputs,
-            b: kernel,
-            ldb: self.units,
-            cols: self.units,
-        };
-        gather::run(
-            &g,
-            &mut Output {
-                out: y,
-                ldo: self.units,
-                accumulate: false,
-                bias,
-                addend: None,
-            },
-        )?;
+        self.forward_blocked(x, kernel, bias, y, partial, row_off)?;
         activation::forward_in_place(self.activation, y, self.units)
     }
 

@@ -1,0 +1,414 @@
+//! Winograd convolution (F(2x2,3x3) and F(4x4,3x3)) against an independent
+//! naive f64 convolution and against the direct kernel: forward, input
+//! gradient and kernel gradient, on every micro-kernel path this CPU has and
+//! on 1 and 2 threads, over sizes that are not multiples of the tile, 1x1
+//! images, both paddings and channel counts 1, 3, 17 and 64.
+//!
+//! Tolerances (largest error over the largest reference magnitude, per
+//! tensor) follow the transforms' conditioning. F(2x2,3x3) has coefficients
+//! 0, ±1, ±1/2: each transformed value is a sum of a few terms of unit
+//! weight, so it rounds like direct (largest errors measured here: direct
+//! 9.7e-7, F2 4.5e-7; bound 1e-5). F(4x4,3x3) interpolates at 0, ±1, ±2:
+//! its output transform multiplies by up to 8 (a row of Aᵀ has absolute sum
+//! up to 19) and its kernel transform divides by 24, so terms of different
+//! size cancel and the error grows about 5x (measured: forward 4.4e-6, input
+//! gradient 5.3e-6, kernel gradient 2.6e-6; bound 5e-5). Bounds leave about
+//! 10x over the measured worst case, for other seeds and instruction sets.
+
+mod common;
+
+use common::*;
+use nn_runtime::conv_algorithm::{self, Algorithm, Choice};
+use nn_runtime::gather::{self, Path};
+use nn_runtime::threads;
+use nn_runtime::winograd::Tile;
+use nn_runtime::{Activation, Conv2d, Padding, Window2d, Workspace};
+
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    batch: usize,
+    h: usize,
+    w: usize,
+    cin: usize,
+    cout: usize,
+    padding: Padding,
+}
+
+impl Case {
+    fn spec(&self, activation: Activation) -> Conv2d {
+        Conv2d {
+            window: Window2d {
+                in_h: self.h,
+                in_w: self.w,
+                kernel_h: 3,
+                kernel_w: 3,
+                stride_h: 1,
+                stride_w: 1,
+                padding: self.padding,
+            },
+            in_channels: self.cin,
+            filters: self.cout,
+            activation,
+        }
+    }
+
+    /// Output size and top/left padding, from TensorFlow's definition.
+    fn geometry(&self) -> (usize, usize, usize, usize) {
+        match self.padding {
+            Padding::Valid => (self.h - 2, self.w - 2, 0, 0),
+            // Stride 1, kernel 3: two pixels of padding, one on each side.
+            Padding::Same => (self.h, self.w, 1, 1),
+        }
+    }
+}
+
+/// Naive f64 references of the output, the input gradient and the kernel
+/// gradient for the loss `Σ y · r`.
+struct Reference {
+    y: Vec<f64>,
+    dx: Vec<f64>,
+    dk: Vec<f64>,
+    db: Vec<f64>,
+}
+
+// Index loops mirror the convolution's formula.
+#[allow(clippy::needless_range_loop)]
+fn reference(c: &Case, x: &[f32], k: &[f32], b: &[f32], r: &[f32]) -> Reference {
+    let (oh, ow, pt, pl) = c.geometry();
+    let mut out = Reference {
+        y: vec![0.0; c.batch * oh * ow * c.cout],
+        dx: vec![0.0; x.len()],
+        dk: vec![0.0; k.len()],
+        db: vec![0.0; c.cout],
+    };
+    for n in 0..c.batch {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for co in 0..c.cout {
+                    let at = ((n * oh + oy) * ow + ox) * c.cout + co;
+                    let g = r[at] as f64;
+                    let mut acc = b[co] as f64;
+                    out.db[co] += g;
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let iy = (oy + ky) as isize - pt as isize;
+                            let ix = (ox + kx) as isize - pl as isize;
+                            if iy < 0 || ix < 0 || iy >= c.h as isize || ix >= c.w as isize {
+                                continue;
+                            }
+                            for ci in 0..c.cin {
+                                let xi = ((n * c.h + iy as usize) * c.w + ix as usize) * c.cin + ci;
+                                let ki = ((ky * 3 + kx) * c.cin + ci) * c.cout + co;
+                                acc += x[xi] as f64 * k[ki] as f64;
+                                out.dx[xi] += g * k[ki] as f64;
+                                out.dk[ki] += g * x[xi] as f64;
+                            }
+                        }
+                    }
+                    out.y[at] = acc;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Largest error over the largest reference magnitude.
+fn relative_error(actual: &[f32], reference: &[f64]) -> f64 {
+    assert_eq!(actual.len(), reference.len());
+    let scale = reference.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
+    let worst = actual
+        .iter()
+        .zip(reference)
+        .fold(0.0f64, |m, (&a, &r)| m.max((a as f64 - r).abs()));
+    assert!(worst.is_finite(), "non-finite result");
+    worst / scale
+}
+
+fn tolerance(algorithm: Algorithm) -> f64 {
+    match algorithm {
+        Algorithm::Direct | Algorithm::Winograd(Tile::F2) => 1e-5,
+        Algorithm::Winograd(Tile::F4) => 5e-5,
+    }
+}
+
+/// Runs forward and backward with `choice` and checks every result against
+/// the f64 reference; returns the results for comparing algorithms.
+/// Seeded operands of a case and their f64 reference.
+struct Data {
+    x: Vec<f32>,
+    k: Vec<f32>,
+    b: Vec<f32>,
+    r: Vec<f32>,
+    expected: Reference,
+}
+
+fn data(c: &Case) -> Data {
+    let spec = c.spec(Activation::Linear);
+    let mut rng = rng(c.cin as u64 * 1000 + c.cout as u64 * 10 + c.h as u64);
+    let x = random_vec(&mut rng, c.batch * spec.in_len());
+    let k = random_vec(&mut rng, spec.kernel_len());
+    let b = random_vec(&mut rng, c.cout);
+    let r = random_vec(&mut rng, c.batch * spec.out_len());
+    let expected = reference(c, &x, &k, &b, &r);
+    Data { x, k, b, r, expected }
+}
+
+fn check(c: &Case, data: &Data, choice: Choice, algorithm: Algorithm, context: &str) -> [Vec<f32>; 4] {
+    let spec = c.spec(Activation::Linear);
+    conv_algorithm::force(Some(choice));
+    assert_eq!(conv_algorithm::choose(&spec).unwrap(), algorithm, "{context}");
+    let Data { x, k, b, r, expected } = data;
+    let mut ws = Workspace::new();
+    let mut y = vec![f32::NAN; c.batch * spec.out_len()];
+    spec.forward(c.batch, x, k, Some(b), &mut y, &mut ws).unwrap();
+    let tol = tolerance(algorithm);
+    let err = relative_error(&y, &expected.y);
+    assert!(err <= tol, "{context}: forward error {err:e} above {tol:e}");
+    // Gradients accumulate: start from ones and subtract them after.
+    let (mut dk, mut db, mut dx) = (vec![1.0; k.len()], vec![1.0; c.cout], vec![1.0; x.len()]);
+    let mut dy = r.to_vec();
+    spec.backward(
+        c.batch,
+        x,
+        k,
+        &y,
+        &mut dy,
+        &mut dk,
+        Some(&mut db),
+        Some(&mut dx),
+        &mut ws,
+    )
+    .unwrap();
+    for g in [&mut dk, &mut db, &mut dx] {
+        g.iter_mut().for_each(|v| *v -= 1.0);
+    }
+    for (name, actual, expected) in [
+        ("input gradient", &dx, &expected.dx),
+        ("kernel gradient", &dk, &expected.dk),
+        ("bias gradient", &db, &expected.db),
+    ] {
+        let err = relative_error(actual, expected);
+        assert!(err <= tol, "{context}: {name} error {err:e} above {tol:e}");
+    }
+    conv_algorithm::force(None);
+    [y, dx, dk, db]
+}
+
+/// Every case on every path the CPU has (1 thread), then on 2 threads; both
+/// tiles, with the direct kernel run beside them.
+fn run(c: Case) {
+    let data = data(&c);
+    let algorithms = [
+        (Choice::Direct, Algorithm::Direct),
+        (Choice::Winograd(Tile::F2), Algorithm::Winograd(Tile::F2)),
+        (Choice::Winograd(Tile::F4), Algorithm::Winograd(Tile::F4)),
+    ];
+    for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+        if !gather::supported(path) {
+            continue;
+        }
+        gather::force(Some(path));
+        for &(choice, algorithm) in &algorithms {
+            check(
+                &c,
+                &data,
+                choice,
+                algorithm,
+                &format!("{c:?} {path:?} {algorithm:?}"),
+            );
+        }
+    }
+    gather::force(None);
+    for threads_n in [1, 2] {
+        threads::set(threads_n);
+        let direct = check(&c, &data, Choice::Direct, Algorithm::Direct, "direct");
+        for &(choice, algorithm) in &algorithms[1..] {
+            let context = format!("{c:?} {threads_n} threads {algorithm:?}");
+            let got = check(&c, &data, choice, algorithm, &context);
+            // Against the direct kernel too, within the same bound.
+            for (name, a, d) in [("forward", 0), ("dx", 1), ("dkernel", 2), ("dbias", 3)]
+                .map(|(name, i)| (name, &got[i], &direct[i]))
+            {
+                let d64: Vec<f64> = d.iter().map(|&v| v as f64).collect();
+                let err = relative_error(a, &d64);
+                let tol = tolerance(algorithm);
+                assert!(err <= tol, "{context}: {name} differs from direct by {err:e}");
+            }
+        }
+    }
+    threads::set(1);
+}
+
+fn case(batch: usize, h: usize, w: usize, cin: usize, cout: usize, padding: Padding) -> Case {
+    Case {
+        batch,
+        h,
+        w,
+        cin,
+        cout,
+        padding,
+    }
+}
+
+#[test]
+fn same_padding_odd_sizes_few_channels() {
+    run(case(2, 7, 5, 1, 3, Padding::Same));
+    run(case(3, 9, 11, 3, 17, Padding::Same));
+}
+
+#[test]
+fn same_padding_many_channels() {
+    run(case(5, 6, 10, 17, 64, Padding::Same));
+    run(case(2, 8, 8, 64, 17, Padding::Same));
+}
+
+/// Images with more tiles than one band holds: bands of tile rows.
+#[test]
+fn large_images_split_into_bands() {
+    run(case(2, 24, 28, 64, 64, Padding::Same));
+}
+
+#[test]
+fn valid_padding() {
+    run(case(3, 7, 9, 17, 3, Padding::Valid));
+    run(case(2, 10, 6, 64, 64, Padding::Valid));
+    // A 1x1 output.
+    run(case(4, 3, 3, 3, 17, Padding::Valid));
+}
+
+#[test]
+fn one_pixel_images() {
+    run(case(3, 1, 1, 17, 3, Padding::Same));
+    run(case(1, 1, 5, 1, 1, Padding::Same));
+    run(case(5, 2, 1, 64, 64, Padding::Same));
+}
+
+/// Residual, fused activation and a strided output (a concatenation's
+/// channels) take the same Winograd path: compared with direct.
+#[test]
+fn fused_residual_relu_and_strided_output_match_direct() {
+    let c = case(5, 9, 7, 17, 20, Padding::Same);
+    let spec = c.spec(Activation::Relu);
+    let mut rng = rng(99);
+    let x = random_vec(&mut rng, c.batch * spec.in_len());
+    let k = random_vec(&mut rng, spec.kernel_len());
+    let b = random_vec(&mut rng, c.cout);
+    let residual = random_vec(&mut rng, c.batch * spec.out_len());
+    let ldy = c.cout + 7;
+    let rows = c.batch * spec.out_h() * spec.out_w();
+    let results = [
+        Choice::Direct,
+        Choice::Winograd(Tile::F2),
+        Choice::Winograd(Tile::F4),
+    ]
+    .map(|choice| {
+        conv_algorithm::force(Some(choice));
+        let mut ws = Workspace::new();
+        let mut fused = vec![0.0; c.batch * spec.out_len()];
+        spec.forward_fused(
+            c.batch,
+            &x,
+            &k,
+            Some(&b),
+            Some(&residual),
+            Activation::Relu,
+            &mut fused,
+            &mut ws,
+        )
+        .unwrap();
+        // Strided: the untouched floats between pixels must stay as they were.
+        let mut strided = vec![-7.0; (rows - 1) * ldy + c.cout];
+        spec.forward_into(
+            c.batch,
+            &x,
+            &k,
+            Some(&b),
+            None,
+            Activation::Relu,
+            &mut strided,
+            ldy,
+            &mut ws,
+        )
+        .unwrap();
+        let mut dy: Vec<f32> = strided.iter().map(|v| v * 0.5 - 0.25).collect();
+        let (mut dk, mut db, mut dx) = (vec![0.0; k.len()], vec![0.0; c.cout], vec![0.0; x.len()]);
+        spec.backward_from(
+            c.batch,
+            &x,
+            &k,
+            &strided,
+            &mut dy,
+            ldy,
+            &mut dk,
+            Some(&mut db),
+            Some(&mut dx),
+            &mut ws,
+        )
+        .unwrap();
+        conv_algorithm::force(None);
+        [fused, strided, dy, dk, db, dx]
+    });
+    let direct = &results[0];
+    for (t, got) in results.iter().enumerate().skip(1) {
+        for (i, name) in ["fused", "strided", "dy", "dkernel", "dbias", "dx"]
+            .iter()
+            .enumerate()
+        {
+            let d64: Vec<f64> = direct[i].iter().map(|&v| v as f64).collect();
+            let err = relative_error(&got[i], &d64);
+            assert!(err <= 5e-5, "tile {t}: {name} differs from direct by {err:e}");
+        }
+        for p in 0..rows - 1 {
+            assert!(got[1][p * ldy + c.cout..(p + 1) * ldy].iter().all(|&v| v == -7.0));
+        }
+    }
+}
+
+#[test]
+fn cost_rule_and_environment_values() {
+    let layer = |h, cin, cout, stride| Conv2d {
+        window: Window2d {
+            in_h: h,
+            in_w: h,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride_h: stride,
+            stride_w: stride,
+            padding: Padding::Same,
+        },
+        in_channels: cin,
+        filters: cout,
+        activation: Activation::Relu,
+    };
+    // Strided layers never use Winograd, even when asked to.
+    conv_algorithm::force(Some(Choice::Winograd(Tile::F4)));
+    assert_eq!(
+        conv_algorithm::choose(&layer(32, 64, 64, 2)).unwrap(),
+        Algorithm::Direct
+    );
+    conv_algorithm::force(Some(Choice::Direct));
+    assert_eq!(
+        conv_algorithm::choose(&layer(32, 64, 64, 1)).unwrap(),
+        Algorithm::Direct
+    );
+    conv_algorithm::force(Some(Choice::Auto));
+    let auto = |h, cin, cout| conv_algorithm::choose(&layer(h, cin, cout, 1)).unwrap();
+    // Few channels: the transforms cost more than the products saved.
+    assert_eq!(auto(64, 16, 16), Algorithm::Direct);
+    assert_eq!(auto(64, 16, 32), Algorithm::Direct);
+    assert_eq!(auto(64, 3, 16), Algorithm::Direct);
+    assert_eq!(auto(32, 32, 32), Algorithm::Winograd(Tile::F4));
+    assert_eq!(auto(7, 512, 512), Algorithm::Winograd(Tile::F4));
+    // Small planes: a 6x6 plane needs 4 F(4x4) tiles, 0.44x direct's products.
+    assert_eq!(auto(6, 64, 64), Algorithm::Direct);
+    assert_eq!(auto(1, 64, 64), Algorithm::Direct);
+    conv_algorithm::force(None);
+    assert_eq!(conv_algorithm::parse_env("direct").unwrap(), Choice::Direct);
+    assert_eq!(
+        conv_algorithm::parse_env(" winograd2 ").unwrap(),
+        Choice::Winograd(Tile::F2)
+    );
+    let err = conv_algorithm::parse_env("fast").unwrap_err().to_string();
+    assert!(err.contains("NN_CONV") && err.contains("direct"), "{err}");
+}
