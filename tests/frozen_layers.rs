@@ -30,25 +30,28 @@ network! {
     }
 }
 
-/// The same layers as [`Tower`] with its middle frozen: loads Tower's files
-/// and the other way round.
-macro_rules! tower {
-    ($name:ident, $trainable:literal) => {
-        network! {
-            struct $name {
-                input image: [6, 6, 2];
-                let c = Conv2D(3, 3, padding = same, activation = tanh, name = "stem")(image);
-                let c = Conv2D(4, 3, activation = relu, trainable = $trainable, name = "body")(c);
-                let c = BatchNormalization(trainable = $trainable, name = "body_bn")(c);
-                let c = LayerNormalization(trainable = $trainable, name = "body_ln")(c);
-                let h = Dense(5, activation = tanh, trainable = $trainable, name = "neck")(flatten(c));
-                output y = Dense(3, activation = softmax, name = "head")(h);
-            }
-        }
-    };
+network! {
+    struct Tower {
+        input image: [6, 6, 2];
+        let c = Conv2D(3, 3, padding = same, activation = tanh, name = "stem")(image);
+        let c = Conv2D(4, 3, activation = relu, name = "body")(c);
+        let c = BatchNormalization(name = "body_bn")(c);
+        let c = LayerNormalization(name = "body_ln")(c);
+        let h = Dense(5, activation = tanh, name = "neck")(flatten(c));
+        output y = Dense(3, activation = softmax, name = "head")(h);
+    }
+
+    /// [`Tower`] with its middle frozen: each loads the other's files.
+    struct FrozenTower {
+        input image: [6, 6, 2];
+        let c = Conv2D(3, 3, padding = same, activation = tanh, name = "stem")(image);
+        let c = Conv2D(4, 3, activation = relu, trainable = false, name = "body")(c);
+        let c = BatchNormalization(trainable = false, name = "body_bn")(c);
+        let c = LayerNormalization(trainable = false, name = "body_ln")(c);
+        let h = Dense(5, activation = tanh, trainable = false, name = "neck")(flatten(c));
+        output y = Dense(3, activation = softmax, name = "head")(h);
+    }
 }
-tower!(Tower, true);
-tower!(FrozenTower, false);
 
 network! {
     /// Every frozen code path in one network for the gradient check: a
@@ -83,7 +86,10 @@ fn frozen_weights_count_as_non_trainable_as_keras() {
     assert_eq!(FrozenDense::NON_TRAINABLE_PARAM_COUNT, 7850);
     let summary = FrozenDense::summary();
     assert_eq!(lines_with(&summary, "Trainable params"), "Trainable params: 0");
-    assert_eq!(lines_with(&summary, "Non-trainable params"), "Non-trainable params: 7,850");
+    assert_eq!(
+        lines_with(&summary, "Non-trainable params"),
+        "Non-trainable params: 7,850"
+    );
 
     // Keras: conv 112 + batch norm 16 frozen, dense 1,450 trained.
     assert_eq!(FrozenFeatures::PARAM_COUNT, 1578);
@@ -91,11 +97,18 @@ fn frozen_weights_count_as_non_trainable_as_keras() {
     assert_eq!(FrozenFeatures::NON_TRAINABLE_PARAM_COUNT, 128);
     let summary = FrozenFeatures::summary();
     assert_eq!(lines_with(&summary, "Total params"), "Total params: 1,578");
-    assert_eq!(lines_with(&summary, "Trainable params"), "Trainable params: 1,450");
-    assert_eq!(lines_with(&summary, "Non-trainable params"), "Non-trainable params: 128");
+    assert_eq!(
+        lines_with(&summary, "Trainable params"),
+        "Trainable params: 1,450"
+    );
+    assert_eq!(
+        lines_with(&summary, "Non-trainable params"),
+        "Non-trainable params: 128"
+    );
     // Rows keep each layer's whole count, as Keras's do.
-    assert!(lines_with(&summary, "conv2d_1 (Conv2D)").ends_with("112"));
-    assert!(lines_with(&summary, "batch_normalization_1").ends_with("16"));
+    let params_cell = |row: &str| row.split_whitespace().nth(6).unwrap_or("").to_string();
+    assert_eq!(params_cell(&lines_with(&summary, "conv2d_1 (Conv2D)")), "112");
+    assert_eq!(params_cell(&lines_with(&summary, "batch_normalization_1")), "16");
 
     // Freezing moves counts between the two lines, never changes the total.
     assert_eq!(Tower::PARAM_COUNT, FrozenTower::PARAM_COUNT);
@@ -187,7 +200,11 @@ fn a_frozen_batch_normalization_runs_in_inference_mode_as_keras_3() {
     let trained = net.output(0).unwrap().to_vec();
     let state_after_train = net.state().to_vec();
     net.forward_slices(4, &[&x], Mode::Infer).unwrap();
-    assert_eq!(trained, net.output(0).unwrap(), "training-mode output is inference output");
+    assert_eq!(
+        trained,
+        net.output(0).unwrap(),
+        "training-mode output is inference output"
+    );
     assert_eq!(state_after_train, net.state(), "moving statistics did not move");
     assert_eq!(
         &net.state()[bn.offset..bn.offset + bn.len],
@@ -199,12 +216,25 @@ fn a_frozen_batch_normalization_runs_in_inference_mode_as_keras_3() {
 fn gradients_flow_through_frozen_layers_as_finite_differences_say() {
     let mut net = FrozenMiddle::new(&mut common::rng(8));
     // Only the two trained layers have parameter gradients.
-    let trained: usize = (2 * 4 * 3 + 3) + (6 * 2 + 2);
+    let trained: usize = (4 * 3 + 3) + (6 * 2 + 2);
     assert_eq!(FrozenMiddle::TRAINABLE_PARAM_COUNT, trained);
     // Input gradients reach the image through every frozen layer; the
     // trained convolution's through the frozen dense layer after it.
     common::check_network(&mut net, 3, 11);
     assert_eq!(net.param_grads().len(), trained);
+}
+
+/// The frozen 3x3 convolutions' input-gradient-only backward on Winograd
+/// (the cost rule keeps layers this small direct), both tiles.
+#[test]
+fn gradients_flow_through_frozen_winograd_convolutions() {
+    use nn::runtime::conv_algorithm::{self, Choice};
+    use nn::runtime::winograd::Tile;
+    for tile in [Tile::F2, Tile::F4] {
+        conv_algorithm::force(Some(Choice::Winograd(tile)));
+        common::check_network(&mut FrozenMiddle::new(&mut common::rng(9)), 3, 12);
+    }
+    conv_algorithm::force(None);
 }
 
 #[test]

@@ -17,7 +17,9 @@ use nn_vocab::{layer as kind, Activation, ConvAxis, LayerConfig, Padding};
 /// as a no-op, as Keras does.
 pub fn can_freeze(config: &LayerConfig) -> bool {
     match config {
-        LayerConfig::Dense(_) | LayerConfig::BatchNormalization(_) | LayerConfig::LayerNormalization(_) => true,
+        LayerConfig::Dense(_) | LayerConfig::BatchNormalization(_) | LayerConfig::LayerNormalization(_) => {
+            true
+        }
         // The plain convolution kernel; dilated and grouped ones not yet.
         LayerConfig::Conv2D(c) => c.is_plain(),
         // No weights for any input (the input's rank does not matter to
@@ -982,7 +984,9 @@ impl Emitter<'_> {
                 let rows = rows_per_sample(&input_shape);
                 let width = lit(*filters);
                 let call = match (is_conv, lp.frozen) {
-                    (true, false) => quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;),
+                    (true, false) => {
+                        quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
+                    }
                     (false, false) => {
                         quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
                     }
@@ -1158,16 +1162,16 @@ impl Emitter<'_> {
                         L.backward_infer(n * #rows, x, p, dy, ::core::option::Option::None, ::core::option::Option::None, dx)?;
                     }
                 } else {
-                let gamma = optional_slice(quote!(params), &gamma_at);
-                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
-                quote! {
-                    let x = &acts[#x];
-                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
-                    let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
-                    #dgamma
-                    #dbeta
-                    L.backward_train(n * #rows, x, #gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
-                }
+                    let gamma = optional_slice(quote!(params), &gamma_at);
+                    let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
+                    quote! {
+                        let x = &acts[#x];
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                        #dgamma
+                        #dbeta
+                        L.backward_train(n * #rows, x, #gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                    }
                 }
             }
             LayerConfig::Dropout(_) => {

@@ -458,11 +458,7 @@ pub fn plan(graph: &Graph) -> Plan {
         for weight in weights {
             let len: usize = weight.shape.iter().product();
             let trainable = weight.trainable && !frozen;
-            let offset = if trainable {
-                &mut param_len
-            } else {
-                &mut state_len
-            };
+            let offset = if trainable { &mut param_len } else { &mut state_len };
             if !weight.trainable && !state_found {
                 lp.state = *offset;
                 state_found = true;
