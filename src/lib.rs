@@ -80,6 +80,7 @@
 //! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `center = true` (false: no `beta`), `scale = true` (false: no `gamma`), `name` |
 //! | `LayerNormalization` | `axis = -1` (the last axis only), `epsilon = 1e-3`, `center = true`, `scale = true`, `name` |
 //! | `Dropout` | `rate`, `name` |
+//! | `Identity` | `name`: its input, unchanged (no code runs) |
 //!
 //! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
 //! `add_1`, `input_1`, ...) unless given `name = "..."`. Tensors are NHWC

@@ -281,7 +281,8 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         | LayerConfig::Abs(_)
         | LayerConfig::Square(_)
         | LayerConfig::Sqrt(_)
-        | LayerConfig::Reshape(_) => TokenStream::new(),
+        | LayerConfig::Reshape(_)
+        | LayerConfig::Identity(_) => TokenStream::new(),
     }
 }
 
@@ -406,7 +407,9 @@ impl Emitter<'_> {
             let producer = &self.graph.layers[self.graph.nodes[n].layer].config;
             match producer {
                 LayerConfig::Input(_) => return true,
-                LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => n = self.graph.nodes[n].inputs[0],
+                LayerConfig::Flatten(_) | LayerConfig::Reshape(_) | LayerConfig::Identity(_) => {
+                    n = self.graph.nodes[n].inputs[0]
+                }
                 _ => return false,
             }
         }
@@ -544,9 +547,10 @@ impl Emitter<'_> {
             }
         };
         let body = match &layer.config {
-            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
-                return TokenStream::new()
-            }
+            LayerConfig::Input(_)
+            | LayerConfig::Flatten(_)
+            | LayerConfig::Reshape(_)
+            | LayerConfig::Identity(_) => return TokenStream::new(),
             LayerConfig::Conv2D(c) if !c.is_plain() => kernel_bias_forward(c.use_bias, c.filters),
             LayerConfig::DepthwiseConv2D(c) => {
                 kernel_bias_forward(c.use_bias, input_shape.last().unwrap_or(&0) * c.depth_multiplier)
@@ -897,9 +901,10 @@ impl Emitter<'_> {
             ..L
         });
         let body = match &layer.config {
-            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
-                return TokenStream::new()
-            }
+            LayerConfig::Input(_)
+            | LayerConfig::Flatten(_)
+            | LayerConfig::Reshape(_)
+            | LayerConfig::Identity(_) => return TokenStream::new(),
             LayerConfig::Conv2D(c) if !c.is_plain() => {
                 kernel_bias_backward(c.use_bias, c.filters, linear_grouped)
             }

@@ -234,7 +234,10 @@ fn can_run_in_place(graph: &Graph, node: usize) -> bool {
 /// Layers whose output is their input's storage under another shape
 /// (row-major order is kept): no code runs for them.
 pub fn is_alias(config: &LayerConfig) -> bool {
-    matches!(config, LayerConfig::Flatten(_) | LayerConfig::Reshape(_))
+    matches!(
+        config,
+        LayerConfig::Flatten(_) | LayerConfig::Reshape(_) | LayerConfig::Identity(_)
+    )
 }
 
 /// A dense layer or convolution whose activation is differentiated from

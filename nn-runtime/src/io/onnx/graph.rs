@@ -702,6 +702,10 @@ impl Builder<'_> {
             LayerConfig::LayerNormalization(layer::LayerNormalization { epsilon, .. }) => {
                 self.layer_norm(i, layer, &name, epsilon)?
             }
+            LayerConfig::Identity(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                last(self.op("Identity", &[&x], &name, Vec::new()))
+            }
             LayerConfig::Flatten(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 last(self.op("Flatten", &[&x], &name, vec![int("axis", 1)]))
