@@ -82,6 +82,12 @@
 //! | `Dropout` | `rate`, `name` |
 //! | `Identity` | `name`: its input, unchanged (no code runs) |
 //!
+//! Every layer also takes `trainable = false` (Keras's frozen layer: its
+//! weights count as non-trainable, get no gradient and no update; a frozen
+//! `BatchNormalization` runs in inference mode, as in Keras 3); on a layer
+//! without weights it does nothing. Supported on `Dense`, plain `Conv2D`,
+//! `BatchNormalization`, `LayerNormalization`; elsewhere a compile error.
+//!
 //! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
 //! `add_1`, `input_1`, ...) unless given `name = "..."`. Tensors are NHWC
 //! `f32`; `same` padding follows TensorFlow (extra padding at the bottom and
