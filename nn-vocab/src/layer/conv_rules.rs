@@ -80,7 +80,7 @@ pub(crate) fn strides_or_dilation(
 
 /// Keras's check at construction: the groups split the filters evenly.
 pub(crate) fn groups_divide_filters(class: &str, filters: usize, groups: usize) -> Result<(), ArgumentError> {
-    if filters % groups != 0 {
+    if !filters.is_multiple_of(groups) {
         return Err(ArgumentError::at(
             "groups",
             format!("{class}: `groups` must divide `filters` evenly (as in Keras); {filters} filters in {groups} groups"),
@@ -97,7 +97,7 @@ pub(crate) fn groups_divide_channels(
     channels: usize,
     groups: usize,
 ) -> Result<(), String> {
-    if channels % groups != 0 {
+    if !channels.is_multiple_of(groups) {
         return Err(format!(
             "{layer}: {groups} groups must divide the input's channels evenly, but {} has {channels}",
             x.label
