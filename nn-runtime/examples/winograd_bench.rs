@@ -14,6 +14,8 @@ use nn_runtime::conv_algorithm::{self, Choice};
 use nn_runtime::winograd::Tile;
 use nn_runtime::{gather, Activation, Conv2d, Padding, Window2d, Workspace};
 
+// Timing is interleaved here, so `median_seconds` is not used.
+#[allow(dead_code)]
 mod bench_support;
 use bench_support::filled;
 
@@ -28,16 +30,76 @@ struct Shape {
 }
 
 const SHAPES: [Shape; 10] = [
-    Shape { net: "residual/inception stem", batch: 32, size: 64, cin: 3, cout: 16 },
-    Shape { net: "residual block, inception(16)", batch: 32, size: 64, cin: 16, cout: 16 },
-    Shape { net: "residual", batch: 32, size: 64, cin: 16, cout: 32 },
-    Shape { net: "residual block", batch: 32, size: 32, cin: 32, cout: 32 },
-    Shape { net: "inception(32)", batch: 32, size: 31, cin: 32, cout: 32 },
-    Shape { net: "ResNet-50 conv2", batch: 8, size: 56, cin: 64, cout: 64 },
-    Shape { net: "ResNet-50 conv3", batch: 8, size: 28, cin: 128, cout: 128 },
-    Shape { net: "ResNet-50 conv4", batch: 8, size: 14, cin: 256, cout: 256 },
-    Shape { net: "ResNet-50 conv5", batch: 8, size: 7, cin: 512, cout: 512 },
-    Shape { net: "small channels", batch: 32, size: 32, cin: 8, cout: 8 },
+    Shape {
+        net: "residual/inception stem",
+        batch: 32,
+        size: 64,
+        cin: 3,
+        cout: 16,
+    },
+    Shape {
+        net: "residual block, inception(16)",
+        batch: 32,
+        size: 64,
+        cin: 16,
+        cout: 16,
+    },
+    Shape {
+        net: "residual",
+        batch: 32,
+        size: 64,
+        cin: 16,
+        cout: 32,
+    },
+    Shape {
+        net: "residual block",
+        batch: 32,
+        size: 32,
+        cin: 32,
+        cout: 32,
+    },
+    Shape {
+        net: "inception(32)",
+        batch: 32,
+        size: 31,
+        cin: 32,
+        cout: 32,
+    },
+    Shape {
+        net: "ResNet-50 conv2",
+        batch: 8,
+        size: 56,
+        cin: 64,
+        cout: 64,
+    },
+    Shape {
+        net: "ResNet-50 conv3",
+        batch: 8,
+        size: 28,
+        cin: 128,
+        cout: 128,
+    },
+    Shape {
+        net: "ResNet-50 conv4",
+        batch: 8,
+        size: 14,
+        cin: 256,
+        cout: 256,
+    },
+    Shape {
+        net: "ResNet-50 conv5",
+        batch: 8,
+        size: 7,
+        cin: 512,
+        cout: 512,
+    },
+    Shape {
+        net: "small channels",
+        batch: 32,
+        size: 32,
+        cin: 8,
+        cout: 8,
+    },
 ];
 
 const CHOICES: [(Choice, &str); 3] = [
@@ -165,7 +227,9 @@ fn main() {
         gather::active(),
         nn_runtime::threads::current()
     );
-    println!("same padding, stride 1, bias + relu; GFLOP/s count direct-convolution FLOPs for every algorithm");
+    println!(
+        "same padding, stride 1, bias + relu; GFLOP/s count direct-convolution FLOPs for every algorithm"
+    );
     println!("| layer (net) | algorithm | fwd ms | fwd GFLOP/s | input-grad ms | input-grad GFLOP/s | kernel-grad ms | kernel-grad GFLOP/s | speed-up vs direct (all three) |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     let only: Option<usize> = std::env::args()

@@ -204,7 +204,10 @@ fn dense_over_long_inputs_is_close_to_f64() {
     use nn_runtime::gather::{self, Path};
     let (rows, inputs, units) = (3, 123_008, 10);
     let mut rng = rng(5);
-    let x: Vec<f32> = random_vec(&mut rng, rows * inputs).iter().map(|v| v.abs()).collect();
+    let x: Vec<f32> = random_vec(&mut rng, rows * inputs)
+        .iter()
+        .map(|v| v.abs())
+        .collect();
     let k: Vec<f32> = random_vec(&mut rng, inputs * units)
         .iter()
         .map(|v| v.abs())

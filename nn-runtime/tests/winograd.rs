@@ -71,6 +71,8 @@ struct Reference {
     db: Vec<f64>,
 }
 
+// Indices written out as in the convolution's definition.
+#[allow(clippy::needless_range_loop)]
 fn reference(c: &Case, x: &[f32], k: &[f32], b: &[f32], r: &[f32]) -> Reference {
     let (oh, ow, pt, pl) = c.geometry();
     let mut out = Reference {
@@ -208,7 +210,13 @@ fn run(c: Case) {
         }
         gather::force(Some(path));
         for &(choice, algorithm) in &algorithms {
-            check(&c, &data, choice, algorithm, &format!("{c:?} {path:?} {algorithm:?}"));
+            check(
+                &c,
+                &data,
+                choice,
+                algorithm,
+                &format!("{c:?} {path:?} {algorithm:?}"),
+            );
         }
     }
     gather::force(None);
@@ -289,7 +297,12 @@ fn fused_residual_relu_and_strided_output_match_direct() {
     let residual = random_vec(&mut rng, c.batch * spec.out_len());
     let ldy = c.cout + 7;
     let rows = c.batch * spec.out_h() * spec.out_w();
-    let results = [Choice::Direct, Choice::Winograd(Tile::F2), Choice::Winograd(Tile::F4)].map(|choice| {
+    let results = [
+        Choice::Direct,
+        Choice::Winograd(Tile::F2),
+        Choice::Winograd(Tile::F4),
+    ]
+    .map(|choice| {
         conv_algorithm::force(Some(choice));
         let mut ws = Workspace::new();
         let mut fused = vec![0.0; c.batch * spec.out_len()];
@@ -338,7 +351,10 @@ fn fused_residual_relu_and_strided_output_match_direct() {
     });
     let direct = &results[0];
     for (t, got) in results.iter().enumerate().skip(1) {
-        for (i, name) in ["fused", "strided", "dy", "dkernel", "dbias", "dx"].iter().enumerate() {
+        for (i, name) in ["fused", "strided", "dy", "dkernel", "dbias", "dx"]
+            .iter()
+            .enumerate()
+        {
             let d64: Vec<f64> = direct[i].iter().map(|&v| v as f64).collect();
             let err = relative_error(&got[i], &d64);
             assert!(err <= 5e-5, "tile {t}: {name} differs from direct by {err:e}");

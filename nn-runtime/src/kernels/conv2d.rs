@@ -302,9 +302,7 @@ impl Conv2d {
         }
         activation::backward_in_place(self.activation, &[], &mut [], self.filters)?;
         if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
-            return winograd::backward(
-                tile, self, batch, x, kernel, y, dy, ldy, dkernel, dbias, dx, ws,
-            );
+            return winograd::backward(tile, self, batch, x, kernel, y, dy, ldy, dkernel, dbias, dx, ws);
         }
         let mut dbias = dbias;
 

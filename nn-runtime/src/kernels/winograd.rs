@@ -89,7 +89,12 @@ const fn transpose<const R: usize, const K: usize>(m: [[f32; K]; R]) -> [[f32; R
 
 /// Interpolation points 0, 1, -1 and infinity.
 const F2: Transforms<2, 4> = {
-    let g = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    let g = [
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0],
+    ];
     let at = [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
     Transforms {
         bt: [
@@ -141,7 +146,11 @@ const F4: Transforms<4, 6> = {
 /// Zero coefficients are skipped (with the constant matrices inlined, the
 /// test folds away).
 #[inline(always)]
-fn two_sided<const R: usize, const K: usize>(left: &[[f32; K]; R], d: &[[Lane; K]; K], out: &mut [[Lane; R]; R]) {
+fn two_sided<const R: usize, const K: usize>(
+    left: &[[f32; K]; R],
+    d: &[[Lane; K]; K],
+    out: &mut [[Lane; R]; R],
+) {
     // Columns first: tmp[i][b] = Σ_a L[i][a] d[a][b].
     let mut tmp = [[[0.0; LANES]; K]; R];
     for i in 0..R {
@@ -333,7 +342,11 @@ impl Grid {
     fn pixels(&self, tiles: &std::ops::Range<usize>) -> std::ops::Range<usize> {
         let pixel = |t: usize, end: bool| {
             let (n, ty, _) = self.locate(t);
-            let row = if end { ((ty + 1) * self.m).min(self.out_h) } else { ty * self.m };
+            let row = if end {
+                ((ty + 1) * self.m).min(self.out_h)
+            } else {
+                ty * self.m
+            };
             (n * self.out_h + row) * self.out_w
         };
         pixel(tiles.start, false)..pixel(tiles.end - 1, true)
@@ -646,7 +659,11 @@ fn forward_with<const M: usize, const A: usize>(
     let (shared, slots) = ws.split(threads::current().min(bands));
     let ([u], [tile_rows]) = shared.parts([A * A * c * f], [band_tiles]);
     strided(tile_rows, c);
-    on_path(path, #[inline(always)] || kernel_transform(t, args.kernel, c, f, u));
+    on_path(
+        path,
+        #[inline(always)]
+        || kernel_transform(t, args.kernel, c, f, u),
+    );
     let (u, tile_rows) = (&*u, &*tile_rows);
     let (v_len, m_len) = (A * A * band_tiles * c, A * A * band_tiles * f);
     for slot in slots {
@@ -668,7 +685,11 @@ fn forward_with<const M: usize, const A: usize>(
         let count = tiles.len();
         let mut scratch = lock(&slots[slot]);
         let ([v, m], []) = scratch.parts([v_len, m_len], []);
-        on_path(path, #[inline(always)] || input_tiles(t, &images, pads, &grid, tiles.clone(), band_tiles, v));
+        on_path(
+            path,
+            #[inline(always)]
+            || input_tiles(t, &images, pads, &grid, tiles.clone(), band_tiles, v),
+        );
         let result = tile_products(A * A, v, u, m, (band_tiles, count), (c, f), tile_rows).and_then(|()| {
             let pixels = grid.pixels(&tiles);
             let span = pixels.start * ldy..(pixels.end - 1) * ldy + f;
@@ -681,7 +702,11 @@ fn forward_with<const M: usize, const A: usize>(
                 residual: args.residual.map(|r| &r[span]),
                 accumulate: false,
             };
-            on_path(path, #[inline(always)] || output_tiles(t, m, f, &grid, tiles.clone(), band_tiles, &mut sink));
+            on_path(
+                path,
+                #[inline(always)]
+                || output_tiles(t, m, f, &grid, tiles.clone(), band_tiles, &mut sink),
+            );
             activation::forward_rows(args.activation, sink.out, f, ldy)
         });
         record(&failure, result);
@@ -775,7 +800,11 @@ fn backward_with<const M: usize, const A: usize>(
                 }
             }
         }
-        on_path(path, #[inline(always)] || kernel_transform(t, flipped, f, c, u_flipped));
+        on_path(
+            path,
+            #[inline(always)]
+            || kernel_transform(t, flipped, f, c, u_flipped),
+        );
     }
     let (u_flipped, rows_c, rows_f, channels) = (&*u_flipped, &*rows_c, &*rows_f, &*channels);
     partials.fill(0.0);
@@ -837,10 +866,14 @@ fn backward_with<const M: usize, const A: usize>(
             for band in 0..out_grid.bands() {
                 let tiles = out_grid.band(band);
                 let count = tiles.len();
-                on_path(path, #[inline(always)] || {
-                    input_tiles(t, &inputs, (pt, pl), &out_grid, tiles.clone(), band_tiles, v);
-                    gradient_tiles(t, &grads, &out_grid, tiles.clone(), band_tiles, m);
-                });
+                on_path(
+                    path,
+                    #[inline(always)]
+                    || {
+                        input_tiles(t, &inputs, (pt, pl), &out_grid, tiles.clone(), band_tiles, v);
+                        gradient_tiles(t, &grads, &out_grid, tiles.clone(), band_tiles, m);
+                    },
+                );
                 for pos in 0..positions {
                     gather::run(
                         &Gather {
@@ -871,9 +904,21 @@ fn backward_with<const M: usize, const A: usize>(
             for band in 0..in_grid.bands() {
                 let tiles = in_grid.band(band);
                 let count = tiles.len();
-                on_path(path, #[inline(always)] || {
-                    input_tiles(t, &grads, (2 - pt, 2 - pl), &in_grid, tiles.clone(), band_tiles, v)
-                });
+                on_path(
+                    path,
+                    #[inline(always)]
+                    || {
+                        input_tiles(
+                            t,
+                            &grads,
+                            (2 - pt, 2 - pl),
+                            &in_grid,
+                            tiles.clone(),
+                            band_tiles,
+                            v,
+                        )
+                    },
+                );
                 tile_products(positions, v, u_flipped, m, (band_tiles, count), (f, c), rows_f)?;
                 let pixels = in_grid.pixels(&tiles);
                 let mut sink = Sink {
@@ -883,7 +928,11 @@ fn backward_with<const M: usize, const A: usize>(
                     residual: None,
                     accumulate: true,
                 };
-                on_path(path, #[inline(always)] || output_tiles(t, m, c, &in_grid, tiles.clone(), band_tiles, &mut sink));
+                on_path(
+                    path,
+                    #[inline(always)]
+                    || output_tiles(t, m, c, &in_grid, tiles.clone(), band_tiles, &mut sink),
+                );
             }
             Ok(())
         };
@@ -897,7 +946,11 @@ fn backward_with<const M: usize, const A: usize>(
         total.iter_mut().zip(partial).for_each(|(d, s)| *d += s);
     }
     let (dk, db) = total.split_at(positions * c * f);
-    on_path(path, #[inline(always)] || kernel_gradient(t, dk, c, f, dkernel));
+    on_path(
+        path,
+        #[inline(always)]
+        || kernel_gradient(t, dk, c, f, dkernel),
+    );
     if let Some(dbias) = dbias {
         dbias.iter_mut().zip(db).for_each(|(d, s)| *d += s);
     }
