@@ -20,9 +20,11 @@ pub struct Dense {
 
 /// Inputs summed in one register chain before the sum is added to its
 /// superblock partial.
-const BLOCK: usize = 512;
+const BLOCK: usize = 2048;
+/// Rows per pass over the inputs (the AVX-512 micro-kernel's tile height).
+const ROW_CHUNK: usize = 8;
 /// Inputs whose blocks are summed into one partial before it is added to `y`.
-const SUPERBLOCK: usize = 32 * BLOCK;
+const SUPERBLOCK: usize = 16 * BLOCK;
 
 /// `0, step, 2*step, ...` into `out`.
 fn strided(out: &mut [usize], step: usize) {
@@ -62,42 +64,50 @@ impl Dense {
         row_off: &[usize],
     ) -> Result<(), KernelError> {
         let units = self.units;
-        // Inputs `start..end` summed into `out` (`+=` unless `first`).
-        let block = |start: usize, end: usize, out: &mut [f32], first: bool, bias: Option<&[f32]>| {
-            gather::run(
-                &Gather {
-                    x,
-                    row_off,
-                    k_off: &[start],
-                    k_run: end - start,
-                    b: &kernel[start * units..],
-                    ldb: units,
-                    cols: units,
-                },
-                &mut Output {
-                    out,
-                    ldo: units,
-                    accumulate: !first,
-                    bias,
-                    addend: None,
-                },
-            )
-        };
-        for (s, super_start) in (0..self.inputs).step_by(SUPERBLOCK).enumerate() {
-            let super_end = (super_start + SUPERBLOCK).min(self.inputs);
-            // The first superblock goes straight into `y`, with the bias.
-            let into_y = s == 0;
-            for start in (super_start..super_end).step_by(BLOCK) {
-                let end = (start + BLOCK).min(super_end);
-                let first = start == super_start;
-                if into_y {
-                    block(start, end, y, first, bias.filter(|_| first))?;
-                } else {
-                    block(start, end, partial, first, None)?;
+        // Rows in chunks of the micro-kernel's tile height, blocks inside: a
+        // row's inputs are still read front to back in one stream.
+        for (chunk, rows) in row_off.chunks(ROW_CHUNK).enumerate() {
+            let outputs = chunk * ROW_CHUNK * units..(chunk * ROW_CHUNK + rows.len()) * units;
+            let y = &mut y[outputs.clone()];
+            // Empty when there is one superblock.
+            let partial = partial.get_mut(outputs).unwrap_or(&mut []);
+            // Inputs `start..end` summed into `out` (`+=` unless `first`).
+            let block = |start: usize, end: usize, out: &mut [f32], first: bool, bias: Option<&[f32]>| {
+                gather::run(
+                    &Gather {
+                        x,
+                        row_off: rows,
+                        k_off: &[start],
+                        k_run: end - start,
+                        b: &kernel[start * units..],
+                        ldb: units,
+                        cols: units,
+                    },
+                    &mut Output {
+                        out,
+                        ldo: units,
+                        accumulate: !first,
+                        bias,
+                        addend: None,
+                    },
+                )
+            };
+            for (s, super_start) in (0..self.inputs).step_by(SUPERBLOCK).enumerate() {
+                let super_end = (super_start + SUPERBLOCK).min(self.inputs);
+                // The first superblock goes straight into `y`, with the bias.
+                let into_y = s == 0;
+                for start in (super_start..super_end).step_by(BLOCK) {
+                    let end = (start + BLOCK).min(super_end);
+                    let first = start == super_start;
+                    if into_y {
+                        block(start, end, y, first, bias.filter(|_| first))?;
+                    } else {
+                        block(start, end, partial, first, None)?;
+                    }
                 }
-            }
-            if !into_y {
-                y.iter_mut().zip(&*partial).for_each(|(d, p)| *d += p);
+                if !into_y {
+                    y.iter_mut().zip(&*partial).for_each(|(d, p)| *d += p);
+                }
             }
         }
         Ok(())
