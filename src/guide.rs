@@ -362,6 +362,74 @@
 //! assert!(summary.contains("layer_normalization_1 (LayerNormalization) (None, 4, 6)"));
 //! ```
 //!
+//! ## Depthwise, separable, dilated, grouped and transposed convolutions; sequences
+//!
+//! Keras (a MobileNetV2-style inverted residual block, then the rest of the
+//! convolution family):
+//! ```python
+//! img = Input(shape=(32, 32, 16))
+//! x = layers.Conv2D(96, 1, use_bias=False)(img)
+//! x = layers.ReLU(6.0)(x)
+//! x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+//! x = layers.ReLU(6.0)(x)
+//! x = layers.Conv2D(16, 1, use_bias=False)(x)
+//! x = layers.Add()([img, x])
+//! x = layers.Conv2D(32, 3, padding="same", dilation_rate=2, groups=4)(x)
+//! x = layers.SeparableConv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+//! y = layers.Conv2DTranspose(16, 3, strides=2, padding="same")(x)
+//!
+//! seq = Input(shape=(100, 8))
+//! h = layers.Conv1D(16, 3, padding="causal", dilation_rate=2, activation="relu")(seq)
+//! h = layers.MaxPooling1D(2)(h)
+//! h = layers.AveragePooling1D(2, padding="same")(h)
+//! out = layers.Dense(4, activation="softmax")(layers.GlobalAveragePooling1D()(h))
+//! ```
+//! `network!`: the same arguments, weights in Keras's layout and names
+//! (`DepthwiseConv2D`'s `kernel` is `[kh, kw, channels, depth_multiplier]`,
+//! `Conv2DTranspose`'s `[kh, kw, filters, channels]`), so Keras-saved
+//! weights load. Keras's refusals are compile errors here: `groups` that do
+//! not divide the filters or the input's channels, `dilation_rate` above 1
+//! with `strides` above 1 (Conv1D, Conv2D, Conv2DTranspose),
+//! `output_padding` not below the strides, `causal` outside `Conv1D`.
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Family {
+//!         input img: [32, 32, 16];
+//!         let x = Conv2D(96, 1, use_bias = false)(img);
+//!         let x = ReLU(6.0)(x);
+//!         let x = DepthwiseConv2D(3, padding = same, use_bias = false)(x);
+//!         let x = ReLU(6.0)(x);
+//!         let x = Conv2D(16, 1, use_bias = false)(x);
+//!         let x = add(img, x);
+//!         let x = Conv2D(32, 3, padding = same, dilation_rate = 2, groups = 4)(x);
+//!         let x = SeparableConv2D(64, 3, strides = 2, padding = same, activation = relu)(x);
+//!         output y = Conv2DTranspose(16, 3, strides = 2, padding = same)(x);
+//!     }
+//!
+//!     pub struct Sequence {
+//!         input seq: [100, 8];
+//!         let h = Conv1D(16, 3, padding = causal, dilation_rate = 2, activation = relu)(seq);
+//!         let h = MaxPooling1D(2)(h);
+//!         let h = AveragePooling1D(2, padding = same)(h);
+//!         output out = Dense(4, activation = softmax)(GlobalAveragePooling1D()(h));
+//!     }
+//! }
+//!
+//! // Keras's totals for the same models.
+//! assert_eq!(Family::PARAM_COUNT, 16_752);
+//! assert_eq!(Sequence::PARAM_COUNT, 468);
+//! let summary = Family::summary();
+//! assert!(summary.contains("depthwise_conv2d_1 (DepthwiseConv2D) (None, 32, 32, 96)    864"));
+//! assert!(summary.contains("conv2d_3 (Conv2D)              (None, 32, 32, 32)    1,184"));
+//! assert!(summary.contains("separable_conv2d_1 (SeparableConv2D) (None, 16, 16, 64)    2,400"));
+//! assert!(summary.contains("conv2d_transpose_1 (Conv2DTranspose) (None, 32, 32, 16)    9,232"));
+//! let summary = Sequence::summary();
+//! assert!(summary.contains("conv1d_1 (Conv1D)              (None, 100, 16)       400"));
+//! assert!(summary.contains("average_pooling1d_1 (AveragePooling1D) (None, 25, 16)        0"));
+//! ```
+//!
 //! ## compile, fit, evaluate, predict
 //!
 //! Keras:

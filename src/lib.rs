@@ -58,7 +58,13 @@
 //!
 //! | layer | arguments |
 //! |---|---|
-//! | `Conv2D` | `filters`, `kernel_size` (int or `(h, w)`), `strides = 1`, `padding = valid`, `activation = linear`, `use_bias = true`, `kernel_initializer = glorot_uniform`, `name` |
+//! | `Conv2D` | `filters`, `kernel_size` (int or `(h, w)`), `strides = 1`, `padding = valid`, `activation = linear`, `use_bias = true`, `kernel_initializer = glorot_uniform`, `dilation_rate = 1` (int or pair; not with `strides` > 1), `groups = 1` (divides `filters` and the input's channels), `name` |
+//! | `DepthwiseConv2D` | `kernel_size`, `strides = 1`, `padding = valid`, `depth_multiplier = 1`, `dilation_rate = 1`, `activation = linear`, `use_bias = true`, `depthwise_initializer = glorot_uniform`, `name`; weights `kernel [kh, kw, channels, depth_multiplier]`, `bias` (Keras 3's names) |
+//! | `SeparableConv2D` | `filters`, `kernel_size`, `strides = 1`, `padding = valid`, `dilation_rate = 1`, `depth_multiplier = 1`, `activation = linear`, `use_bias = true`, `depthwise_initializer`, `pointwise_initializer`, `name`; weights `depthwise_kernel`, `pointwise_kernel [1, 1, channels * depth_multiplier, filters]`, `bias` |
+//! | `Conv2DTranspose` | `filters`, `kernel_size`, `strides = 1`, `padding = valid`, `output_padding = None` (each below its stride), `dilation_rate = 1` (not with `strides` > 1), `activation = linear`, `use_bias = true`, `kernel_initializer`, `name`; kernel `[kh, kw, filters, channels]` as Keras's |
+//! | `Conv1D` (on `[steps, channels]`) | `filters`, `kernel_size`, `strides = 1`, `padding = valid` (or `same`, `causal`), `dilation_rate = 1` (not with `strides` > 1), `groups = 1`, `activation = linear`, `use_bias = true`, `kernel_initializer`, `name`; kernel `[k, channels / groups, filters]` |
+//! | `MaxPooling1D`, `AveragePooling1D` (on `[steps, channels]`) | `pool_size = 2`, `strides = pool_size`, `padding = valid`, `name` |
+//! | `GlobalAveragePooling1D` | `name`: `[steps, channels]` to `[channels]` |
 //! | `Dense` | `units`, `activation`, `use_bias`, `kernel_initializer`, `name` |
 //! | `MaxPooling2D`, `AveragePooling2D` | `pool_size = 2`, `strides = pool_size`, `padding = valid`, `name` |
 //! | `GlobalAveragePooling2D`, `GlobalMaxPooling2D`, `Flatten`, `Add`, `Concatenate` | `name` |
@@ -121,7 +127,7 @@
 //! See the [`guide`] for the lecture's Keras code beside its `network!` version.
 //!
 //! With the cargo feature `applications`, `nn::applications` holds
-//! keras.applications networks (`VGG16`, `ResNet50`, `InceptionV3`, `DenseNet121`) with
+//! keras.applications networks (`VGG16`, `ResNet50`, `InceptionV3`, `MobileNetV2`, `DenseNet121`) with
 //! Keras's layers and parameter counts.
 
 // `network!` expansions name `::nn::...`; inside this crate that is itself.

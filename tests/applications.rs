@@ -18,7 +18,7 @@
 //! Keras's order and also checks that the layers are wired as Keras wires
 //! them (a branch of the wrong length moves its rows).
 
-use nn::applications::{DenseNet121, InceptionV3, ResNet50, VGG16};
+use nn::applications::{DenseNet121, InceptionV3, MobileNetV2, ResNet50, VGG16};
 use nn::runtime::{LayerSpec, Model, ModelSpec};
 
 /// One summary row: layer class, output shape without the batch axis,
@@ -206,6 +206,18 @@ fn inception_v3_matches_keras_applications() {
 }
 
 #[test]
+fn mobilenet_v2_matches_keras_applications() {
+    assert_matches_keras(
+        &MobileNetV2::SPEC,
+        [3_538_984, 3_504_872, 34_112],
+        include_str!("fixtures/keras_applications/mobilenet_v2.tsv"),
+    );
+    let summary = MobileNetV2::summary();
+    assert!(summary.contains("Total params: 3,538,984"), "{summary}");
+    assert!(summary.contains("Non-trainable params: 34,112"), "{summary}");
+}
+
+#[test]
 fn densenet121_matches_keras_applications() {
     assert_matches_keras(
         &DenseNet121::SPEC,
@@ -216,7 +228,7 @@ fn densenet121_matches_keras_applications() {
     assert!(summary.contains("Total params: 8,062,504"), "{summary}");
 }
 
-/// One image through ResNet50 and DenseNet121 (VGG16's 138 million
+/// One image through ResNet50, DenseNet121 and MobileNetV2 (VGG16's 138 million
 /// parameters are left out to keep CI light): 1000 finite probabilities
 /// summing to 1, and a wrong input size refused with both shapes named.
 #[test]
@@ -237,6 +249,8 @@ fn applications_predict_one_image() {
     check("ResNet50", resnet.predict(image.view()).unwrap());
     let mut densenet = DenseNet121::new(&mut rng);
     check("DenseNet121", densenet.predict(image.view()).unwrap());
+    let mut mobilenet = MobileNetV2::new(&mut rng);
+    check("MobileNetV2", mobilenet.predict(image.view()).unwrap());
     let small = Array4::<f32>::zeros((1, 299, 299, 3));
     let err = resnet.predict(small.view()).unwrap_err().to_string();
     assert!(

@@ -173,3 +173,61 @@ fn unexpected_keras_tensors_and_bad_files_are_errors() {
         .to_string();
     assert!(err.starts_with("cannot read Keras weights from"), "{err}");
 }
+
+network! {
+    /// `conv_family_2d` of tools/keras/make_conv_family_fixture.py.
+    struct ConvFamily2d {
+        input image: [8, 8, 4];
+        let h = Conv2D(8, 3, padding = same, dilation_rate = 2, activation = relu)(image);
+        let h = Conv2D(8, 3, padding = same, groups = 4)(h);
+        let h = DepthwiseConv2D(3, strides = 2, padding = same, depth_multiplier = 2, activation = relu)(h);
+        let h = SeparableConv2D(8, 3, padding = same, depth_multiplier = 2, activation = tanh)(h);
+        let h = Conv2DTranspose(4, 3, strides = 2, padding = same)(h);
+        output out = Conv2DTranspose(2, 2, strides = 2, output_padding = 1)(h);
+    }
+
+    /// `conv_family_1d` of the same script.
+    struct ConvFamily1d {
+        input seq: [16, 3];
+        let h = Conv1D(6, 3, padding = causal, dilation_rate = 2, activation = relu)(seq);
+        let h = MaxPooling1D(2)(h);
+        let h = Conv1D(8, 3, strides = 2, padding = same, groups = 2)(h);
+        let h = AveragePooling1D(2, strides = 1, padding = same)(h);
+        let h = GlobalAveragePooling1D()(h);
+        output out = Dense(3, activation = softmax)(h);
+    }
+}
+
+/// Loads `<model>.keras.safetensors` and compares `predict` with Keras's
+/// outputs in `<model>_io.safetensors`.
+fn agrees_with_keras<M: Model>(net: &mut M, model: &str, input: &str) {
+    net.load_keras_weights(fixture(&format!("{model}.keras.safetensors")))
+        .unwrap();
+    let io = std::fs::read(fixture(&format!("{model}_io.safetensors"))).unwrap();
+    let (x, expected) = (stored(&io, input), stored(&io, "out"));
+    let ours = net.forward_arrays(&[x.view()], Mode::Infer).unwrap().remove(0);
+    assert_eq!(ours.shape(), expected.shape(), "{model}");
+    let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = ours
+        .iter()
+        .zip(&expected)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        diff <= 1e-5 * scale,
+        "{model}: max difference {diff} against outputs up to {scale}"
+    );
+}
+
+#[test]
+fn keras_convolution_family_weights_give_kerass_outputs() {
+    agrees_with_keras(
+        &mut ConvFamily2d::new(&mut common::rng(1)),
+        "conv_family_2d",
+        "image",
+    );
+    agrees_with_keras(
+        &mut ConvFamily1d::new(&mut common::rng(1)),
+        "conv_family_1d",
+        "seq",
+    );
+}

@@ -154,6 +154,35 @@ network! {
         output y = Dense(3, activation = tanh)(concat(g, s, Reshape((24,))(x)));
     }
 
+    /// The convolution family in one network: dilated and grouped Conv2D
+    /// (one feeding a residual add, one a concatenation, so neither may be
+    /// fused into them), DepthwiseConv2D, SeparableConv2D, and
+    /// Conv2DTranspose with `same`, `valid` and `output_padding`; gelu and
+    /// swish (kept pre-activations) on the depthwise and separable ones.
+    struct ConvFamily2d {
+        input x: [6, 6, 4];
+        let d = Conv2D(4, 3, padding = same, dilation_rate = 2, activation = tanh)(x);
+        let g = Conv2D(4, 3, padding = same, groups = 2)(x);
+        let r = tanh(add(g, d));
+        let w = DepthwiseConv2D(3, strides = 2, padding = same, depth_multiplier = 2, activation = gelu)(r);
+        let s = SeparableConv2D(3, (3, 2), dilation_rate = (1, 2), depth_multiplier = 2, activation = swish)(x);
+        let t = Conv2DTranspose(2, 3, strides = 2, padding = same, activation = tanh)(w);
+        let v = Conv2DTranspose(2, 2, strides = 3, output_padding = (1, 2))(s);
+        let c = concat(t, Conv2D(2, 2, padding = same, dilation_rate = 3)(r));
+        output y = Dense(2)(concat(flatten(c), flatten(v)));
+    }
+
+    /// Conv1D (causal and dilated, strided and grouped) and the 1-D pools on
+    /// `[steps, channels]`, with Dense on every step.
+    struct ConvFamily1d {
+        input x: [12, 3];
+        let a = Conv1D(4, 3, padding = causal, dilation_rate = 2, activation = tanh)(x);
+        let b = MaxPooling1D(3, strides = 2, padding = same)(a);
+        let c = Conv1D(4, 2, strides = 2, groups = 2)(b);
+        let d = AveragePooling1D(2, padding = same)(Dense(4)(a));
+        output y = Dense(2)(concat(GlobalAveragePooling1D()(c), flatten(d)));
+    }
+
     struct TwoHeads {
         input image: [6, 6, 2];
         input meta: [3];
@@ -326,6 +355,101 @@ fn shape_layers_summary_rows_equal_keras() {
             ShapeLayers::NON_TRAINABLE_PARAM_COUNT
         ),
         keras::SHAPE_LAYERS_COUNTS
+    );
+}
+
+#[allow(dead_code, clippy::all)]
+mod keras_conv_family {
+    include!("fixtures/keras_conv_family.rs");
+}
+
+/// Every row of a network's summary (class, output shape, parameters), in
+/// any order, and its trainable and non-trainable totals.
+fn summary_rows_equal<M: nn::Model>(
+    keras: &[(&str, &[usize], usize)],
+    counts: (usize, usize),
+    trainable: usize,
+    frozen: usize,
+) {
+    let mut ours: Vec<(&str, Vec<usize>, usize)> = M::SPEC
+        .layers
+        .iter()
+        .map(|l| (l.kind, l.output_shape.to_vec(), l.params))
+        .collect();
+    let mut keras: Vec<(&str, Vec<usize>, usize)> =
+        keras.iter().map(|(k, s, p)| (*k, s.to_vec(), *p)).collect();
+    ours.sort();
+    keras.sort();
+    assert_eq!(ours, keras);
+    assert_eq!((trainable, frozen), counts);
+}
+
+#[test]
+fn convolution_family_gradients() {
+    let mut net = ConvFamily2d::new(&mut common::rng(10));
+    common::check_network(&mut net, 2, 91);
+    let mut net = ConvFamily1d::new(&mut common::rng(11));
+    common::check_network(&mut net, 3, 92);
+}
+
+/// Output shapes and parameter counts equal Keras 3's for the same models
+/// (`tools/keras/conv_family_references.py`), and the summary prints them.
+#[test]
+fn convolution_family_summary_rows_equal_keras() {
+    summary_rows_equal::<ConvFamily2d>(
+        keras_conv_family::CONV_FAMILY_2D_SUMMARY,
+        keras_conv_family::CONV_FAMILY_2D_COUNTS,
+        ConvFamily2d::TRAINABLE_PARAM_COUNT,
+        ConvFamily2d::NON_TRAINABLE_PARAM_COUNT,
+    );
+    summary_rows_equal::<ConvFamily1d>(
+        keras_conv_family::CONV_FAMILY_1D_SUMMARY,
+        keras_conv_family::CONV_FAMILY_1D_COUNTS,
+        ConvFamily1d::TRAINABLE_PARAM_COUNT,
+        ConvFamily1d::NON_TRAINABLE_PARAM_COUNT,
+    );
+    let summary = ConvFamily2d::summary();
+    for row in [
+        "depthwise_conv2d_1 (DepthwiseConv2D) (None, 3, 3, 8)       80",
+        "separable_conv2d_1 (SeparableConv2D) (None, 4, 4, 3)       75",
+        "conv2d_transpose_2 (Conv2DTranspose) (None, 12, 13, 2)     26",
+        "Total params: 1,499",
+    ] {
+        assert!(summary.contains(row), "no `{row}` in\n{summary}");
+    }
+    let summary = ConvFamily1d::summary();
+    for row in [
+        "conv1d_1 (Conv1D)              (None, 12, 4)         40",
+        "global_average_pooling1d_1 (GlobalAveragePooling1D) (None, 4)             0",
+        "Total params: 138",
+    ] {
+        assert!(summary.contains(row), "no `{row}` in\n{summary}");
+    }
+}
+
+/// The graph drawing shows the new kinds with their configuration.
+#[test]
+fn convolution_family_graph_drawing() {
+    let dot = ConvFamily2d::dot();
+    for label in [
+        "conv2d_1: Conv2D\\n4 filters 3x3 (dilated to 5x5), strides 1x1, same, tanh",
+        "conv2d_2: Conv2D\\n4 filters 3x3, strides 1x1, same, groups 2, linear",
+        "depthwise_conv2d_1: DepthwiseConv2D\\n3x3, depth_multiplier 2, strides 2x2, same, gelu|output: (None, 3, 3, 8)",
+        "separable_conv2d_1: SeparableConv2D\\n3 filters 3x2 (dilated to 3x3), depth_multiplier 2",
+        "conv2d_transpose_2: Conv2DTranspose\\n2 filters 2x2, strides 3x3, valid, output_padding 1x2, linear|output: (None, 12, 13, 2)",
+    ] {
+        assert!(dot.contains(label), "no `{label}` in\n{dot}");
+    }
+    assert!(
+        dot.contains("\"activation_1\" -> \"depthwise_conv2d_1\";"),
+        "{dot}"
+    );
+    let dot = ConvFamily1d::dot();
+    assert!(
+        dot.contains(
+            "conv1d_1: Conv1D\\n4 filters 3, strides 1, causal, dilation_rate 2, tanh|output: (None, 12, 4)"
+        ),
+        "{dot}"
     );
 }
 

@@ -9,7 +9,7 @@ use crate::graph::Graph;
 use crate::plan::{plan, Plan, Slot};
 use crate::shape::param_counts;
 use crate::spec_emit::vocab_tokens;
-use nn_vocab::{layer as kind, Activation, LayerConfig, Padding};
+use nn_vocab::{layer as kind, Activation, ConvAxis, LayerConfig, Padding};
 
 fn lit(v: usize) -> Literal {
     Literal::usize_unsuffixed(v)
@@ -53,6 +53,25 @@ fn unary_op_tokens(config: &LayerConfig) -> TokenStream {
     }
 }
 
+/// Floats of a SeparableConv2D's pointwise kernel `[1, 1, c * m, filters]`.
+fn separable_pointwise_len(c: &kind::SeparableConv2D, input: &[usize]) -> usize {
+    input.last().copied().unwrap_or(0) * c.depth_multiplier * c.filters
+}
+
+/// A convolution's two axes as tokens. The graph has checked that the
+/// kernel fits, so `None` is an internal error.
+fn axes_tokens(axes: Option<[ConvAxis; 2]>) -> [TokenStream; 2] {
+    match axes {
+        Some(axes) => axes.map(|a| vocab_tokens(&a)),
+        None => {
+            let error = quote!(::core::compile_error!(
+                "network!: a convolution's geometry was not checked (an internal error; please report it)"
+            ));
+            [error.clone(), error]
+        }
+    }
+}
+
 fn window_tokens(input: &[usize], size: [usize; 2], strides: [usize; 2], padding: Padding) -> TokenStream {
     let (h, w) = (lit(input[0]), lit(input[1]));
     let (kh, kw, sh, sw) = (lit(size[0]), lit(size[1]), lit(strides[0]), lit(strides[1]));
@@ -66,7 +85,71 @@ fn window_tokens(input: &[usize], size: [usize; 2], strides: [usize; 2], padding
 /// without one.
 fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
     let last = input.last().copied().unwrap_or(0);
+    let (cin, act) = (lit(last), config.activation().map(|a| act_tokens(fused(a))));
     match config {
+        LayerConfig::Conv2D(c) if !c.is_plain() => {
+            let [rows, cols] = axes_tokens(c.axes(input));
+            let (f, g) = (lit(c.filters), lit(c.groups));
+            quote!(const L: ::nn::__private::GroupedConv2d = ::nn::__private::GroupedConv2d {
+                rows: #rows, cols: #cols, in_channels: #cin, filters: #f, groups: #g, activation: #act,
+            };)
+        }
+        LayerConfig::DepthwiseConv2D(c) => {
+            let [rows, cols] = axes_tokens(c.axes(input));
+            let m = lit(c.depth_multiplier);
+            quote!(const L: ::nn::__private::GroupedConv2d =
+                ::nn::__private::GroupedConv2d::depthwise(#rows, #cols, #cin, #m, #act);)
+        }
+        LayerConfig::SeparableConv2D(c) => {
+            let [rows, cols] = axes_tokens(c.axes(input));
+            let (m, f) = (lit(c.depth_multiplier), lit(c.filters));
+            quote!(const L: ::nn::__private::SeparableConv2d =
+                ::nn::__private::SeparableConv2d::new(#rows, #cols, #cin, #m, #f, #act);)
+        }
+        LayerConfig::Conv2DTranspose(c) => {
+            let axes = match input {
+                [h, w, _] => c.axes((*h, *w)),
+                _ => None,
+            };
+            let [rows, cols] = axes_tokens(axes);
+            let f = lit(c.filters);
+            quote!(const L: ::nn::__private::Conv2dTranspose =
+                ::nn::__private::Conv2dTranspose::new(#rows, #cols, #cin, #f, #act);)
+        }
+        LayerConfig::Conv1D(c) => {
+            let [steps, _] = axes_tokens(input.first().and_then(|&n| c.axis(n)).map(|a| [a, a]));
+            let (f, g) = (lit(c.filters), lit(c.groups));
+            quote!(const L: ::nn::__private::GroupedConv2d =
+                ::nn::__private::GroupedConv2d::conv1d(#steps, #cin, #f, #g, #act);)
+        }
+        // One-row 2-D pools over [1, steps, channels].
+        LayerConfig::MaxPooling1D(kind::MaxPooling1D {
+            pool_size,
+            strides,
+            padding,
+        }) => pool_const(
+            &[1, input.first().copied().unwrap_or(0), last],
+            quote!(::nn::__private::PoolKind::Max),
+            [1, *pool_size],
+            [1, *strides],
+            *padding,
+        ),
+        LayerConfig::AveragePooling1D(kind::AveragePooling1D {
+            pool_size,
+            strides,
+            padding,
+        }) => pool_const(
+            &[1, input.first().copied().unwrap_or(0), last],
+            quote!(::nn::__private::PoolKind::Average),
+            [1, *pool_size],
+            [1, *strides],
+            *padding,
+        ),
+        LayerConfig::GlobalAveragePooling1D(_) => {
+            let steps = lit(input.first().copied().unwrap_or(0));
+            quote!(const L: ::nn::__private::GlobalAveragePool2d =
+                ::nn::__private::GlobalAveragePool2d { h: 1, w: #steps, channels: #cin };)
+        }
         LayerConfig::Conv2D(kind::Conv2D {
             filters,
             kernel_size,
@@ -421,9 +504,44 @@ impl Emitter<'_> {
             // Computed by the convolution that absorbed it.
             return TokenStream::new();
         }
+        // `Some(&params[..])` for a bias of `len` after `from`, or `None`.
+        let bias_after = |from: usize, len: usize, use_bias: bool| {
+            let (a, b) = (lit(from), lit(from + len));
+            if use_bias {
+                quote!(::core::option::Option::Some(&params[#a..#b]))
+            } else {
+                quote!(::core::option::Option::None)
+            }
+        };
+        let kernel_bias_forward = |use_bias: bool, outputs: usize| {
+            let bias = bias_after(lp.first + lp.first_len, outputs, use_bias);
+            let (z, then) = self.pre_activation_forward(i, &layer.config);
+            quote! {
+                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
+                L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                #then
+            }
+        };
         let body = match &layer.config {
             LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
                 return TokenStream::new()
+            }
+            LayerConfig::Conv2D(c) if !c.is_plain() => kernel_bias_forward(c.use_bias, c.filters),
+            LayerConfig::DepthwiseConv2D(c) => {
+                kernel_bias_forward(c.use_bias, input_shape.last().unwrap_or(&0) * c.depth_multiplier)
+            }
+            LayerConfig::Conv2DTranspose(c) => kernel_bias_forward(c.use_bias, c.filters),
+            LayerConfig::Conv1D(c) => kernel_bias_forward(c.use_bias, c.filters),
+            LayerConfig::SeparableConv2D(c) => {
+                let pointwise_end = lp.first + lp.first_len + separable_pointwise_len(c, &input_shape);
+                let pe = lit(pointwise_end);
+                let bias = bias_after(pointwise_end, c.filters, c.use_bias);
+                let (z, then) = self.pre_activation_forward(i, &layer.config);
+                quote! {
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
+                    L.forward(n, x, &params[#first..#first_end], &params[#first_end..#pe], #bias, y, ws)?;
+                    #then
+                }
             }
             LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
@@ -509,6 +627,9 @@ impl Emitter<'_> {
             | LayerConfig::GlobalAveragePooling2D(_)
             | LayerConfig::GlobalMaxPooling2D(_)
             | LayerConfig::UpSampling2D(_)
+            | LayerConfig::MaxPooling1D(_)
+            | LayerConfig::AveragePooling1D(_)
+            | LayerConfig::GlobalAveragePooling1D(_)
             | LayerConfig::ZeroPadding2D(_)
             | LayerConfig::Cropping2D(_) => quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
@@ -680,9 +801,108 @@ impl Emitter<'_> {
         } else {
             quote!(true)
         };
+        // Whether a fused loss already produced this output's
+        // pre-activation gradient (then `linear`, the layer without its
+        // activation, runs backward instead of `L`).
+        let choose = |linear: TokenStream| match self.fusable_output(i) {
+            Some((k, _)) => {
+                let k = lit(k);
+                quote! {
+                    let l = if skip_activation.get(#k).copied().unwrap_or(false) { #linear } else { L };
+                }
+            }
+            None => quote!(let l = L;),
+        };
+        let kernel_bias_backward = |use_bias: bool, outputs: usize, linear: TokenStream| {
+            let param_end = lit(lp.first + lp.first_len + if use_bias { outputs } else { 0 });
+            let klen = lit(lp.first_len);
+            let (split, db) = if use_bias {
+                (
+                    quote!(let (dk, db) = pgrads[#first..#param_end].split_at_mut(#klen);),
+                    quote!(::core::option::Option::Some(db)),
+                )
+            } else {
+                (
+                    quote!(let dk = &mut pgrads[#first..#param_end];),
+                    quote!(::core::option::Option::None),
+                )
+            };
+            let choose = choose(linear);
+            let pre = self.pre_activation_backward(i, &layer.config);
+            quote! {
+                #pre
+                let x = &acts[#x];
+                let y = &acts[#y];
+                let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                #split
+                #choose
+                l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;
+            }
+        };
+        let linear_grouped = quote!(::nn::__private::GroupedConv2d {
+            activation: ::nn::__private::Activation::Linear,
+            ..L
+        });
         let body = match &layer.config {
             LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
                 return TokenStream::new()
+            }
+            LayerConfig::Conv2D(c) if !c.is_plain() => {
+                kernel_bias_backward(c.use_bias, c.filters, linear_grouped)
+            }
+            LayerConfig::DepthwiseConv2D(c) => kernel_bias_backward(
+                c.use_bias,
+                input_shape.last().unwrap_or(&0) * c.depth_multiplier,
+                linear_grouped,
+            ),
+            LayerConfig::Conv1D(c) => kernel_bias_backward(c.use_bias, c.filters, linear_grouped),
+            LayerConfig::Conv2DTranspose(c) => kernel_bias_backward(
+                c.use_bias,
+                c.filters,
+                quote!(::nn::__private::Conv2dTranspose {
+                    activation: ::nn::__private::Activation::Linear,
+                    ..L
+                }),
+            ),
+            LayerConfig::SeparableConv2D(c) => {
+                let pointwise_len = separable_pointwise_len(c, &input_shape);
+                let (klen, plen) = (lit(lp.first_len), lit(pointwise_len));
+                let param_end =
+                    lit(lp.first + lp.first_len + pointwise_len + if c.use_bias { c.filters } else { 0 });
+                let pe = lit(lp.first + lp.first_len + pointwise_len);
+                let (split, db) = if c.use_bias {
+                    (
+                        quote! {
+                            let (dk, rest) = pgrads[#first..#param_end].split_at_mut(#klen);
+                            let (dp, db) = rest.split_at_mut(#plen);
+                        },
+                        quote!(::core::option::Option::Some(db)),
+                    )
+                } else {
+                    (
+                        quote!(let (dk, dp) = pgrads[#first..#param_end].split_at_mut(#klen);),
+                        quote!(::core::option::Option::None),
+                    )
+                };
+                let choose = choose(quote!(::nn::__private::SeparableConv2d {
+                    pointwise: ::nn::__private::GroupedConv2d {
+                        activation: ::nn::__private::Activation::Linear,
+                        ..L.pointwise
+                    },
+                    ..L
+                }));
+                let pre = self.pre_activation_backward(i, &layer.config);
+                quote! {
+                    #pre
+                    let x = &acts[#x];
+                    let y = &acts[#y];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                    #split
+                    #choose
+                    l.backward(n, x, &params[#first..#first_end], &params[#first_end..#pe], y, dy, dk, dp, #db, dx, ws)?;
+                }
             }
             LayerConfig::Conv2D(kind::Conv2D {
                 use_bias, filters, ..
@@ -762,7 +982,9 @@ impl Emitter<'_> {
             }
             LayerConfig::MaxPooling2D(_)
             | LayerConfig::AveragePooling2D(_)
-            | LayerConfig::GlobalMaxPooling2D(_) => quote! {
+            | LayerConfig::GlobalMaxPooling2D(_)
+            | LayerConfig::MaxPooling1D(_)
+            | LayerConfig::AveragePooling1D(_) => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
@@ -787,6 +1009,7 @@ impl Emitter<'_> {
             LayerConfig::GlobalAveragePooling2D(_)
             | LayerConfig::UpSampling2D(_)
             | LayerConfig::Permute(_)
+            | LayerConfig::GlobalAveragePooling1D(_)
             | LayerConfig::ZeroPadding2D(_)
             | LayerConfig::Cropping2D(_) => quote! {
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;

@@ -5,7 +5,8 @@
 //! spanned error.
 
 use nn_vocab::{
-    Activation, Argument, ArgumentError, Arguments, Initializer, LayerConfig, Padding, Value, ValueKind,
+    Activation, Argument, ArgumentError, Arguments, Initializer, LayerConfig, Padding, Padding1D, Value,
+    ValueKind,
 };
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -231,10 +232,35 @@ fn parse_value(
             Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
             _ => positive(eval_int(expr)?, expr).map(Value::Int),
         },
-        ValueKind::Padding => match word().as_deref().and_then(Padding::from_name) {
-            Some(padding) => Ok(Value::Padding(padding)),
+        ValueKind::Padding => match word().as_deref() {
+            Some("causal") => Err(syn::Error::new_spanned(
+                expr,
+                format!("{class}: `causal` padding is for Conv1D only (as in Keras); use `same` or `valid`"),
+            )),
+            Some(w) => Padding::from_name(w).map(Value::Padding).ok_or_else(wrong),
             None => Err(wrong()),
         },
+        ValueKind::Padding1D => match word().as_deref().and_then(Padding1D::from_name) {
+            Some(padding) => Ok(Value::Padding1D(padding)),
+            None => Err(wrong()),
+        },
+        ValueKind::CountOrPair => {
+            let count = |e: &Expr, eval_int: &mut dyn FnMut(&Expr) -> Result<i64, syn::Error>| {
+                let v = eval_int(e)?;
+                usize::try_from(v).map_err(|_| {
+                    syn::Error::new_spanned(e, format!("{class}: `{}` must be ≥ 0, got {v}", spec.name))
+                })
+            };
+            match expr {
+                Expr::Tuple(t) if t.elems.len() == 2 => {
+                    let a = count(&t.elems[0], eval_int)?;
+                    let b = count(&t.elems[1], eval_int)?;
+                    Ok(Value::Pair([a, b]))
+                }
+                Expr::Tuple(_) | Expr::Array(_) => Err(wrong()),
+                _ => count(expr, eval_int).map(Value::Int),
+            }
+        }
         ValueKind::Activation => match word() {
             Some(w) => Activation::from_name(&w).map(Value::Activation).ok_or_else(|| {
                 let names = Activation::NAMES.iter().copied();

@@ -122,7 +122,10 @@ fn find_concat_fusions(
         for &i in &node.inputs {
             let once = node.inputs.iter().filter(|&&j| j == i).count() == 1;
             let keeps_output = match graph.layers[graph.nodes[i].layer].config {
-                LayerConfig::Conv2D(conv) => !overwritten || conv.activation == Activation::Linear,
+                // Only the plain convolution kernel writes with a row stride.
+                LayerConfig::Conv2D(conv) => {
+                    conv.is_plain() && (!overwritten || conv.activation == Activation::Linear)
+                }
                 _ => false,
             };
             let eligible = once
@@ -161,12 +164,13 @@ fn find_fusions(graph: &Graph, in_place: &[bool]) -> Vec<Option<Fusion>> {
             continue;
         }
         let eligible = |j: usize| {
+            // Only the plain convolution kernel fuses a residual.
             matches!(
                 graph.layers[graph.nodes[j].layer].config,
-                LayerConfig::Conv2D(kind::Conv2D {
+                LayerConfig::Conv2D(conv @ kind::Conv2D {
                     activation: Activation::Linear,
                     ..
-                })
+                }) if conv.is_plain()
             ) && consumers(graph, j) == [a]
                 && !graph.outputs.iter().any(|o| o.node == j)
         };
@@ -232,8 +236,8 @@ pub fn is_alias(config: &LayerConfig) -> bool {
 /// A dense layer or convolution whose activation is differentiated from
 /// its input (gelu, swish): it keeps its pre-activation beside its output.
 fn keeps_pre_activation(config: &LayerConfig) -> bool {
-    matches!(config, LayerConfig::Conv2D(_) | LayerConfig::Dense(_))
-        && config.activation().is_some_and(|a| a.derivative_needs_input())
+    // Every layer with a fused activation (`activation = ...`).
+    !config.is_activation_layer() && config.activation().is_some_and(|a| a.derivative_needs_input())
 }
 
 /// The node whose storage `node` uses (itself unless it is an alias): the

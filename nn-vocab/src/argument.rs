@@ -5,7 +5,7 @@
 
 use crate::activation::Activation;
 use crate::initializer::Initializer;
-use crate::padding::Padding;
+use crate::padding::{Padding, Padding1D};
 
 /// What kind of value an argument takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,10 @@ pub enum ValueKind {
     /// A positive integer or a pair `(h, w)`.
     IntOrPair,
     Padding,
+    /// `same`, `valid` or `causal` (Conv1D).
+    Padding1D,
+    /// An integer ≥ 0 or a pair of them (`output_padding`).
+    CountOrPair,
     Activation,
     Bool,
     Float,
@@ -36,6 +40,8 @@ impl ValueKind {
             ValueKind::Int => "a positive integer",
             ValueKind::IntOrPair => "an integer or a pair `(h, w)`",
             ValueKind::Padding => "`same` or `valid`",
+            ValueKind::Padding1D => "`same`, `valid` or `causal`",
+            ValueKind::CountOrPair => "an integer ≥ 0 or a pair `(h, w)` of them",
             ValueKind::Activation => "an activation name",
             ValueKind::Bool => "`true` or `false`",
             ValueKind::Float => "a number",
@@ -83,6 +89,7 @@ pub enum Value {
     Int(usize),
     Pair([usize; 2]),
     Padding(Padding),
+    Padding1D(Padding1D),
     Activation(Activation),
     Bool(bool),
     Float(f32),
@@ -140,6 +147,13 @@ impl Arguments {
     pub fn padding(&self, name: &str, default: Padding) -> Padding {
         match self.get(name) {
             Some(Value::Padding(p)) => *p,
+            _ => default,
+        }
+    }
+
+    pub fn padding1d(&self, name: &str, default: Padding1D) -> Padding1D {
+        match self.get(name) {
+            Some(Value::Padding1D(p)) => *p,
             _ => default,
         }
     }

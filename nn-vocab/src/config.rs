@@ -149,6 +149,13 @@ layer_configs! {
     Reshape,
     Permute,
     LayerNormalization,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    Conv2DTranspose,
+    Conv1D,
+    MaxPooling1D,
+    AveragePooling1D,
+    GlobalAveragePooling1D,
 }
 
 impl LayerConfig {
@@ -200,6 +207,10 @@ impl LayerConfig {
         match self {
             LayerConfig::Conv2D(l) => Some(l.activation),
             LayerConfig::Dense(l) => Some(l.activation),
+            LayerConfig::DepthwiseConv2D(l) => Some(l.activation),
+            LayerConfig::SeparableConv2D(l) => Some(l.activation),
+            LayerConfig::Conv2DTranspose(l) => Some(l.activation),
+            LayerConfig::Conv1D(l) => Some(l.activation),
             LayerConfig::Activation(l) => Some(l.0),
             LayerConfig::LeakyReLU(l) => Some(l.function()),
             LayerConfig::ReLU(l) => Some(l.function()),

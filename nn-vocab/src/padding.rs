@@ -67,3 +67,50 @@ impl ToRust for Padding {
         });
     }
 }
+
+/// Conv1D's padding: Keras's `valid` and `same`, or `causal` (all zeros
+/// before the steps, so no output sees a later step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding1D {
+    Valid,
+    Same,
+    Causal,
+}
+
+impl Padding1D {
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding1D::Valid => "valid",
+            Padding1D::Same => "same",
+            Padding1D::Causal => "causal",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Padding1D> {
+        match name {
+            "valid" => Some(Padding1D::Valid),
+            "same" => Some(Padding1D::Same),
+            "causal" => Some(Padding1D::Causal),
+            _ => None,
+        }
+    }
+
+    /// The two-sided padding it is, or `None` for `causal`.
+    pub fn two_sided(self) -> Option<Padding> {
+        match self {
+            Padding1D::Valid => Some(Padding::Valid),
+            Padding1D::Same => Some(Padding::Same),
+            Padding1D::Causal => None,
+        }
+    }
+}
+
+impl ToRust for Padding1D {
+    fn write_rust(&self, out: &mut RustSource) {
+        out.path(match self {
+            Padding1D::Valid => "Padding1D::Valid",
+            Padding1D::Same => "Padding1D::Same",
+            Padding1D::Causal => "Padding1D::Causal",
+        });
+    }
+}

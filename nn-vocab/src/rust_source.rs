@@ -102,6 +102,19 @@ impl ToRust for f32 {
     }
 }
 
+impl<T: ToRust> ToRust for Option<T> {
+    fn write_rust(&self, out: &mut RustSource) {
+        match self {
+            Some(value) => {
+                out.raw("::core::option::Option::Some(");
+                value.write_rust(out);
+                out.raw(")");
+            }
+            None => out.raw("::core::option::Option::None"),
+        }
+    }
+}
+
 impl<T: ToRust, const N: usize> ToRust for [T; N] {
     fn write_rust(&self, out: &mut RustSource) {
         out.raw("[");

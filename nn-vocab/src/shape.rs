@@ -46,6 +46,19 @@ pub fn expect_image(layer: &str, x: &Operand) -> Result<(usize, usize, usize), S
     }
 }
 
+/// `[steps, channels]` of a sequence input, or the message that it is not
+/// one.
+pub fn expect_steps(layer: &str, x: &Operand) -> Result<(usize, usize), String> {
+    match x.shape {
+        [steps, c] => Ok((*steps, *c)),
+        _ => Err(format!(
+            "{layer} expects a sequence tensor [steps, channels] but {} is {}",
+            x.label,
+            show(x.shape)
+        )),
+    }
+}
+
 /// Output height and width of a sliding window, or the message that it does
 /// not fit. `kind` names the window in the message ("kernel", "pooling").
 pub fn window(

@@ -89,6 +89,30 @@ network! {
         output y = Dense(3, activation = softmax)(flatten(m));
     }
 
+    /// The convolution family: dilated and grouped Conv2D, DepthwiseConv2D,
+    /// SeparableConv2D, Conv2DTranspose (same, valid with a kernel smaller
+    /// than the strides, output_padding), and on a sequence Conv1D (causal,
+    /// grouped), the 1-D pools and softmax over a sequence's channels.
+    struct ConvFamily {
+        input image: [9, 8, 4];
+        input seq: [11, 3];
+        let d = Conv2D(4, 3, padding = same, dilation_rate = (2, 3), activation = relu)(image);
+        let g = Conv2D(6, 3, strides = 2, padding = same, groups = 2, activation = tanh)(d);
+        let w = DepthwiseConv2D(3, padding = same, depth_multiplier = 2, dilation_rate = 2, activation = relu6)(g);
+        let s = SeparableConv2D(5, (3, 2), strides = 2, depth_multiplier = 2, activation = elu)(w);
+        let t = Conv2DTranspose(3, 3, strides = 2, padding = same, activation = sigmoid)(s);
+        let v = Conv2DTranspose(2, 2, strides = 3, use_bias = false)(t);
+        let o = Conv2DTranspose(2, 3, strides = 2, padding = same, output_padding = (1, 0))(t);
+        let a = Conv1D(4, 3, padding = causal, dilation_rate = 2, activation = relu)(seq);
+        let b = MaxPooling1D(3, strides = 2, padding = same)(a);
+        let c = Conv1D(4, 2, groups = 2, activation = softmax)(b);
+        let e = AveragePooling1D(2, padding = same)(c);
+        output pixels = Dense(2)(v);
+        output wide = o;
+        output steps = Conv1D(2, 1)(e);
+        output pooled = Dense(3, activation = softmax)(concat(GlobalAveragePooling1D()(a), flatten(e)));
+    }
+
     /// Two inputs of different ranks, two outputs, a layer shared by two
     /// calls, batch norm over a sequence's features.
     struct TwoInTwoOut {
@@ -242,6 +266,12 @@ fn shape_layers_run_the_same_in_tract() {
 fn newer_layer_kinds_run_the_same_in_tract() {
     let mut net = NewerLayers::new(&mut common::rng(1));
     agrees_with_tract(&mut net, "newer_layers.onnx");
+}
+
+#[test]
+fn convolution_family_runs_the_same_in_tract() {
+    let mut net = ConvFamily::new(&mut common::rng(1));
+    agrees_with_tract(&mut net, "conv_family.onnx");
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //! | [`VGG16`] | 224x224x3 | 138,357,544 | 0 |
 //! | [`ResNet50`] | 224x224x3 | 25,636,712 | 53,120 |
 //! | [`InceptionV3`] | 299x299x3 | 23,851,784 | 34,432 |
+//! | [`MobileNetV2`] | 224x224x3 | 3,538,984 | 34,112 |
 //! | [`DenseNet121`] | 224x224x3 | 8,062,504 | 83,648 |
 //!
 //! Each is a plain `network!` in its own file: read it as an example of a
@@ -26,10 +27,12 @@
 
 mod densenet121;
 mod inception_v3;
+mod mobilenet_v2;
 mod resnet50;
 mod vgg16;
 
 pub use densenet121::DenseNet121;
 pub use inception_v3::InceptionV3;
+pub use mobilenet_v2::MobileNetV2;
 pub use resnet50::ResNet50;
 pub use vgg16::VGG16;

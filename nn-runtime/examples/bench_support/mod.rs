@@ -1,4 +1,6 @@
 //! Timing and input helpers shared by the kernel benchmarks.
+// Each benchmark includes this module and uses a subset of it.
+#![allow(dead_code)]
 
 use std::time::Instant;
 

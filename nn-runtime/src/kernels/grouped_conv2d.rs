@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use crate::activation::{self, Activation};
 use crate::bias;
 use crate::conv2d::{padded, record, take_failure, Padded};
-use crate::conv_axis::ConvAxis;
+use crate::conv_axis::{self, ConvAxis};
 use crate::depthwise_conv2d;
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
@@ -152,8 +152,8 @@ impl GroupedConv2d {
         expect_nonzero(kernel, "input channels", self.in_channels)?;
         expect_nonzero(kernel, "filters", self.filters)?;
         expect_nonzero(kernel, "groups", self.groups)?;
-        self.rows.validate(kernel, "height")?;
-        self.cols.validate(kernel, "width")?;
+        conv_axis::validate(&self.rows, kernel, "height")?;
+        conv_axis::validate(&self.cols, kernel, "width")?;
         if !self.in_channels.is_multiple_of(self.groups) || !self.filters.is_multiple_of(self.groups) {
             return Err(KernelError::InvalidArgument {
                 kernel,

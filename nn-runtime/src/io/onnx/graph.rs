@@ -15,6 +15,7 @@ use super::proto::{
     TensorTypeProto, TypeProto, ValueInfoProto, FLOAT, INT64,
 };
 use crate::activation::{Activation, SELU_ALPHA, SELU_SCALE};
+use crate::conv_axis::ConvAxis;
 use crate::layer_config::LayerConfig;
 use crate::model_error::NnError;
 use crate::spec::{LayerSpec, ModelSpec};
@@ -286,6 +287,63 @@ impl Builder<'_> {
         Ok((p.key, p.shape, values))
     }
 
+    /// An ONNX `Conv` from `layer`'s weight `kernel`, a Keras kernel
+    /// `[spatial.., in / groups, filters]` (`shape` overrides the stored
+    /// shape: a depthwise kernel read as a grouped one), with its weight
+    /// `bias` if any, and pads and dilations from `axes`.
+    #[allow(clippy::too_many_arguments)]
+    fn conv(
+        &mut self,
+        x: &str,
+        layer: &LayerSpec,
+        kernel: usize,
+        shape: Option<&[usize]>,
+        bias: Option<usize>,
+        axes: &[ConvAxis],
+        groups: usize,
+        output: &str,
+    ) -> Result<String, NnError> {
+        let (key, stored, values) = self.weight(layer, kernel)?;
+        let shape = shape.unwrap_or(stored);
+        let n = shape.len();
+        let (spatial, cg, f) = (&shape[..n - 2], shape[n - 2], shape[n - 1]);
+        let field: usize = spatial.iter().product();
+        // Keras [spatial.., cg, f] → ONNX [f, cg, spatial..].
+        let w: Vec<f32> = (0..f)
+            .flat_map(|o| (0..cg).flat_map(move |c| (0..field).map(move |s| values[(s * cg + c) * f + o])))
+            .collect();
+        let dims: Vec<usize> = [f, cg].into_iter().chain(spatial.iter().copied()).collect();
+        let w = self.initializer(key, &dims, w);
+        let mut inputs = vec![x.to_string(), w];
+        if let Some(k) = bias {
+            let (key, shape, values) = self.weight(layer, k)?;
+            let values = values.to_vec();
+            inputs.push(self.initializer(key, shape, values));
+        }
+        let before = axes.iter().map(|a| a.pad_before as i64);
+        let after = axes
+            .iter()
+            .map(|a| (a.padded_len() as i64 - a.input as i64 - a.pad_before as i64).max(0));
+        let attributes = vec![
+            ints(
+                "kernel_shape",
+                &axes.iter().map(|a| a.kernel as i64).collect::<Vec<_>>(),
+            ),
+            ints(
+                "strides",
+                &axes.iter().map(|a| a.stride as i64).collect::<Vec<_>>(),
+            ),
+            ints(
+                "dilations",
+                &axes.iter().map(|a| a.dilation as i64).collect::<Vec<_>>(),
+            ),
+            ints("pads", &before.chain(after).collect::<Vec<_>>()),
+            int("group", groups as i64),
+        ];
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        Ok(self.op("Conv", &refs, output, attributes))
+    }
+
     /// The value of nn node `node` in layout `want` (image tensors only;
     /// others have one layout), converting once if needed.
     fn value_in(&mut self, node: usize, want: Layout) -> Result<String, NnError> {
@@ -350,6 +408,190 @@ impl Builder<'_> {
                     ))
                 })?;
                 last(port.name.to_string())
+            }
+            LayerConfig::Conv2D(
+                l @ layer::Conv2D {
+                    activation,
+                    use_bias,
+                    groups,
+                    ..
+                },
+            ) if !l.is_plain() => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let axes = l.axes(input_shape).ok_or_else(|| unchecked_shape(spec, layer))?;
+                let bias = use_bias.then_some(1);
+                let pre = pre_activation(&name, activation);
+                let conv = self.conv(&x, layer, 0, None, bias, &axes, groups, &pre)?;
+                first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
+            }
+            LayerConfig::DepthwiseConv2D(
+                l @ layer::DepthwiseConv2D {
+                    activation, use_bias, ..
+                },
+            ) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let axes = l.axes(input_shape).ok_or_else(|| unchecked_shape(spec, layer))?;
+                let bias = use_bias.then_some(1);
+                // [kh, kw, c, m] is the grouped kernel [kh, kw, 1, c * m].
+                let channels = *input_shape.get(2).ok_or_else(|| unchecked_shape(spec, layer))?;
+                let grouped = [
+                    l.kernel_size[0],
+                    l.kernel_size[1],
+                    1,
+                    channels * l.depth_multiplier,
+                ];
+                let pre = pre_activation(&name, activation);
+                let conv = self.conv(&x, layer, 0, Some(&grouped), bias, &axes, channels, &pre)?;
+                first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
+            }
+            LayerConfig::SeparableConv2D(
+                l @ layer::SeparableConv2D {
+                    activation, use_bias, ..
+                },
+            ) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let axes = l.axes(input_shape).ok_or_else(|| unchecked_shape(spec, layer))?;
+                let bias = use_bias.then_some(2);
+                let channels = *input_shape.get(2).ok_or_else(|| unchecked_shape(spec, layer))?;
+                let grouped = [
+                    l.kernel_size[0],
+                    l.kernel_size[1],
+                    1,
+                    channels * l.depth_multiplier,
+                ];
+                let depthwise = format!("{name}/depthwise");
+                let mid = self.conv(&x, layer, 0, Some(&grouped), None, &axes, channels, &depthwise)?;
+                let ones = [one_by_one(axes[0].output), one_by_one(axes[1].output)];
+                let pre = pre_activation(&name, activation);
+                let conv = self.conv(&mid, layer, 1, None, bias, &ones, 1, &pre)?;
+                first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
+            }
+            LayerConfig::Conv2DTranspose(
+                l @ layer::Conv2DTranspose {
+                    activation, use_bias, ..
+                },
+            ) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
+                let axes = l
+                    .axes(match input_shape {
+                        [h, w, _] => (*h, *w),
+                        _ => return Err(unchecked_shape(spec, layer)),
+                    })
+                    .ok_or_else(|| unchecked_shape(spec, layer))?;
+                let (key, shape, values) = self.weight(layer, 0)?;
+                // Keras [kh, kw, out, in] → ONNX ConvTranspose [in, out, kh, kw].
+                let (kh, kw, cout, cin) = (shape[0], shape[1], shape[2], shape[3]);
+                let w = (0..cin).flat_map(|c| {
+                    (0..cout).flat_map(move |o| (0..kh * kw).map(move |s| values[(s * cout + o) * cin + c]))
+                });
+                let w = self.initializer(key, &[cin, cout, kh, kw], w.collect::<Vec<_>>());
+                let mut inputs = vec![x, w];
+                if use_bias {
+                    let (key, shape, values) = self.weight(layer, 1)?;
+                    inputs.push(self.initializer(key, shape, values.to_vec()));
+                }
+                // The full scattered output is cropped by `pad_before` at the
+                // start and cut (or, below zero, extended by output_padding)
+                // at the end.
+                let mut pads = [0i64; 4];
+                let mut extra = [0i64; 2];
+                for (k, a) in axes.iter().enumerate() {
+                    let full = ((a.output - 1) * a.stride + a.span()) as i64;
+                    let end = full - a.pad_before as i64 - a.input as i64;
+                    pads[k] = a.pad_before as i64;
+                    pads[k + 2] = end.max(0);
+                    extra[k] = (-end).max(0);
+                }
+                let attributes = vec![
+                    ints("kernel_shape", &[kh as i64, kw as i64]),
+                    ints("strides", &[axes[0].stride as i64, axes[1].stride as i64]),
+                    ints("dilations", &[axes[0].dilation as i64, axes[1].dilation as i64]),
+                    ints("pads", &pads),
+                    ints("output_padding", &extra),
+                ];
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let conv = self.op(
+                    "ConvTranspose",
+                    &refs,
+                    &pre_activation(&name, activation),
+                    attributes,
+                );
+                first(self.activation(activation, &conv, &name, Layout::ChannelsFirst))
+            }
+            LayerConfig::Conv1D(
+                l @ layer::Conv1D {
+                    activation,
+                    use_bias,
+                    groups,
+                    ..
+                },
+            ) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                let axis = l
+                    .axis(*input_shape.first().ok_or_else(|| unchecked_shape(spec, layer))?)
+                    .ok_or_else(|| unchecked_shape(spec, layer))?;
+                let bias = use_bias.then_some(1);
+                let steps_last = self.op(
+                    "Transpose",
+                    &[&x],
+                    &format!("{name}/ncw"),
+                    vec![ints("perm", &[0, 2, 1])],
+                );
+                let conv = self.conv(
+                    &steps_last,
+                    layer,
+                    0,
+                    None,
+                    bias,
+                    &[axis],
+                    groups,
+                    &format!("{name}/conv"),
+                )?;
+                let pre = pre_activation(&name, activation);
+                let back = self.op("Transpose", &[&conv], &pre, vec![ints("perm", &[0, 2, 1])]);
+                last(self.activation(activation, &back, &name, Layout::ChannelsLast))
+            }
+            LayerConfig::MaxPooling1D(layer::MaxPooling1D {
+                pool_size,
+                strides,
+                padding,
+            })
+            | LayerConfig::AveragePooling1D(layer::AveragePooling1D {
+                pool_size,
+                strides,
+                padding,
+            }) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                let ncw = self.op(
+                    "Transpose",
+                    &[&x],
+                    &format!("{name}/ncw"),
+                    vec![ints("perm", &[0, 2, 1])],
+                );
+                let steps = *input_shape.first().ok_or_else(|| unchecked_shape(spec, layer))?;
+                let p = pads(&[steps, 1], [pool_size, 1], [strides, 1], padding);
+                let mut attributes = vec![
+                    ints("kernel_shape", &[pool_size as i64]),
+                    ints("strides", &[strides as i64]),
+                    ints("pads", &[p[0], p[2]]),
+                ];
+                let op = if matches!(layer.config, LayerConfig::MaxPooling1D(_)) {
+                    "MaxPool"
+                } else {
+                    attributes.push(int("count_include_pad", 0));
+                    "AveragePool"
+                };
+                let pooled = self.op(op, &[&ncw], &format!("{name}/pool"), attributes);
+                last(self.op("Transpose", &[&pooled], &name, vec![ints("perm", &[0, 2, 1])]))
+            }
+            LayerConfig::GlobalAveragePooling1D(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                last(self.op(
+                    "ReduceMean",
+                    &[&x],
+                    &name,
+                    vec![ints("axes", &[1]), int("keepdims", 0)],
+                ))
             }
             LayerConfig::Conv2D(layer::Conv2D {
                 kernel_size,
@@ -844,6 +1086,26 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// A 1x1 kernel over `n` positions.
+fn one_by_one(n: usize) -> ConvAxis {
+    ConvAxis {
+        input: n,
+        kernel: 1,
+        stride: 1,
+        dilation: 1,
+        pad_before: 0,
+        output: n,
+    }
+}
+
+/// A convolution whose geometry the macro did not check (a hand-built spec).
+fn unchecked_shape(spec: &ModelSpec, layer: &LayerSpec) -> NnError {
+    NnError::Other(format!(
+        "{}: layer `{}` does not fit its input's shape in the spec",
+        spec.name, layer.name
+    ))
 }
 
 /// Name of a convolution's or dense layer's value before its activation:
