@@ -14,8 +14,6 @@ use nn_runtime::conv_algorithm::{self, Choice};
 use nn_runtime::winograd::Tile;
 use nn_runtime::{gather, Activation, Conv2d, Padding, Window2d, Workspace};
 
-// Timing is interleaved here, so `median_seconds` is not used.
-#[allow(dead_code)]
 mod bench_support;
 use bench_support::filled;
 
