@@ -430,6 +430,29 @@
 //! assert!(summary.contains("average_pooling1d_1 (AveragePooling1D) (None, 25, 16)        0"));
 //! ```
 //!
+//! ## Frozen layers (`trainable=False`)
+//!
+//! ```python
+//! x = layers.Dense(10, trainable=False)(inputs)   # or later: layer.trainable = False
+//! ```
+//! is `trainable = false` on any layer, fixed when the network is written
+//! (there is no run-time switch). Frozen weights count as non-trainable, get
+//! no gradient and no update; a frozen `BatchNormalization` runs in
+//! inference mode, as in Keras 3:
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Frozen {
+//!         input x: [784];
+//!         output y = Dense(10, trainable = false)(x);
+//!     }
+//! }
+//!
+//! assert_eq!(Frozen::NON_TRAINABLE_PARAM_COUNT, 7850);
+//! assert!(Frozen::summary().contains("Non-trainable params: 7,850"));
+//! ```
+//!
 //! ## compile, fit, evaluate, predict
 //!
 //! Keras:

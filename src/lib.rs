@@ -80,6 +80,13 @@
 //! | `BatchNormalization` | `momentum = 0.99`, `epsilon = 1e-3`, `center = true` (false: no `beta`), `scale = true` (false: no `gamma`), `name` |
 //! | `LayerNormalization` | `axis = -1` (the last axis only), `epsilon = 1e-3`, `center = true`, `scale = true`, `name` |
 //! | `Dropout` | `rate`, `name` |
+//! | `Identity` | `name`: its input, unchanged (no code runs) |
+//!
+//! Every layer also takes `trainable = false` (Keras's frozen layer: its
+//! weights count as non-trainable, get no gradient and no update; a frozen
+//! `BatchNormalization` runs in inference mode, as in Keras 3); on a layer
+//! without weights it does nothing. Supported on `Dense`, plain `Conv2D`,
+//! `BatchNormalization`, `LayerNormalization`; elsewhere a compile error.
 //!
 //! Layers are named as Keras 2 names them (`conv2d_1`, `max_pooling2d_1`,
 //! `add_1`, `input_1`, ...) unless given `name = "..."`. Tensors are NHWC

@@ -469,3 +469,42 @@ fn networks_with_winograd_convolutions_gradients() {
     }
     conv_algorithm::force(None);
 }
+
+network! {
+    /// Identity on the input (its gradient is the network's input
+    /// gradient), in the middle, on a tensor used twice, and as an output.
+    struct Identities {
+        input x: [4, 4, 2];
+        let i = Identity()(x);
+        let c = Conv2D(3, 3, padding = same, activation = tanh)(i);
+        let m = Identity(name = "middle")(c);
+        let s = add(m, Conv2D(3, 1, activation = tanh)(m));
+        output y = Dense(2, activation = tanh)(flatten(s));
+        output same = Identity()(s);
+    }
+
+    /// The input itself.
+    struct Echo {
+        input x: [3, 2];
+        output y = Identity()(x);
+    }
+}
+
+#[test]
+fn identity_layers_gradients() {
+    let mut net = Identities::new(&mut common::rng(12));
+    common::check_network(&mut net, 2, 120);
+    use nn::runtime::Model;
+    let mut echo = Echo::new(&mut common::rng(1));
+    let x = common::random_vec(&mut common::rng(13), 2 * 6);
+    echo.forward_slices(2, &[&x], nn::Mode::Infer).unwrap();
+    assert_eq!(echo.output(0).unwrap(), &x[..]);
+    let summary = Identities::summary();
+    for row in [
+        "identity_1 (Identity)          (None, 4, 4, 2)       0",
+        "middle (Identity)              (None, 4, 4, 3)       0",
+        "identity_2 (Identity)          (None, 4, 4, 3)       0",
+    ] {
+        assert!(summary.contains(row), "no `{row}` in\n{summary}");
+    }
+}

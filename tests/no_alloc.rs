@@ -115,4 +115,19 @@ fn steady_state_steps_allocate_nothing() {
         two_steps, ten_steps,
         "allocations of a fit call grow with its steps ({two_steps} for 2 steps, {ten_steps} for 10)"
     );
+
+    // The same steady state with the stride-1 3x3 convolution on Winograd
+    // (in this test, not a second one: the allocation counter is global).
+    use nn::runtime::conv_algorithm::{self, Choice};
+    conv_algorithm::force(Some(Choice::Winograd(nn::runtime::winograd::Tile::F4)));
+    for _ in 0..2 {
+        step(&mut net, &mut trainer);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..5 {
+        step(&mut net, &mut trainer);
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    conv_algorithm::force(None);
+    assert_eq!(allocations, 0, "allocations in 5 steady-state steps on Winograd");
 }

@@ -11,6 +11,23 @@ use crate::shape::param_counts;
 use crate::spec_emit::vocab_tokens;
 use nn_vocab::{layer as kind, Activation, ConvAxis, LayerConfig, Padding};
 
+/// Whether `trainable = false` may be given to this layer: a layer kind
+/// with weights needs frozen forward and backward code here (weights read
+/// from the state buffer, no weight gradient); one without weights takes it
+/// as a no-op, as Keras does.
+pub fn can_freeze(config: &LayerConfig) -> bool {
+    match config {
+        LayerConfig::Dense(_) | LayerConfig::BatchNormalization(_) | LayerConfig::LayerNormalization(_) => {
+            true
+        }
+        // The plain convolution kernel; dilated and grouped ones not yet.
+        LayerConfig::Conv2D(c) => c.is_plain(),
+        // No weights for any input (the input's rank does not matter to
+        // whether a kind has weights).
+        other => other.weights(&[1, 1, 1]).is_empty(),
+    }
+}
+
 fn lit(v: usize) -> Literal {
     Literal::usize_unsuffixed(v)
 }
@@ -264,7 +281,8 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         | LayerConfig::Abs(_)
         | LayerConfig::Square(_)
         | LayerConfig::Sqrt(_)
-        | LayerConfig::Reshape(_) => TokenStream::new(),
+        | LayerConfig::Reshape(_)
+        | LayerConfig::Identity(_) => TokenStream::new(),
     }
 }
 
@@ -372,6 +390,8 @@ struct Common<'a> {
     /// Range bounds of the layer's first parameter tensor.
     first: Literal,
     first_end: Literal,
+    /// The buffer holding its weights: `params`, or `state` if frozen.
+    weights: TokenStream,
 }
 
 struct Emitter<'a> {
@@ -387,7 +407,9 @@ impl Emitter<'_> {
             let producer = &self.graph.layers[self.graph.nodes[n].layer].config;
             match producer {
                 LayerConfig::Input(_) => return true,
-                LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => n = self.graph.nodes[n].inputs[0],
+                LayerConfig::Flatten(_) | LayerConfig::Reshape(_) | LayerConfig::Identity(_) => {
+                    n = self.graph.nodes[n].inputs[0]
+                }
                 _ => return false,
             }
         }
@@ -484,6 +506,7 @@ impl Emitter<'_> {
             lp,
             first: lit(lp.first),
             first_end: lit(lp.first + lp.first_len),
+            weights: if lp.frozen { quote!(state) } else { quote!(params) },
         }
     }
 
@@ -498,6 +521,7 @@ impl Emitter<'_> {
             lp,
             first,
             first_end,
+            weights,
         } = self.common(i);
         let comment = format!("{} ({})", layer.name, layer.config.class());
         if self.plan.fused_away[i] {
@@ -523,9 +547,10 @@ impl Emitter<'_> {
             }
         };
         let body = match &layer.config {
-            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
-                return TokenStream::new()
-            }
+            LayerConfig::Input(_)
+            | LayerConfig::Flatten(_)
+            | LayerConfig::Reshape(_)
+            | LayerConfig::Identity(_) => return TokenStream::new(),
             LayerConfig::Conv2D(c) if !c.is_plain() => kernel_bias_forward(c.use_bias, c.filters),
             LayerConfig::DepthwiseConv2D(c) => {
                 kernel_bias_forward(c.use_bias, input_shape.last().unwrap_or(&0) * c.depth_multiplier)
@@ -548,7 +573,7 @@ impl Emitter<'_> {
             }) => {
                 let bias_end = lit(lp.first + lp.first_len + filters);
                 let bias = if *use_bias {
-                    quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
+                    quote!(::core::option::Option::Some(&#weights[#first_end..#bias_end]))
                 } else {
                     quote!(::core::option::Option::None)
                 };
@@ -565,7 +590,7 @@ impl Emitter<'_> {
                         quote! {
                             // Fused: activation(conv + bias + residual) in one pass.
                             let ([x, residual], y) = ::nn::__private::arena::reads_write(acts, [#x, #residual], #y)?;
-                            L.forward_fused(n, x, &params[#first..#first_end], #bias, ::core::option::Option::Some(residual), #act, y, ws)?;
+                            L.forward_fused(n, x, &#weights[#first..#first_end], #bias, ::core::option::Option::Some(residual), #act, y, ws)?;
                         }
                     }
                     None => match self.plan.into_concat[i] {
@@ -575,14 +600,14 @@ impl Emitter<'_> {
                             quote! {
                                 // Written straight into its channels of the concatenation.
                                 let (x, y) = ::nn::__private::arena::two_mut(acts, #x, #region)?;
-                                L.forward_into(n, x, &params[#first..#first_end], #bias, ::core::option::Option::None, L.activation, y, #total, ws)?;
+                                L.forward_into(n, x, &#weights[#first..#first_end], #bias, ::core::option::Option::None, L.activation, y, #total, ws)?;
                             }
                         }
                         None => {
                             let (z, then) = self.pre_activation_forward(i, &layer.config);
                             quote! {
                                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
-                                L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                                L.forward(n, x, &#weights[#first..#first_end], #bias, y, ws)?;
                                 #then
                             }
                         }
@@ -592,7 +617,7 @@ impl Emitter<'_> {
             LayerConfig::Dense(kind::Dense { use_bias, units, .. }) => {
                 let bias_end = lit(lp.first + lp.first_len + units);
                 let bias = if *use_bias {
-                    quote!(::core::option::Option::Some(&params[#first_end..#bias_end]))
+                    quote!(::core::option::Option::Some(&#weights[#first_end..#bias_end]))
                 } else {
                     quote!(::core::option::Option::None)
                 };
@@ -600,7 +625,7 @@ impl Emitter<'_> {
                 let (z, then) = self.pre_activation_forward(i, &layer.config);
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
-                    L.forward(n * #rows, x, &params[#first..#first_end], #bias, y, ws)?;
+                    L.forward(n * #rows, x, &#weights[#first..#first_end], #bias, y, ws)?;
                     #then
                 }
             }
@@ -613,8 +638,8 @@ impl Emitter<'_> {
                 let width = *input_shape.last().unwrap_or(&0);
                 let (gamma, beta) = gamma_beta(lp.first, width, *scale, *center);
                 let (gamma, beta) = (
-                    optional_slice(quote!(params), &gamma),
-                    optional_slice(quote!(params), &beta),
+                    optional_slice(weights.clone(), &gamma),
+                    optional_slice(weights, &beta),
                 );
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
@@ -657,6 +682,31 @@ impl Emitter<'_> {
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
                 let cl = lit(c);
                 let (gamma, beta) = gamma_beta(lp.first, c, *scale, *center);
+                if lp.frozen {
+                    // As Keras 3: a frozen batch normalization runs in
+                    // inference mode, also in training, and its moving
+                    // statistics stay. Its gamma and beta precede them.
+                    let (gamma, beta) = (
+                        optional_slice(quote!(vectors), &gamma),
+                        optional_slice(quote!(vectors), &beta),
+                    );
+                    return self.wrap(
+                        comment,
+                        constant,
+                        quote! {
+                            let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                            let (vectors, statistics) = state[..#s2].split_at_mut(#s0);
+                            let (moving_mean, moving_variance) = statistics.split_at_mut(#cl);
+                            let p = ::nn::__private::BatchNormParams {
+                                gamma: #gamma,
+                                beta: #beta,
+                                moving_mean,
+                                moving_variance,
+                            };
+                            L.forward_infer(n * #rows, x, p, y)?;
+                        },
+                    );
+                }
                 let (gamma, beta) = (
                     optional_slice(quote!(params), &gamma),
                     optional_slice(quote!(params), &beta),
@@ -743,6 +793,11 @@ impl Emitter<'_> {
             // Nothing left to do here (all computed by fused neighbours).
             return TokenStream::new();
         }
+        self.wrap(comment, constant, body)
+    }
+
+    /// One layer's forward code as a block, with its kernel constant.
+    fn wrap(&self, comment: String, constant: TokenStream, body: TokenStream) -> TokenStream {
         quote! {
             {
                 #[doc = #comment]
@@ -763,6 +818,7 @@ impl Emitter<'_> {
             lp,
             first,
             first_end,
+            weights,
         } = self.common(i);
         let y_slot = self.plan.slots[i];
         let comment = format!("{} ({}) backward", layer.name, layer.config.class());
@@ -832,9 +888,10 @@ impl Emitter<'_> {
             ..L
         });
         let body = match &layer.config {
-            LayerConfig::Input(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
-                return TokenStream::new()
-            }
+            LayerConfig::Input(_)
+            | LayerConfig::Flatten(_)
+            | LayerConfig::Reshape(_)
+            | LayerConfig::Identity(_) => return TokenStream::new(),
             LayerConfig::Conv2D(c) if !c.is_plain() => {
                 kernel_bias_backward(c.use_bias, c.filters, linear_grouped)
             }
@@ -913,11 +970,24 @@ impl Emitter<'_> {
                         quote!(::core::option::Option::None),
                     )
                 };
-                let call = if is_conv {
-                    quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
-                } else {
-                    let rows = rows_per_sample(&input_shape);
-                    quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
+                // A frozen layer passes the gradient through to its input
+                // and skips its own weight gradient.
+                let split = if lp.frozen { TokenStream::new() } else { split };
+                let rows = rows_per_sample(&input_shape);
+                let width = lit(*filters);
+                let call = match (is_conv, lp.frozen) {
+                    (true, false) => {
+                        quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
+                    }
+                    (false, false) => {
+                        quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
+                    }
+                    (true, true) => {
+                        quote!(l.backward_input_from(n, x, &state[#first..#first_end], y, dy, #width, dx, ws)?;)
+                    }
+                    (false, true) => {
+                        quote!(l.backward_input(n * #rows, &state[#first..#first_end], y, dy, dx, ws)?;)
+                    }
                 };
                 let choose = match self.fusable_output(i) {
                     Some((k, _)) => {
@@ -942,6 +1012,11 @@ impl Emitter<'_> {
                         let region = range_from(self.plan.slots[i], into.channel_offset);
                         let grad_region = range_from(self.plan.grad_slots[i], into.channel_offset);
                         let total = lit(*self.graph.nodes[into.concat].shape.last().unwrap_or(&0));
+                        let concat_call = if lp.frozen {
+                            quote!(L.backward_input_from(n, x, &#weights[#first..#first_end], y, dy, #total, dx, ws)?;)
+                        } else {
+                            quote!(L.backward_from(n, x, &#weights[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;)
+                        };
                         quote! {
                             // Output and gradient are its channels of the concatenation.
                             let x = &acts[#x];
@@ -949,7 +1024,7 @@ impl Emitter<'_> {
                             let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #grad_region)?;
                             let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                             #split
-                            L.backward_from(n, x, &params[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;
+                            #concat_call
                         }
                     }
                     None => {
@@ -981,8 +1056,12 @@ impl Emitter<'_> {
                 let rows = rows_per_sample(&input_shape);
                 let width = *input_shape.last().unwrap_or(&0);
                 let (gamma_at, beta_at) = gamma_beta(lp.first, width, *scale, *center);
-                let gamma = optional_slice(quote!(params), &gamma_at);
-                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
+                let gamma = optional_slice(weights, &gamma_at);
+                let (dgamma, dbeta) = if lp.frozen {
+                    optional_grads(&None, &None)
+                } else {
+                    optional_grads(&gamma_at, &beta_at)
+                };
                 quote! {
                     let x = &acts[#x];
                     let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
@@ -1051,15 +1130,40 @@ impl Emitter<'_> {
                 let saved = self.plan.saved[i].unwrap_or(0);
                 let (v0, v1) = (lit(saved), lit(saved + 2 * c));
                 let (gamma_at, beta_at) = gamma_beta(lp.first, c, *scale, *center);
-                let gamma = optional_slice(quote!(params), &gamma_at);
-                let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
-                quote! {
-                    let x = &acts[#x];
-                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
-                    let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
-                    #dgamma
-                    #dbeta
-                    L.backward_train(n * #rows, x, #gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                if lp.frozen {
+                    // Inference mode (see forward): the moving statistics
+                    // normalise, no gamma or beta gradient.
+                    let (s0, s2) = (lit(lp.state), lit(lp.state + 2 * c));
+                    let cl = lit(c);
+                    let (gamma, beta) = (
+                        optional_slice(quote!(vectors), &gamma_at),
+                        optional_slice(quote!(vectors), &beta_at),
+                    );
+                    quote! {
+                        let x = &acts[#x];
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                        let (vectors, statistics) = state[..#s2].split_at_mut(#s0);
+                        let (moving_mean, moving_variance) = statistics.split_at_mut(#cl);
+                        let p = ::nn::__private::BatchNormParams {
+                            gamma: #gamma,
+                            beta: #beta,
+                            moving_mean,
+                            moving_variance,
+                        };
+                        L.backward_infer(n * #rows, x, p, dy, ::core::option::Option::None, ::core::option::Option::None, dx)?;
+                    }
+                } else {
+                    let gamma = optional_slice(quote!(params), &gamma_at);
+                    let (dgamma, dbeta) = optional_grads(&gamma_at, &beta_at);
+                    quote! {
+                        let x = &acts[#x];
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                        #dgamma
+                        #dbeta
+                        L.backward_train(n * #rows, x, #gamma, &saved[#v0..#v1], dy, dgamma, dbeta, dx, ws)?;
+                    }
                 }
             }
             LayerConfig::Dropout(_) => {
@@ -1483,7 +1587,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
             #[allow(unused_variables, unused_mut, clippy::all)]
             fn run_backward(core: &mut ::nn::__private::ModelCore) -> ::core::result::Result<(), ::nn::__private::NnError> {
-                let ::nn::__private::ModelCore { params, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
+                let ::nn::__private::ModelCore { params, state, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
                 let want_input_grads = *want_input_grads;
                 let skip_activation: &[::core::primitive::bool] = skip_output_activation;
                 let n = arena.batch;

@@ -27,6 +27,8 @@ pub struct Layer {
     pub nodes: Vec<usize>,
     /// Input shape of the first application (shared layers must match it).
     pub input_shape: Option<Shape>,
+    /// False for `trainable = false`: its weights are frozen.
+    pub trainable: bool,
     /// The tokens that constructed it, for messages.
     origin: TokenStream,
     /// The network used as a layer it belongs to (index into
@@ -508,6 +510,7 @@ impl<'a> Builder<'a> {
             config,
             nodes: Vec::new(),
             input_shape: None,
+            trainable: true,
             origin,
             within: self.outermost_instance(),
         });
@@ -688,7 +691,11 @@ impl<'a> Builder<'a> {
                 layers::construct(ident, &owned, &mut eval_int)
             };
             return match constructed {
-                Ok(c) => Value::Layer(self.new_layer(c.config, c.user_name, whole.to_token_stream())),
+                Ok(c) => {
+                    let layer = self.new_layer(c.config, c.user_name, whole.to_token_stream());
+                    self.layers[layer].trainable = c.trainable;
+                    Value::Layer(layer)
+                }
                 Err(errs) => {
                     for e in errs {
                         self.errors.push_error(e);

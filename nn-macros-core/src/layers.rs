@@ -27,10 +27,11 @@ pub fn is_layer(name: &str) -> bool {
 }
 
 /// A constructed layer before it is applied: configuration, optional user
-/// name, and the span of the constructor call for errors.
+/// name, and whether its weights train (`trainable = false` freezes them).
 pub struct Constructed {
     pub config: LayerConfig,
     pub user_name: Option<(String, Span)>,
+    pub trainable: bool,
 }
 
 /// Parses `Layer(args...)`. `eval_int` evaluates integer expressions in the
@@ -51,7 +52,7 @@ pub fn construct(
         .arguments
         .iter()
         .copied()
-        .chain([nn_vocab::argument::NAME])
+        .chain(nn_vocab::argument::COMMON)
         .collect();
     let mut errors = Vec::new();
     let mut values: Vec<Option<(Value, Span)>> = vec![None; specs.len()];
@@ -101,7 +102,7 @@ pub fn construct(
                     ));
                     continue;
                 }
-                let positional_count = specs.iter().filter(|s| s.name != "name").count();
+                let positional_count = description.arguments.len();
                 if positional >= positional_count {
                     errors.push(syn::Error::new_spanned(
                         other,
@@ -151,6 +152,7 @@ pub fn construct(
     };
     let mut arguments = Arguments::new();
     let mut user_name = None;
+    let mut trainable = true;
     for (spec, value) in specs.iter().zip(&values) {
         match value {
             Some((Value::Str(name), span)) if spec.name == "name" => {
@@ -163,6 +165,7 @@ pub fn construct(
                 }
                 user_name = Some((name.clone(), *span));
             }
+            Some((Value::Bool(value), _)) if spec.name == "trainable" => trainable = *value,
             Some((value, _)) => arguments.set(spec.name, value.clone()),
             None => {}
         }
@@ -182,7 +185,17 @@ pub fn construct(
             })
             .collect::<Vec<_>>()
     })?;
-    Ok(Constructed { config, user_name })
+    if !trainable && !crate::codegen::can_freeze(&config) {
+        return Err(vec![syn::Error::new(
+            span_of("trainable"),
+            format!("{class}: `trainable = false` is not supported for this layer kind yet"),
+        )]);
+    }
+    Ok(Constructed {
+        config,
+        user_name,
+        trainable,
+    })
 }
 
 fn parse_value(

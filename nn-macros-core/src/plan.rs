@@ -40,12 +40,16 @@ pub struct Param {
 /// Where a layer's tensors are, by role.
 #[derive(Default, Clone, Copy)]
 pub struct LayerParams {
-    /// Kernel (or gamma) offset in the parameter buffer.
+    /// Kernel (or gamma) offset in the buffer holding the layer's weights:
+    /// the parameter buffer, or the state buffer if the layer is frozen.
     pub first: usize,
     /// Kernel length (or channels for batch norm).
     pub first_len: usize,
     /// Moving statistics offset in the state buffer (batch norm).
     pub state: usize,
+    /// Declared `trainable = false`: every weight is in the state buffer,
+    /// gets no gradient and no update.
+    pub frozen: bool,
 }
 
 #[derive(Clone)]
@@ -235,7 +239,10 @@ fn can_run_in_place(graph: &Graph, node: usize) -> bool {
 /// Layers whose output is their input's storage under another shape
 /// (row-major order is kept): no code runs for them.
 pub fn is_alias(config: &LayerConfig) -> bool {
-    matches!(config, LayerConfig::Flatten(_) | LayerConfig::Reshape(_))
+    matches!(
+        config,
+        LayerConfig::Flatten(_) | LayerConfig::Reshape(_) | LayerConfig::Identity(_)
+    )
 }
 
 /// A dense layer or convolution whose activation is differentiated from
@@ -448,28 +455,29 @@ pub fn plan(graph: &Graph) -> Plan {
         }
         // Each layer's tensors are pushed contiguously from these offsets;
         // kernels find the first (kernel, gamma) at `first` and the state
-        // (moving statistics) at `state`.
-        let (param_start, state_start) = (param_len, state_len);
+        // (moving statistics) at `state`. A frozen layer keeps all of its
+        // weights in the state buffer, where no optimizer reaches them.
+        let frozen = !layer.trainable;
         let lp = &mut layer_params[li];
-        lp.first = param_start;
+        lp.frozen = frozen;
+        lp.first = if frozen { state_len } else { param_len };
         lp.first_len = weights.first().map_or(0, |w| w.shape.iter().product());
-        if weights.iter().any(|w| !w.trainable) {
-            lp.state = state_start;
-        }
+        let mut state_found = false;
         for weight in weights {
             let len: usize = weight.shape.iter().product();
-            let offset = if weight.trainable {
-                &mut param_len
-            } else {
-                &mut state_len
-            };
+            let trainable = weight.trainable && !frozen;
+            let offset = if trainable { &mut param_len } else { &mut state_len };
+            if !weight.trainable && !state_found {
+                lp.state = *offset;
+                state_found = true;
+            }
             params.push(Param {
                 key: format!("{}.{}", layer.name, weight.name),
                 shape: weight.shape,
                 offset: *offset,
                 len,
-                trainable: weight.trainable,
-                frozen: false,
+                trainable,
+                frozen: weight.trainable && frozen,
                 init: weight.init,
                 fan_in: weight.fans.0,
                 fan_out: weight.fans.1,

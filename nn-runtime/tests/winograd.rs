@@ -71,7 +71,7 @@ struct Reference {
     db: Vec<f64>,
 }
 
-// Index loops mirror the convolution's formula.
+// Indices written out as in the convolution's definition.
 #[allow(clippy::needless_range_loop)]
 fn reference(c: &Case, x: &[f32], k: &[f32], b: &[f32], r: &[f32]) -> Reference {
     let (oh, ow, pt, pl) = c.geometry();

@@ -83,6 +83,13 @@ pub const fn optional(name: &'static str, kind: ValueKind) -> Argument {
 /// The argument every layer takes besides its own: `name = "..."`.
 pub const NAME: Argument = optional("name", ValueKind::Str);
 
+/// The other argument every layer takes: `trainable = false` freezes its
+/// weights (Keras's `trainable`); a no-op on a layer without weights.
+pub const TRAINABLE: Argument = optional("trainable", ValueKind::Bool);
+
+/// Arguments every layer takes, after its own; never positional.
+pub const COMMON: [Argument; 2] = [NAME, TRAINABLE];
+
 /// A parsed argument value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -156,6 +156,7 @@ layer_configs! {
     MaxPooling1D,
     AveragePooling1D,
     GlobalAveragePooling1D,
+    Identity,
 }
 
 impl LayerConfig {

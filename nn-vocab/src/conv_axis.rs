@@ -51,7 +51,8 @@ impl ConvAxis {
             Padding::Valid => (input.checked_sub(span)? / stride + 1, 0),
             Padding::Same => {
                 let output = input.div_ceil(stride);
-                let total = ((output - 1) * stride + span).saturating_sub(input);
+                // Checked: a huge kernel is a `None`, not an overflow.
+                let total = ((output - 1).checked_mul(stride)?.checked_add(span)?).saturating_sub(input);
                 (output, total / 2)
             }
         };
@@ -109,19 +110,21 @@ impl ConvAxis {
         let (left, right) = match padding {
             Padding::Valid => {
                 let extra = output_padding.unwrap_or(span.max(stride) - span);
-                (span - 1, span - 1 + extra)
+                (span - 1, (span - 1).checked_add(extra)?)
             }
             Padding::Same => {
                 let total = match output_padding {
-                    None => stride + span - 2,
-                    Some(extra) => span + span % 2 - 2 + extra,
+                    None => stride.checked_add(span)? - 2,
+                    Some(extra) => (span + span % 2 - 2).checked_add(extra)?,
                 };
                 let left = (total / 2 + total % 2).min(span - 1);
                 (left, total - left)
             }
         };
-        let full = (input - 1).checked_mul(stride)?.checked_add(1 + left + right)?;
-        let output_len = (full + 1).checked_sub(span).filter(|&n| n > 0)?;
+        let full = (input - 1)
+            .checked_mul(stride)?
+            .checked_add(left.checked_add(right)?.checked_add(1)?)?;
+        let output_len = full.checked_add(1)?.checked_sub(span).filter(|&n| n > 0)?;
         Some(ConvAxis {
             input: output_len,
             kernel,
@@ -206,6 +209,17 @@ mod tests {
         let v = ConvAxis::new(7, 3, 1, 2, Padding::Valid).unwrap();
         assert_eq!(v.output, 3);
         assert!(ConvAxis::new(4, 3, 1, 2, Padding::Valid).is_none());
+    }
+
+    #[test]
+    fn huge_kernels_are_none_not_an_overflow() {
+        let huge = usize::MAX / 2;
+        for padding in [Padding::Same, Padding::Valid] {
+            assert!(ConvAxis::new(32, huge, 1, 2, padding).is_none());
+            assert!(ConvAxis::transposed(32, huge, 1, 2, padding, None).is_none());
+            assert!(ConvAxis::transposed(32, 3, usize::MAX, 1, padding, Some(1)).is_none());
+        }
+        assert!(ConvAxis::transposed(usize::MAX, 3, 2, 1, Padding::Same, None).is_none());
     }
 
     #[test]

@@ -286,6 +286,42 @@ impl Conv2d {
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
+        self.backward_parts(batch, x, kernel, y, dy, ldy, Some(dkernel), dbias, dx, ws)
+    }
+
+    /// Backward of a frozen convolution (`trainable = false`): only the
+    /// input gradient `dx` (accumulated), no kernel or bias gradient, which
+    /// saves the kernel-gradient product. `y`/`dy` are laid out as in
+    /// [`Conv2d::backward_from`] (`ldy` apart).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_input_from(
+        &self,
+        batch: usize,
+        x: &[f32],
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        ldy: usize,
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        self.backward_parts(batch, x, kernel, y, dy, ldy, None, None, dx, ws)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backward_parts(
+        &self,
+        batch: usize,
+        x: &[f32],
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        ldy: usize,
+        mut dkernel: Option<&mut [f32]>,
+        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
         const NAME: &str = "conv2d backward";
         self.check(NAME, batch)?;
         expect_len(NAME, "x", x, batch * self.in_len())?;
@@ -293,7 +329,11 @@ impl Conv2d {
         let out_rows = batch * self.out_h() * self.out_w();
         check_strided(NAME, "y", y, out_rows, self.filters, ldy)?;
         check_strided(NAME, "dy", dy, out_rows, self.filters, ldy)?;
-        expect_len(NAME, "dkernel", dkernel, self.kernel_len())?;
+        if let Some(dkernel) = dkernel.as_deref() {
+            expect_len(NAME, "dkernel", dkernel, self.kernel_len())?;
+        }
+        let has_dkernel = dkernel.is_some();
+        let has_dbias = dbias.is_some();
         if let Some(dx) = dx.as_deref() {
             expect_len(NAME, "dx", dx, batch * self.in_len())?;
         }
@@ -411,28 +451,32 @@ impl Conv2d {
                     let out = &y[n * image_stride..n * image_stride + image_span];
                     let image = &x[n * self.in_len()..(n + 1) * self.in_len()];
                     activation::backward_rows(self.activation, out, dz, f, ldy)?;
-                    bias::accumulate_strided(dz, db, ldy);
-                    // Kernel gradient: rows (tap, c), steps over output pixels.
-                    let source = padded(image, w.in_h, w.in_w, c, c, &p, &mut plane[..p.h * p.w * c]);
-                    let g = Gather {
-                        x: source,
-                        row_off: tap_rows,
-                        k_off: out_pixels,
-                        k_run: 1,
-                        b: dz,
-                        ldb: ldy,
-                        cols: f,
-                    };
-                    gather::run(
-                        &g,
-                        &mut Output {
-                            out: dk,
-                            ldo: f,
-                            accumulate: true,
-                            bias: None,
-                            addend: None,
-                        },
-                    )?;
+                    if has_dbias {
+                        bias::accumulate_strided(dz, db, ldy);
+                    }
+                    if has_dkernel {
+                        // Kernel gradient: rows (tap, c), steps over output pixels.
+                        let source = padded(image, w.in_h, w.in_w, c, c, &p, &mut plane[..p.h * p.w * c]);
+                        let g = Gather {
+                            x: source,
+                            row_off: tap_rows,
+                            k_off: out_pixels,
+                            k_run: 1,
+                            b: dz,
+                            ldb: ldy,
+                            cols: f,
+                        };
+                        gather::run(
+                            &g,
+                            &mut Output {
+                                out: dk,
+                                ldo: f,
+                                accumulate: true,
+                                bias: None,
+                                addend: None,
+                            },
+                        )?;
+                    }
                     if !has_dx {
                         continue;
                     }
@@ -489,7 +533,9 @@ impl Conv2d {
         take_failure(failure)?;
         for partial in partials.chunks_exact(partial_len) {
             let (dk, db) = partial.split_at(self.kernel_len());
-            dkernel.iter_mut().zip(dk).for_each(|(d, s)| *d += s);
+            if let Some(dkernel) = dkernel.as_deref_mut() {
+                dkernel.iter_mut().zip(dk).for_each(|(d, s)| *d += s);
+            }
             if let Some(dbias) = dbias.as_deref_mut() {
                 dbias.iter_mut().zip(db).for_each(|(d, s)| *d += s);
             }

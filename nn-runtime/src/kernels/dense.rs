@@ -20,9 +20,11 @@ pub struct Dense {
 
 /// Inputs summed in one register chain before the sum is added to its
 /// superblock partial.
-const BLOCK: usize = 512;
+const BLOCK: usize = 2048;
+/// Rows per pass over the inputs (the AVX-512 micro-kernel's tile height).
+const ROW_CHUNK: usize = 8;
 /// Inputs whose blocks are summed into one partial before it is added to `y`.
-const SUPERBLOCK: usize = 32 * BLOCK;
+const SUPERBLOCK: usize = 16 * BLOCK;
 
 /// `0, step, 2*step, ...` into `out`.
 fn strided(out: &mut [usize], step: usize) {
@@ -62,42 +64,50 @@ impl Dense {
         row_off: &[usize],
     ) -> Result<(), KernelError> {
         let units = self.units;
-        // Inputs `start..end` summed into `out` (`+=` unless `first`).
-        let block = |start: usize, end: usize, out: &mut [f32], first: bool, bias: Option<&[f32]>| {
-            gather::run(
-                &Gather {
-                    x,
-                    row_off,
-                    k_off: &[start],
-                    k_run: end - start,
-                    b: &kernel[start * units..],
-                    ldb: units,
-                    cols: units,
-                },
-                &mut Output {
-                    out,
-                    ldo: units,
-                    accumulate: !first,
-                    bias,
-                    addend: None,
-                },
-            )
-        };
-        for (s, super_start) in (0..self.inputs).step_by(SUPERBLOCK).enumerate() {
-            let super_end = (super_start + SUPERBLOCK).min(self.inputs);
-            // The first superblock goes straight into `y`, with the bias.
-            let into_y = s == 0;
-            for start in (super_start..super_end).step_by(BLOCK) {
-                let end = (start + BLOCK).min(super_end);
-                let first = start == super_start;
-                if into_y {
-                    block(start, end, y, first, bias.filter(|_| first))?;
-                } else {
-                    block(start, end, partial, first, None)?;
+        // Rows in chunks of the micro-kernel's tile height, blocks inside: a
+        // row's inputs are still read front to back in one stream.
+        for (chunk, rows) in row_off.chunks(ROW_CHUNK).enumerate() {
+            let outputs = chunk * ROW_CHUNK * units..(chunk * ROW_CHUNK + rows.len()) * units;
+            let y = &mut y[outputs.clone()];
+            // Empty when there is one superblock.
+            let partial = partial.get_mut(outputs).unwrap_or(&mut []);
+            // Inputs `start..end` summed into `out` (`+=` unless `first`).
+            let block = |start: usize, end: usize, out: &mut [f32], first: bool, bias: Option<&[f32]>| {
+                gather::run(
+                    &Gather {
+                        x,
+                        row_off: rows,
+                        k_off: &[start],
+                        k_run: end - start,
+                        b: &kernel[start * units..],
+                        ldb: units,
+                        cols: units,
+                    },
+                    &mut Output {
+                        out,
+                        ldo: units,
+                        accumulate: !first,
+                        bias,
+                        addend: None,
+                    },
+                )
+            };
+            for (s, super_start) in (0..self.inputs).step_by(SUPERBLOCK).enumerate() {
+                let super_end = (super_start + SUPERBLOCK).min(self.inputs);
+                // The first superblock goes straight into `y`, with the bias.
+                let into_y = s == 0;
+                for start in (super_start..super_end).step_by(BLOCK) {
+                    let end = (start + BLOCK).min(super_end);
+                    let first = start == super_start;
+                    if into_y {
+                        block(start, end, y, first, bias.filter(|_| first))?;
+                    } else {
+                        block(start, end, partial, first, None)?;
+                    }
                 }
-            }
-            if !into_y {
-                y.iter_mut().zip(&*partial).for_each(|(d, p)| *d += p);
+                if !into_y {
+                    y.iter_mut().zip(&*partial).for_each(|(d, p)| *d += p);
+                }
             }
         }
         Ok(())
@@ -149,12 +159,44 @@ impl Dense {
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
-        self.check(rows)?;
         expect_len("dense backward", "x", x, rows * self.inputs)?;
+        expect_len("dense backward", "dkernel", dkernel, self.kernel_len())?;
+        self.backward_parts(rows, Some((x, dkernel)), kernel, y, dy, dbias, dx, ws)
+    }
+
+    /// Backward of a frozen layer (`trainable = false`): `dy` becomes the
+    /// pre-activation gradient in place and `dx` accumulates; no kernel or
+    /// bias gradient is computed, which saves the kernel-gradient product.
+    pub fn backward_input(
+        &self,
+        rows: usize,
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        self.backward_parts(rows, None, kernel, y, dy, None, dx, ws)
+    }
+
+    /// `x_and_dkernel`: the input and the kernel gradient to accumulate
+    /// into, or `None` to skip the kernel gradient.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_parts(
+        &self,
+        rows: usize,
+        x_and_dkernel: Option<(&[f32], &mut [f32])>,
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        self.check(rows)?;
         expect_len("dense backward", "kernel", kernel, self.kernel_len())?;
         expect_len("dense backward", "y", y, rows * self.units)?;
         expect_len("dense backward", "dy", dy, rows * self.units)?;
-        expect_len("dense backward", "dkernel", dkernel, self.kernel_len())?;
         activation::backward_in_place(self.activation, y, dy, self.units)?;
         if let Some(db) = dbias {
             expect_len("dense backward", "dbias", db, self.units)?;
@@ -163,27 +205,29 @@ impl Dense {
         let (i, u) = (self.inputs, self.units);
         let ([transposed], [input_index, row_start, grad_row]) =
             ws.parts([if dx.is_some() { i * u } else { 0 }], [i, rows, rows]);
-        // dW[i][u] += Σ_r x[r][i] * dz[r][u]: rows are inputs, steps are batch rows.
-        strided(input_index, 1);
-        strided(row_start, i);
-        gather::run(
-            &Gather {
-                x,
-                row_off: input_index,
-                k_off: row_start,
-                k_run: 1,
-                b: dy,
-                ldb: u,
-                cols: u,
-            },
-            &mut Output {
-                out: dkernel,
-                ldo: u,
-                accumulate: true,
-                bias: None,
-                addend: None,
-            },
-        )?;
+        if let Some((x, dkernel)) = x_and_dkernel {
+            // dW[i][u] += Σ_r x[r][i] * dz[r][u]: rows are inputs, steps are batch rows.
+            strided(input_index, 1);
+            strided(row_start, i);
+            gather::run(
+                &Gather {
+                    x,
+                    row_off: input_index,
+                    k_off: row_start,
+                    k_run: 1,
+                    b: dy,
+                    ldb: u,
+                    cols: u,
+                },
+                &mut Output {
+                    out: dkernel,
+                    ldo: u,
+                    accumulate: true,
+                    bias: None,
+                    addend: None,
+                },
+            )?;
+        }
         if let Some(dx) = dx {
             expect_len("dense backward", "dx", dx, rows * i)?;
             // dx[r][i] += Σ_u dz[r][u] * W[i][u], with W transposed to [u][i].

@@ -726,7 +726,7 @@ pub(crate) fn backward(
     y: &[f32],
     dy: &mut [f32],
     ldy: usize,
-    dkernel: &mut [f32],
+    dkernel: Option<&mut [f32]>,
     dbias: Option<&mut [f32]>,
     dx: Option<&mut [f32]>,
     ws: &mut Workspace,
@@ -758,7 +758,7 @@ fn backward_with<const M: usize, const A: usize>(
     t: &Transforms<M, A>,
     args: &BackwardArgs,
     dy: &mut [f32],
-    dkernel: &mut [f32],
+    dkernel: Option<&mut [f32]>,
     dbias: Option<&mut [f32]>,
     dx: Option<&mut [f32]>,
     ws: &mut Workspace,
@@ -768,6 +768,7 @@ fn backward_with<const M: usize, const A: usize>(
     let w = &conv.window;
     let (oh, ow) = (conv.out_h(), conv.out_w());
     let has_dx = dx.is_some();
+    let has_dkernel = dkernel.is_some();
     // Kernel gradient: tiles over the output; input gradient: over the
     // input. Bands stay inside a group of images.
     let out_grid = Grid::new(M, A, GROUP.min(batch), (oh, ow), c + f);
@@ -861,9 +862,11 @@ fn backward_with<const M: usize, const A: usize>(
                 stride: ldy,
                 image_stride,
             };
-            // Kernel gradient: X[pos] += V[pos]ᵀ · (A dY Aᵀ)[pos].
+            // Kernel gradient: X[pos] += V[pos]ᵀ · (A dY Aᵀ)[pos]; none for
+            // a frozen layer.
             let out_grid = Grid { images, ..out_grid };
-            for band in 0..out_grid.bands() {
+            let kernel_bands = if has_dkernel { out_grid.bands() } else { 0 };
+            for band in 0..kernel_bands {
                 let tiles = out_grid.band(band);
                 let count = tiles.len();
                 on_path(
@@ -946,11 +949,13 @@ fn backward_with<const M: usize, const A: usize>(
         total.iter_mut().zip(partial).for_each(|(d, s)| *d += s);
     }
     let (dk, db) = total.split_at(positions * c * f);
-    on_path(
-        path,
-        #[inline(always)]
-        || kernel_gradient(t, dk, c, f, dkernel),
-    );
+    if let Some(dkernel) = dkernel {
+        on_path(
+            path,
+            #[inline(always)]
+            || kernel_gradient(t, dk, c, f, dkernel),
+        );
+    }
     if let Some(dbias) = dbias {
         dbias.iter_mut().zip(db).for_each(|(d, s)| *d += s);
     }

@@ -433,7 +433,7 @@ impl Builder<'_> {
                 let axes = l.axes(input_shape).ok_or_else(|| unchecked_shape(spec, layer))?;
                 let bias = use_bias.then_some(1);
                 // [kh, kw, c, m] is the grouped kernel [kh, kw, 1, c * m].
-                let channels = input_shape[2];
+                let channels = *input_shape.get(2).ok_or_else(|| unchecked_shape(spec, layer))?;
                 let grouped = [
                     l.kernel_size[0],
                     l.kernel_size[1],
@@ -452,7 +452,7 @@ impl Builder<'_> {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let axes = l.axes(input_shape).ok_or_else(|| unchecked_shape(spec, layer))?;
                 let bias = use_bias.then_some(2);
-                let channels = input_shape[2];
+                let channels = *input_shape.get(2).ok_or_else(|| unchecked_shape(spec, layer))?;
                 let grouped = [
                     l.kernel_size[0],
                     l.kernel_size[1],
@@ -473,7 +473,10 @@ impl Builder<'_> {
             ) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsFirst)?;
                 let axes = l
-                    .axes((input_shape[0], input_shape[1]))
+                    .axes(match input_shape {
+                        [h, w, _] => (*h, *w),
+                        _ => return Err(unchecked_shape(spec, layer)),
+                    })
                     .ok_or_else(|| unchecked_shape(spec, layer))?;
                 let (key, shape, values) = self.weight(layer, 0)?;
                 // Keras [kh, kw, out, in] → ONNX ConvTranspose [in, out, kh, kw].
@@ -525,7 +528,7 @@ impl Builder<'_> {
             ) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
                 let axis = l
-                    .axis(input_shape[0])
+                    .axis(*input_shape.first().ok_or_else(|| unchecked_shape(spec, layer))?)
                     .ok_or_else(|| unchecked_shape(spec, layer))?;
                 let bias = use_bias.then_some(1);
                 let steps_last = self.op(
@@ -565,7 +568,8 @@ impl Builder<'_> {
                     &format!("{name}/ncw"),
                     vec![ints("perm", &[0, 2, 1])],
                 );
-                let p = pads(&[input_shape[0], 1], [pool_size, 1], [strides, 1], padding);
+                let steps = *input_shape.first().ok_or_else(|| unchecked_shape(spec, layer))?;
+                let p = pads(&[steps, 1], [pool_size, 1], [strides, 1], padding);
                 let mut attributes = vec![
                     ints("kernel_shape", &[pool_size as i64]),
                     ints("strides", &[strides as i64]),
@@ -701,6 +705,10 @@ impl Builder<'_> {
             }
             LayerConfig::LayerNormalization(layer::LayerNormalization { epsilon, .. }) => {
                 self.layer_norm(i, layer, &name, epsilon)?
+            }
+            LayerConfig::Identity(_) => {
+                let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
+                last(self.op("Identity", &[&x], &name, Vec::new()))
             }
             LayerConfig::Flatten(_) => {
                 let x = self.value_in(node.inputs[0], Layout::ChannelsLast)?;
