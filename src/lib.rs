@@ -146,7 +146,7 @@ pub mod guide;
 
 pub use nn_macros::network;
 pub use nn_runtime as runtime;
-pub use nn_runtime::{Mode, Model, NnError};
+pub use nn_runtime::{CustomLayer, Mode, Model, NnError};
 
 pub use ndarray;
 pub use rand;
@@ -174,5 +174,5 @@ pub mod prelude {
         Logs, Loss, Metric, ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp,
         Sgd, StreamConfig, TerminateOnNaN, Trainer, Verbosity,
     };
-    pub use nn_runtime::{Mode, Model, NnError};
+    pub use nn_runtime::{CustomLayer, Mode, Model, NnError};
 }

@@ -282,6 +282,7 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         | LayerConfig::Square(_)
         | LayerConfig::Sqrt(_)
         | LayerConfig::Reshape(_)
+        | LayerConfig::Custom(_)
         | LayerConfig::Identity(_) => TokenStream::new(),
     }
 }
@@ -777,6 +778,14 @@ impl Emitter<'_> {
                     ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
                 }
             }
+            LayerConfig::Custom(c) => {
+                let (index, lname) = (lit(c.index), &layer.name);
+                quote! {
+                    let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    layer.forward(n, x, y);
+                }
+            }
             LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
                 let op = unary_op_tokens(&layer.config);
                 quote! {
@@ -1235,6 +1244,18 @@ impl Emitter<'_> {
                     #({ #parts })*
                 }
             }
+            LayerConfig::Custom(c) => {
+                let (index, lname) = (lit(c.index), &layer.name);
+                // No weights: nothing to do when the input's gradient is not wanted.
+                quote! {
+                    if #need_dx {
+                        let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
+                        let (x, y) = (&acts[#x], &acts[#y]);
+                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                        layer.backward(n, x, y, dy, dx);
+                    }
+                }
+            }
             LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
                 let op = unary_op_tokens(&layer.config);
                 quote! {
@@ -1477,6 +1498,34 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .join(", "),
     );
 
+    // The constructor's locals: hygienic, so that a custom layer's value
+    // expression cannot see (or be confused by) them.
+    let rng = proc_macro2::Ident::new("rng", proc_macro2::Span::mixed_site());
+    let model = proc_macro2::Ident::new("model", proc_macro2::Span::mixed_site());
+    let error = proc_macro2::Ident::new("error", proc_macro2::Span::mixed_site());
+    let custom_values: Vec<TokenStream> = graph
+        .layers
+        .iter()
+        .filter_map(|layer| {
+            let LayerConfig::Custom(c) = layer.config else {
+                return None;
+            };
+            let value = layer.custom.as_ref()?;
+            let lname = &layer.name;
+            let input = shape_list(layer.input_shape.as_deref().unwrap_or_default());
+            let output = shape_list(c.output());
+            Some(quote! {
+                ::nn::__private::Generated::core_mut(&mut #model).custom_layers.add(
+                    #name_str,
+                    #lname,
+                    ::std::boxed::Box::new(#value),
+                    #input,
+                    #output,
+                )?;
+            })
+        })
+        .collect();
+
     quote! {
         #(#attrs)*
         #vis struct #name {
@@ -1493,8 +1542,27 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             pub const NON_TRAINABLE_PARAM_COUNT: ::core::primitive::usize = #state_len;
 
             /// A network initialised as Keras would (glorot_uniform kernels, zero biases).
-            pub fn new<R: ::nn::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
-                <Self as ::nn::__private::Model>::init(rng)
+            ///
+            /// Never fails for a network without custom layers. With
+            /// `Custom(..)` layers it panics, with [`Self::try_new`]'s
+            /// message, if one of them does not fit its declaration; use
+            /// `try_new` to get that as an error instead.
+            pub fn new<R: ::nn::__private::rand::Rng + ?Sized>(#rng: &mut R) -> Self {
+                match Self::try_new(#rng) {
+                    ::core::result::Result::Ok(#model) => #model,
+                    ::core::result::Result::Err(#error) => ::core::panic!("{}", #error),
+                }
+            }
+
+            /// Like [`Self::new`], but a custom layer whose own output shape
+            /// (`CustomLayer::output_shape` for its input shape) differs from
+            /// its declared `output = [..]`, or is an error, is an
+            /// [`NnError::CustomLayer`](::nn::NnError) naming the layer and
+            /// both shapes. Each custom layer's value is evaluated here, once.
+            pub fn try_new<R: ::nn::__private::rand::Rng + ?Sized>(#rng: &mut R) -> ::core::result::Result<Self, ::nn::__private::NnError> {
+                let mut #model = <Self as ::nn::__private::Model>::init(#rng);
+                #(#custom_values)*
+                ::core::result::Result::Ok(#model)
             }
 
             /// Keras's `model.summary()` table.
@@ -1568,7 +1636,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
             #[allow(unused_variables, unused_mut, clippy::all)]
             fn run_forward(core: &mut ::nn::__private::ModelCore, mode: ::nn::__private::Mode) -> ::core::result::Result<(), ::nn::__private::NnError> {
-                let ::nn::__private::ModelCore { params, state, arena, rng, .. } = core;
+                let ::nn::__private::ModelCore { params, state, arena, rng, custom_layers, .. } = core;
                 let n = arena.batch;
                 let train = mode == ::nn::__private::Mode::Train;
                 let ::nn::__private::Arena { acts, saved, ws, .. } = arena;
@@ -1578,7 +1646,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
             #[allow(unused_variables, unused_mut, clippy::all)]
             fn run_backward(core: &mut ::nn::__private::ModelCore) -> ::core::result::Result<(), ::nn::__private::NnError> {
-                let ::nn::__private::ModelCore { params, state, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
+                let ::nn::__private::ModelCore { params, state, grads: pgrads, arena, want_input_grads, skip_output_activation, custom_layers, .. } = core;
                 let want_input_grads = *want_input_grads;
                 let skip_activation: &[::core::primitive::bool] = skip_output_activation;
                 let n = arena.batch;

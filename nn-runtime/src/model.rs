@@ -49,6 +49,9 @@ pub struct ModelCore {
     /// so the output's own activation backward is skipped. Only honoured for
     /// outputs listed in [`Model::OUTPUT_ACTIVATIONS`].
     pub skip_output_activation: Vec<bool>,
+    /// The values of the network's `Custom(..)` layers, added by the
+    /// generated constructor.
+    pub custom_layers: crate::CustomLayers,
 }
 
 /// What a `network!` expansion fills in besides its [`ModelSpec`]: memory
@@ -101,6 +104,7 @@ pub trait Model: Generated {
             rng: StdRng::seed_from_u64(seed),
             want_input_grads: false,
             skip_output_activation: Vec::new(),
+            custom_layers: crate::CustomLayers::default(),
         })
     }
 
