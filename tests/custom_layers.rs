@@ -27,15 +27,79 @@ impl CustomLayer for SignedSquare {
         Ok(input.to_vec())
     }
 
-    fn forward(&self, _batch: usize, x: &[f32], y: &mut [f32]) {
+    fn forward(&self, _batch: usize, x: &[f32], _weights: &[&[f32]], y: &mut [f32]) {
         for (y, &x) in y.iter_mut().zip(x) {
             *y = x * x.abs();
         }
     }
 
-    fn backward(&self, _batch: usize, x: &[f32], _y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    fn backward(
+        &self,
+        _batch: usize,
+        x: &[f32],
+        _weights: &[&[f32]],
+        _y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        _dweights: &mut [&mut [f32]],
+    ) {
         for ((dx, &dy), &x) in dx.iter_mut().zip(dy).zip(x) {
             *dx += 2.0 * x.abs() * dy;
+        }
+    }
+}
+
+/// Learnable per-channel affine map: `y = x * scale[c] + shift[c]` over the
+/// last axis `c`; `scale` starts near one (drawn from the network's random
+/// numbers), `shift` at zero.
+struct Scale;
+
+impl CustomLayer for Scale {
+    fn class_name(&self) -> &str {
+        "Scale"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+        Ok(input.to_vec())
+    }
+
+    fn weights(&self, input: &[usize]) -> Vec<(String, Vec<usize>)> {
+        let channels = *input.last().unwrap_or(&1);
+        vec![("scale".into(), vec![channels]), ("shift".into(), vec![channels])]
+    }
+
+    fn initialize(&self, index: usize, values: &mut [f32], rng: &mut dyn rand::RngCore) {
+        if index == 0 {
+            for v in values {
+                *v = 1.0 + (rng.next_u32() as f32 / u32::MAX as f32 - 0.5) * 0.5;
+            }
+        }
+    }
+
+    fn forward(&self, _batch: usize, x: &[f32], weights: &[&[f32]], y: &mut [f32]) {
+        let (scale, shift) = (weights[0], weights[1]);
+        let c = scale.len();
+        for (i, (y, &x)) in y.iter_mut().zip(x).enumerate() {
+            *y = x * scale[i % c] + shift[i % c];
+        }
+    }
+
+    fn backward(
+        &self,
+        _batch: usize,
+        x: &[f32],
+        weights: &[&[f32]],
+        _y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        dweights: &mut [&mut [f32]],
+    ) {
+        let scale = weights[0];
+        let c = scale.len();
+        for (i, (&x, &dy)) in x.iter().zip(dy).enumerate() {
+            dx[i] += dy * scale[i % c];
+            dweights[0][i % c] += dy * x;
+            dweights[1][i % c] += dy;
         }
     }
 }
@@ -59,13 +123,22 @@ impl CustomLayer for PairSums {
         }
     }
 
-    fn forward(&self, _batch: usize, x: &[f32], y: &mut [f32]) {
+    fn forward(&self, _batch: usize, x: &[f32], _weights: &[&[f32]], y: &mut [f32]) {
         for (y, pair) in y.iter_mut().zip(x.chunks_exact(2)) {
             *y = pair[0] + pair[1];
         }
     }
 
-    fn backward(&self, _batch: usize, _x: &[f32], _y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    fn backward(
+        &self,
+        _batch: usize,
+        _x: &[f32],
+        _weights: &[&[f32]],
+        _y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        _dweights: &mut [&mut [f32]],
+    ) {
         for (pair, &dy) in dx.chunks_exact_mut(2).zip(dy) {
             pair[0] += dy;
             pair[1] += dy;
@@ -85,11 +158,21 @@ impl CustomLayer for ClaimsFive {
         Ok(vec![5])
     }
 
-    fn forward(&self, _batch: usize, _x: &[f32], y: &mut [f32]) {
+    fn forward(&self, _batch: usize, _x: &[f32], _weights: &[&[f32]], y: &mut [f32]) {
         y.fill(0.0);
     }
 
-    fn backward(&self, _batch: usize, _x: &[f32], _y: &[f32], _dy: &[f32], _dx: &mut [f32]) {}
+    fn backward(
+        &self,
+        _batch: usize,
+        _x: &[f32],
+        _weights: &[&[f32]],
+        _y: &[f32],
+        _dy: &[f32],
+        _dx: &mut [f32],
+        _dweights: &mut [&mut [f32]],
+    ) {
+    }
 }
 
 network! {
@@ -114,6 +197,22 @@ network! {
         output y = Dense(3)(flatten(twice));
     }
 
+    /// A learnable custom layer on a convolution's channels, and one on the
+    /// network's input (whose gradient is usually not wanted).
+    struct Scaled {
+        input image: [4, 4, 3];
+        let first = Custom(Scale, output = [4, 4, 3], weights = [scale = [3], shift = [3]], name = "first")(image);
+        let c = Conv2D(4, 3, padding = same, activation = tanh)(first);
+        let s = Custom(Scale, output = [4, 4, 4], weights = [scale = [channels(c)], shift = [4]])(c);
+        output y = Dense(2)(flatten(s));
+    }
+
+    /// Weights the layer disagrees with (`Scale` has `scale = [4]` here).
+    struct WrongWeights {
+        input x: [4];
+        output y = Dense(2)(Custom(Scale, output = [4], weights = [scale = [3], shift = [4]])(x));
+    }
+
     /// A declaration the layer disagrees with.
     struct WrongShape {
         input x: [4];
@@ -131,6 +230,7 @@ network! {
         input image: [4, 4, 2];
         let c = Conv2D(4, 3, padding = same)(image);
         let a = Custom(SignedSquare, output = [4, 4, 4])(c);
+        let a = Custom(Scale, output = [4, 4, 4], weights = [scale = [4], shift = [4]])(a);
         output label = Dense(3, activation = softmax)(flatten(a));
     }
 }
@@ -145,6 +245,134 @@ fn gradients_through_a_custom_activation_match_finite_differences() {
 fn gradients_through_a_shared_shape_changing_custom_layer_match_finite_differences() {
     let mut net = Halved::try_new(&mut common::rng(3)).unwrap();
     common::check_network(&mut net, 2, 4);
+}
+
+#[test]
+fn gradients_of_a_learnable_custom_layer_match_finite_differences() {
+    let mut net = Scaled::try_new(&mut common::rng(11)).unwrap();
+    common::check_network(&mut net, 2, 12);
+}
+
+#[test]
+fn weight_gradients_do_not_depend_on_wanting_the_input_gradient() {
+    // `first` reads the network input: without input gradients its `dx`
+    // goes to scratch, and the weight gradients must be the same.
+    let mut net = Scaled::new(&mut common::rng(13));
+    let x = common::random_vec(&mut common::rng(14), 2 * 48);
+    let dy = common::random_vec(&mut common::rng(15), 2 * 2);
+    let mut grads = Vec::new();
+    for want in [false, true] {
+        net.set_input_grads(want);
+        net.forward_slices(2, &[&x], Mode::Train).unwrap();
+        net.backward_slices(&[&dy]).unwrap();
+        grads.push(net.param_grads().to_vec());
+    }
+    assert_eq!(grads[0], grads[1]);
+    let first_scale = Scaled::SPEC
+        .params
+        .iter()
+        .find(|p| p.key == "first.scale")
+        .unwrap();
+    assert!(grads[0][first_scale.offset..first_scale.offset + 3]
+        .iter()
+        .all(|&g| g != 0.0));
+}
+
+#[test]
+fn custom_weights_are_initialised_by_the_layer_and_counted() {
+    let net = Scaled::new(&mut common::rng(16));
+    let keys: Vec<&str> = Scaled::SPEC.params.iter().map(|p| p.key).collect();
+    assert_eq!(
+        keys,
+        [
+            "first.scale",
+            "first.shift",
+            "conv2d_1.kernel",
+            "conv2d_1.bias",
+            "custom_1.scale",
+            "custom_1.shift",
+            "dense_1.kernel",
+            "dense_1.bias"
+        ]
+    );
+    let find = |key: &str| Scaled::SPEC.params.iter().find(|p| p.key == key).unwrap();
+    for layer in ["first", "custom_1"] {
+        let scale = find(&format!("{layer}.scale"));
+        let values = &net.params()[scale.offset..scale.offset + scale.len];
+        assert!(values.iter().all(|&v| (0.74..=1.26).contains(&v)), "{values:?}");
+        assert!(
+            values.windows(2).any(|w| w[0] != w[1]),
+            "drawn, not constant: {values:?}"
+        );
+        let shift = find(&format!("{layer}.shift"));
+        assert!(net.params()[shift.offset..shift.offset + shift.len]
+            .iter()
+            .all(|&v| v == 0.0));
+    }
+    // Two networks from different seeds differ, from the same seed agree.
+    assert_ne!(Scaled::new(&mut common::rng(17)).params(), net.params());
+    assert_eq!(Scaled::new(&mut common::rng(16)).params(), net.params());
+    let total = 6 + (3 * 3 * 3 * 4 + 4) + 8 + (64 * 2 + 2);
+    assert_eq!(Scaled::PARAM_COUNT, total);
+    assert_eq!(Scaled::TRAINABLE_PARAM_COUNT, total);
+    let summary = Scaled::summary();
+    assert!(
+        summary
+            .lines()
+            .any(|r| r.starts_with("first (Custom)") && r.contains("(None, 4, 4, 3)") && r.contains(" 6 ")),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .lines()
+            .any(|r| r.starts_with("custom_1 (Custom)") && r.contains(" 8 ")),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("Total params: {total}")), "{summary}");
+}
+
+#[test]
+fn custom_weights_round_trip_through_a_weight_file() {
+    let dir = common::TempDir::new("custom");
+    let path = dir.join("scaled.safetensors");
+    let mut net = Scaled::new(&mut common::rng(18));
+    // Values a fresh network cannot have, so loading visibly restores them.
+    let shift = Scaled::SPEC
+        .params
+        .iter()
+        .find(|p| p.key == "custom_1.shift")
+        .unwrap();
+    net.params_mut()[shift.offset..shift.offset + 4].copy_from_slice(&[0.5, -1.0, 2.0, 0.25]);
+    net.save_weights(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let names: Vec<String> = file.names().into_iter().map(|s| s.to_string()).collect();
+    for key in ["first.scale", "first.shift", "custom_1.scale", "custom_1.shift"] {
+        assert!(names.iter().any(|n| n == key), "{key} missing from {names:?}");
+    }
+    let mut other = Scaled::new(&mut common::rng(19));
+    assert_ne!(other.params(), net.params());
+    other.load_weights(&path).unwrap();
+    assert_eq!(other.params(), net.params());
+}
+
+#[test]
+fn a_declaration_of_weights_the_layer_disagrees_with_is_an_error_at_construction() {
+    let Err(error) = WrongWeights::try_new(&mut common::rng(1)) else {
+        panic!("wrong declared weights were accepted");
+    };
+    assert!(matches!(error, NnError::CustomLayer { .. }), "{error:?}");
+    let message = error.to_string();
+    for part in [
+        "WrongWeights",
+        "custom_1",
+        "Scale",
+        "scale = [4]",
+        "scale = [3]",
+        "input shape [4]",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
 }
 
 #[test]
@@ -183,6 +411,12 @@ fn a_network_with_a_custom_layer_trains() {
     }
     let data = Dataset::new(x, y).unwrap();
     let mut net = Classifier::new(&mut common::rng(8));
+    let scale = Classifier::SPEC
+        .params
+        .iter()
+        .find(|p| p.key == "custom_2.scale")
+        .unwrap();
+    let before = net.params()[scale.offset..scale.offset + scale.len].to_vec();
     let mut trainer = Trainer::new(Adam::new(0.01), Loss::CategoricalCrossentropy);
     let config = FitConfig {
         epochs: 15,
@@ -196,6 +430,11 @@ fn a_network_with_a_custom_layer_trains() {
     assert!(
         loss.last().unwrap() < &(loss[0] * 0.8),
         "loss did not decrease enough: {loss:?}"
+    );
+    let after = &net.params()[scale.offset..scale.offset + scale.len];
+    assert!(
+        before.iter().zip(after).all(|(b, a)| b != a),
+        "{before:?} → {after:?}"
     );
 }
 
@@ -318,7 +557,7 @@ fn misuse_of_a_custom_layer_is_a_spanned_error() {
     assert_error("Custom(V, output = [k])", "cannot find integer `k`");
     assert_error(
         "Custom(V, output = 6)",
-        "`output` is the output shape per sample as a list of integers",
+        "`output` is a shape per sample as a list of integers",
     );
     assert_error("Custom(V, output = [])", "`output` has 1 to 6 dimensions");
     assert_error(
@@ -341,9 +580,45 @@ fn misuse_of_a_custom_layer_is_a_spanned_error() {
         "Custom(V, output = [3], output = [3])",
         "argument `output` is given twice",
     );
+    assert!(errors(
+        "struct A { input x: [4]; output y = Custom(V, output = [4], weights = [scale = [4], shift = [channels(x)]])(x); }"
+    )
+    .is_empty());
+    assert_error(
+        "Custom(V, output = [3], bias = [3])",
+        "Custom takes only `output = [..]`, `weights = [..]`",
+    );
     assert_error(
         "Custom(V, output = [3], weights = [[3]])",
-        "Custom takes only `output = [..]`",
+        "`weights` lists each weight's name and shape",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = 3)",
+        "`weights` lists each weight's name and shape",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = [a = 3])",
+        "`weight` is a shape per sample as a list",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = [a = [0]])",
+        "every `weight` dimension must be at least 1",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = [a = [x]])",
+        "is a tensor, but an integer is expected",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = [a = [2], a = [3]])",
+        "weight `a` is declared twice",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = [a = [1], b = [1], c = [1], d = [1], e = [1], f = [1], g = [1], h = [1], i = [1]])",
+        "at most 8 weights",
+    );
+    assert_error(
+        "Custom(V, output = [3], weights = [a = [100000, 100000, 100000]])",
+        "more than",
     );
     assert_error(
         "Custom(V, output = [3], name = 3)",

@@ -780,10 +780,15 @@ impl Emitter<'_> {
             }
             LayerConfig::Custom(c) => {
                 let (index, lname) = (lit(c.index), &layer.name);
+                let weights = custom_weight_ranges(c, lp.first)
+                    .into_iter()
+                    .map(|(a, b)| (lit(a), lit(b)))
+                    .map(|(a, b)| quote!(&params[#a..#b]));
                 quote! {
                     let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
+                    let weights: &[&[::core::primitive::f32]] = &[#(#weights),*];
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
-                    layer.forward(n, x, y);
+                    layer.forward(n, x, weights, y);
                 }
             }
             LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
@@ -1246,13 +1251,49 @@ impl Emitter<'_> {
             }
             LayerConfig::Custom(c) => {
                 let (index, lname) = (lit(c.index), &layer.name);
-                // No weights: nothing to do when the input's gradient is not wanted.
-                quote! {
-                    if #need_dx {
-                        let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
-                        let (x, y) = (&acts[#x], &acts[#y]);
-                        let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
-                        layer.backward(n, x, y, dy, dx);
+                let ranges = custom_weight_ranges(c, lp.first);
+                let weights = ranges
+                    .iter()
+                    .map(|&(a, b)| (lit(a), lit(b)))
+                    .map(|(a, b)| quote!(&params[#a..#b]));
+                // Disjoint `&mut` gradients of the weights, split off in order.
+                let end = lit(ranges.last().map_or(lp.first, |r| r.1));
+                let names: Vec<proc_macro2::Ident> = (0..ranges.len())
+                    .map(|k| proc_macro2::Ident::new(&format!("dw{k}"), proc_macro2::Span::mixed_site()))
+                    .collect();
+                let splits = ranges.iter().zip(&names).map(|((a, b), dw)| {
+                    let len = lit(b - a);
+                    quote!(let (#dw, rest) = rest.split_at_mut(#len);)
+                });
+                let call = quote! {
+                    let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
+                    let weights: &[&[::core::primitive::f32]] = &[#(#weights),*];
+                    let rest: &mut [::core::primitive::f32] = &mut pgrads[#first..#end];
+                    #(#splits)*
+                    let dweights: &mut [&mut [::core::primitive::f32]] = &mut [#(#names),*];
+                    let (x, y) = (&acts[#x], &acts[#y]);
+                };
+                if c.weight_count == 0 {
+                    // Nothing to do when the input's gradient is not wanted.
+                    quote! {
+                        if #need_dx {
+                            #call
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                            layer.backward(n, x, weights, y, dy, dx, dweights);
+                        }
+                    }
+                } else {
+                    // The weights' gradients are always wanted; an unwanted
+                    // input gradient goes to scratch.
+                    quote! {
+                        #call
+                        if #need_dx {
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                            layer.backward(n, x, weights, y, dy, dx, dweights);
+                        } else {
+                            let mut scratch = ::std::vec![0.0; x.len()];
+                            layer.backward(n, x, weights, y, &grads[#gy], &mut scratch, dweights);
+                        }
                     }
                 }
             }
@@ -1306,6 +1347,20 @@ fn ix(rank: usize) -> TokenStream {
         6 => quote!(::nn::__private::ndarray::Ix6),
         _ => quote!(::nn::__private::ndarray::IxDyn),
     }
+}
+
+/// Each declared weight of a custom layer as `first..end` in the parameter
+/// buffer, one after another from the layer's `first`.
+fn custom_weight_ranges(c: &kind::Custom, first: usize) -> Vec<(usize, usize)> {
+    let mut at = first;
+    c.declared_weights()
+        .iter()
+        .map(|w| {
+            let len: usize = w.shape().iter().product();
+            at += len;
+            (at - len, at)
+        })
+        .collect()
 }
 
 fn shape_list(shape: &[usize]) -> TokenStream {
@@ -1503,10 +1558,13 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     let rng = proc_macro2::Ident::new("rng", proc_macro2::Span::mixed_site());
     let model = proc_macro2::Ident::new("model", proc_macro2::Span::mixed_site());
     let error = proc_macro2::Ident::new("error", proc_macro2::Span::mixed_site());
+    let seeded = proc_macro2::Ident::new("seeded", proc_macro2::Span::mixed_site());
+    let core = proc_macro2::Ident::new("core", proc_macro2::Span::mixed_site());
     let custom_values: Vec<TokenStream> = graph
         .layers
         .iter()
-        .filter_map(|layer| {
+        .zip(&plan.layer_params)
+        .filter_map(|(layer, lp)| {
             let LayerConfig::Custom(c) = layer.config else {
                 return None;
             };
@@ -1514,14 +1572,29 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let lname = &layer.name;
             let input = shape_list(layer.input_shape.as_deref().unwrap_or_default());
             let output = shape_list(c.output());
+            let declared = c.declared_weights().iter().map(|w| {
+                let (wname, shape) = (w.name, shape_list(w.shape()));
+                quote!((#wname, #shape))
+            });
+            let first = lit(lp.first);
+            let end = lit(custom_weight_ranges(&c, lp.first).last().map_or(lp.first, |r| r.1));
             Some(quote! {
-                ::nn::__private::Generated::core_mut(&mut #model).custom_layers.add(
-                    #name_str,
-                    #lname,
-                    ::std::boxed::Box::new(#value),
-                    #input,
-                    #output,
-                )?;
+                {
+                    let mut #seeded = <::nn::__private::rand::rngs::StdRng as ::nn::__private::rand::SeedableRng>::seed_from_u64(
+                        ::nn::__private::rand::Rng::random::<::core::primitive::u64>(&mut *#rng),
+                    );
+                    let #core = ::nn::__private::Generated::core_mut(&mut #model);
+                    #core.custom_layers.add(
+                        #name_str,
+                        #lname,
+                        ::std::boxed::Box::new(#value),
+                        #input,
+                        #output,
+                        &[#(#declared),*],
+                        &mut #core.params[#first..#end],
+                        &mut #seeded,
+                    )?;
+                }
             })
         })
         .collect();

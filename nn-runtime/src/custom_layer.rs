@@ -6,14 +6,19 @@
 //! The network's constructor (`try_new`) creates the value once, asks it for
 //! its output shape for the actual input shape and refuses the network
 //! ([`NnError::CustomLayer`]) when that differs from the declaration or is
-//! an error. Custom layers have no weights (yet): a learnable layer is not
-//! expressible with this trait.
+//! an error, or when its weights (`CustomLayer::weights`) differ from the
+//! declared `weights = [name = [..], ..]`; then it initialises the weights.
+//! The weights live in the network's parameter buffer like every other
+//! layer's: optimizers train them, weight files save them
+//! (`custom_1.scale`), the summary counts them.
 
 use std::fmt;
 
+use rand::RngCore;
+
 use crate::NnError;
 
-/// A user-defined layer without weights.
+/// A user-defined layer.
 ///
 /// Shapes are per sample (no batch axis), NHWC as everywhere in `nn`;
 /// buffers hold `batch` samples one after another.
@@ -30,17 +35,42 @@ pub trait CustomLayer: Send + Sync + 'static {
     /// Called once, when the network is constructed.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String>;
 
+    /// The weight tensors (name, shape) for this input shape, in the order
+    /// `forward` receives them. Called once, when the network is
+    /// constructed, and compared with the declared `weights = [..]`.
+    /// Default: none.
+    fn weights(&self, _input: &[usize]) -> Vec<(String, Vec<usize>)> {
+        Vec::new()
+    }
+
+    /// Initial values of weight `index` (its elements row-major), called
+    /// once when the network is constructed. Default: left at zero.
+    fn initialize(&self, _index: usize, _values: &mut [f32], _rng: &mut dyn RngCore) {}
+
     /// `y = f(x)` for `batch` samples. `x` holds `batch` times the input's
     /// elements, `y` `batch` times the declared output's; every element of
     /// `y` must be written (its previous contents are unspecified).
-    fn forward(&self, batch: usize, x: &[f32], y: &mut [f32]);
+    /// `weights[k]` holds weight `k`'s current values.
+    fn forward(&self, batch: usize, x: &[f32], weights: &[&[f32]], y: &mut [f32]);
 
     /// Given `dy`, the loss gradient of `y`, **adds** the gradient of `x`
-    /// into `dx` (`dx[i] += ...`, never `=`): a tensor read by several
-    /// layers collects every reader's contribution there, as with the
-    /// built-in kernels. `x` and `y` are the values of the last training
-    /// forward pass.
-    fn backward(&self, batch: usize, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]);
+    /// into `dx` and of weight `k` into `dweights[k]` (`+=`, never `=`): a
+    /// tensor read by several layers, or a layer applied several times,
+    /// collects every contribution there, as with the built-in kernels.
+    /// `x` and `y` are the values of the last training forward pass. When
+    /// the input's gradient is not wanted (it is a network input), `dx` is
+    /// scratch and its contents are discarded.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        batch: usize,
+        x: &[f32],
+        weights: &[&[f32]],
+        y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        dweights: &mut [&mut [f32]],
+    );
 }
 
 /// The custom layers of one network, in the order the macro numbered them.
@@ -59,7 +89,10 @@ impl fmt::Debug for CustomLayers {
 
 impl CustomLayers {
     /// Checks `layer` (the network's layer `name`, applied to inputs of
-    /// shape `input`) against the `declared` output shape and keeps it.
+    /// shape `input`) against the `declared` output shape and weights,
+    /// initialises its weights in `params` (the layer's region, the
+    /// declared weights one after another) and keeps it.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         network: &'static str,
@@ -67,6 +100,9 @@ impl CustomLayers {
         layer: Box<dyn CustomLayer>,
         input: &[usize],
         declared: &[usize],
+        declared_weights: &[(&str, &[usize])],
+        params: &mut [f32],
+        rng: &mut dyn RngCore,
     ) -> Result<(), NnError> {
         let refuse = |message: String| NnError::CustomLayer {
             network,
@@ -87,6 +123,41 @@ impl CustomLayers {
                 )))
             }
             Ok(_) => {}
+        }
+        let actual = layer.weights(input);
+        let same = actual.len() == declared_weights.len()
+            && actual
+                .iter()
+                .zip(declared_weights)
+                .all(|((name, shape), (d_name, d_shape))| name == d_name && shape == d_shape);
+        if !same {
+            let show = |weights: Vec<String>| format!("[{}]", weights.join(", "));
+            return Err(refuse(format!(
+                "{class} has weights {} for input shape {input:?}, but the network declares `weights = {}`",
+                show(actual.iter().map(|(n, s)| format!("{n} = {s:?}")).collect()),
+                show(
+                    declared_weights
+                        .iter()
+                        .map(|(n, s)| format!("{n} = {s:?}"))
+                        .collect()
+                ),
+            )));
+        }
+        let total: usize = declared_weights
+            .iter()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum();
+        if params.len() != total {
+            return Err(refuse(format!(
+                "its weights need {total} parameters, but {} were set aside for them",
+                params.len()
+            )));
+        }
+        let mut rest = params;
+        for (index, (_, shape)) in declared_weights.iter().enumerate() {
+            let (values, after) = std::mem::take(&mut rest).split_at_mut(shape.iter().product());
+            layer.initialize(index, values, rng);
+            rest = after;
         }
         self.layers.push(layer);
         Ok(())

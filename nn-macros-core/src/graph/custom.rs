@@ -1,4 +1,5 @@
-//! `Custom(value, output = [d, ..], name = "..")`: a user-defined layer.
+//! `Custom(value, output = [d, ..], weights = [w = [d, ..], ..], name = "..")`:
+//! a user-defined layer.
 //! `value` is any Rust expression whose type implements `nn::CustomLayer`;
 //! it is not evaluated here but kept for the constructor, which evaluates
 //! it once. The declared output shape is what later layers see; whether
@@ -9,11 +10,12 @@ use quote::ToTokens;
 use syn::{Expr, Ident};
 
 use super::{Builder, Scope, Value};
-use nn_vocab::layer::{Custom, MAX_CUSTOM_AXES};
+use nn_vocab::layer::{Custom, CustomWeight, MAX_CUSTOM_AXES, MAX_CUSTOM_WEIGHTS};
 use nn_vocab::LayerConfig;
 
-const SYNTAX: &str = "a custom layer is written `Custom(value, output = [d1, d2, ..])(x)`, \
-                      where `value` implements `nn::CustomLayer`";
+const SYNTAX: &str = "a custom layer is written `Custom(value, output = [d1, d2, ..])(x)` \
+                      (optionally with `weights = [name = [d1, ..], ..]`), where `value` implements \
+                      `nn::CustomLayer`";
 
 impl<'a> Builder<'a> {
     /// Parses `Custom(..)` into a layer (not yet applied).
@@ -27,6 +29,7 @@ impl<'a> Builder<'a> {
         let mut value: Option<&Expr> = None;
         let mut output: Option<Vec<usize>> = None;
         let mut user_name: Option<(String, Span)> = None;
+        let mut weights: Option<Vec<CustomWeight>> = None;
         let mut failed = false;
         for (position, arg) in args.iter().enumerate() {
             let Expr::Assign(assign) = arg else {
@@ -63,7 +66,11 @@ impl<'a> Builder<'a> {
                         failed = true;
                     }
                 },
-                Some(key @ ("output" | "name")) => {
+                Some("weights") if weights.is_none() => match self.custom_weights(&assign.right, scope) {
+                    Some(declared) => weights = Some(declared),
+                    None => failed = true,
+                },
+                Some(key @ ("output" | "name" | "weights")) => {
                     self.errors
                         .push_spanned(&assign.left, format!("Custom: argument `{key}` is given twice"));
                     failed = true;
@@ -71,8 +78,8 @@ impl<'a> Builder<'a> {
                 _ => {
                     self.errors.push_spanned(
                         &assign.left,
-                        "Custom takes only `output = [..]` and `name = \"..\"` after its value \
-                         (weights are not supported yet)",
+                        "Custom takes only `output = [..]`, `weights = [..]` and `name = \"..\"` \
+                         after its value",
                     );
                     failed = true;
                 }
@@ -98,10 +105,15 @@ impl<'a> Builder<'a> {
         let mut config = Custom {
             output: [0; MAX_CUSTOM_AXES],
             rank: dims.len(),
+            weights: [CustomWeight::NONE; MAX_CUSTOM_WEIGHTS],
+            weight_count: 0,
             // Numbered in summary order when the graph is finished.
             index: 0,
         };
         config.output[..dims.len()].copy_from_slice(&dims);
+        let weights = weights.unwrap_or_default();
+        config.weight_count = weights.len();
+        config.weights[..weights.len()].copy_from_slice(&weights);
         let layers_before = self.layers.len();
         let layer = self.new_layer(LayerConfig::Custom(config), user_name, whole.to_token_stream());
         if self.layers.len() > layers_before {
@@ -110,12 +122,76 @@ impl<'a> Builder<'a> {
         Value::Layer(layer)
     }
 
+    /// `[scale = [8], bias = [8]]`: each weight's name and shape.
+    fn custom_weights(&mut self, expr: &Expr, scope: &Scope) -> Option<Vec<CustomWeight>> {
+        const FORM: &str =
+            "Custom: `weights` lists each weight's name and shape, like `weights = [scale = [8]]`";
+        let Expr::Array(array) = expr else {
+            self.errors.push_spanned(expr, FORM);
+            return None;
+        };
+        if array.elems.len() > MAX_CUSTOM_WEIGHTS {
+            self.errors.push_spanned(
+                expr,
+                format!(
+                    "Custom: at most {MAX_CUSTOM_WEIGHTS} weights, got {}",
+                    array.elems.len()
+                ),
+            );
+            return None;
+        }
+        let mut declared: Vec<CustomWeight> = Vec::new();
+        let mut ok = true;
+        for element in &array.elems {
+            let named = match element {
+                Expr::Assign(a) => match &*a.left {
+                    Expr::Path(p) => p.path.get_ident().map(|name| (name, &*a.right)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some((name, shape)) = named else {
+                self.errors.push_spanned(element, FORM);
+                ok = false;
+                continue;
+            };
+            let name = name.to_string();
+            if declared.iter().any(|w| w.name == name) {
+                self.errors
+                    .push_spanned(element, format!("Custom: weight `{name}` is declared twice"));
+                ok = false;
+                continue;
+            }
+            let Some(dims) = self.custom_dims("weight", shape, scope) else {
+                ok = false;
+                continue;
+            };
+            let mut weight = CustomWeight {
+                // The vocabulary names weights with `&'static str` (built-in
+                // layers' names are literals); a user's name lives as long
+                // as the compiler process, a few bytes per weight.
+                name: Box::leak(name.into_boxed_str()),
+                shape: [0; MAX_CUSTOM_AXES],
+                rank: dims.len(),
+            };
+            weight.shape[..dims.len()].copy_from_slice(&dims);
+            declared.push(weight);
+        }
+        ok.then_some(declared)
+    }
+
     /// `[d1, d2, ..]`: each a positive compile-time integer.
     fn custom_output(&mut self, expr: &Expr, scope: &Scope) -> Option<Vec<usize>> {
+        self.custom_dims("output", expr, scope)
+    }
+
+    /// `what` (`output` or `weight`) as `[d1, d2, ..]`: each a positive
+    /// compile-time integer.
+    fn custom_dims(&mut self, what: &str, expr: &Expr, scope: &Scope) -> Option<Vec<usize>> {
         let Expr::Array(array) = expr else {
             self.errors.push_spanned(
                 expr,
-                "Custom: `output` is the output shape per sample as a list of integers, like `output = [8, 8, 3]`",
+                format!("Custom: `{what}` is a shape per sample as a list of integers, like `[8, 8, 3]`"),
             );
             return None;
         };
@@ -123,7 +199,7 @@ impl<'a> Builder<'a> {
             self.errors.push_spanned(
                 expr,
                 format!(
-                    "Custom: `output` has 1 to {MAX_CUSTOM_AXES} dimensions (no batch axis), got {}",
+                    "Custom: `{what}` has 1 to {MAX_CUSTOM_AXES} dimensions (no batch axis), got {}",
                     array.elems.len()
                 ),
             );
@@ -138,7 +214,7 @@ impl<'a> Builder<'a> {
                 Ok(v) => {
                     self.errors.push_spanned(
                         dim,
-                        format!("Custom: every `output` dimension must be at least 1, got {v}"),
+                        format!("Custom: every `{what}` dimension must be at least 1, got {v}"),
                     );
                     ok = false;
                 }

@@ -1,16 +1,52 @@
 //! A user-defined layer: `Custom(expr, output = [..])(x)`. Its computation
 //! is a Rust value implementing `nn::CustomLayer`, created in the network's
 //! constructor; the vocabulary only knows what the macro was told: the
-//! declared output shape (the shape later layers see) and which of the
-//! network's custom layers it is. It has no weights.
+//! declared output shape (the shape later layers see), the declared weights
+//! (`weights = [scale = [8]]`: names and shapes, for the parameter layout,
+//! counts and weight files) and which of the network's custom layers it is.
 
 use crate::argument::{ArgumentError, Arguments};
 use crate::description::{Description, Layer};
+use crate::initializer::Initializer;
 use crate::rust_source::layer_to_rust;
+use crate::rust_source::{RustSource, ToRust};
 use crate::shape::{show, single, Operand, ShapeResult};
+use crate::weight::Weight;
 
 /// Most axes (after the batch axis) a custom layer's output may have.
 pub const MAX_CUSTOM_AXES: usize = 6;
+
+/// Most weight tensors a custom layer may declare.
+pub const MAX_CUSTOM_WEIGHTS: usize = 8;
+
+/// One declared weight tensor: its name in weight files (`custom_1.scale`)
+/// and shape (entries past `rank` unused, 0). An unused entry has rank 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CustomWeight {
+    pub name: &'static str,
+    pub shape: [usize; MAX_CUSTOM_AXES],
+    pub rank: usize,
+}
+
+impl CustomWeight {
+    pub const NONE: CustomWeight = CustomWeight {
+        name: "",
+        shape: [0; MAX_CUSTOM_AXES],
+        rank: 0,
+    };
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape[..self.rank]
+    }
+}
+
+impl ToRust for CustomWeight {
+    fn write_rust(&self, out: &mut RustSource) {
+        let CustomWeight { name, shape, rank } = self;
+        out.path("layer::CustomWeight");
+        out.fields(&[("name", name), ("shape", shape), ("rank", rank)]);
+    }
+}
 
 /// `output` is the declared per-sample output shape (entries past `rank`
 /// are unused, 0); `index` is the layer's position among the network's
@@ -19,14 +55,28 @@ pub const MAX_CUSTOM_AXES: usize = 6;
 pub struct Custom {
     pub output: [usize; MAX_CUSTOM_AXES],
     pub rank: usize,
+    /// The first `weight_count` entries are the declared weights.
+    pub weights: [CustomWeight; MAX_CUSTOM_WEIGHTS],
+    pub weight_count: usize,
     pub index: usize,
 }
-layer_to_rust!(Custom { output, rank, index });
+layer_to_rust!(Custom {
+    output,
+    rank,
+    weights,
+    weight_count,
+    index
+});
 
 impl Custom {
     /// The declared output shape, per sample.
     pub fn output(&self) -> &[usize] {
         &self.output[..self.rank]
+    }
+
+    /// The declared weights, in order.
+    pub fn declared_weights(&self) -> &[CustomWeight] {
+        &self.weights[..self.weight_count]
     }
 }
 
@@ -48,6 +98,21 @@ impl Layer for Custom {
     fn output_shape(&self, layer: &str, inputs: &[Operand]) -> ShapeResult {
         single(layer, inputs)?;
         Ok(self.output().to_vec())
+    }
+
+    /// All trainable; the constructor overwrites the zeros with the
+    /// layer's own `CustomLayer::initialize`.
+    fn weights(&self, _input: &[usize]) -> Vec<Weight> {
+        self.declared_weights()
+            .iter()
+            .map(|w| Weight {
+                name: w.name,
+                shape: w.shape().to_vec(),
+                trainable: true,
+                init: Initializer::Zeros,
+                fans: (0, 0),
+            })
+            .collect()
     }
 
     fn detail(&self) -> String {

@@ -33,7 +33,7 @@ pub use border2d::{Cropping2D, ZeroPadding2D};
 pub use conv1d::Conv1D;
 pub use conv2d::Conv2D;
 pub use conv2d_transpose::Conv2DTranspose;
-pub use custom::{Custom, MAX_CUSTOM_AXES};
+pub use custom::{Custom, CustomWeight, MAX_CUSTOM_AXES, MAX_CUSTOM_WEIGHTS};
 pub use dense::Dense;
 pub use depthwise_conv2d::DepthwiseConv2D;
 pub use dropout::Dropout;
