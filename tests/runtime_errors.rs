@@ -514,12 +514,10 @@ fn typed_predict_keeps_memory_bounded_by_chunks() {
     use nn::__private::Generated; // the arena size and core are plumbing, read here on purpose
     use nn::runtime::inference::{default_chunk, INFERENCE_BUDGET_FLOATS};
     let mut net = WideHidden::new(&mut common::rng(9));
-    let per_sample = <WideHidden as Generated>::ARENA_PER_SAMPLE + <WideHidden as Generated>::GRAD_PER_SAMPLE;
+    // Inference runs over its own layout and allocates no gradients.
+    let per_sample = <WideHidden as Generated>::INFERENCE_ARENA_PER_SAMPLE;
     let chunk = default_chunk::<WideHidden>();
-    assert_eq!(
-        chunk,
-        INFERENCE_BUDGET_FLOATS / <WideHidden as Generated>::ARENA_PER_SAMPLE
-    );
+    assert_eq!(chunk, INFERENCE_BUDGET_FLOATS / per_sample);
     let n = 5 * chunk + 3;
     let x = Array2::<f32>::from_shape_fn((n, 1), |(i, _)| i as f32 / n as f32);
     let y = net.predict(x.view()).unwrap();

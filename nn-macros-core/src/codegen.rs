@@ -580,7 +580,6 @@ impl Emitter<'_> {
                 };
                 match self.plan.fusions[i] {
                     Some(fusion) => {
-                        let start = lit(self.plan.slots[i].offset);
                         let residual = range(self.plan.slots[fusion.residual]);
                         let act = match fusion
                             .activation
@@ -591,8 +590,8 @@ impl Emitter<'_> {
                         };
                         quote! {
                             // Fused: activation(conv + bias + residual) in one pass.
-                            let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
-                            L.forward_fused(n, &done[#x], &#weights[#first..#first_end], #bias, ::core::option::Option::Some(&done[#residual]), #act, y, ws)?;
+                            let ([x, residual], y) = ::nn::__private::arena::reads_write(acts, [#x, #residual], #y)?;
+                            L.forward_fused(n, x, &#weights[#first..#first_end], #bias, ::core::option::Option::Some(residual), #act, y, ws)?;
                         }
                     }
                     None => match self.plan.into_concat[i] {
@@ -748,18 +747,10 @@ impl Emitter<'_> {
                 }
             }
             LayerConfig::Add(_) => {
-                let start = lit(self.plan.slots[i].offset);
-                let reads: Vec<TokenStream> = node
-                    .inputs
-                    .iter()
-                    .map(|&x| {
-                        let r = range(self.plan.slots[x]);
-                        quote!(&done[#r])
-                    })
-                    .collect();
+                let reads = node.inputs.iter().map(|&x| range(self.plan.slots[x]));
                 quote! {
-                    let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
-                    ::nn::__private::merge::add_forward(&[#(#reads),*], y)?;
+                    let (xs, y) = ::nn::__private::arena::reads_write(acts, [#(#reads),*], #y)?;
+                    ::nn::__private::merge::add_forward(&xs, y)?;
                 }
             }
             LayerConfig::Subtract(_)
@@ -767,15 +758,11 @@ impl Emitter<'_> {
             | LayerConfig::Average(_)
             | LayerConfig::Maximum(_)
             | LayerConfig::Minimum(_) => {
-                let start = lit(self.plan.slots[i].offset);
-                let reads = node.inputs.iter().map(|&x| {
-                    let r = range(self.plan.slots[x]);
-                    quote!(&done[#r])
-                });
+                let reads = node.inputs.iter().map(|&x| range(self.plan.slots[x]));
                 let op = merge_op_tokens(&layer.config);
                 quote! {
-                    let (done, y) = ::nn::__private::arena::read_write(acts, 0..n * #start, #y)?;
-                    ::nn::__private::elementwise_merge::forward(#op, &[#(#reads),*], y)?;
+                    let (xs, y) = ::nn::__private::arena::reads_write(acts, [#(#reads),*], #y)?;
+                    ::nn::__private::elementwise_merge::forward(#op, &xs, y)?;
                 }
             }
             LayerConfig::Custom(c) => {
@@ -1372,12 +1359,22 @@ fn shape_list(shape: &[usize]) -> TokenStream {
 pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     let plan = plan(graph);
     let emitter = Emitter { graph, plan: &plan };
+    // Inference-mode forward passes run the same layers over a layout
+    // planned by liveness (no activations kept for backward).
+    let inference_plan = crate::inference_plan::inference_plan(graph, &plan);
+    let inference_emitter = Emitter {
+        graph,
+        plan: &inference_plan,
+    };
     let name = &def.name;
     let vis = &def.vis;
     let attrs = &def.attrs;
     let name_str = name.to_string();
 
     let forward: Vec<TokenStream> = (0..graph.nodes.len()).map(|i| emitter.forward(i)).collect();
+    let inference_forward: Vec<TokenStream> = (0..graph.nodes.len())
+        .map(|i| inference_emitter.forward(i))
+        .collect();
     let backward: Vec<TokenStream> = (0..graph.nodes.len())
         .rev()
         .map(|i| emitter.backward(i))
@@ -1396,7 +1393,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     };
     let input_specs = tensor_specs(&graph.inputs);
     let output_specs = tensor_specs(&graph.outputs);
-    let slots = |ports: &[crate::graph::Port]| -> Vec<TokenStream> {
+    let slots = |plan: &Plan, ports: &[crate::graph::Port]| -> Vec<TokenStream> {
         ports
             .iter()
             .map(|p| {
@@ -1417,8 +1414,11 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             None => quote!(::core::option::Option::None),
         })
         .collect();
-    let input_slots = slots(&graph.inputs);
-    let output_slots = slots(&graph.outputs);
+    let input_slots = slots(&plan, &graph.inputs);
+    let output_slots = slots(&plan, &graph.outputs);
+    let inference_input_slots = slots(&inference_plan, &graph.inputs);
+    let inference_output_slots = slots(&inference_plan, &graph.outputs);
+    let inference_arena = lit(inference_plan.arena_per_sample);
     let grad_slots = |ports: &[crate::graph::Port]| -> Vec<TokenStream> {
         ports
             .iter()
@@ -1687,6 +1687,9 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
         impl ::nn::__private::Generated for #name {
             const ARENA_PER_SAMPLE: ::core::primitive::usize = #arena;
+            const INFERENCE_ARENA_PER_SAMPLE: ::core::primitive::usize = #inference_arena;
+            const INFERENCE_INPUT_SLOTS: &'static [::nn::__private::Slot] = &[#(#inference_input_slots),*];
+            const INFERENCE_OUTPUT_SLOTS: &'static [::nn::__private::Slot] = &[#(#inference_output_slots),*];
             const GRAD_PER_SAMPLE: ::core::primitive::usize = #grad_per_sample;
             const INPUT_GRAD_SLOTS: &'static [::nn::__private::Slot] = &[#(#input_grad_slots),*];
             const OUTPUT_GRAD_SLOTS: &'static [::nn::__private::Slot] = &[#(#output_grad_slots),*];
@@ -1712,8 +1715,14 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
                 let ::nn::__private::ModelCore { params, state, arena, rng, custom_layers, .. } = core;
                 let n = arena.batch;
                 let train = mode == ::nn::__private::Mode::Train;
+                let inference_layout = arena.inference_layout;
                 let ::nn::__private::Arena { acts, saved, ws, .. } = arena;
-                #(#forward)*
+                if inference_layout {
+                    let train = false;
+                    #(#inference_forward)*
+                } else {
+                    #(#forward)*
+                }
                 ::core::result::Result::Ok(())
             }
 

@@ -8,7 +8,8 @@
 //!
 //! Phases, one module each: `ast` parses, `graph` interprets the
 //! statements into a layer graph (blocks inlined, loops unrolled, shapes
-//! inferred by `shape`), `plan` lays out memory, `codegen` emits code.
+//! inferred by `shape`), `plan` lays out memory (`inference_plan` a second layout for
+//! inference-mode forward passes), `codegen` emits code.
 //! Messages get help from `keras` (Keras spellings the grammar lacks) and
 //! `suggest` ("did you mean").
 //! Every problem is a spanned compile error; the expansion never panics.
@@ -19,6 +20,7 @@ mod codegen;
 mod dimensions;
 mod errors;
 mod graph;
+mod inference_plan;
 mod keras;
 mod layers;
 mod plan;

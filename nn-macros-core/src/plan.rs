@@ -22,6 +22,7 @@ impl Slot {
 }
 
 /// One parameter or state tensor.
+#[derive(Clone)]
 pub struct Param {
     pub key: String,
     pub shape: Vec<usize>,
@@ -51,6 +52,7 @@ pub struct LayerParams {
     pub frozen: bool,
 }
 
+#[derive(Clone)]
 pub struct Plan {
     /// Output slot of each node. A flatten and an activation computed in
     /// place share their input's slot, a fused residual add its
@@ -66,6 +68,9 @@ pub struct Plan {
     pub fused_away: Vec<bool>,
     /// Per convolution node: the concatenation it writes its channels into.
     pub into_concat: Vec<Option<IntoConcat>>,
+    /// The node whose storage each node's output uses (itself unless it
+    /// shares a slot as above).
+    pub owners: Vec<usize>,
     /// Gradient slot of each node's output (shared like `slots`).
     pub grad_slots: Vec<Slot>,
     pub grad_per_sample: usize,
@@ -486,6 +491,7 @@ pub fn plan(graph: &Graph) -> Plan {
         fusions,
         fused_away,
         into_concat,
+        owners,
         grad_slots,
         grad_per_sample,
         zero_before,

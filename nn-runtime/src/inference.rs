@@ -12,9 +12,14 @@ use crate::model_error::NnError;
 /// lifetime.
 pub const INFERENCE_BUDGET_FLOATS: usize = 16 << 20;
 
-/// Samples per chunk of an inference call on whole arrays.
+/// Samples per chunk of an inference call on whole arrays (the typed
+/// `predict`, [`Model::forward_arrays`] in inference mode): as many as fit
+/// in [`INFERENCE_BUDGET_FLOATS`] of the inference layout, at least one:
+/// a handful of 224x224 images for ResNet-50, hundreds of the lecture's
+/// 64x64 ones. (Keras's `predict` runs 32 samples at a time whatever their
+/// size; [`crate::train::predict`] takes the batch size explicitly.)
 pub fn default_chunk<M: Model>() -> usize {
-    (INFERENCE_BUDGET_FLOATS / M::ARENA_PER_SAMPLE.max(1)).max(1)
+    (INFERENCE_BUDGET_FLOATS / M::INFERENCE_ARENA_PER_SAMPLE.max(1)).max(1)
 }
 
 /// Runs `model` on `total` samples of `inputs` (already checked against the

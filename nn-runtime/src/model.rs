@@ -44,6 +44,11 @@ pub struct ModelCore {
     pub rng: StdRng,
     /// Whether backward also computes gradients of the network's inputs.
     pub want_input_grads: bool,
+    /// Runs inference-mode passes over the training layout, as every
+    /// inference ran before inference got its own layout: the reference the
+    /// tests compare the inference layout with. Off by default.
+    #[doc(hidden)]
+    pub inference_over_training_layout: bool,
     /// Per output: the gradient handed to backward is already the gradient
     /// of the pre-activation (softmax + cross-entropy fused by the trainer),
     /// so the output's own activation backward is skipped. Only honoured for
@@ -59,8 +64,14 @@ pub struct ModelCore {
 /// hidden from the documentation, it changes with the macro.
 #[doc(hidden)]
 pub trait Generated: Sized {
-    /// Floats per sample of the activation arena.
+    /// Floats per sample of the activation arena in training mode.
     const ARENA_PER_SAMPLE: usize;
+    /// Floats per sample of the activation arena in inference mode, whose
+    /// layout reuses a tensor's region once its last reader has run.
+    const INFERENCE_ARENA_PER_SAMPLE: usize;
+    /// Where the inputs and outputs live in the inference layout.
+    const INFERENCE_INPUT_SLOTS: &'static [Slot];
+    const INFERENCE_OUTPUT_SLOTS: &'static [Slot];
     /// Floats per sample of the gradient arena (regions are reused once a
     /// gradient is no longer needed, so it is smaller than the activations').
     const GRAD_PER_SAMPLE: usize;
@@ -79,7 +90,8 @@ pub trait Generated: Sized {
     fn core_mut(&mut self) -> &mut ModelCore;
     fn from_core(core: ModelCore) -> Self;
 
-    /// Generated: runs every layer forward; the inputs are already in place.
+    /// Generated: runs every layer forward over the layout
+    /// [`Arena::inference_layout`] names; the inputs are already in place.
     fn run_forward(core: &mut ModelCore, mode: Mode) -> Result<(), NnError>;
     /// Generated: runs every layer backward; the output gradients are already
     /// in place and every other gradient is zero.
@@ -103,6 +115,7 @@ pub trait Model: Generated {
             arena: Arena::default(),
             rng: StdRng::seed_from_u64(seed),
             want_input_grads: false,
+            inference_over_training_layout: false,
             skip_output_activation: Vec::new(),
             custom_layers: crate::CustomLayers::default(),
         })
@@ -149,6 +162,8 @@ pub trait Model: Generated {
     }
 
     /// Forward from flat per-sample-contiguous input slices, one per input.
+    /// In inference mode it runs over the inference layout (no activations
+    /// kept for backward, no gradient memory).
     fn forward_slices(&mut self, batch: usize, inputs: &[&[f32]], mode: Mode) -> Result<(), NnError> {
         let spec = Self::SPEC;
         if batch == 0 {
@@ -157,16 +172,19 @@ pub trait Model: Generated {
         check_count(spec.name, "inputs", spec.inputs.len(), inputs.len())?;
         check_lengths(spec.name, "input", spec.inputs, inputs, batch)?;
         let core = self.core_mut();
-        core.arena.prepare(
-            batch,
-            Self::ARENA_PER_SAMPLE,
-            Self::GRAD_PER_SAMPLE,
-            Self::SAVED_LEN,
-        )?;
-        for (data, slot) in inputs.iter().zip(Self::INPUT_SLOTS) {
+        let inference = mode == Mode::Infer && !core.inference_over_training_layout;
+        let (acts_per_sample, grads_per_sample, input_slots) = if inference {
+            (Self::INFERENCE_ARENA_PER_SAMPLE, 0, Self::INFERENCE_INPUT_SLOTS)
+        } else {
+            (Self::ARENA_PER_SAMPLE, Self::GRAD_PER_SAMPLE, Self::INPUT_SLOTS)
+        };
+        core.arena
+            .prepare(batch, acts_per_sample, grads_per_sample, Self::SAVED_LEN)?;
+        for (data, slot) in inputs.iter().zip(input_slots) {
             core.arena.acts[batch * slot.offset..][..batch * slot.len].copy_from_slice(data);
         }
         core.arena.trained_forward = false;
+        core.arena.inference_layout = inference;
         Self::run_forward(core, mode)?;
         core.arena.trained_forward = mode == Mode::Train;
         Ok(())
@@ -176,7 +194,12 @@ pub trait Model: Generated {
     /// when the network has no output `i`.
     fn output(&self, i: usize) -> Option<&[f32]> {
         let arena = &self.core().arena;
-        let slot = Self::OUTPUT_SLOTS.get(i)?;
+        let slots = if arena.inference_layout {
+            Self::INFERENCE_OUTPUT_SLOTS
+        } else {
+            Self::OUTPUT_SLOTS
+        };
+        let slot = slots.get(i)?;
         arena
             .acts
             .get(arena.batch * slot.offset..)?
@@ -225,10 +248,10 @@ pub trait Model: Generated {
             .get(..arena.batch * slot.len)
     }
 
-    /// Frees the memory sized for the largest batch so far (activations,
-    /// gradients, scratch): after training with large batches, or before
-    /// keeping an idle network around. The next call allocates what its
-    /// batch needs.
+    /// Frees the memory sized for the largest batch so far (activations of
+    /// both the training and the inference layout, gradients, scratch):
+    /// after training or predicting with large batches, or before keeping an
+    /// idle network around. The next call allocates what its batch needs.
     fn release_memory(&mut self) {
         self.core_mut().arena.release();
     }
@@ -241,8 +264,8 @@ pub trait Model: Generated {
     /// Forward from ndarray inputs, checking each shape against the declared
     /// one. In inference mode a large batch runs in chunks of
     /// [`crate::inference::default_chunk`] samples, so the memory kept stays
-    /// bounded; in training mode it runs whole (backward needs every
-    /// activation).
+    /// bounded ([`crate::train::predict`] takes the batch size instead); in
+    /// training mode it runs whole (backward needs every activation).
     fn forward_arrays(
         &mut self,
         inputs: &[ArrayViewD<f32>],

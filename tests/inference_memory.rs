@@ -1,0 +1,246 @@
+//! Inference-mode forward passes run over their own layout, planned by
+//! liveness: outputs equal a forward over the training layout bit for bit,
+//! the planned arena is smaller, a later training call still works, and
+//! predicting in chunks equals predicting at once.
+
+mod common;
+
+#[path = "../examples/networks/lecture.rs"]
+mod lecture;
+
+use lecture::{InceptionNet, ResidualNet};
+// The arena sizes and the reference-layout switch are plumbing, read here on purpose.
+use nn::__private::Generated;
+use nn::ndarray::{Array2, Array4, ArrayViewD, Axis};
+use nn::prelude::*;
+
+network! {
+    fn tower(x, n) {
+        let a = Conv2D(n, 1)(x);
+        let b = Conv2D(n, 1, activation = relu)(x);
+        let b = Conv2D(n, 3, padding = same)(b);
+        let d = MaxPooling2D(3, strides = 1, padding = same)(x);
+        let d = Conv2D(n, 1, activation = relu)(d);
+        relu(concat([a, b, d]))
+    }
+
+    /// Every way tensors share storage or stay alive: a concatenation
+    /// written in place by convolutions, fused residual adds (one over a
+    /// network input), in-place activations, batch norm, dropout, a gelu
+    /// dense (pre-activation scratch), element-wise merges, a flatten alias,
+    /// an output another layer also reads, and two inputs and three outputs.
+    struct Branching {
+        input image: [8, 8, 3];
+        input meta: [5];
+        let s = Conv2D(3, 3, padding = same)(image);
+        let r = relu(add(s, image));
+        let t = tower(r, 4);
+        let t = BatchNormalization()(t);
+        let u = Conv2D(12, 3, padding = same)(t);
+        let u = relu(add(u, t));
+        let p = MaxPooling2D(2)(u);
+        let g = GlobalAveragePooling2D()(p);
+        let f = Dropout(0.3)(flatten(p));
+        let h = Dense(16, activation = gelu)(f);
+        let m = Dense(16, activation = tanh)(meta);
+        let j = concat(h, m, g);
+        output score = Dense(3, activation = softmax)(j);
+        let w = Dense(16)(meta);
+        let q = subtract(multiply(h, w), m);
+        output value = Dense(1)(q);
+        output features = Dense(4, activation = relu)(j);
+        output mixed = Dense(2)(concat(h, w));
+    }
+
+    /// A chain of equal widths: inference needs two activations at a
+    /// time, whatever the depth.
+    struct Chain {
+        input x: [64];
+        let h = Dense(64, activation = relu)(x);
+        for _ in 0..9 {
+            h = Dense(64, activation = relu)(h);
+        }
+        output y = Dense(64)(h);
+    }
+}
+
+/// Outputs of an inference forward over the inference layout and over the
+/// training layout, from the same parameters and inputs.
+fn both_layouts<M: Model>(net: &mut M, batch: usize, inputs: &[&[f32]]) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let outputs = |net: &mut M| -> Vec<Vec<f32>> {
+        net.forward_slices(batch, inputs, Mode::Infer).unwrap();
+        (0..M::SPEC.outputs.len())
+            .map(|i| net.output(i).unwrap().to_vec())
+            .collect()
+    };
+    net.core_mut().inference_over_training_layout = true;
+    let reference = outputs(net);
+    net.core_mut().inference_over_training_layout = false;
+    (outputs(net), reference)
+}
+
+fn random_inputs<M: Model>(batch: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = common::rng(seed);
+    M::SPEC
+        .inputs
+        .iter()
+        .map(|t| common::random_vec(&mut rng, batch * t.len()))
+        .collect()
+}
+
+fn assert_same_bits(what: &str, actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert_eq!(a.to_bits(), e.to_bits(), "{what}[{i}]: {a} vs {e}");
+    }
+}
+
+/// Trains one step first so batch-norm statistics and weights are not
+/// their initial values, then compares the two layouts.
+fn check_layouts_agree<M: Model>(name: &str, batch: usize) {
+    let mut net = M::init(&mut common::rng(3));
+    let inputs = random_inputs::<M>(batch, 4);
+    let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+    net.forward_slices(batch, &slices, Mode::Train).unwrap();
+    let grads: Vec<Vec<f32>> = M::SPEC
+        .outputs
+        .iter()
+        .map(|o| vec![0.1; batch * o.len()])
+        .collect();
+    let grads: Vec<&[f32]> = grads.iter().map(|v| &v[..]).collect();
+    net.backward_slices(&grads).unwrap();
+    let (params, step) = net.params_and_grads();
+    params.iter_mut().zip(step).for_each(|(p, g)| *p -= 0.01 * g);
+    let (planned, reference) = both_layouts(&mut net, batch, &slices);
+    for (i, (a, e)) in planned.iter().zip(&reference).enumerate() {
+        assert!(a.iter().all(|v| v.is_finite()), "{name} output {i} not finite");
+        assert_same_bits(&format!("{name} output {i}"), a, e);
+    }
+}
+
+#[test]
+fn inference_layout_gives_the_training_layouts_outputs_bit_for_bit() {
+    check_layouts_agree::<ResidualNet>("ResidualNet", 3);
+    check_layouts_agree::<InceptionNet>("InceptionNet", 2);
+    check_layouts_agree::<Branching>("Branching", 5);
+    check_layouts_agree::<Chain>("Chain", 7);
+}
+
+#[test]
+fn inference_plans_fewer_bytes_than_training() {
+    fn sizes<M: Model>() -> (usize, usize) {
+        (
+            M::INFERENCE_ARENA_PER_SAMPLE,
+            M::ARENA_PER_SAMPLE + M::GRAD_PER_SAMPLE,
+        )
+    }
+    for (name, (inference, training)) in [
+        ("ResidualNet", sizes::<ResidualNet>()),
+        ("InceptionNet", sizes::<InceptionNet>()),
+        ("Branching", sizes::<Branching>()),
+    ] {
+        assert!(
+            inference < training,
+            "{name}: {inference} vs {training} floats per sample"
+        );
+    }
+    // The residual net's activations: 64x64x16 tensors, of which a training
+    // pass keeps every one and inference at most three at once (a block's
+    // input, its first convolution and the fused add it writes), above the
+    // image's region (placed first, free after the first convolution).
+    fn activations<M: Model>() -> (usize, usize) {
+        (M::INFERENCE_ARENA_PER_SAMPLE, M::ARENA_PER_SAMPLE)
+    }
+    let (inference, training) = activations::<ResidualNet>();
+    assert!(inference <= 64 * 64 * 3 + 3 * 64 * 64 * 16, "{inference}");
+    assert!(training > 5 * 64 * 64 * 16, "{training}");
+    // A chain holds its input and one activation, or two activations.
+    assert_eq!(activations::<Chain>(), (2 * 64, 12 * 64));
+
+    // The arena a call allocates follows the plan: inference allocates no
+    // gradients and only its own layout.
+    let batch = 16;
+    let inputs = random_inputs::<Branching>(batch, 6);
+    let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+    let mut net = Branching::new(&mut common::rng(5));
+    net.forward_slices(batch, &slices, Mode::Infer).unwrap();
+    let arena = &net.core().arena;
+    assert_eq!(arena.acts.len(), batch * Branching::INFERENCE_ARENA_PER_SAMPLE);
+    assert!(arena.grads.is_empty());
+    let inference_bytes = net.memory_bytes();
+    net.release_memory();
+    net.forward_slices(batch, &slices, Mode::Train).unwrap();
+    assert!(net.memory_bytes() > inference_bytes);
+}
+
+#[test]
+fn training_after_inference_is_unchanged() {
+    let batch = 4;
+    let inputs = random_inputs::<Branching>(batch, 7);
+    let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+    let targets: Vec<Vec<f32>> = Branching::SPEC
+        .outputs
+        .iter()
+        .map(|o| vec![0.25; batch * o.len()])
+        .collect();
+    let targets: Vec<&[f32]> = targets.iter().map(|v| &v[..]).collect();
+    let train = |predict_first: bool| {
+        let mut net = Branching::new(&mut common::rng(8));
+        if predict_first {
+            // A larger inference batch first: the arena then holds the
+            // inference layout and has to grow for training.
+            let big = random_inputs::<Branching>(64, 9);
+            let big: Vec<&[f32]> = big.iter().map(|v| &v[..]).collect();
+            net.forward_slices(64, &big, Mode::Infer).unwrap();
+        }
+        let mut trainer = Trainer::new(Sgd::new(0.05), Loss::MeanSquaredError);
+        let mut grads: Vec<Vec<f32>> = targets.iter().map(|t| vec![0.0; t.len()]).collect();
+        for _ in 0..2 {
+            trainer
+                .train_step(&mut net, batch, &slices, &targets, &mut grads)
+                .unwrap();
+        }
+        net.params().to_vec()
+    };
+    assert_same_bits("parameters after two steps", &train(true), &train(false));
+}
+
+#[test]
+fn predicting_in_chunks_equals_predicting_at_once() {
+    let n = 37;
+    let mut rng = common::rng(10);
+    let image = Array4::from_shape_vec((n, 8, 8, 3), common::random_vec(&mut rng, n * 192)).unwrap();
+    let meta = Array2::from_shape_vec((n, 5), common::random_vec(&mut rng, n * 5)).unwrap();
+    let mut net = Branching::new(&mut common::rng(11));
+    let at_once = {
+        net.forward_slices(
+            n,
+            &[image.as_slice().unwrap(), meta.as_slice().unwrap()],
+            Mode::Infer,
+        )
+        .unwrap();
+        (0..4)
+            .map(|i| net.output(i).unwrap().to_vec())
+            .collect::<Vec<_>>()
+    };
+    let inputs: [ArrayViewD<f32>; 2] = [image.view().into_dyn(), meta.view().into_dyn()];
+    for batch_size in [1, 8, 32, n] {
+        let chunked = nn::runtime::train::predict(&mut net, &inputs, batch_size).unwrap();
+        for (i, (a, e)) in chunked.iter().zip(&at_once).enumerate() {
+            assert_eq!(a.len_of(Axis(0)), n);
+            assert_same_bits(
+                &format!("output {i} in batches of {batch_size}"),
+                a.as_slice().unwrap(),
+                e,
+            );
+        }
+    }
+    // The typed predict chunks by itself and agrees too.
+    let (score, ..) = net.predict(image.view(), meta.view()).unwrap();
+    assert_same_bits("typed predict", score.as_slice().unwrap(), &at_once[0]);
+    // Afterwards the network holds one chunk of the inference layout, and
+    // releases it on request.
+    assert!(net.memory_bytes() > 0);
+    net.release_memory();
+    assert_eq!(net.memory_bytes(), 0);
+}
