@@ -1260,7 +1260,7 @@ impl Emitter<'_> {
                     let dweights: &mut [&mut [::core::primitive::f32]] = &mut [#(#names),*];
                     let (x, y) = (&acts[#x], &acts[#y]);
                 };
-                if c.weight_count == 0 {
+                if c.weights.is_empty() {
                     // Nothing to do when the input's gradient is not wanted.
                     quote! {
                         if #need_dx {
@@ -1343,7 +1343,7 @@ fn custom_weight_ranges(c: &kind::Custom, first: usize) -> Vec<(usize, usize)> {
     c.declared_weights()
         .iter()
         .map(|w| {
-            let len: usize = w.shape().iter().product();
+            let len: usize = w.shape.iter().product();
             at += len;
             (at - len, at)
         })
@@ -1573,7 +1573,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             let input = shape_list(layer.input_shape.as_deref().unwrap_or_default());
             let output = shape_list(c.output());
             let declared = c.declared_weights().iter().map(|w| {
-                let (wname, shape) = (w.name, shape_list(w.shape()));
+                let (wname, shape) = (w.name, shape_list(w.shape));
                 quote!((#wname, #shape))
             });
             let first = lit(lp.first);

@@ -122,6 +122,17 @@ impl<T: ToRust> ToRust for Option<T> {
     }
 }
 
+impl<T: ToRust> ToRust for &'static [T] {
+    fn write_rust(&self, out: &mut RustSource) {
+        out.raw("&[");
+        for value in self.iter() {
+            value.write_rust(out);
+            out.raw(", ");
+        }
+        out.raw("]");
+    }
+}
+
 impl<T: ToRust, const N: usize> ToRust for [T; N] {
     fn write_rust(&self, out: &mut RustSource) {
         out.raw("[");

@@ -105,15 +105,15 @@ impl<'a> Builder<'a> {
         let mut config = Custom {
             output: [0; MAX_CUSTOM_AXES],
             rank: dims.len(),
-            weights: [CustomWeight::NONE; MAX_CUSTOM_WEIGHTS],
-            weight_count: 0,
+            // The vocabulary holds configurations as `Copy` constants with
+            // `'static` data (built-in layers' names are literals); a user's
+            // weight names and shapes live as long as the compiler process,
+            // a few bytes per weight.
+            weights: Box::leak(weights.unwrap_or_default().into_boxed_slice()),
             // Numbered in summary order when the graph is finished.
             index: 0,
         };
         config.output[..dims.len()].copy_from_slice(&dims);
-        let weights = weights.unwrap_or_default();
-        config.weight_count = weights.len();
-        config.weights[..weights.len()].copy_from_slice(&weights);
         let layers_before = self.layers.len();
         let layer = self.new_layer(LayerConfig::Custom(config), user_name, whole.to_token_stream());
         if self.layers.len() > layers_before {
@@ -166,15 +166,10 @@ impl<'a> Builder<'a> {
                 ok = false;
                 continue;
             };
-            let mut weight = CustomWeight {
-                // The vocabulary names weights with `&'static str` (built-in
-                // layers' names are literals); a user's name lives as long
-                // as the compiler process, a few bytes per weight.
+            let weight = CustomWeight {
                 name: Box::leak(name.into_boxed_str()),
-                shape: [0; MAX_CUSTOM_AXES],
-                rank: dims.len(),
+                shape: Box::leak(dims.into_boxed_slice()),
             };
-            weight.shape[..dims.len()].copy_from_slice(&dims);
             declared.push(weight);
         }
         ok.then_some(declared)

@@ -20,31 +20,18 @@ pub const MAX_CUSTOM_AXES: usize = 6;
 pub const MAX_CUSTOM_WEIGHTS: usize = 8;
 
 /// One declared weight tensor: its name in weight files (`custom_1.scale`)
-/// and shape (entries past `rank` unused, 0). An unused entry has rank 0.
+/// and shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CustomWeight {
     pub name: &'static str,
-    pub shape: [usize; MAX_CUSTOM_AXES],
-    pub rank: usize,
-}
-
-impl CustomWeight {
-    pub const NONE: CustomWeight = CustomWeight {
-        name: "",
-        shape: [0; MAX_CUSTOM_AXES],
-        rank: 0,
-    };
-
-    pub fn shape(&self) -> &[usize] {
-        &self.shape[..self.rank]
-    }
+    pub shape: &'static [usize],
 }
 
 impl ToRust for CustomWeight {
     fn write_rust(&self, out: &mut RustSource) {
-        let CustomWeight { name, shape, rank } = self;
+        let CustomWeight { name, shape } = self;
         out.path("layer::CustomWeight");
-        out.fields(&[("name", name), ("shape", shape), ("rank", rank)]);
+        out.fields(&[("name", name), ("shape", shape)]);
     }
 }
 
@@ -55,16 +42,15 @@ impl ToRust for CustomWeight {
 pub struct Custom {
     pub output: [usize; MAX_CUSTOM_AXES],
     pub rank: usize,
-    /// The first `weight_count` entries are the declared weights.
-    pub weights: [CustomWeight; MAX_CUSTOM_WEIGHTS],
-    pub weight_count: usize,
+    /// The declared weights, in order (a layer configuration is `Copy` and
+    /// written into generated code as a constant, hence `'static`).
+    pub weights: &'static [CustomWeight],
     pub index: usize,
 }
 layer_to_rust!(Custom {
     output,
     rank,
     weights,
-    weight_count,
     index
 });
 
@@ -75,8 +61,8 @@ impl Custom {
     }
 
     /// The declared weights, in order.
-    pub fn declared_weights(&self) -> &[CustomWeight] {
-        &self.weights[..self.weight_count]
+    pub fn declared_weights(&self) -> &'static [CustomWeight] {
+        self.weights
     }
 }
 
@@ -107,7 +93,7 @@ impl Layer for Custom {
             .iter()
             .map(|w| Weight {
                 name: w.name,
-                shape: w.shape().to_vec(),
+                shape: w.shape.to_vec(),
                 trainable: true,
                 init: Initializer::Zeros,
                 fans: (0, 0),
