@@ -1554,12 +1554,14 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     );
 
     // The constructor's locals: hygienic, so that a custom layer's value
-    // expression cannot see (or be confused by) them.
+    // expression cannot see them. A binding still resolves to a constant
+    // or unit struct of the user's scope with its name (mixed-site hygiene
+    // applies to local variables only), hence names no one gives a
+    // constant. The parameter keeps its documented name `rng`.
     let rng = proc_macro2::Ident::new("rng", proc_macro2::Span::mixed_site());
-    let model = proc_macro2::Ident::new("model", proc_macro2::Span::mixed_site());
-    let error = proc_macro2::Ident::new("error", proc_macro2::Span::mixed_site());
-    let seeded = proc_macro2::Ident::new("seeded", proc_macro2::Span::mixed_site());
-    let core = proc_macro2::Ident::new("core", proc_macro2::Span::mixed_site());
+    let local =
+        |name: &str| proc_macro2::Ident::new(&format!("__nn_{name}"), proc_macro2::Span::mixed_site());
+    let (model, error, seeded, core) = (local("model"), local("error"), local("seeded"), local("core"));
     let custom_values: Vec<TokenStream> = graph
         .layers
         .iter()

@@ -53,8 +53,8 @@ mod network_names {
     }
 }
 
-/// A custom layer whose value is named like the constructor's own locals
-/// (`model`, `rng`, `core`, `seeded`, `error`), with `Box` and `Vec` shadowed.
+/// A custom layer whose value is named like what the constructor does with
+/// it (`model`, `core`, `seeded`, `error`), with `Box` and `Vec` shadowed.
 mod custom_names {
     #![allow(non_upper_case_globals)]
     pub struct Box;
@@ -88,7 +88,6 @@ mod custom_names {
         }
     }
     pub const model: Negate = Negate;
-    pub const rng: Negate = Negate;
     pub const core: Negate = Negate;
     pub const seeded: Negate = Negate;
     pub const error: Negate = Negate;
@@ -97,7 +96,7 @@ mod custom_names {
         pub struct WithCustom {
             input x: [4];
             let a = Custom(model, output = [4])(x);
-            let b = Custom(rng, output = [4])(a);
+            let b = Custom(Negate, output = [4])(a);
             let c = Custom(core, output = [4])(b);
             let d = Custom(seeded, output = [4])(c);
             output y = Dense(2)(Custom(error, output = [4])(d));
