@@ -637,3 +637,16 @@ fn misuse_of_a_custom_layer_is_a_spanned_error() {
     let errs = errors("struct A { input x: [4]; output y = Conv2D(2, 3)(Custom(V, output = [5])(x)); }");
     assert!(errs.iter().any(|m| m.contains("[5]")), "{errs:?}");
 }
+
+#[test]
+fn onnx_export_refuses_a_custom_layer_by_name() {
+    let dir = common::TempDir::new("custom-onnx");
+    let path = dir.join("activated.onnx");
+    let net = Activated::new(&mut common::rng(1));
+    let error = net.save_onnx(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("Activated") && error.contains("`custom_1` is a custom layer"),
+        "{error}"
+    );
+    assert!(!path.exists(), "nothing is written on error");
+}
