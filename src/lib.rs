@@ -81,6 +81,7 @@
 //! | `LayerNormalization` | `axis = -1` (the last axis only), `epsilon = 1e-3`, `center = true`, `scale = true`, `name` |
 //! | `Dropout` | `rate`, `name` |
 //! | `Identity` | `name`: its input, unchanged (no code runs) |
+//! | `Custom` | a value implementing [`CustomLayer`], then `output = [..]` (the declared output shape), optionally `weights = [name = [..], ..]` and `name`: a user-defined layer, checked against its declaration by the generated `try_new` (README, "Custom layers") |
 //!
 //! Every layer also takes `trainable = false` (Keras's frozen layer: its
 //! weights count as non-trainable, get no gradient and no update; a frozen
@@ -146,7 +147,7 @@ pub mod guide;
 
 pub use nn_macros::network;
 pub use nn_runtime as runtime;
-pub use nn_runtime::{Mode, Model, NnError};
+pub use nn_runtime::{CustomLayer, Mode, Model, NnError};
 
 pub use ndarray;
 pub use rand;
@@ -174,5 +175,5 @@ pub mod prelude {
         Logs, Loss, Metric, ModelCheckpoint, Optimizer, PiecewiseConstantDecay, ReduceLROnPlateau, RmsProp,
         Sgd, StreamConfig, TerminateOnNaN, Trainer, Verbosity,
     };
-    pub use nn_runtime::{Mode, Model, NnError};
+    pub use nn_runtime::{CustomLayer, Mode, Model, NnError};
 }

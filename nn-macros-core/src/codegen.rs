@@ -282,6 +282,7 @@ fn layer_const(config: &LayerConfig, input: &[usize]) -> TokenStream {
         | LayerConfig::Square(_)
         | LayerConfig::Sqrt(_)
         | LayerConfig::Reshape(_)
+        | LayerConfig::Custom(_)
         | LayerConfig::Identity(_) => TokenStream::new(),
     }
 }
@@ -764,6 +765,19 @@ impl Emitter<'_> {
                     ::nn::__private::elementwise_merge::forward(#op, &xs, y)?;
                 }
             }
+            LayerConfig::Custom(c) => {
+                let (index, lname) = (lit(c.index), &layer.name);
+                let weights = custom_weight_ranges(c, lp.first)
+                    .into_iter()
+                    .map(|(a, b)| (lit(a), lit(b)))
+                    .map(|(a, b)| quote!(&params[#a..#b]));
+                quote! {
+                    let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
+                    let weights: &[&[::core::primitive::f32]] = &[#(#weights),*];
+                    let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                    layer.forward(n, x, weights, y);
+                }
+            }
             LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
                 let op = unary_op_tokens(&layer.config);
                 quote! {
@@ -1222,6 +1236,54 @@ impl Emitter<'_> {
                     #({ #parts })*
                 }
             }
+            LayerConfig::Custom(c) => {
+                let (index, lname) = (lit(c.index), &layer.name);
+                let ranges = custom_weight_ranges(c, lp.first);
+                let weights = ranges
+                    .iter()
+                    .map(|&(a, b)| (lit(a), lit(b)))
+                    .map(|(a, b)| quote!(&params[#a..#b]));
+                // Disjoint `&mut` gradients of the weights, split off in order.
+                let end = lit(ranges.last().map_or(lp.first, |r| r.1));
+                let names: Vec<proc_macro2::Ident> = (0..ranges.len())
+                    .map(|k| proc_macro2::Ident::new(&format!("dw{k}"), proc_macro2::Span::mixed_site()))
+                    .collect();
+                let splits = ranges.iter().zip(&names).map(|((a, b), dw)| {
+                    let len = lit(b - a);
+                    quote!(let (#dw, rest) = rest.split_at_mut(#len);)
+                });
+                let call = quote! {
+                    let layer = custom_layers.get(<Self as ::nn::__private::Model>::SPEC.name, #lname, #index)?;
+                    let weights: &[&[::core::primitive::f32]] = &[#(#weights),*];
+                    let rest: &mut [::core::primitive::f32] = &mut pgrads[#first..#end];
+                    #(#splits)*
+                    let dweights: &mut [&mut [::core::primitive::f32]] = &mut [#(#names),*];
+                    let (x, y) = (&acts[#x], &acts[#y]);
+                };
+                if c.weights.is_empty() {
+                    // Nothing to do when the input's gradient is not wanted.
+                    quote! {
+                        if #need_dx {
+                            #call
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                            layer.backward(n, x, weights, y, dy, dx, dweights);
+                        }
+                    }
+                } else {
+                    // The weights' gradients are always wanted; an unwanted
+                    // input gradient goes to scratch.
+                    quote! {
+                        #call
+                        if #need_dx {
+                            let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                            layer.backward(n, x, weights, y, dy, dx, dweights);
+                        } else {
+                            let mut scratch = ::std::vec![0.0; x.len()];
+                            layer.backward(n, x, weights, y, &grads[#gy], &mut scratch, dweights);
+                        }
+                    }
+                }
+            }
             LayerConfig::Abs(_) | LayerConfig::Square(_) | LayerConfig::Sqrt(_) => {
                 let op = unary_op_tokens(&layer.config);
                 quote! {
@@ -1272,6 +1334,20 @@ fn ix(rank: usize) -> TokenStream {
         6 => quote!(::nn::__private::ndarray::Ix6),
         _ => quote!(::nn::__private::ndarray::IxDyn),
     }
+}
+
+/// Each declared weight of a custom layer as `first..end` in the parameter
+/// buffer, one after another from the layer's `first`.
+fn custom_weight_ranges(c: &kind::Custom, first: usize) -> Vec<(usize, usize)> {
+    let mut at = first;
+    c.declared_weights()
+        .iter()
+        .map(|w| {
+            let len: usize = w.shape.iter().product();
+            at += len;
+            (at - len, at)
+        })
+        .collect()
 }
 
 fn shape_list(shape: &[usize]) -> TokenStream {
@@ -1477,6 +1553,54 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             .join(", "),
     );
 
+    // The constructor's locals: hygienic, so that a custom layer's value
+    // expression cannot see them. A binding still resolves to a constant
+    // or unit struct of the user's scope with its name (mixed-site hygiene
+    // applies to local variables only), hence names no one gives a
+    // constant. The parameter keeps its documented name `rng`.
+    let rng = proc_macro2::Ident::new("rng", proc_macro2::Span::mixed_site());
+    let local =
+        |name: &str| proc_macro2::Ident::new(&format!("__nn_{name}"), proc_macro2::Span::mixed_site());
+    let (model, error, seeded, core) = (local("model"), local("error"), local("seeded"), local("core"));
+    let custom_values: Vec<TokenStream> = graph
+        .layers
+        .iter()
+        .zip(&plan.layer_params)
+        .filter_map(|(layer, lp)| {
+            let LayerConfig::Custom(c) = layer.config else {
+                return None;
+            };
+            let value = layer.custom.as_ref()?;
+            let lname = &layer.name;
+            let input = shape_list(layer.input_shape.as_deref().unwrap_or_default());
+            let output = shape_list(c.output());
+            let declared = c.declared_weights().iter().map(|w| {
+                let (wname, shape) = (w.name, shape_list(w.shape));
+                quote!((#wname, #shape))
+            });
+            let first = lit(lp.first);
+            let end = lit(custom_weight_ranges(&c, lp.first).last().map_or(lp.first, |r| r.1));
+            Some(quote! {
+                {
+                    let mut #seeded = <::nn::__private::rand::rngs::StdRng as ::nn::__private::rand::SeedableRng>::seed_from_u64(
+                        ::nn::__private::rand::Rng::random::<::core::primitive::u64>(&mut *#rng),
+                    );
+                    let #core = ::nn::__private::Generated::core_mut(&mut #model);
+                    #core.custom_layers.add(
+                        #name_str,
+                        #lname,
+                        ::std::boxed::Box::new(#value),
+                        #input,
+                        #output,
+                        &[#(#declared),*],
+                        &mut #core.params[#first..#end],
+                        &mut #seeded,
+                    )?;
+                }
+            })
+        })
+        .collect();
+
     quote! {
         #(#attrs)*
         #vis struct #name {
@@ -1493,8 +1617,27 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
             pub const NON_TRAINABLE_PARAM_COUNT: ::core::primitive::usize = #state_len;
 
             /// A network initialised as Keras would (glorot_uniform kernels, zero biases).
-            pub fn new<R: ::nn::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
-                <Self as ::nn::__private::Model>::init(rng)
+            ///
+            /// Never fails for a network without custom layers. With
+            /// `Custom(..)` layers it panics, with [`Self::try_new`]'s
+            /// message, if one of them does not fit its declaration; use
+            /// `try_new` to get that as an error instead.
+            pub fn new<R: ::nn::__private::rand::Rng + ?Sized>(#rng: &mut R) -> Self {
+                match Self::try_new(#rng) {
+                    ::core::result::Result::Ok(#model) => #model,
+                    ::core::result::Result::Err(#error) => ::core::panic!("{}", #error),
+                }
+            }
+
+            /// Like [`Self::new`], but a custom layer whose own output shape
+            /// (`CustomLayer::output_shape` for its input shape) differs from
+            /// its declared `output = [..]`, or is an error, is an
+            /// [`NnError::CustomLayer`](::nn::NnError) naming the layer and
+            /// both shapes. Each custom layer's value is evaluated here, once.
+            pub fn try_new<R: ::nn::__private::rand::Rng + ?Sized>(#rng: &mut R) -> ::core::result::Result<Self, ::nn::__private::NnError> {
+                let mut #model = <Self as ::nn::__private::Model>::init(#rng);
+                #(#custom_values)*
+                ::core::result::Result::Ok(#model)
             }
 
             /// Keras's `model.summary()` table.
@@ -1571,7 +1714,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
             #[allow(unused_variables, unused_mut, clippy::all)]
             fn run_forward(core: &mut ::nn::__private::ModelCore, mode: ::nn::__private::Mode) -> ::core::result::Result<(), ::nn::__private::NnError> {
-                let ::nn::__private::ModelCore { params, state, arena, rng, .. } = core;
+                let ::nn::__private::ModelCore { params, state, arena, rng, custom_layers, .. } = core;
                 let n = arena.batch;
                 let train = mode == ::nn::__private::Mode::Train;
                 let inference_layout = arena.inference_layout;
@@ -1587,7 +1730,7 @@ pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
 
             #[allow(unused_variables, unused_mut, clippy::all)]
             fn run_backward(core: &mut ::nn::__private::ModelCore) -> ::core::result::Result<(), ::nn::__private::NnError> {
-                let ::nn::__private::ModelCore { params, state, grads: pgrads, arena, want_input_grads, skip_output_activation, .. } = core;
+                let ::nn::__private::ModelCore { params, state, grads: pgrads, arena, want_input_grads, skip_output_activation, custom_layers, .. } = core;
                 let want_input_grads = *want_input_grads;
                 let skip_activation: &[::core::primitive::bool] = skip_output_activation;
                 let n = arena.batch;

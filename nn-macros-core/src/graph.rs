@@ -18,6 +18,7 @@ use crate::shape::{self, Operand, Shape};
 use crate::suggest::did_you_mean;
 use nn_vocab::{layer as kind, LayerConfig};
 
+mod custom;
 mod nested;
 
 /// A summary row: one layer, applied at one or more nodes.
@@ -34,6 +35,8 @@ pub struct Layer {
     /// The network used as a layer it belongs to (index into
     /// [`Graph::nested`]): the summary shows that network as one row.
     pub within: Option<usize>,
+    /// A custom layer's value expression, evaluated by the constructor.
+    pub custom: Option<Expr>,
 }
 
 /// One application of a layer, producing one tensor.
@@ -513,6 +516,7 @@ impl<'a> Builder<'a> {
             trainable: true,
             origin,
             within: self.outermost_instance(),
+            custom: None,
         });
         let layer = self.layers.len() - 1;
         self.created_layer(layer);
@@ -681,6 +685,9 @@ impl<'a> Builder<'a> {
                     Value::Poison
                 }
             };
+        }
+        if name == "Custom" {
+            return self.custom_layer(ident, &args, whole, scope);
         }
         if layers::is_layer(&name) {
             let owned: Vec<Expr> = args.iter().map(|e| (*e).clone()).collect();
@@ -1269,6 +1276,15 @@ impl<'a> Builder<'a> {
         for (old, layer) in kept {
             layer_index[old] = kept_layers.len();
             kept_layers.push(layer);
+        }
+        // Custom layers are numbered in summary order: the constructor keeps
+        // their values in that order.
+        let mut customs = 0;
+        for layer in &mut kept_layers {
+            if let LayerConfig::Custom(custom) = &mut layer.config {
+                custom.index = customs;
+                customs += 1;
+            }
         }
         for node in &mut kept_nodes {
             node.layer = layer_index[node.layer];

@@ -55,6 +55,7 @@ pub use kernels::{
 };
 pub(crate) use kernels::{bias, depthwise_conv2d, im2col};
 
+pub mod custom_layer;
 pub mod inference;
 pub mod model;
 pub mod model_error;
@@ -84,6 +85,7 @@ pub use workspace::Workspace;
 pub use zero_padding2d::ZeroPadding2d;
 
 pub use arena::Arena;
+pub use custom_layer::{CustomLayer, CustomLayers};
 pub use layer_config::LayerConfig;
 pub use model::{Mode, Model};
 // Plumbing for generated code (see `model::Generated`).

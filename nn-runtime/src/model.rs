@@ -54,6 +54,9 @@ pub struct ModelCore {
     /// so the output's own activation backward is skipped. Only honoured for
     /// outputs listed in [`Model::OUTPUT_ACTIVATIONS`].
     pub skip_output_activation: Vec<bool>,
+    /// The values of the network's `Custom(..)` layers, added by the
+    /// generated constructor.
+    pub custom_layers: crate::CustomLayers,
 }
 
 /// What a `network!` expansion fills in besides its [`ModelSpec`]: memory
@@ -114,6 +117,7 @@ pub trait Model: Generated {
             want_input_grads: false,
             inference_over_training_layout: false,
             skip_output_activation: Vec::new(),
+            custom_layers: crate::CustomLayers::default(),
         })
     }
 

@@ -62,6 +62,14 @@ pub enum NnError {
         epoch: usize,
         step: usize,
     },
+    /// A user-defined layer (`Custom(..)`) that does not fit its
+    /// declaration, or a network made without its custom layers.
+    CustomLayer {
+        network: &'static str,
+        /// The layer's name in the network: `custom_1`.
+        layer: String,
+        message: String,
+    },
     /// An argument outside its meaningful range (`batch_size = 0`, ...).
     InvalidArgument { context: String, message: String },
     /// Reading or writing a file failed.
@@ -225,6 +233,13 @@ impl fmt::Display for NnError {
                 )
             }
             NnError::InvalidArgument { context, message } => write!(f, "{context}: {message}"),
+            NnError::CustomLayer {
+                network,
+                layer,
+                message,
+            } => {
+                write!(f, "{network}: custom layer `{layer}`: {message}")
+            }
             NnError::Io { action, path, source } => {
                 write!(f, "cannot {action} `{}`: {source}", path.display())
             }

@@ -157,6 +157,8 @@ layer_configs! {
     AveragePooling1D,
     GlobalAveragePooling1D,
     Identity,
+    /// A user-defined layer (`nn::CustomLayer`).
+    Custom,
 }
 
 impl LayerConfig {

@@ -81,6 +81,13 @@ impl ToRust for i64 {
     }
 }
 
+impl ToRust for &'static str {
+    fn write_rust(&self, out: &mut RustSource) {
+        // `{:?}` escapes the text as a Rust string literal.
+        out.raw(&format!("{self:?}"));
+    }
+}
+
 impl ToRust for bool {
     fn write_rust(&self, out: &mut RustSource) {
         out.raw(if *self { "true" } else { "false" });
@@ -112,6 +119,17 @@ impl<T: ToRust> ToRust for Option<T> {
             }
             None => out.raw("::core::option::Option::None"),
         }
+    }
+}
+
+impl<T: ToRust> ToRust for &'static [T] {
+    fn write_rust(&self, out: &mut RustSource) {
+        out.raw("&[");
+        for value in self.iter() {
+            value.write_rust(out);
+            out.raw(", ");
+        }
+        out.raw("]");
     }
 }
 

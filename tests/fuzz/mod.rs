@@ -33,6 +33,7 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../network_gradients.rs"),
     ),
     ("tests/training.rs", include_str!("../training.rs")),
+    ("tests/custom_layers.rs", include_str!("../custom_layers.rs")),
     ("examples/residual.rs", include_str!("../../examples/residual.rs")),
     (
         "examples/inception.rs",
@@ -65,6 +66,8 @@ const VOCABULARY: &[&str] = &[
     "Dropout",
     "Add",
     "Concatenate",
+    "Custom",
+    "weights",
     "add",
     "concat",
     "flatten",

@@ -400,6 +400,13 @@ impl Builder<'_> {
             layout: Layout::ChannelsFirst,
         };
         Ok(match layer.config {
+            LayerConfig::Custom(_) => {
+                // Its computation is user Rust code, which ONNX cannot hold.
+                return Err(NnError::Other(format!(
+                    "{}: cannot export to ONNX: `{}` is a custom layer (user Rust code)",
+                    spec.name, layer.name
+                )));
+            }
             LayerConfig::Input(_) => {
                 let port = spec.inputs.iter().find(|p| p.node == i).ok_or_else(|| {
                     NnError::Other(format!(
