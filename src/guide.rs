@@ -435,8 +435,9 @@
 //! ```python
 //! x = layers.Dense(10, trainable=False)(inputs)   # or later: layer.trainable = False
 //! ```
-//! is `trainable = false` on any layer, fixed when the network is written
-//! (there is no run-time switch). Frozen weights count as non-trainable, get
+//! is `trainable = false` on any built-in layer, fixed when the network is
+//! written (there is no run-time switch); on a layer without weights it
+//! does nothing, as in Keras, and custom layers refuse it for now. Frozen weights count as non-trainable, get
 //! no gradient and no update; a frozen `BatchNormalization` runs in
 //! inference mode, as in Keras 3:
 //! ```
@@ -451,6 +452,70 @@
 //!
 //! assert_eq!(Frozen::NON_TRAINABLE_PARAM_COUNT, 7850);
 //! assert!(Frozen::summary().contains("Non-trainable params: 7,850"));
+//! ```
+//!
+//! ## A layer of your own (subclassing `keras.layers.Layer`)
+//!
+//! ```python
+//! class SignedSquare(keras.layers.Layer):
+//!     def call(self, x):
+//!         return x * keras.ops.abs(x)
+//! ```
+//! is a type implementing [`CustomLayer`](crate::CustomLayer), applied with
+//! `Custom(value, output = [..])` (and `weights = [name = [..], ..]` if it
+//! has any). Keras derives the backward pass; here the layer writes it. The
+//! macro checks the declared shapes against the rest of the network;
+//! `try_new` checks the layer's own shapes against the declaration (README,
+//! "Custom layers"):
+//! ```
+//! use nn::prelude::*;
+//! use nn::rand::SeedableRng;
+//!
+//! struct SignedSquare;
+//!
+//! impl CustomLayer for SignedSquare {
+//!     fn class_name(&self) -> &str {
+//!         "SignedSquare"
+//!     }
+//!     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+//!         Ok(input.to_vec())
+//!     }
+//!     fn forward(&self, _batch: usize, x: &[f32], _w: &[&[f32]], y: &mut [f32]) {
+//!         for (y, x) in y.iter_mut().zip(x) {
+//!             *y = x * x.abs();
+//!         }
+//!     }
+//!     fn backward(
+//!         &self,
+//!         _batch: usize,
+//!         x: &[f32],
+//!         _w: &[&[f32]],
+//!         _y: &[f32],
+//!         dy: &[f32],
+//!         dx: &mut [f32],
+//!         _dw: &mut [&mut [f32]],
+//!     ) {
+//!         // Gradients are added, never overwritten.
+//!         for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
+//!             *dx += 2.0 * x.abs() * dy;
+//!         }
+//!     }
+//! }
+//!
+//! network! {
+//!     pub struct Squashed {
+//!         input x: [4];
+//!         let h = Custom(SignedSquare, output = [4])(Dense(4)(x));
+//!         output y = Dense(2, activation = softmax)(h);
+//!     }
+//! }
+//!
+//! let mut net = Squashed::try_new(&mut nn::rand::rngs::StdRng::seed_from_u64(0))?;
+//! assert_eq!(Squashed::PARAM_COUNT, 4 * 4 + 4 + 4 * 2 + 2);
+//! let x = nn::ndarray::Array2::<f32>::ones((3, 4));
+//! let y = net.predict(x.view())?;
+//! assert_eq!(y.shape(), &[3, 2]);
+//! # Ok::<(), NnError>(())
 //! ```
 //!
 //! ## compile, fit, evaluate, predict

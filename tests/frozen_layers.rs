@@ -70,6 +70,30 @@ network! {
     }
 }
 
+network! {
+    /// The rest of the convolution family frozen between trained layers:
+    /// dilated and grouped Conv2D, DepthwiseConv2D (gelu, kept
+    /// pre-activation), SeparableConv2D and Conv2DTranspose.
+    struct FrozenFamily {
+        input image: [6, 6, 4];
+        let c = Conv2D(4, 3, padding = same, dilation_rate = 2, activation = tanh, trainable = false)(image);
+        let c = Conv2D(4, 3, padding = same, groups = 2, activation = tanh, trainable = false)(c);
+        let c = DepthwiseConv2D(3, padding = same, depth_multiplier = 2, activation = gelu, trainable = false)(c);
+        let c = SeparableConv2D(3, 3, padding = same, activation = tanh, trainable = false)(c);
+        let c = Conv2DTranspose(2, 2, strides = 2, activation = tanh, trainable = false)(c);
+        let c = Conv2D(2, 1, activation = tanh)(c);
+        output y = Dense(3, activation = softmax)(flatten(c));
+    }
+
+    /// A frozen Conv1D (causal, dilated) between trained layers.
+    struct FrozenSequence {
+        input steps: [10, 3];
+        let h = Conv1D(4, 3, padding = causal, dilation_rate = 2, activation = tanh, trainable = false)(steps);
+        let h = Conv1D(3, 2, activation = tanh)(h);
+        output y = Dense(2, activation = tanh)(flatten(h));
+    }
+}
+
 fn lines_with(summary: &str, prefix: &str) -> String {
     summary
         .lines()
@@ -274,4 +298,51 @@ fn fine_tuning_moves_weights_between_a_network_and_its_frozen_variant() {
     again.forward_slices(2, &[&x], Mode::Infer).unwrap();
     frozen.forward_slices(2, &[&x], Mode::Infer).unwrap();
     assert_eq!(again.output(0).unwrap(), frozen.output(0).unwrap());
+}
+
+/// The convolution family frozen: its weights count as non-trainable, sit
+/// in the state buffer, get no gradient and stay bit-identical through
+/// training, while the gradient reaches the input through them.
+#[test]
+fn the_frozen_convolution_family_passes_gradients_and_keeps_its_weights() {
+    // 1x1 conv 2 -> 2 with bias, Dense on 12x12x2 = 288 inputs.
+    let trained = (2 * 2 + 2) + (288 * 3 + 3);
+    assert_eq!(FrozenFamily::TRAINABLE_PARAM_COUNT, trained);
+    assert_eq!(
+        FrozenFamily::NON_TRAINABLE_PARAM_COUNT,
+        FrozenFamily::PARAM_COUNT - trained
+    );
+    assert!(FrozenFamily::NON_TRAINABLE_PARAM_COUNT > 0);
+    let mut net = FrozenFamily::new(&mut common::rng(21));
+    common::check_network(&mut net, 2, 22);
+    assert_eq!(net.param_grads().len(), trained);
+
+    assert_eq!(
+        FrozenSequence::TRAINABLE_PARAM_COUNT,
+        (2 * 4 * 3 + 3) + (9 * 3 * 2 + 2)
+    );
+    assert_eq!(FrozenSequence::NON_TRAINABLE_PARAM_COUNT, 3 * 3 * 4 + 4);
+    let mut seq = FrozenSequence::new(&mut common::rng(23));
+    common::check_network(&mut seq, 3, 24);
+
+    let n = 16;
+    let mut rng = common::rng(25);
+    let x = Array4::from_shape_vec((n, 6, 6, 4), common::random_vec(&mut rng, n * 144)).unwrap();
+    let mut y = Array2::<f32>::zeros((n, 3));
+    for i in 0..n {
+        y[[i, i % 3]] = 1.0;
+    }
+    let data = Dataset::new(x, y).unwrap();
+    let before = tensors(&net);
+    fit(&mut net, Adam::new(1e-2), &data);
+    let after = tensors(&net);
+    for ((key, old), (_, new)) in before.iter().zip(&after) {
+        let spec = FrozenFamily::SPEC.param(key).unwrap();
+        if spec.frozen {
+            let same = old.iter().zip(new).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "frozen `{key}` changed");
+        } else {
+            assert_ne!(old, new, "trainable `{key}` did not train");
+        }
+    }
 }

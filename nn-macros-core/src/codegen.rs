@@ -20,8 +20,13 @@ pub fn can_freeze(config: &LayerConfig) -> bool {
         LayerConfig::Dense(_) | LayerConfig::BatchNormalization(_) | LayerConfig::LayerNormalization(_) => {
             true
         }
-        // The plain convolution kernel; dilated and grouped ones not yet.
-        LayerConfig::Conv2D(c) => c.is_plain(),
+        // The plain convolution skips its kernel gradient when frozen; the
+        // rest of the family computes it into scratch and drops it.
+        LayerConfig::Conv2D(_)
+        | LayerConfig::DepthwiseConv2D(_)
+        | LayerConfig::SeparableConv2D(_)
+        | LayerConfig::Conv2DTranspose(_)
+        | LayerConfig::Conv1D(_) => true,
         // No weights for any input (the input's rank does not matter to
         // whether a kind has weights).
         other => other.weights(&[1, 1, 1]).is_empty(),
@@ -529,11 +534,11 @@ impl Emitter<'_> {
             // Computed by the convolution that absorbed it.
             return TokenStream::new();
         }
-        // `Some(&params[..])` for a bias of `len` after `from`, or `None`.
+        // `Some(&weights[..])` for a bias of `len` after `from`, or `None`.
         let bias_after = |from: usize, len: usize, use_bias: bool| {
             let (a, b) = (lit(from), lit(from + len));
             if use_bias {
-                quote!(::core::option::Option::Some(&params[#a..#b]))
+                quote!(::core::option::Option::Some(&#weights[#a..#b]))
             } else {
                 quote!(::core::option::Option::None)
             }
@@ -543,7 +548,7 @@ impl Emitter<'_> {
             let (z, then) = self.pre_activation_forward(i, &layer.config);
             quote! {
                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
-                L.forward(n, x, &params[#first..#first_end], #bias, y, ws)?;
+                L.forward(n, x, &#weights[#first..#first_end], #bias, y, ws)?;
                 #then
             }
         };
@@ -565,7 +570,7 @@ impl Emitter<'_> {
                 let (z, then) = self.pre_activation_forward(i, &layer.config);
                 quote! {
                     let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;
-                    L.forward(n, x, &params[#first..#first_end], &params[#first_end..#pe], #bias, y, ws)?;
+                    L.forward(n, x, &#weights[#first..#first_end], &#weights[#first_end..#pe], #bias, y, ws)?;
                     #then
                 }
             }
@@ -870,17 +875,28 @@ impl Emitter<'_> {
             }
             None => quote!(let l = L;),
         };
+        // A frozen convolution of this family has no backward pass without
+        // its weight gradients: they go to scratch and are dropped.
+        let weight_grads = |len: usize| {
+            if lp.frozen {
+                let len = lit(len);
+                quote!(let mut frozen_weight_grads = ::std::vec![0.0f32; #len]; let weight_grads = &mut frozen_weight_grads[..];)
+            } else {
+                let (a, b) = (lit(lp.first), lit(lp.first + len));
+                quote!(let weight_grads = &mut pgrads[#a..#b];)
+            }
+        };
         let kernel_bias_backward = |use_bias: bool, outputs: usize, linear: TokenStream| {
-            let param_end = lit(lp.first + lp.first_len + if use_bias { outputs } else { 0 });
+            let grads = weight_grads(lp.first_len + if use_bias { outputs } else { 0 });
             let klen = lit(lp.first_len);
             let (split, db) = if use_bias {
                 (
-                    quote!(let (dk, db) = pgrads[#first..#param_end].split_at_mut(#klen);),
+                    quote!(#grads let (dk, db) = weight_grads.split_at_mut(#klen);),
                     quote!(::core::option::Option::Some(db)),
                 )
             } else {
                 (
-                    quote!(let dk = &mut pgrads[#first..#param_end];),
+                    quote!(#grads let dk = weight_grads;),
                     quote!(::core::option::Option::None),
                 )
             };
@@ -894,7 +910,7 @@ impl Emitter<'_> {
                 let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                 #split
                 #choose
-                l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;
+                l.backward(n, x, &#weights[#first..#first_end], y, dy, dk, #db, dx, ws)?;
             }
         };
         let linear_grouped = quote!(::nn::__private::GroupedConv2d {
@@ -926,20 +942,21 @@ impl Emitter<'_> {
             LayerConfig::SeparableConv2D(c) => {
                 let pointwise_len = separable_pointwise_len(c, &input_shape);
                 let (klen, plen) = (lit(lp.first_len), lit(pointwise_len));
-                let param_end =
-                    lit(lp.first + lp.first_len + pointwise_len + if c.use_bias { c.filters } else { 0 });
+                let grads =
+                    weight_grads(lp.first_len + pointwise_len + if c.use_bias { c.filters } else { 0 });
                 let pe = lit(lp.first + lp.first_len + pointwise_len);
                 let (split, db) = if c.use_bias {
                     (
                         quote! {
-                            let (dk, rest) = pgrads[#first..#param_end].split_at_mut(#klen);
+                            #grads
+                            let (dk, rest) = weight_grads.split_at_mut(#klen);
                             let (dp, db) = rest.split_at_mut(#plen);
                         },
                         quote!(::core::option::Option::Some(db)),
                     )
                 } else {
                     (
-                        quote!(let (dk, dp) = pgrads[#first..#param_end].split_at_mut(#klen);),
+                        quote!(#grads let (dk, dp) = weight_grads.split_at_mut(#klen);),
                         quote!(::core::option::Option::None),
                     )
                 };
@@ -959,7 +976,7 @@ impl Emitter<'_> {
                     let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                     #split
                     #choose
-                    l.backward(n, x, &params[#first..#first_end], &params[#first_end..#pe], y, dy, dk, dp, #db, dx, ws)?;
+                    l.backward(n, x, &#weights[#first..#first_end], &#weights[#first_end..#pe], y, dy, dk, dp, #db, dx, ws)?;
                 }
             }
             LayerConfig::Conv2D(kind::Conv2D {
