@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nn::applications::{DenseNet121, MobileNetV2, ResNet50, VGG16};
+use nn::applications::{DenseNet121, InceptionV3, MobileNetV2, ResNet50, VGG16};
 use nn::ndarray::{Array2, Array4};
 use nn::prelude::*;
 use nn::rand::SeedableRng;
@@ -132,7 +132,8 @@ fn main() -> Result<(), NnError> {
             .cloned()
     };
     let runs: usize = value("--runs").map_or(5, |v| v.parse().expect("--runs N"));
-    let nets = value("--nets").unwrap_or_else(|| "vgg16,resnet50,mobilenet_v2,densenet121".into());
+    let nets =
+        value("--nets").unwrap_or_else(|| "vgg16,resnet50,inception_v3,mobilenet_v2,densenet121".into());
     let keras = value("--keras").map(PathBuf::from);
     let keras = keras.as_deref();
     let mut rng = nn::rand::rngs::StdRng::seed_from_u64(0);
@@ -149,6 +150,9 @@ fn main() -> Result<(), NnError> {
             "resnet50" => measure(name, ResNet50::new(&mut rng), 224, runs, keras, |n, x| {
                 n.predict(x.view())
             })?,
+            "inception_v3" => measure(name, InceptionV3::new(&mut rng), 299, runs, keras, |n, x| {
+                n.predict(x.view())
+            })?,
             "mobilenet_v2" => measure(name, MobileNetV2::new(&mut rng), 224, runs, keras, |n, x| {
                 n.predict(x.view())
             })?,
@@ -156,7 +160,7 @@ fn main() -> Result<(), NnError> {
                 n.predict(x.view())
             })?,
             other => {
-                eprintln!("unknown network `{other}`; expected vgg16, resnet50, mobilenet_v2, densenet121");
+                eprintln!("unknown network `{other}`; expected vgg16, resnet50, inception_v3, mobilenet_v2, densenet121");
                 std::process::exit(2);
             }
         }
