@@ -405,6 +405,9 @@ fn cost_rule_and_environment_values() {
     assert_eq!(auto(1, 64, 64), Algorithm::Direct);
     conv_algorithm::force(None);
     assert_eq!(conv_algorithm::parse_env("direct").unwrap(), Choice::Direct);
+    // Unset or empty: direct (Winograd is opt-in, see conv_algorithm's docs).
+    assert_eq!(conv_algorithm::parse_env("").unwrap(), Choice::Direct);
+    assert_eq!(conv_algorithm::parse_env("auto").unwrap(), Choice::Auto);
     assert_eq!(
         conv_algorithm::parse_env(" winograd2 ").unwrap(),
         Choice::Winograd(Tile::F2)
