@@ -356,23 +356,32 @@ fn custom_weights_round_trip_through_a_weight_file() {
     assert_eq!(other.params(), net.params());
 }
 
-#[test]
-fn a_declaration_of_weights_the_layer_disagrees_with_is_an_error_at_construction() {
-    let Err(error) = WrongWeights::try_new(&mut common::rng(1)) else {
-        panic!("wrong declared weights were accepted");
+/// `result` is an `NnError::CustomLayer` whose message names every part.
+fn assert_construction_error<T>(result: Result<T, NnError>, accepted: &str, parts: &[&str]) {
+    let Err(error) = result else {
+        panic!("{accepted}");
     };
     assert!(matches!(error, NnError::CustomLayer { .. }), "{error:?}");
     let message = error.to_string();
-    for part in [
-        "WrongWeights",
-        "custom_1",
-        "Scale",
-        "scale = [4]",
-        "scale = [3]",
-        "input shape [4]",
-    ] {
+    for part in parts {
         assert!(message.contains(part), "{part:?} missing from: {message}");
     }
+}
+
+#[test]
+fn a_declaration_of_weights_the_layer_disagrees_with_is_an_error_at_construction() {
+    assert_construction_error(
+        WrongWeights::try_new(&mut common::rng(1)),
+        "wrong declared weights were accepted",
+        &[
+            "WrongWeights",
+            "custom_1",
+            "Scale",
+            "scale = [4]",
+            "scale = [3]",
+            "input shape [4]",
+        ],
+    );
 }
 
 #[test]
@@ -455,38 +464,33 @@ fn the_summary_shows_a_custom_layer_with_its_declared_shape() {
 
 #[test]
 fn a_declaration_the_layer_disagrees_with_is_an_error_at_construction() {
-    let Err(error) = WrongShape::try_new(&mut common::rng(1)) else {
-        panic!("a wrong declared output shape was accepted");
-    };
-    assert!(matches!(error, NnError::CustomLayer { .. }), "{error:?}");
-    let message = error.to_string();
-    for part in [
-        "WrongShape",
-        "custom_1",
-        "ClaimsFive",
-        "[5]",
-        "output = [6]",
-        "input shape [6]",
-    ] {
-        assert!(message.contains(part), "{part:?} missing from: {message}");
-    }
+    assert_construction_error(
+        WrongShape::try_new(&mut common::rng(1)),
+        "a wrong declared output shape was accepted",
+        &[
+            "WrongShape",
+            "custom_1",
+            "ClaimsFive",
+            "[5]",
+            "output = [6]",
+            "input shape [6]",
+        ],
+    );
 }
 
 #[test]
 fn a_layer_rejecting_its_input_shape_is_an_error_at_construction() {
-    let Err(error) = OddInput::try_new(&mut common::rng(1)) else {
-        panic!("an input shape the layer rejects was accepted");
-    };
-    let message = error.to_string();
-    for part in [
-        "OddInput",
-        "custom_1",
-        "PairSums",
-        "[3]",
-        "needs an even last axis",
-    ] {
-        assert!(message.contains(part), "{part:?} missing from: {message}");
-    }
+    assert_construction_error(
+        OddInput::try_new(&mut common::rng(1)),
+        "an input shape the layer rejects was accepted",
+        &[
+            "OddInput",
+            "custom_1",
+            "PairSums",
+            "[3]",
+            "needs an even last axis",
+        ],
+    );
 }
 
 #[test]
