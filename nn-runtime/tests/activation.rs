@@ -364,3 +364,77 @@ fn backward_from_input_refuses_output_differentiated_activations() {
 mod keras {
     include!("fixtures/keras_shape_layers.rs");
 }
+
+/// Rows of `WIDTH` spaced `stride` apart (a convolution's channels inside a
+/// concatenation) get exactly what contiguous rows get, and the floats
+/// between rows are not touched, forward and backward, for every
+/// activation differentiated from its output.
+#[test]
+fn strided_rows_match_contiguous_rows() {
+    use nn_runtime::activation::{backward_in_place, backward_rows, forward_in_place, forward_rows};
+    let acts = [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::LeakyRelu(0.2),
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+        Activation::Elu,
+        Activation::Selu,
+        Activation::Softplus,
+        Activation::HardSigmoid,
+        Activation::ReluWith {
+            negative_slope: 0.1,
+            max_value: 5.0,
+            threshold: 0.5,
+        },
+    ];
+    let x = inputs();
+    let rows = x.len() / WIDTH;
+    let mut rng = rng(9);
+    let dy = random_vec(&mut rng, x.len());
+    for stride in [WIDTH, WIDTH + 3] {
+        // Strided copies; NaN marks the gaps, which must stay NaN.
+        let spread = |v: &[f32]| {
+            let mut out = vec![f32::NAN; (rows - 1) * stride + WIDTH];
+            for (r, row) in v.chunks(WIDTH).enumerate() {
+                out[r * stride..r * stride + WIDTH].copy_from_slice(row);
+            }
+            out
+        };
+        let gather = |v: &[f32]| -> Vec<f32> {
+            (0..rows)
+                .flat_map(|r| v[r * stride..r * stride + WIDTH].to_vec())
+                .collect()
+        };
+        let gaps_untouched = |v: &[f32]| {
+            v.iter()
+                .enumerate()
+                .all(|(i, f)| i % stride < WIDTH || f.is_nan())
+        };
+        for act in acts {
+            let mut y = x.clone();
+            forward_in_place(act, &mut y, WIDTH).unwrap();
+            let mut strided = spread(&x);
+            forward_rows(act, &mut strided, WIDTH, stride).unwrap();
+            assert_eq!(gather(&strided), y, "{act:?} forward, stride {stride}");
+            assert!(gaps_untouched(&strided), "{act:?} forward wrote a gap");
+
+            let mut dz = dy.clone();
+            backward_in_place(act, &y, &mut dz, WIDTH).unwrap();
+            let mut strided_dz = spread(&dy);
+            backward_rows(act, &spread(&y), &mut strided_dz, WIDTH, stride).unwrap();
+            assert_eq!(gather(&strided_dz), dz, "{act:?} backward, stride {stride}");
+            assert!(gaps_untouched(&strided_dz), "{act:?} backward wrote a gap");
+            // And the contiguous backward is the pre-activation gradient
+            // (checked against finite differences by the tests above):
+            // dz = act'(y) * dy is not all equal to dy unless linear.
+            if act == Activation::Linear {
+                assert_eq!(dz, dy);
+            } else {
+                assert_ne!(dz, dy, "{act:?} backward left dy unchanged");
+            }
+        }
+    }
+}
