@@ -49,8 +49,8 @@ pub mod train;
 
 pub use kernels::{
     activation, batch_norm, conv2d, conv2d_transpose, conv_algorithm, conv_axis, cropping2d, dense, dropout,
-    elementwise_merge, elementwise_unary, error, gather, gemm, grouped_conv2d, init, layer_norm, merge,
-    permute, pool2d, reshape, separable_conv2d, threads, upsampling2d, window, winograd, workspace,
+    elementwise_merge, elementwise_unary, error, gather, gemm, grad_write, grouped_conv2d, init, layer_norm,
+    merge, permute, pool2d, reshape, separable_conv2d, threads, upsampling2d, window, winograd, workspace,
     zero_padding2d,
 };
 pub(crate) use kernels::{bias, depthwise_conv2d, im2col};
@@ -73,6 +73,7 @@ pub use dropout::Dropout;
 pub use elementwise_merge::MergeOp;
 pub use elementwise_unary::UnaryOp;
 pub use error::KernelError;
+pub use grad_write::GradWrite;
 pub use grouped_conv2d::GroupedConv2d;
 pub use init::Initializer;
 pub use layer_norm::{LayerNorm, LayerNormGrads};

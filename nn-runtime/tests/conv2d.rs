@@ -230,6 +230,7 @@ fn run_on_active_path(c: &Case) {
         dot(&out, &r)
     };
     check_gradient("conv2d dx", &x, &dx, |p| loss(p, &kernel, &bias));
+    check_dx_write_modes(&c, &x, &kernel, &y, &r, &dx);
     check_gradient("conv2d dkernel", &kernel, &dk, |p| loss(&x, p, &bias));
     check_gradient("conv2d dbias", &bias, &db, |p| loss(&x, &kernel, p));
 
@@ -279,6 +280,69 @@ fn run_on_active_path(c: &Case) {
         assert_close("fused activation dbias", &dbf, &dbl, 1e-4);
         assert_close("fused activation dx", &dxf, &dxl, 1e-4);
     }
+}
+
+/// `backward_with`'s input gradient: `Overwrite` ignores what `dx` held
+/// (garbage here) and gives the accumulated-from-zero result; `Accumulate`
+/// adds to what it held. With and without the kernel gradient (a frozen
+/// layer), with the direct kernel and, where it applies, both Winograd
+/// tiles (whose input gradient accumulates, so the flag zeroes first).
+fn check_dx_write_modes(c: &Case, x: &[f32], kernel: &[f32], y: &[f32], r: &[f32], dx_from_zero: &[f32]) {
+    use nn_runtime::conv_algorithm::{force, Choice};
+    use nn_runtime::winograd::Tile;
+    use nn_runtime::GradWrite;
+    let spec = c.spec(Activation::Linear);
+    let mut ws = Workspace::new();
+    let base = random_vec(&mut rng(31), x.len());
+    let choices = [
+        Choice::Direct,
+        Choice::Winograd(Tile::F2),
+        Choice::Winograd(Tile::F4),
+    ];
+    for choice in choices {
+        force(Some(choice));
+        for with_kernel_grad in [true, false] {
+            let mut dk = vec![0.0; kernel.len()];
+            let dk = with_kernel_grad.then_some(&mut dk[..]);
+            let mut dy = r.to_vec();
+            let mut dx = vec![f32::NAN; x.len()];
+            spec.backward_with(
+                c.batch,
+                x,
+                kernel,
+                y,
+                &mut dy,
+                c.cout,
+                dk,
+                None,
+                Some(&mut dx),
+                GradWrite::Overwrite,
+                &mut ws,
+            )
+            .unwrap();
+            assert_close("conv2d overwritten dx", &dx, dx_from_zero, 1e-4);
+
+            let mut dy = r.to_vec();
+            let mut dx = base.clone();
+            spec.backward_with(
+                c.batch,
+                x,
+                kernel,
+                y,
+                &mut dy,
+                c.cout,
+                None,
+                None,
+                Some(&mut dx),
+                GradWrite::Accumulate,
+                &mut ws,
+            )
+            .unwrap();
+            let expected: Vec<f32> = base.iter().zip(dx_from_zero).map(|(a, b)| a + b).collect();
+            assert_close("conv2d accumulated dx", &dx, &expected, 1e-4);
+        }
+    }
+    force(None);
 }
 
 macro_rules! conv_case {

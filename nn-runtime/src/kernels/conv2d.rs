@@ -12,6 +12,7 @@ use crate::bias;
 use crate::conv_algorithm::{self, Algorithm};
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
+use crate::grad_write::GradWrite;
 use crate::im2col;
 use crate::threads::{self, Chunks, SharedSlice};
 use crate::window::Window2d;
@@ -286,7 +287,19 @@ impl Conv2d {
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
-        self.backward_parts(batch, x, kernel, y, dy, ldy, Some(dkernel), dbias, dx, ws)
+        self.backward_with(
+            batch,
+            x,
+            kernel,
+            y,
+            dy,
+            ldy,
+            Some(dkernel),
+            dbias,
+            dx,
+            GradWrite::Accumulate,
+            ws,
+        )
     }
 
     /// Backward of a frozen convolution (`trainable = false`): only the
@@ -305,11 +318,27 @@ impl Conv2d {
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
-        self.backward_parts(batch, x, kernel, y, dy, ldy, None, None, dx, ws)
+        self.backward_with(
+            batch,
+            x,
+            kernel,
+            y,
+            dy,
+            ldy,
+            None,
+            None,
+            dx,
+            GradWrite::Accumulate,
+            ws,
+        )
     }
 
+    /// Every backward in one: `y`/`dy` laid out as in
+    /// [`Conv2d::backward_from`]; no kernel gradient when `dkernel` is
+    /// `None` (a frozen layer); `dx` written as `dx_write` says, which lets
+    /// the first layer to write a gradient region skip its zeroing.
     #[allow(clippy::too_many_arguments)]
-    fn backward_parts(
+    pub fn backward_with(
         &self,
         batch: usize,
         x: &[f32],
@@ -319,7 +348,8 @@ impl Conv2d {
         ldy: usize,
         mut dkernel: Option<&mut [f32]>,
         dbias: Option<&mut [f32]>,
-        dx: Option<&mut [f32]>,
+        mut dx: Option<&mut [f32]>,
+        dx_write: GradWrite,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
         const NAME: &str = "conv2d backward";
@@ -342,8 +372,13 @@ impl Conv2d {
         }
         activation::backward_in_place(self.activation, &[], &mut [], self.filters)?;
         if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+            // The Winograd input gradient accumulates.
+            if let (Some(dx), GradWrite::Overwrite) = (dx.as_deref_mut(), dx_write) {
+                threads::for_chunks_mut(dx, 1, &|chunk| chunk.fill(0.0));
+            }
             return winograd::backward(tile, self, batch, x, kernel, y, dy, ldy, dkernel, dbias, dx, ws);
         }
+        let accumulate_dx = dx_write == GradWrite::Accumulate;
         let mut dbias = dbias;
 
         let (w, c, f) = (&self.window, self.in_channels, self.filters);
@@ -498,7 +533,7 @@ impl Conv2d {
                             &mut Output {
                                 out: dimage,
                                 ldo: c,
-                                accumulate: true,
+                                accumulate: accumulate_dx,
                                 bias: None,
                                 addend: None,
                             },
@@ -523,6 +558,9 @@ impl Conv2d {
                                 addend: None,
                             },
                         )?;
+                        if !accumulate_dx {
+                            dimage.fill(0.0);
+                        }
                         im2col::fold_add(&self.window, c, cols, dimage);
                     }
                 }

@@ -20,6 +20,7 @@ pub mod elementwise_unary;
 pub mod error;
 pub mod gather;
 pub mod gemm;
+pub mod grad_write;
 pub mod grouped_conv2d;
 pub(crate) mod im2col;
 pub mod init;
