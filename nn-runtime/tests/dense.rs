@@ -243,3 +243,78 @@ fn dense_over_long_inputs_is_close_to_f64() {
     }
     gather::force(None);
 }
+
+/// `backward_with`'s input gradient: `Overwrite` ignores what `dx` held
+/// (garbage here) and gives the accumulated-from-zero result, with and
+/// without the kernel gradient (a frozen layer); `Accumulate` adds to what
+/// `dx` held. Every micro-kernel path, 1 and 2 threads.
+#[test]
+fn dense_input_gradient_overwrites_or_accumulates() {
+    use nn_runtime::gather::{self, Path};
+    use nn_runtime::{threads, GradWrite};
+    let (rows, inputs, units) = (5, 37, 7);
+    let mut rng = rng(13);
+    let spec = Dense {
+        inputs,
+        units,
+        activation: Activation::Relu,
+    };
+    let x = random_vec(&mut rng, rows * inputs);
+    let k = random_vec(&mut rng, inputs * units);
+    let mut y = vec![0.0; rows * units];
+    let mut ws = Workspace::new();
+    spec.forward(rows, &x, &k, None, &mut y, &mut ws).unwrap();
+    let r = random_vec(&mut rng, y.len());
+    let base = random_vec(&mut rng, x.len());
+    let mut from_zero = vec![0.0; x.len()];
+    let mut dk = vec![0.0; k.len()];
+    spec.backward(
+        rows,
+        &x,
+        &k,
+        &y,
+        &mut r.clone(),
+        &mut dk,
+        None,
+        Some(&mut from_zero),
+        &mut ws,
+    )
+    .unwrap();
+    let run = |with_kernel_grad: bool, write: GradWrite, start: &[f32], ws: &mut Workspace| {
+        let mut dk = vec![0.0; k.len()];
+        let mut dx = start.to_vec();
+        spec.backward_with(
+            rows,
+            &x,
+            &k,
+            &y,
+            &mut r.clone(),
+            with_kernel_grad.then_some(&mut dk[..]),
+            None,
+            Some(&mut dx),
+            write,
+            ws,
+        )
+        .unwrap();
+        dx
+    };
+    for count in [1, 2] {
+        threads::set(count);
+        for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+            if !gather::supported(path) {
+                continue;
+            }
+            gather::force(Some(path));
+            for with_kernel_grad in [true, false] {
+                let garbage = vec![f32::NAN; x.len()];
+                let dx = run(with_kernel_grad, GradWrite::Overwrite, &garbage, &mut ws);
+                assert_close("overwritten dense dx", &dx, &from_zero, 1e-5);
+                let dx = run(with_kernel_grad, GradWrite::Accumulate, &base, &mut ws);
+                let expected: Vec<f32> = base.iter().zip(&from_zero).map(|(a, g)| a + g).collect();
+                assert_close("accumulated dense dx", &dx, &expected, 1e-5);
+            }
+        }
+        gather::force(None);
+    }
+    threads::set(1);
+}

@@ -110,3 +110,19 @@ fn concat_large_enough_to_split_over_threads() {
         offset += c;
     }
 }
+
+/// `overwrite` is `dx = dy` whatever `dx` held, across thread splits.
+#[test]
+fn overwrite_replaces_the_gradient() {
+    use nn_runtime::merge::overwrite;
+    use nn_runtime::threads;
+    let dy = random_vec(&mut rng(3), 100_003);
+    for count in [1, 2] {
+        threads::set(count);
+        let mut dx = vec![f32::NAN; dy.len()];
+        overwrite(&dy, &mut dx).unwrap();
+        assert_eq!(dx, dy);
+        assert!(overwrite(&dy, &mut dx[1..]).is_err(), "unequal lengths rejected");
+    }
+    threads::set(1);
+}

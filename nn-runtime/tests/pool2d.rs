@@ -96,6 +96,28 @@ fn run(
         spec.forward(b, p, &mut out).unwrap();
         dot(&out, &r)
     });
+    check_dx_write_modes(&spec, b, &x, &y, &r, &dx);
+}
+
+/// `Overwrite` ignores what `dx` held (garbage here) and equals the
+/// accumulated-from-zero gradient even where windows overlap; `Accumulate`
+/// adds to what `dx` held. With 1 and 2 threads.
+fn check_dx_write_modes(spec: &Pool2d, b: usize, x: &[f32], y: &[f32], r: &[f32], from_zero: &[f32]) {
+    use nn_runtime::{threads, GradWrite};
+    let base = random_vec(&mut rng(22), x.len());
+    for count in [1, 2] {
+        threads::set(count);
+        let mut dx = vec![f32::NAN; x.len()];
+        spec.backward_with(b, x, y, r, &mut dx, GradWrite::Overwrite)
+            .unwrap();
+        assert_eq!(dx, from_zero, "overwritten pool dx, {count} threads");
+        let mut dx = base.clone();
+        spec.backward_with(b, x, y, r, &mut dx, GradWrite::Accumulate)
+            .unwrap();
+        let expected: Vec<f32> = base.iter().zip(from_zero).map(|(a, g)| a + g).collect();
+        assert_close("accumulated pool dx", &dx, &expected, 1e-6);
+    }
+    threads::set(1);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use crate::activation::{self, Activation};
 use crate::bias;
 use crate::error::{expect_len, expect_nonzero, KernelError};
 use crate::gather::{self, Gather, Output};
+use crate::grad_write::GradWrite;
 use crate::workspace::Workspace;
 
 /// Static description of one dense layer.
@@ -161,7 +162,17 @@ impl Dense {
     ) -> Result<(), KernelError> {
         expect_len("dense backward", "x", x, rows * self.inputs)?;
         expect_len("dense backward", "dkernel", dkernel, self.kernel_len())?;
-        self.backward_parts(rows, Some((x, dkernel)), kernel, y, dy, dbias, dx, ws)
+        self.backward_parts(
+            rows,
+            Some((x, dkernel)),
+            kernel,
+            y,
+            dy,
+            dbias,
+            dx,
+            GradWrite::Accumulate,
+            ws,
+        )
     }
 
     /// Backward of a frozen layer (`trainable = false`): `dy` becomes the
@@ -176,7 +187,35 @@ impl Dense {
         dx: Option<&mut [f32]>,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
-        self.backward_parts(rows, None, kernel, y, dy, None, dx, ws)
+        self.backward_parts(rows, None, kernel, y, dy, None, dx, GradWrite::Accumulate, ws)
+    }
+
+    /// Every backward in one: no kernel gradient when `dkernel` is `None`
+    /// (a frozen layer), and `dx` written as `dx_write` says, which lets the
+    /// first layer to write a gradient region skip its zeroing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_with(
+        &self,
+        rows: usize,
+        x: &[f32],
+        kernel: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        dkernel: Option<&mut [f32]>,
+        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        dx_write: GradWrite,
+        ws: &mut Workspace,
+    ) -> Result<(), KernelError> {
+        let x_and_dkernel = match dkernel {
+            Some(dkernel) => {
+                expect_len("dense backward", "x", x, rows * self.inputs)?;
+                expect_len("dense backward", "dkernel", dkernel, self.kernel_len())?;
+                Some((x, dkernel))
+            }
+            None => None,
+        };
+        self.backward_parts(rows, x_and_dkernel, kernel, y, dy, dbias, dx, dx_write, ws)
     }
 
     /// `x_and_dkernel`: the input and the kernel gradient to accumulate
@@ -191,6 +230,7 @@ impl Dense {
         dy: &mut [f32],
         dbias: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
+        dx_write: GradWrite,
         ws: &mut Workspace,
     ) -> Result<(), KernelError> {
         self.check(rows)?;
@@ -250,7 +290,7 @@ impl Dense {
                 &mut Output {
                     out: dx,
                     ldo: i,
-                    accumulate: true,
+                    accumulate: dx_write == GradWrite::Accumulate,
                     bias: None,
                     addend: None,
                 },

@@ -149,6 +149,19 @@ pub fn accumulate(dy: &[f32], dx: &mut [f32]) -> Result<(), KernelError> {
     Ok(())
 }
 
+/// `dx = dy`: [`accumulate`] for the first layer to write a gradient
+/// region (so the region needs no zeroing before).
+pub fn overwrite(dy: &[f32], dx: &mut [f32]) -> Result<(), KernelError> {
+    expect_len("add backward", "dx", dx, dy.len())?;
+    let grads = SharedSlice::new(dx);
+    threads::for_ranges(dy.len(), 1, &|_, range| {
+        // SAFETY: `for_ranges` hands out disjoint ranges.
+        let dx = unsafe { grads.range(range.clone()) };
+        dx.copy_from_slice(&dy[range]);
+    });
+    Ok(())
+}
+
 /// Backward of one `concat` input: `dx += dy[:, offset..offset + channels]`
 /// where `dy` is `[rows, total]`.
 pub fn concat_backward_part(

@@ -6,6 +6,7 @@
 //! maximum in row-major window order.
 
 use crate::error::{expect_len, expect_nonzero, KernelError};
+use crate::grad_write::GradWrite;
 use crate::threads::{self, Chunks};
 use crate::window::Window2d;
 
@@ -164,6 +165,21 @@ impl Pool2d {
         dy: &[f32],
         dx: &mut [f32],
     ) -> Result<(), KernelError> {
+        self.backward_with(batch, x, y, dy, dx, GradWrite::Accumulate)
+    }
+
+    /// [`Pool2d::backward`] with `dx` written as `dx_write` says. Windows
+    /// may overlap, so `Overwrite` zeroes each image's gradient inside the
+    /// task that then routes into it, while it is in cache.
+    pub fn backward_with(
+        &self,
+        batch: usize,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        dx_write: GradWrite,
+    ) -> Result<(), KernelError> {
         let name = self.name(true);
         self.check(name, batch)?;
         expect_len(name, "x", x, batch * self.in_len())?;
@@ -177,6 +193,9 @@ impl Pool2d {
             let dout = &dy[n * self.out_len()..][..self.out_len()];
             // SAFETY: `threads::run` runs each image index once.
             let dimage = unsafe { input_grads.get(n) };
+            if dx_write == GradWrite::Overwrite {
+                dimage.fill(0.0);
+            }
             self.backward_image(image, out, dout, dimage);
         });
         Ok(())
