@@ -82,3 +82,37 @@ fn expansions_name_only_nn_private_and_absolute_std_paths() {
         );
     }
 }
+
+/// First-writer gradients on the lecture's residual network: every
+/// gradient region is overwritten by the first layer to write it (dense,
+/// poolings, convolutions, the residual adds), so the only region the
+/// backward pass zeroes is the network input's, which is written only when
+/// asked for.
+#[test]
+fn lecture_residual_backward_zeroes_only_the_input_gradient() {
+    let text = r#"
+        fn residual(x, n) {
+            let a = Conv2D(n, 3, padding = same, activation = relu)(x);
+            let z = Conv2D(n, 3, padding = same)(a);
+            relu(add(z, x))
+        }
+        pub struct ResidualNet {
+            input x: [64, 64, 3];
+            let x0 = Conv2D(16, (3, 3), strides = 1, padding = same, activation = relu)(x);
+            let x1 = residual(x0, 16);
+            let x2 = Conv2D(32, (3, 3), strides = 1, padding = same, activation = relu)(x1);
+            let x2 = MaxPooling2D((2, 2))(x2);
+            let x2 = residual(x2, 32);
+            let x2 = MaxPooling2D((2, 2))(x2);
+            output y = Dense(6, activation = softmax)(flatten(x2));
+        }
+    "#;
+    let output = nn_macros_core::expand(TokenStream::from_str(text).expect("lexes")).to_string();
+    let count = |needle: &str| output.matches(needle).count();
+    assert_eq!(count("arena :: zero"), 1, "zeroed regions");
+    // The dense, 2 poolings, 3 convolutions (each block's second, the one
+    // between the blocks) and the 2 adds, into their shortcuts; each
+    // block's first convolution then adds into its shortcut's gradient.
+    let overwrites = count("GradWrite :: Overwrite") + count("merge :: overwrite");
+    assert_eq!(overwrites, 8, "first writes that overwrite");
+}

@@ -490,6 +490,42 @@ network! {
     }
 }
 
+network! {
+    /// First-writer gradients (the first layer to write a gradient region in
+    /// backward order overwrites it, later ones add): `c` is read by a max
+    /// pooling over overlapping windows (same padding, odd sizes) and an
+    /// average pooling (valid); `q` by a residual add (its first writer) and
+    /// a convolution; `p` is added to itself (first term overwrites, second
+    /// adds); a 3x3 convolution (Winograd when forced), a frozen dense and
+    /// a strided convolution each write a region alone.
+    struct FirstWriters {
+        input x: [7, 5, 2];
+        let c = Conv2D(3, 3, padding = same, activation = tanh)(x);
+        let p = MaxPooling2D(3, strides = 2, padding = same)(c);
+        let q = AveragePooling2D(2, strides = 1)(c);
+        let s = tanh(add(Conv2D(3, 3, padding = same)(q), q));
+        let d = add(p, p);
+        let e = Conv2D(2, 3, padding = same, activation = tanh)(d);
+        let t = Conv2D(2, 3, strides = 2, activation = tanh)(s);
+        let f = Dense(4, activation = tanh, trainable = false)(flatten(t));
+        output y = Dense(2, activation = tanh)(concat(flatten(e), f));
+    }
+}
+
+#[test]
+fn first_writer_gradients() {
+    let mut net = FirstWriters::new(&mut common::rng(14));
+    common::check_network(&mut net, 3, 140);
+    // The same with every stride-1 3x3 convolution on Winograd.
+    use nn::runtime::conv_algorithm::{self, Choice};
+    use nn::runtime::winograd::Tile;
+    for tile in [Tile::F2, Tile::F4] {
+        conv_algorithm::force(Some(Choice::Winograd(tile)));
+        common::check_network(&mut FirstWriters::new(&mut common::rng(14)), 3, 140);
+    }
+    conv_algorithm::force(None);
+}
+
 #[test]
 fn identity_layers_gradients() {
     let mut net = Identities::new(&mut common::rng(12));

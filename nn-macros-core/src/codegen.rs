@@ -493,6 +493,25 @@ impl Emitter<'_> {
         })
     }
 
+    /// Whether node `i` is the first to write the gradient of its input at
+    /// `position` and overwrites it ([`Plan::overwrite_input_grad`]).
+    fn overwrites_input_grad(&self, i: usize, position: usize) -> bool {
+        self.plan.overwrite_input_grad[i]
+            .get(position)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The `GradWrite` for node `i`'s write into its input `position`'s
+    /// gradient.
+    fn input_grad_write(&self, i: usize, position: usize) -> TokenStream {
+        if self.overwrites_input_grad(i, position) {
+            quote!(::nn::__private::GradWrite::Overwrite)
+        } else {
+            quote!(::nn::__private::GradWrite::Accumulate)
+        }
+    }
+
     /// What forward and backward code of node `i` both start from.
     fn common(&self, i: usize) -> Common<'_> {
         let node = &self.graph.nodes[i];
@@ -990,36 +1009,26 @@ impl Emitter<'_> {
                 let is_conv = matches!(layer.config, LayerConfig::Conv2D(_));
                 let param_end = lit(lp.first + lp.first_len + if *use_bias { *filters } else { 0 });
                 let klen = lit(lp.first_len);
-                let (split, db) = if *use_bias {
-                    (
-                        quote!(let (dk, db) = pgrads[#first..#param_end].split_at_mut(#klen);),
-                        quote!(::core::option::Option::Some(db)),
-                    )
-                } else {
-                    (
-                        quote!(let dk = &mut pgrads[#first..#param_end];),
-                        quote!(::core::option::Option::None),
-                    )
-                };
+                let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
+                let none = quote!(::core::option::Option::None);
                 // A frozen layer passes the gradient through to its input
                 // and skips its own weight gradient.
-                let split = if lp.frozen { TokenStream::new() } else { split };
+                let (split, dk, db) = match (lp.frozen, *use_bias) {
+                    (true, _) => (TokenStream::new(), none.clone(), none.clone()),
+                    (false, true) => (
+                        quote!(let (dk, db) = pgrads[#first..#param_end].split_at_mut(#klen);),
+                        some(quote!(dk)),
+                        some(quote!(db)),
+                    ),
+                    (false, false) => (
+                        quote!(let dk = &mut pgrads[#first..#param_end];),
+                        some(quote!(dk)),
+                        none.clone(),
+                    ),
+                };
+                let write = self.input_grad_write(i, 0);
                 let rows = rows_per_sample(&input_shape);
                 let width = lit(*filters);
-                let call = match (is_conv, lp.frozen) {
-                    (true, false) => {
-                        quote!(l.backward(n, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
-                    }
-                    (false, false) => {
-                        quote!(l.backward(n * #rows, x, &params[#first..#first_end], y, dy, dk, #db, dx, ws)?;)
-                    }
-                    (true, true) => {
-                        quote!(l.backward_input_from(n, x, &state[#first..#first_end], y, dy, #width, dx, ws)?;)
-                    }
-                    (false, true) => {
-                        quote!(l.backward_input(n * #rows, &state[#first..#first_end], y, dy, dx, ws)?;)
-                    }
-                };
                 let choose = match self.fusable_output(i) {
                     Some((k, _)) => {
                         let k = lit(k);
@@ -1043,11 +1052,6 @@ impl Emitter<'_> {
                         let region = range_from(self.plan.slots[i], into.channel_offset);
                         let grad_region = range_from(self.plan.grad_slots[i], into.channel_offset);
                         let total = lit(*self.graph.nodes[into.concat].shape.last().unwrap_or(&0));
-                        let concat_call = if lp.frozen {
-                            quote!(L.backward_input_from(n, x, &#weights[#first..#first_end], y, dy, #total, dx, ws)?;)
-                        } else {
-                            quote!(L.backward_from(n, x, &#weights[#first..#first_end], y, dy, #total, dk, #db, dx, ws)?;)
-                        };
                         quote! {
                             // Output and gradient are its channels of the concatenation.
                             let x = &acts[#x];
@@ -1055,11 +1059,16 @@ impl Emitter<'_> {
                             let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #grad_region)?;
                             let dx = if #need_dx { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
                             #split
-                            #concat_call
+                            L.backward_with(n, x, &#weights[#first..#first_end], y, dy, #total, #dk, #db, dx, #write, ws)?;
                         }
                     }
                     None => {
                         let pre = self.pre_activation_backward(i, &layer.config);
+                        let call = if is_conv {
+                            quote!(l.backward_with(n, x, &#weights[#first..#first_end], y, dy, #width, #dk, #db, dx, #write, ws)?;)
+                        } else {
+                            quote!(l.backward_with(n * #rows, x, &#weights[#first..#first_end], y, dy, #dk, #db, dx, #write, ws)?;)
+                        };
                         quote! {
                             #pre
                             let x = &acts[#x];
@@ -1075,9 +1084,17 @@ impl Emitter<'_> {
             }
             LayerConfig::MaxPooling2D(_)
             | LayerConfig::AveragePooling2D(_)
-            | LayerConfig::GlobalMaxPooling2D(_)
             | LayerConfig::MaxPooling1D(_)
-            | LayerConfig::AveragePooling1D(_) => quote! {
+            | LayerConfig::AveragePooling1D(_) => {
+                let write = self.input_grad_write(i, 0);
+                quote! {
+                    let x = &acts[#x];
+                    let y = &acts[#y];
+                    let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
+                    L.backward_with(n, x, y, dy, dx, #write)?;
+                }
+            }
+            LayerConfig::GlobalMaxPooling2D(_) => quote! {
                 let x = &acts[#x];
                 let y = &acts[#y];
                 let (dx, dy) = ::nn::__private::arena::two_mut(grads, #gx, #gy)?;
@@ -1213,12 +1230,18 @@ impl Emitter<'_> {
                 let parts: Vec<TokenStream> = node
                     .inputs
                     .iter()
-                    .filter(|&&input| Some(input) != fused_conv)
-                    .map(|&input| {
+                    .enumerate()
+                    .filter(|&(_, &input)| Some(input) != fused_conv)
+                    .map(|(k, &input)| {
                         let xr = range(self.plan.grad_slots[input]);
+                        let add_or_copy = if self.overwrites_input_grad(i, k) {
+                            quote!(overwrite)
+                        } else {
+                            quote!(accumulate)
+                        };
                         quote! {
                             let (dx, dy) = ::nn::__private::arena::two_mut(grads, #xr, #gy)?;
-                            ::nn::__private::merge::accumulate(dy, dx)?;
+                            ::nn::__private::merge::#add_or_copy(dy, dx)?;
                         }
                     })
                     .collect();

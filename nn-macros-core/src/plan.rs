@@ -75,8 +75,13 @@ pub struct Plan {
     pub grad_slots: Vec<Slot>,
     pub grad_per_sample: usize,
     /// Gradient regions to zero just before each node's backward: those it
-    /// is the first (in backward order) to write into.
+    /// is the first (in backward order) to write into and cannot overwrite.
     pub zero_before: Vec<Vec<Slot>>,
+    /// Per node, per input position: the node is the first (in backward
+    /// order) to write that input's gradient region and overwrites it
+    /// instead (no zeroing). Only the first position of a region a node
+    /// writes twice (`add(x, x)`) overwrites; the later ones add.
+    pub overwrite_input_grad: Vec<Vec<bool>>,
     /// Dropout masks, by node.
     pub masks: Vec<Option<Slot>>,
     /// Pre-activations of dense layers and convolutions with gelu or swish,
@@ -283,7 +288,7 @@ fn storage_owner(
 /// the first write into it (its first consumer in that order, or from the
 /// start for network outputs) to its owner's backward (to the end for
 /// network inputs, whose gradients the caller reads afterwards).
-fn plan_gradients(graph: &Graph, owners: &[usize]) -> (Vec<Slot>, usize, Vec<Vec<Slot>>) {
+fn plan_gradients(graph: &Graph, owners: &[usize]) -> GradientPlan {
     let count = graph.nodes.len();
     // A storage is as long as the longest tensor of its alias group (a
     // concatenation is longer than the convolutions writing into it).
@@ -353,12 +358,74 @@ fn plan_gradients(graph: &Graph, owners: &[usize]) -> (Vec<Slot>, usize, Vec<Vec
     }
     let grad_slots: Vec<Slot> = (0..count).map(|n| own_slot[owners[n]]).collect();
     let mut zero_before = vec![Vec::new(); count];
+    let mut overwrite_input_grad: Vec<Vec<bool>> = graph
+        .nodes
+        .iter()
+        .map(|node| vec![false; node.inputs.len()])
+        .collect();
     for s in 0..count {
-        if let Some(writer) = first_writer[s] {
-            zero_before[writer].push(own_slot[s]);
+        let Some(writer) = first_writer[s] else {
+            continue;
+        };
+        match first_write_that_overwrites(graph, owners, writer, s) {
+            Some(position) => overwrite_input_grad[writer][position] = true,
+            None => zero_before[writer].push(own_slot[s]),
         }
     }
-    (grad_slots, total, zero_before)
+    GradientPlan {
+        grad_slots,
+        per_sample: total,
+        zero_before,
+        overwrite_input_grad,
+    }
+}
+
+struct GradientPlan {
+    grad_slots: Vec<Slot>,
+    per_sample: usize,
+    zero_before: Vec<Vec<Slot>>,
+    overwrite_input_grad: Vec<Vec<bool>>,
+}
+
+/// For `writer`, the first to write gradient storage `storage` in backward
+/// order: the input position whose gradient it may overwrite instead of
+/// zeroing the storage first, if any. The writer's kernel must write the
+/// whole storage (every kernel here writes its input's whole gradient
+/// region, which is the storage's slot) and always write it: a network
+/// input's gradient is written only when asked for, so it stays zeroed.
+/// The storage must not be the writer's own (an in-place step).
+fn first_write_that_overwrites(
+    graph: &Graph,
+    owners: &[usize],
+    writer: usize,
+    storage: usize,
+) -> Option<usize> {
+    if matches!(
+        graph.layers[graph.nodes[storage].layer].config,
+        LayerConfig::Input(_)
+    ) || owners[writer] == storage
+    {
+        return None;
+    }
+    let kernel_can_overwrite = match &graph.layers[graph.nodes[writer].layer].config {
+        // The plain convolution kernel (the others only accumulate).
+        LayerConfig::Conv2D(conv) => conv.is_plain(),
+        LayerConfig::Dense(_)
+        | LayerConfig::MaxPooling2D(_)
+        | LayerConfig::AveragePooling2D(_)
+        | LayerConfig::MaxPooling1D(_)
+        | LayerConfig::AveragePooling1D(_)
+        | LayerConfig::Add(_) => true,
+        _ => false,
+    };
+    if !kernel_can_overwrite {
+        return None;
+    }
+    // Writes go in input order; the first into this storage overwrites.
+    graph.nodes[writer]
+        .inputs
+        .iter()
+        .position(|&input| owners[input] == storage)
 }
 
 pub fn plan(graph: &Graph) -> Plan {
@@ -442,7 +509,12 @@ pub fn plan(graph: &Graph) -> Plan {
     let owners: Vec<usize> = (0..graph.nodes.len())
         .map(|i| storage_owner(graph, &in_place, &fused_add_of, &concat_owner, i))
         .collect();
-    let (grad_slots, grad_per_sample, zero_before) = plan_gradients(graph, &owners);
+    let GradientPlan {
+        grad_slots,
+        per_sample: grad_per_sample,
+        zero_before,
+        overwrite_input_grad,
+    } = plan_gradients(graph, &owners);
 
     let mut params = Vec::new();
     let mut layer_params = vec![LayerParams::default(); graph.layers.len()];
@@ -495,6 +567,7 @@ pub fn plan(graph: &Graph) -> Plan {
         grad_slots,
         grad_per_sample,
         zero_before,
+        overwrite_input_grad,
         masks,
         pre_activations,
         saved,

@@ -122,6 +122,9 @@ pub fn check_network<M: Model>(net: &mut M, batch: usize, seed: u64) {
 
     net.set_input_grads(true);
     loss(net, batch, &inputs, &r);
+    // Stale gradients must never leak in: every region is zeroed or
+    // overwritten by its first writer before anything adds to or reads it.
+    poison_gradient_arena(net);
     let r_slices: Vec<&[f32]> = r.iter().map(|v| &v[..]).collect();
     net.backward_slices(&r_slices).unwrap();
     let param_grads = net.param_grads().to_vec();
@@ -164,6 +167,12 @@ pub fn check_network<M: Model>(net: &mut M, batch: usize, seed: u64) {
         }
     }
     tally.finish(spec.name);
+}
+
+/// Fills the activation-gradient arena with NaN, as if it held garbage from
+/// another pass.
+pub fn poison_gradient_arena<M: Model>(net: &mut M) {
+    net.core_mut().arena.grads.fill(f32::NAN);
 }
 
 pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: f32) {
