@@ -80,95 +80,48 @@ pub fn forward_in_place(act: Activation, values: &mut [f32], width: usize) -> Re
 }
 
 fn apply(act: Activation, values: &mut [f32], width: usize) {
-    apply_rows(act, values, width, width);
-}
-
-/// [`apply`] on rows of `width` floats spaced `stride` apart. The match on
-/// the activation is outside the row loop, so short rows (a convolution's 16
-/// channels inside a concatenation) cost no dispatch per row.
-fn apply_rows(act: Activation, values: &mut [f32], width: usize, stride: usize) {
-    let rows = Rows { width, stride };
     match act {
         Activation::Linear => {}
         // A comparison rather than f32::max so NaN propagates (f32::max would
         // silently turn a NaN into 0 and hide bad data); clamp keeps NaN.
-        Activation::Relu => rows.map(values, |v| if v < 0.0 { 0.0 } else { v }),
-        Activation::Relu6 => rows.map(values, |v| v.clamp(0.0, 6.0)),
-        Activation::LeakyRelu(alpha) => rows.map(values, |v| if v > 0.0 { v } else { alpha * v }),
-        Activation::Sigmoid => rows.map(values, sigmoid),
-        Activation::Tanh => rows.map(values, f32::tanh),
-        Activation::Softmax => rows.each(values, softmax_row),
-        Activation::Elu => rows.map(values, |v| if v > 0.0 { v } else { v.exp_m1() }),
-        Activation::Selu => rows.map(values, |v| {
-            SELU_SCALE * if v > 0.0 { v } else { SELU_ALPHA * v.exp_m1() }
-        }),
+        Activation::Relu => values
+            .iter_mut()
+            .for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v }),
+        Activation::Relu6 => values.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        Activation::LeakyRelu(alpha) => values
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { alpha * *v }),
+        Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Softmax => values.chunks_exact_mut(width).for_each(softmax_row),
+        Activation::Elu => values
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
+        Activation::Selu => values
+            .iter_mut()
+            .for_each(|v| *v = SELU_SCALE * if *v > 0.0 { *v } else { SELU_ALPHA * v.exp_m1() }),
         // max(x, 0) + ln(1 + e^-|x|): no overflow, exact far from 0.
-        Activation::Softplus => rows.map(values, |v| v.max(0.0) + (-v.abs()).exp().ln_1p()),
-        Activation::HardSigmoid => rows.map(values, |v| (v + 3.0).clamp(0.0, 6.0) / 6.0),
+        Activation::Softplus => values
+            .iter_mut()
+            .for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
+        Activation::HardSigmoid => values
+            .iter_mut()
+            .for_each(|v| *v = (*v + 3.0).clamp(0.0, 6.0) / 6.0),
         Activation::ReluWith {
             negative_slope,
             max_value,
             threshold,
-        } => rows.map(values, |v| {
-            if v >= max_value {
+        } => values.iter_mut().for_each(|v| {
+            *v = if *v >= max_value {
                 max_value
-            } else if v >= threshold || v.is_nan() {
-                v
+            } else if *v >= threshold || v.is_nan() {
+                *v
             } else {
-                negative_slope * (v - threshold)
+                negative_slope * (*v - threshold)
             }
         }),
-        Activation::Gelu => rows.map(values, gelu),
-        Activation::Swish => rows.map(values, |v| v * sigmoid(v)),
-    }
-}
-
-/// Rows of `width` floats spaced `stride` apart in a buffer that ends with
-/// a whole row (or, for contiguous rows, any multiple of `width`).
-#[derive(Clone, Copy)]
-struct Rows {
-    width: usize,
-    stride: usize,
-}
-
-impl Rows {
-    /// Calls `op` on every row.
-    #[inline(always)]
-    fn each(self, values: &mut [f32], mut op: impl FnMut(&mut [f32])) {
-        if self.stride == self.width {
-            values.chunks_exact_mut(self.width).for_each(op);
-            return;
-        }
-        for start in (0..values.len()).step_by(self.stride) {
-            let end = (start + self.width).min(values.len());
-            op(&mut values[start..end]);
-        }
-    }
-
-    /// `v = f(v)` on every element of every row; contiguous rows in one run.
-    #[inline(always)]
-    fn map(self, values: &mut [f32], f: impl Fn(f32) -> f32) {
-        if self.stride == self.width {
-            values.iter_mut().for_each(|v| *v = f(*v));
-            return;
-        }
-        self.each(values, |row| row.iter_mut().for_each(|v| *v = f(*v)));
-    }
-
-    /// `d *= f(v)` over the rows of `y` and the same rows of `dy`.
-    #[inline(always)]
-    fn scale(self, y: &[f32], dy: &mut [f32], f: impl Fn(f32) -> f32) {
-        if self.stride == self.width {
-            dy.iter_mut().zip(y).for_each(|(d, &v)| *d *= f(v));
-            return;
-        }
-        for start in (0..y.len()).step_by(self.stride) {
-            let end = (start + self.width).min(y.len());
-            dy[start..end]
-                .iter_mut()
-                .zip(&y[start..end])
-                .for_each(|(d, &v)| *d *= f(v));
-        }
+        Activation::Gelu => values.iter_mut().for_each(|v| *v = gelu(*v)),
+        Activation::Swish => values.iter_mut().for_each(|v| *v = *v * sigmoid(*v)),
     }
 }
 
@@ -185,7 +138,14 @@ pub fn forward_rows(
     if act == Activation::Linear {
         return Ok(());
     }
-    apply_rows(act, values, width, stride);
+    if stride == width {
+        apply(act, values, width);
+        return Ok(());
+    }
+    for start in (0..values.len()).step_by(stride) {
+        let end = (start + width).min(values.len());
+        apply(act, &mut values[start..end], width);
+    }
     Ok(())
 }
 
@@ -204,7 +164,14 @@ pub fn backward_rows(
     if act == Activation::Linear {
         return Ok(());
     }
-    turn_rows_into_preactivation(act, y, dy, width, stride);
+    if stride == width {
+        turn_into_preactivation(act, y, dy, width);
+        return Ok(());
+    }
+    for start in (0..y.len()).step_by(stride) {
+        let end = (start + width).min(y.len());
+        turn_into_preactivation(act, &y[start..end], &mut dy[start..end], width);
+    }
     Ok(())
 }
 
@@ -359,39 +326,34 @@ pub fn backward_from_input(
 /// `dy` (gradient of the output `y`, whole rows of `width`) becomes the
 /// gradient of the pre-activation, in place.
 fn turn_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: usize) {
-    turn_rows_into_preactivation(act, y, dy, width, width);
-}
-
-/// [`turn_into_preactivation`] on rows of `width` spaced `stride` apart,
-/// with the match on the activation outside the row loop.
-fn turn_rows_into_preactivation(act: Activation, y: &[f32], dy: &mut [f32], width: usize, stride: usize) {
-    let rows = Rows { width, stride };
-    let d = |a: Activation| move |v: f32| derivative_from_output(a, v);
     match act {
         Activation::Linear => {}
         Activation::Softmax => {
-            for start in (0..y.len()).step_by(stride) {
-                let end = (start + width).min(y.len());
-                let (yr, dr) = (&y[start..end], &mut dy[start..end]);
+            for (yr, dr) in y.chunks_exact(width).zip(dy.chunks_exact_mut(width)) {
                 let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
                 dr.iter_mut().zip(yr).for_each(|(d, &yv)| *d = yv * (*d - dot));
             }
         }
         // One loop per activation (not a match per element) so each
         // vectorises.
-        Activation::Relu => rows.scale(y, dy, d(Activation::Relu)),
-        Activation::Relu6 => rows.scale(y, dy, d(Activation::Relu6)),
-        Activation::LeakyRelu(a) => rows.scale(y, dy, d(Activation::LeakyRelu(a))),
-        Activation::Sigmoid => rows.scale(y, dy, d(Activation::Sigmoid)),
-        Activation::Tanh => rows.scale(y, dy, d(Activation::Tanh)),
-        Activation::Elu => rows.scale(y, dy, d(Activation::Elu)),
-        Activation::Selu => rows.scale(y, dy, d(Activation::Selu)),
-        Activation::Softplus => rows.scale(y, dy, d(Activation::Softplus)),
-        Activation::HardSigmoid => rows.scale(y, dy, d(Activation::HardSigmoid)),
-        relu @ Activation::ReluWith { .. } => rows.scale(y, dy, d(relu)),
+        Activation::Relu => scale_by(y, dy, |v| derivative_from_output(Activation::Relu, v)),
+        Activation::Relu6 => scale_by(y, dy, |v| derivative_from_output(Activation::Relu6, v)),
+        Activation::LeakyRelu(a) => scale_by(y, dy, |v| derivative_from_output(Activation::LeakyRelu(a), v)),
+        Activation::Sigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::Sigmoid, v)),
+        Activation::Tanh => scale_by(y, dy, |v| derivative_from_output(Activation::Tanh, v)),
+        Activation::Elu => scale_by(y, dy, |v| derivative_from_output(Activation::Elu, v)),
+        Activation::Selu => scale_by(y, dy, |v| derivative_from_output(Activation::Selu, v)),
+        Activation::Softplus => scale_by(y, dy, |v| derivative_from_output(Activation::Softplus, v)),
+        Activation::HardSigmoid => scale_by(y, dy, |v| derivative_from_output(Activation::HardSigmoid, v)),
+        relu @ Activation::ReluWith { .. } => scale_by(y, dy, |v| derivative_from_output(relu, v)),
         // Refused by `check_output_derivative` before any caller gets here.
         Activation::Gelu | Activation::Swish => unreachable!("{} needs its input", act.name()),
     }
+}
+
+#[inline(always)]
+fn scale_by(y: &[f32], dy: &mut [f32], derivative: impl Fn(f32) -> f32) {
+    dy.iter_mut().zip(y).for_each(|(d, &v)| *d *= derivative(v));
 }
 
 #[inline]
