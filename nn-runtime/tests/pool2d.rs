@@ -295,3 +295,59 @@ fn global_max_pool_ties_go_to_the_first_pixel_and_nan_propagates() {
         "global_max_pooling2d: buffer `x` has 6 elements, expected 8"
     );
 }
+
+/// Max pooling forward on each of its three paths against the direct
+/// reference: the separable one (the input row fits on the stack), and for
+/// input rows longer than that, the row-wise one (stride 1) and the
+/// cell-by-cell one (stride 2). Then the same input with NaNs: a window
+/// holding a NaN gives NaN on every path.
+#[test]
+fn max_pool_paths_match_the_reference_and_propagate_nan() {
+    let cases = [
+        (2, 7, 9, 5, (3, 3), (2, 2), Padding::Same),
+        (2, 6, 7, 3, (3, 3), (1, 1), Padding::Same),
+        // 2050 x 4 floats per input row: past the separable limit.
+        (1, 4, 2050, 4, (3, 3), (1, 1), Padding::Valid),
+        (1, 4, 2051, 4, (3, 3), (2, 2), Padding::Same),
+    ];
+    for (b, h, w, c, k, s, pad) in cases {
+        let spec = Pool2d {
+            kind: PoolKind::Max,
+            window: Window2d {
+                in_h: h,
+                in_w: w,
+                kernel_h: k.0,
+                kernel_w: k.1,
+                stride_h: s.0,
+                stride_w: s.1,
+                padding: pad,
+            },
+            channels: c,
+        };
+        let mut x = random_vec(&mut rng(23), b * spec.in_len());
+        let mut y = vec![0.0; b * spec.out_len()];
+        spec.forward(b, &x, &mut y).unwrap();
+        let expected = reference(PoolKind::Max, b, h, w, c, k, s, pad, &x);
+        assert_eq!(y, expected, "{h}x{w}x{c}, strides {s:?}");
+
+        for at in [0, x.len() / 2 + 1, x.len() - 1] {
+            x[at] = f32::NAN;
+        }
+        spec.forward(b, &x, &mut y).unwrap();
+        // The reference's f32::max skips NaN: with +inf in their place, the
+        // windows that hold one are those whose maximum is +inf.
+        let as_inf: Vec<f32> = x
+            .iter()
+            .map(|&v| if v.is_nan() { f32::INFINITY } else { v })
+            .collect();
+        let expected = reference(PoolKind::Max, b, h, w, c, k, s, pad, &as_inf);
+        assert!(expected.contains(&f32::INFINITY), "a NaN reaches the output");
+        for (got, want) in y.iter().zip(&expected) {
+            if *want == f32::INFINITY {
+                assert!(got.is_nan(), "NaN lost, {h}x{w}x{c}, strides {s:?}");
+            } else {
+                assert_eq!(got, want, "{h}x{w}x{c}, strides {s:?}");
+            }
+        }
+    }
+}

@@ -14,6 +14,10 @@ use crate::window::Window2d;
 /// flags for on the stack.
 const FLAT_MAX: usize = 8192;
 
+/// Longest input row (`in_w * channels`) whose column maxima the separable
+/// max pooling keeps on the stack.
+const SEPARABLE_MAX: usize = 8192;
+
 /// Which reduction a pooling layer applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -114,7 +118,60 @@ impl Pool2d {
         }
     }
 
+    /// Max pooling in two passes per output row: the maximum over the
+    /// window's rows for every input column (one load per input float and
+    /// window row), then over the window's columns in that row of maxima,
+    /// which stays in L1. Loading every window cell from the image instead
+    /// stalled on memory (profiled).
+    fn separable(&self) -> bool {
+        self.kind == PoolKind::Max && self.window.in_w * self.channels <= SEPARABLE_MAX
+    }
+
+    fn forward_image_separable(&self, image: &[f32], out: &mut [f32]) {
+        let (w, c) = (&self.window, self.channels);
+        let in_row = w.in_w * c;
+        let mut column_max = [0.0f32; SEPARABLE_MAX];
+        let column_max = &mut column_max[..in_row];
+        let row = w.out_w() * c;
+        for (oy, dst) in out.chunks_exact_mut(row).enumerate() {
+            let (iy0, ky_lo, ky_hi) = w.rows_for(oy);
+            column_max.fill(f32::NEG_INFINITY);
+            for ky in ky_lo..ky_hi {
+                let iy = (iy0 + ky as isize) as usize;
+                let src_row = &image[iy * in_row..(iy + 1) * in_row];
+                column_max
+                    .iter_mut()
+                    .zip(src_row)
+                    .for_each(|(o, &v)| *o = nan_max(*o, v));
+            }
+            dst.fill(f32::NEG_INFINITY);
+            if w.stride_w == 1 {
+                // Each window column is a shift of the whole row.
+                for kx in 0..w.kernel_w {
+                    let Some((lo, hi, ix)) = self.shifted(kx) else {
+                        continue;
+                    };
+                    let d = &mut dst[lo * c..hi * c];
+                    let s = &column_max[ix * c..(ix + hi - lo) * c];
+                    d.iter_mut().zip(s).for_each(|(o, &v)| *o = nan_max(*o, v));
+                }
+            } else {
+                for (ox, cell) in dst.chunks_exact_mut(c).enumerate() {
+                    let (ix0, kx_lo, kx_hi) = w.cols_for(ox);
+                    for kx in kx_lo..kx_hi {
+                        let ix = (ix0 + kx as isize) as usize;
+                        let s = &column_max[ix * c..(ix + 1) * c];
+                        cell.iter_mut().zip(s).for_each(|(o, &v)| *o = nan_max(*o, v));
+                    }
+                }
+            }
+        }
+    }
+
     fn forward_image(&self, image: &[f32], out: &mut [f32]) {
+        if self.separable() {
+            return self.forward_image_separable(image, out);
+        }
         if self.flat_rows() {
             return self.forward_image_flat(image, out);
         }
@@ -304,6 +361,17 @@ impl Pool2d {
                 }
             }
         }
+    }
+}
+
+/// The larger of `o` and `v`, or `v` if it is NaN (NaN propagates, unlike
+/// `f32::max`); `o` on ties.
+#[inline(always)]
+fn nan_max(o: f32, v: f32) -> f32 {
+    if v > o || v.is_nan() {
+        v
+    } else {
+        o
     }
 }
 
