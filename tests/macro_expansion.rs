@@ -115,4 +115,7 @@ fn lecture_residual_backward_zeroes_only_the_input_gradient() {
     // block's first convolution then adds into its shortcut's gradient.
     let overwrites = count("GradWrite :: Overwrite") + count("merge :: overwrite");
     assert_eq!(overwrites, 8, "first writes that overwrite");
+    // Inference runs the convolution before the first pooling with it (the
+    // second pooling's input is a residual block's fused add).
+    assert_eq!(count("conv2d_then_pool"), 1, "convolutions pooled in groups");
 }

@@ -403,6 +403,9 @@ struct Common<'a> {
 struct Emitter<'a> {
     graph: &'a Graph,
     plan: &'a Plan,
+    /// Emitting the inference-mode forward pass (which runs a convolution
+    /// and the pooling after it together, [`Plan::conv_before_pool`]).
+    inference: bool,
 }
 
 impl Emitter<'_> {
@@ -552,6 +555,15 @@ impl Emitter<'_> {
         if self.plan.fused_away[i] {
             // Computed by the convolution that absorbed it.
             return TokenStream::new();
+        }
+        if self.inference {
+            if self.plan.conv_before_pool.contains(&Some(i)) {
+                // Computed with the pooling after it.
+                return TokenStream::new();
+            }
+            if let Some(conv) = self.plan.conv_before_pool[i] {
+                return self.conv_then_pool_forward(conv, i, comment, constant);
+            }
         }
         // `Some(&weights[..])` for a bias of `len` after `from`, or `None`.
         let bias_after = |from: usize, len: usize, use_bias: bool| {
@@ -832,6 +844,49 @@ impl Emitter<'_> {
             return TokenStream::new();
         }
         self.wrap(comment, constant, body)
+    }
+
+    /// Inference forward of convolution `conv` and pooling `pool` (whose
+    /// kernel constant is `constant`) in one call, a few images at a time.
+    fn conv_then_pool_forward(
+        &self,
+        conv: usize,
+        pool: usize,
+        comment: String,
+        constant: TokenStream,
+    ) -> TokenStream {
+        let Common {
+            layer,
+            x,
+            constant: conv_constant,
+            lp,
+            first,
+            first_end,
+            weights,
+            ..
+        } = self.common(conv);
+        let bias = match &layer.config {
+            LayerConfig::Conv2D(kind::Conv2D {
+                use_bias: true,
+                filters,
+                ..
+            }) => {
+                let bias_end = lit(lp.first + lp.first_len + filters);
+                quote!(::core::option::Option::Some(&#weights[#first_end..#bias_end]))
+            }
+            _ => quote!(::core::option::Option::None),
+        };
+        let y = range(self.plan.slots[pool]);
+        let comment = format!("{} ({}) with {comment}", layer.name, layer.config.class());
+        self.wrap(
+            comment,
+            constant,
+            quote! {
+                let conv = { #conv_constant L };
+                let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+                ::nn::__private::conv_pool::conv2d_then_pool(&conv, &L, n, x, &#weights[#first..#first_end], #bias, y, ws)?;
+            },
+        )
     }
 
     /// One layer's forward code as a block, with its kernel constant.
@@ -1398,13 +1453,18 @@ fn shape_list(shape: &[usize]) -> TokenStream {
 /// The complete expansion of one network.
 pub fn expand(def: &NetworkDef, graph: &Graph) -> TokenStream {
     let plan = plan(graph);
-    let emitter = Emitter { graph, plan: &plan };
+    let emitter = Emitter {
+        graph,
+        plan: &plan,
+        inference: false,
+    };
     // Inference-mode forward passes run the same layers over a layout
     // planned by liveness (no activations kept for backward).
     let inference_plan = crate::inference_plan::inference_plan(graph, &plan);
     let inference_emitter = Emitter {
         graph,
         plan: &inference_plan,
+        inference: true,
     };
     let name = &def.name;
     let vis = &def.vis;

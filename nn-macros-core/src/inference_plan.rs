@@ -83,13 +83,23 @@ pub fn inference_plan(graph: &Graph, train: &Plan) -> Plan {
         };
         first[g] = first[g].min(written);
         last[g] = last[g].max(written);
+        // A convolution run together with the pooling after it reads its
+        // input until the pooling is done.
+        let reader = (n + 1..count)
+            .find(|&p| train.conv_before_pool[p] == Some(n))
+            .unwrap_or(n);
         for &input in &node.inputs {
             let read = owners[input];
-            last[read] = last[read].max(n);
+            last[read] = last[read].max(reader);
         }
     }
     for output in &graph.outputs {
         last[owners[output.node]] = usize::MAX;
+    }
+    // A convolution run with the pooling after it keeps its output in the
+    // workspace, a group of images at a time: no region in the arena.
+    for &conv in train.conv_before_pool.iter().flatten() {
+        extent[owners[conv]] = 0;
     }
     // A fused convolution reads its residual before the add it absorbs;
     // the residual is read by that add, so it is live at the convolution.

@@ -68,6 +68,10 @@ pub struct Plan {
     pub fused_away: Vec<bool>,
     /// Per convolution node: the concatenation it writes its channels into.
     pub into_concat: Vec<Option<IntoConcat>>,
+    /// Per pooling node: the convolution just before it, read by it alone,
+    /// that inference runs together with it a few images at a time, so the
+    /// convolution's output is pooled while it is still in cache.
+    pub conv_before_pool: Vec<Option<usize>>,
     /// The node whose storage each node's output uses (itself unless it
     /// shares a slot as above).
     pub owners: Vec<usize>,
@@ -157,6 +161,42 @@ fn find_concat_fusions(
         }
     }
     into
+}
+
+/// Poolings (2-D max or average) whose input is a plain convolution
+/// computed just before them (the next node, so the convolution's input is
+/// still live), read by nothing else, not an output, writing its own
+/// output (no residual, no concatenation, no kept pre-activation).
+fn find_pool_fusions(
+    graph: &Graph,
+    fusions: &[Option<Fusion>],
+    into_concat: &[Option<IntoConcat>],
+) -> Vec<Option<usize>> {
+    let mut conv_before_pool = vec![None; graph.nodes.len()];
+    for (p, node) in graph.nodes.iter().enumerate() {
+        if !matches!(
+            graph.layers[node.layer].config,
+            LayerConfig::MaxPooling2D(_) | LayerConfig::AveragePooling2D(_)
+        ) {
+            continue;
+        }
+        let Some(&c) = node.inputs.first() else {
+            continue;
+        };
+        let conv_config = &graph.layers[graph.nodes[c].layer].config;
+        let plain_conv = matches!(conv_config, LayerConfig::Conv2D(conv) if conv.is_plain());
+        if plain_conv
+            && c + 1 == p
+            && consumers(graph, c) == [p]
+            && fusions[c].is_none()
+            && into_concat[c].is_none()
+            && !keeps_pre_activation(conv_config)
+            && !graph.outputs.iter().any(|o| o.node == c)
+        {
+            conv_before_pool[p] = Some(c);
+        }
+    }
+    conv_before_pool
 }
 
 fn consumers(graph: &Graph, node: usize) -> Vec<usize> {
@@ -446,6 +486,7 @@ pub fn plan(graph: &Graph) -> Plan {
         }
     }
     let into_concat = find_concat_fusions(graph, &fusions, &in_place);
+    let conv_before_pool = find_pool_fusions(graph, &fusions, &into_concat);
     // Per concatenation written in place: the earliest convolution writing it.
     let mut concat_owner: Vec<Option<usize>> = vec![None; graph.nodes.len()];
     for (conv, into) in into_concat.iter().enumerate() {
@@ -563,6 +604,7 @@ pub fn plan(graph: &Graph) -> Plan {
         fusions,
         fused_away,
         into_concat,
+        conv_before_pool,
         owners,
         grad_slots,
         grad_per_sample,

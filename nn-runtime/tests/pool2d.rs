@@ -351,3 +351,79 @@ fn max_pool_paths_match_the_reference_and_propagate_nan() {
         }
     }
 }
+
+/// `conv2d_then_pool` (a convolution and its pooling a group of images at
+/// a time) equals the two kernels over the whole batch bit for bit, on
+/// every micro-kernel path, with 1 and 2 threads, for batches below, at
+/// and past a group; a pooling that does not fit the convolution is an
+/// error naming both sizes.
+#[test]
+fn convolution_then_pooling_in_groups_equals_the_two_kernels() {
+    use nn_runtime::conv_pool::conv2d_then_pool;
+    use nn_runtime::gather::{self, Path};
+    use nn_runtime::{threads, Activation, Conv2d, Workspace};
+    let conv = Conv2d {
+        window: Window2d {
+            in_h: 9,
+            in_w: 7,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            padding: Padding::Same,
+        },
+        in_channels: 3,
+        filters: 5,
+        activation: Activation::Relu,
+    };
+    let pool = Pool2d {
+        kind: PoolKind::Max,
+        window: Window2d {
+            in_h: 9,
+            in_w: 7,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride_h: 2,
+            stride_w: 2,
+            padding: Padding::Same,
+        },
+        channels: 5,
+    };
+    let mut rng = rng(41);
+    let kernel = random_vec(&mut rng, conv.kernel_len());
+    let bias = random_vec(&mut rng, conv.filters);
+    let mut ws = Workspace::new();
+    for count in [1, 2] {
+        threads::set(count);
+        for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+            if !gather::supported(path) {
+                continue;
+            }
+            gather::force(Some(path));
+            for batch in [1, 2, 5, 9] {
+                let x = random_vec(&mut rng, batch * conv.in_len());
+                let mut z = vec![0.0; batch * conv.out_len()];
+                conv.forward(batch, &x, &kernel, Some(&bias), &mut z, &mut ws)
+                    .unwrap();
+                let mut expected = vec![0.0; batch * pool.out_len()];
+                pool.forward(batch, &z, &mut expected).unwrap();
+                let mut y = vec![f32::NAN; expected.len()];
+                conv2d_then_pool(&conv, &pool, batch, &x, &kernel, Some(&bias), &mut y, &mut ws).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&y),
+                    bits(&expected),
+                    "batch {batch}, {count} threads, {path:?}"
+                );
+            }
+        }
+        gather::force(None);
+    }
+    threads::set(1);
+    let narrow = Pool2d { channels: 4, ..pool };
+    let x = vec![0.0; conv.in_len()];
+    let mut y = vec![0.0; narrow.out_len()];
+    let err = conv2d_then_pool(&conv, &narrow, 1, &x, &kernel, None, &mut y, &mut ws).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("252") && message.contains("315"), "{message}");
+}

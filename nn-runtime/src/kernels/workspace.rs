@@ -66,6 +66,9 @@ impl Scratch {
 pub struct Workspace {
     shared: Scratch,
     per_thread: Vec<Mutex<Scratch>>,
+    /// What one kernel hands to the next when two run as a pair
+    /// ([`Workspace::with_staging`]).
+    staging: Scratch,
 }
 
 impl Workspace {
@@ -82,9 +85,21 @@ impl Workspace {
         self.shared.floats.is_empty()
     }
 
-    /// Bytes held by the shared part and every thread's part.
+    /// Bytes held by the shared part, every thread's part and the staging.
     pub fn bytes(&self) -> usize {
-        self.shared.bytes() + self.per_thread.iter().map(|s| lock(s).bytes()).sum::<usize>()
+        self.shared.bytes()
+            + self.staging.bytes()
+            + self.per_thread.iter().map(|s| lock(s).bytes()).sum::<usize>()
+    }
+
+    /// Runs `f` with a staging slice of `len` floats (contents unspecified)
+    /// beside the rest of the workspace, which `f` passes on to kernels: a
+    /// pair of kernels run together keeps the first one's output there.
+    pub fn with_staging<R>(&mut self, len: usize, f: impl FnOnce(&mut [f32], &mut Workspace) -> R) -> R {
+        let mut staging = std::mem::take(&mut self.staging);
+        let result = f(staging.take(len), self);
+        self.staging = staging;
+        result
     }
 
     /// A shared scratch slice of exactly `len` floats.
