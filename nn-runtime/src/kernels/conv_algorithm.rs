@@ -8,9 +8,11 @@
 //! value is zero (a window over a ReLU's zeros) or equal to its
 //! neighbour's as a cancellation of larger terms, so rounding, not the
 //! data, decides a ReLU or max-pooling kink there, where the direct kernel
-//! computes the tie exactly. Training is as good, but two summation orders
-//! of one computation (one process against MPI ranks) part sooner on a
-//! ReLU network: see `SmoothResidualNet` in `mpi-tests`.
+//! computes the tie exactly. The lecture examples train as well (test
+//! accuracy, one release run each: residual 0.8840 with the rule, 0.8825
+//! direct; inception 0.8885 both), but two summation orders of one computation (one process
+//! against MPI ranks) part sooner on a ReLU network: see
+//! `SmoothResidualNet` in `mpi-tests` and `tools/probes/`.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
