@@ -315,6 +315,9 @@ conv_case!(conv2d_1x1_stride2_projection: batch 2, in 6 x 5 x 4 -> 3, kernel 1 x
 conv_case!(conv2d_1x7_asymmetric_same: batch 2, in 4 x 9 x 2 -> 3, kernel 1 x 7, strides (1, 1), Same);
 conv_case!(conv2d_7x1_asymmetric_valid: batch 1, in 9 x 4 x 2 -> 2, kernel 7 x 1, strides (1, 1), Valid);
 conv_case!(conv2d_3x2_asymmetric_strides_2_1: batch 2, in 7 x 6 x 2 -> 3, kernel 3 x 2, strides (2, 1), Same);
+// More filters than one packed kernel panel (32): two full panels and a partial one.
+conv_case!(conv2d_3x3_filters_in_three_panels: batch 3, in 5 x 4 x 3 -> 70, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_1x1_stride2_filters_in_two_panels: batch 2, in 5 x 6 x 5 -> 33, kernel 1 x 1, strides (2, 2), Valid);
 conv_case!(conv2d_kernel_larger_than_input_same: batch 1, in 2 x 3 x 2 -> 2, kernel 5 x 5, strides (1, 1), Same);
 
 #[test]

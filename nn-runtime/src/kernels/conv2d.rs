@@ -198,10 +198,21 @@ impl Conv2d {
         // Scratch per thread that can get a task, not per configured thread.
         let (shared, slots) = ws.split(threads_wanted.min(batch * parts));
         let taps_n = w.kernel_h * w.kernel_w;
-        let ([], [rows, taps]) = shared.parts([], [pixels, taps_n]);
+        // A kernel wider than one panel is packed (see `gather::pack`).
+        let packed = self.filters > gather::PANEL;
+        let packed_len = if packed {
+            gather::packed_len(self.patch_len(), self.filters)
+        } else {
+            0
+        };
+        let ([panels], [rows, taps]) = shared.parts([packed_len], [pixels, taps_n]);
         pixel_offsets(rows, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
         tap_starts(taps, w.kernel_h, w.kernel_w, p.w, c);
+        if packed {
+            gather::pack(kernel, self.filters, self.patch_len(), self.filters, panels);
+        }
         let (rows, taps) = (&*rows, &*taps);
+        let kernel: &[f32] = if packed { panels } else { kernel };
         // Size every thread's scratch now, not when (or whether) a thread
         // first gets an image, so later calls never allocate.
         for slot in slots {
@@ -230,16 +241,18 @@ impl Conv2d {
                 ldb: self.filters,
                 cols: self.filters,
             };
-            let result = gather::run(
-                &g,
-                &mut Output {
-                    out: &mut *out,
-                    ldo: ldy,
-                    accumulate: false,
-                    bias,
-                    addend: residual.map(|r| &r[span]),
-                },
-            )
+            let mut o = Output {
+                out: &mut *out,
+                ldo: ldy,
+                accumulate: false,
+                bias,
+                addend: residual.map(|r| &r[span]),
+            };
+            let result = if packed {
+                gather::run_packed(&g, &mut o)
+            } else {
+                gather::run(&g, &mut o)
+            }
             .and_then(|()| activation::forward_rows(activation, out, self.filters, ldy));
             record(&failure, result);
         });
