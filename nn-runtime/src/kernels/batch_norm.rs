@@ -108,15 +108,15 @@ impl BatchNorm {
         }
         var.iter_mut().for_each(|s| *s = 1.0 / (*s + self.epsilon).sqrt());
         let (mean, inv_std) = (&*mean, &*var);
-        let (gamma, beta) = (params.gamma, params.beta);
-        for_row_ranges(x, y, c, &|x, y| {
-            for (out, row) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-                for ch in 0..c {
-                    let (gamma, beta) = (scale_at(gamma, ch), shift_at(beta, ch));
-                    out[ch] = gamma * (row[ch] - mean[ch]) * inv_std[ch] + beta;
-                }
-            }
-        });
+        let gamma = params.gamma;
+        normalize(
+            x,
+            y,
+            c,
+            mean,
+            &|ch| scale_at(gamma, ch) * inv_std[ch],
+            params.beta,
+        );
         Ok(())
     }
 
@@ -133,24 +133,9 @@ impl BatchNorm {
         let c = self.channels;
         expect_len(NAME, "x", x, rows * c)?;
         expect_len(NAME, "y", y, rows * c)?;
-        let (gamma, beta) = (params.gamma, params.beta);
-        let (mean, variance) = (&*params.moving_mean, &*params.moving_variance);
-        let epsilon = self.epsilon;
-        for_row_ranges(x, y, c, &|x, y| {
-            // Scale per channel computed once per block of channels, not per value.
-            let mut scale = [0.0f32; CHANNEL_BLOCK];
-            for first in (0..c).step_by(CHANNEL_BLOCK) {
-                let block = first..(first + CHANNEL_BLOCK).min(c);
-                for (s, ch) in scale.iter_mut().zip(block.clone()) {
-                    *s = scale_at(gamma, ch) / (variance[ch] + epsilon).sqrt();
-                }
-                for (out, row) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-                    for (s, ch) in scale.iter().zip(block.clone()) {
-                        out[ch] = (row[ch] - mean[ch]) * s + shift_at(beta, ch);
-                    }
-                }
-            }
-        });
+        let (gamma, variance, epsilon) = (params.gamma, &*params.moving_variance, self.epsilon);
+        let scale = |ch: usize| scale_at(gamma, ch) / (variance[ch] + epsilon).sqrt();
+        normalize(x, y, c, params.moving_mean, &scale, params.beta);
         Ok(())
     }
 
@@ -186,11 +171,15 @@ impl BatchNorm {
                 unsafe { (sums.range(channels.clone()), sums_xhat.range(channels.clone())) };
             sum_dy.fill(0.0);
             sum_dy_xhat.fill(0.0);
+            let (mean, inv_std) = (&mean[channels.clone()], &inv_std[channels.clone()]);
             for (row, g) in x.chunks_exact(c).zip(dy.chunks_exact(c)) {
-                for (i, ch) in channels.clone().enumerate() {
-                    let xhat = (row[ch] - mean[ch]) * inv_std[ch];
-                    sum_dy[i] += g[ch];
-                    sum_dy_xhat[i] += g[ch] * xhat;
+                let values = row[channels.clone()].iter().zip(&g[channels.clone()]);
+                let sums = sum_dy.iter_mut().zip(sum_dy_xhat.iter_mut());
+                for (((sum, sum_xhat), (&v, &g)), (&m, &s)) in sums.zip(values).zip(mean.iter().zip(inv_std))
+                {
+                    let xhat = (v - m) * s;
+                    *sum += g;
+                    *sum_xhat += g * xhat;
                 }
             }
         });
@@ -208,15 +197,30 @@ impl BatchNorm {
             threads::for_ranges(rows * c, c, &|_, range| {
                 // SAFETY: `for_ranges` hands out disjoint ranges.
                 let dx = unsafe { grads.range(range.clone()) };
-                for ((d, row), g) in dx
-                    .chunks_exact_mut(c)
-                    .zip(x[range.clone()].chunks_exact(c))
-                    .zip(dy[range].chunks_exact(c))
-                {
-                    for ch in 0..c {
-                        let xhat = (row[ch] - mean[ch]) * inv_std[ch];
-                        let centred = g[ch] - inv_rows * (sum_dy[ch] + xhat * sum_dy_xhat[ch]);
-                        d[ch] += scale_at(gamma, ch) * inv_std[ch] * centred;
+                let mut scale = [0.0f32; CHANNEL_BLOCK];
+                for first in (0..c).step_by(CHANNEL_BLOCK) {
+                    let block = first..(first + CHANNEL_BLOCK).min(c);
+                    let scale = &mut scale[..block.len()];
+                    for (s, ch) in scale.iter_mut().zip(block.clone()) {
+                        *s = scale_at(gamma, ch) * inv_std[ch];
+                    }
+                    let (mean, inv_std) = (&mean[block.clone()], &inv_std[block.clone()]);
+                    let sums = sum_dy[block.clone()].iter().zip(&sum_dy_xhat[block.clone()]);
+                    for ((d, row), g) in dx
+                        .chunks_exact_mut(c)
+                        .zip(x[range.clone()].chunks_exact(c))
+                        .zip(dy[range.clone()].chunks_exact(c))
+                    {
+                        let values = d[block.clone()]
+                            .iter_mut()
+                            .zip(&row[block.clone()])
+                            .zip(&g[block.clone()]);
+                        let channel = mean.iter().zip(inv_std).zip(sums.clone()).zip(scale.iter());
+                        for (((d, &v), &g), (((&m, &s), (&sum, &sum_xhat)), &k)) in values.zip(channel) {
+                            let xhat = (v - m) * s;
+                            let centred = g - inv_rows * (sum + xhat * sum_xhat);
+                            *d += k * centred;
+                        }
                     }
                 }
             });
@@ -292,6 +296,36 @@ fn for_channel_groups(rows: usize, channels: usize, f: &(dyn Fn(Range<usize>) + 
 
 /// Elements below which a channel split costs more than it saves.
 const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// `y = (x - mean) * scale + beta` per channel, rows split over threads;
+/// `scale(ch)` is computed once per block of channels, not per value.
+fn normalize(
+    x: &[f32],
+    y: &mut [f32],
+    c: usize,
+    mean: &[f32],
+    scale: &(dyn Fn(usize) -> f32 + Sync),
+    beta: Option<&[f32]>,
+) {
+    for_row_ranges(x, y, c, &|x, y| {
+        let (mut scales, mut shifts) = ([0.0f32; CHANNEL_BLOCK], [0.0f32; CHANNEL_BLOCK]);
+        for first in (0..c).step_by(CHANNEL_BLOCK) {
+            let block = first..(first + CHANNEL_BLOCK).min(c);
+            let (scales, shifts) = (&mut scales[..block.len()], &mut shifts[..block.len()]);
+            for ((s, b), ch) in scales.iter_mut().zip(shifts.iter_mut()).zip(block.clone()) {
+                *s = scale(ch);
+                *b = shift_at(beta, ch);
+            }
+            let channel = mean[block.clone()].iter().zip(scales.iter()).zip(shifts.iter());
+            for (out, row) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                let values = out[block.clone()].iter_mut().zip(&row[block.clone()]);
+                for ((o, &v), ((&m, &s), &b)) in values.zip(channel.clone()) {
+                    *o = (v - m) * s + b;
+                }
+            }
+        }
+    });
+}
 
 /// Runs `f(x rows, y rows)` over pieces of whole rows in parallel.
 fn for_row_ranges(x: &[f32], y: &mut [f32], c: usize, f: &(dyn Fn(&[f32], &mut [f32]) + Sync)) {
