@@ -45,7 +45,12 @@ impl BatchNorm {
         }
     }
 
-    fn check(&self, name: &'static str, rows: usize, p: &BatchNormParams) -> Result<(), KernelError> {
+    pub(crate) fn check(
+        &self,
+        name: &'static str,
+        rows: usize,
+        p: &BatchNormParams,
+    ) -> Result<(), KernelError> {
         expect_nonzero(name, "rows", rows)?;
         expect_nonzero(name, "channels", self.channels)?;
         if let Some(gamma) = p.gamma {
