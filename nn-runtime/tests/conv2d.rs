@@ -318,6 +318,10 @@ conv_case!(conv2d_3x2_asymmetric_strides_2_1: batch 2, in 7 x 6 x 2 -> 3, kernel
 // More filters than one packed kernel panel (32): two full panels and a partial one.
 conv_case!(conv2d_3x3_filters_in_three_panels: batch 3, in 5 x 4 x 3 -> 70, kernel 3 x 3, strides (1, 1), Same);
 conv_case!(conv2d_1x1_stride2_filters_in_two_panels: batch 2, in 5 x 6 x 5 -> 33, kernel 1 x 1, strides (2, 2), Valid);
+// Input gradients whose kernel operand is packed: more than 32 input
+// channels (stride 1, flipped kernel) and a strided patch of 36 values.
+conv_case!(conv2d_3x3_input_gradient_in_two_panels: batch 2, in 4 x 3 x 35 -> 4, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_3x3_stride2_patch_in_two_panels: batch 2, in 5 x 6 x 4 -> 3, kernel 3 x 3, strides (2, 2), Same);
 conv_case!(conv2d_kernel_larger_than_input_same: batch 1, in 2 x 3 x 2 -> 2, kernel 5 x 5, strides (1, 1), Same);
 
 #[test]
