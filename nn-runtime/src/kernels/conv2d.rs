@@ -32,6 +32,10 @@ pub struct Conv2d {
 /// Images per group in backward: each group sums its own kernel gradient.
 const GROUP: usize = 4;
 
+/// Input channels from which a stride-1 input gradient is a direct gathered
+/// product (below, the im2col path fills more of each vector).
+const DIRECT_DX_MIN_CHANNELS: usize = 8;
+
 /// A zero-padded plane that contains every window of the convolution.
 #[derive(Clone, Copy)]
 pub(crate) struct Padded {
@@ -361,7 +365,10 @@ impl Conv2d {
         let mut dbias = dbias;
 
         let (w, c, f) = (&self.window, self.in_channels, self.filters);
-        let direct_dx = w.stride_h == 1 && w.stride_w == 1;
+        // The direct input gradient has one column per input channel: with
+        // few channels (an RGB first layer) most vector lanes would be idle,
+        // so those go through im2col columns (one per patch value) instead.
+        let direct_dx = w.stride_h == 1 && w.stride_w == 1 && c >= DIRECT_DX_MIN_CHANNELS;
         let p = self.padded_input();
         let q = self.padded_output_grad();
         let dz_in_place = needs_no_padding(self.out_h(), self.out_w(), &q);
