@@ -8,7 +8,9 @@
 //! and concatenations written in place) are those of the training plan and
 //! keep their inner layout; only where each group starts changes. Forward
 //! code is the same code emitted over these offsets, so outputs are
-//! bit-identical to a forward over the training layout.
+//! bit-identical to a forward over the training layout, except where a batch
+//! normalization is folded into the convolution before it
+//! ([`batch_norm_folds`]), which changes them by rounding.
 
 use crate::graph::Graph;
 use crate::plan::{Plan, Slot};
