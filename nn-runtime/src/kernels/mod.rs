@@ -11,6 +11,7 @@ pub mod conv2d;
 pub mod conv2d_transpose;
 pub mod conv_algorithm;
 pub mod conv_axis;
+pub mod conv_batch_norm;
 pub mod conv_pool;
 pub mod cropping2d;
 pub mod dense;

@@ -69,6 +69,9 @@ pub struct Workspace {
     /// What one kernel hands to the next when two run as a pair
     /// ([`Workspace::with_staging`]).
     staging: Scratch,
+    /// Weights a kernel derives and then hands, with this workspace, to
+    /// another kernel (a convolution with a batch normalization folded in).
+    derived: Scratch,
 }
 
 impl Workspace {
@@ -85,10 +88,12 @@ impl Workspace {
         self.shared.floats.is_empty()
     }
 
-    /// Bytes held by the shared part, every thread's part and the staging.
+    /// Bytes held by the shared part, every thread's part, the staging and
+    /// the derived weights.
     pub fn bytes(&self) -> usize {
         self.shared.bytes()
             + self.staging.bytes()
+            + self.derived.bytes()
             + self.per_thread.iter().map(|s| lock(s).bytes()).sum::<usize>()
     }
 
@@ -99,6 +104,15 @@ impl Workspace {
         let mut staging = std::mem::take(&mut self.staging);
         let result = f(staging.take(len), self);
         self.staging = staging;
+        result
+    }
+
+    /// Runs `f` with `len` floats of derived-weight scratch and the rest of
+    /// the workspace, for a kernel that prepares weights for another.
+    pub fn with_derived<R>(&mut self, len: usize, f: impl FnOnce(&mut [f32], &mut Workspace) -> R) -> R {
+        let mut derived = std::mem::take(&mut self.derived);
+        let result = f(derived.take(len), self);
+        self.derived = derived;
         result
     }
 
