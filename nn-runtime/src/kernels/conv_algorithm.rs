@@ -31,7 +31,7 @@ pub enum Choice {
     Auto,
     /// Always the direct kernel.
     Direct,
-    /// Winograd with this tile wherever the layer allows it (stride-1 3x3),
+    /// Winograd with this tile wherever the layer allows it ([`winograd_applies`]),
     /// whatever the cost rule says; direct elsewhere.
     Winograd(Tile),
 }
@@ -96,10 +96,12 @@ pub fn requested() -> Result<Choice, KernelError> {
         .clone()
 }
 
-/// Whether Winograd can compute the layer at all: a 3x3 kernel at stride 1.
-pub fn winograd_applies(conv: &Conv2d) -> bool {
+/// Whether Winograd with `tile` can compute the layer: stride 1 and a 3x3
+/// kernel (either tile) or a 5x5 kernel (F(2x2,5x5) only).
+pub fn winograd_applies(conv: &Conv2d, tile: Tile) -> bool {
     let w = &conv.window;
-    w.kernel_h == 3 && w.kernel_w == 3 && w.stride_h == 1 && w.stride_w == 1
+    let square = w.kernel_h == w.kernel_w && w.stride_h == 1 && w.stride_w == 1;
+    square && (w.kernel_h == 3 || (w.kernel_h == 5 && tile == Tile::F2))
 }
 
 /// The cost rule: the algorithm expected to be faster for this layer.
@@ -118,7 +120,7 @@ pub fn winograd_applies(conv: &Conv2d) -> bool {
 /// most 0.4x direct's products (tiny planes stay direct: 7x7 needs 0.33x,
 /// 6x6 0.44x, 1x1 4x).
 pub fn auto(conv: &Conv2d) -> Algorithm {
-    if !winograd_applies(conv) {
+    if !winograd_applies(conv, Tile::F4) {
         return Algorithm::Direct;
     }
     let (c, f) = (conv.in_channels, conv.filters);
@@ -144,7 +146,7 @@ pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {
     Ok(match requested()? {
         Choice::Auto => auto(conv),
         Choice::Direct => Algorithm::Direct,
-        Choice::Winograd(tile) if winograd_applies(conv) => Algorithm::Winograd(tile),
+        Choice::Winograd(tile) if winograd_applies(conv, tile) => Algorithm::Winograd(tile),
         Choice::Winograd(_) => Algorithm::Direct,
     })
 }
