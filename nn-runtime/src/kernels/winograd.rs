@@ -1147,14 +1147,14 @@ mod tests {
     ) {
         for k in 0..K {
             let mut x = [[0.0; LANES]; K];
-            for l in 0..LANES {
-                x[k][l] = 1.0 + l as f32;
+            for (l, v) in x[k].iter_mut().enumerate() {
+                *v = 1.0 + l as f32;
             }
             let y = f(&x);
-            for r in 0..R {
-                for l in 0..LANES {
+            for (r, row) in y.iter().enumerate() {
+                for (l, &value) in row.iter().enumerate() {
                     assert_eq!(
-                        y[r][l],
+                        value,
                         matrix[r][k] * (1.0 + l as f32),
                         "{name}: entry ({r}, {k}), lane {l}"
                     );
