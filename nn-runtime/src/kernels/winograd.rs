@@ -343,6 +343,18 @@ fn two_sided_by<const R: usize, const K: usize>(
     }
 }
 
+/// Runs `body` for a channel block of `n` lanes; a full block gets the
+/// constant [`LANES`], so its loads and stores compile to whole vectors
+/// (with `n` unknown, each became a call to `memcpy`).
+#[inline(always)]
+fn by_width(n: usize, mut body: impl FnMut(usize)) {
+    if n == LANES {
+        body(LANES)
+    } else {
+        body(n)
+    }
+}
+
 /// `n` floats from `src` into a lane (the rest left as they are).
 #[inline(always)]
 fn read(src: &[f32], n: usize, lane: &mut Lane) {
@@ -531,19 +543,24 @@ fn input_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, R, 
         let y0 = (ty * M) as isize - top as isize;
         let x0 = (tx * M) as isize - left as isize;
         for c0 in (0..c).step_by(LANES) {
-            let n_ch = LANES.min(c - c0);
-            for (a, row) in d.iter_mut().enumerate() {
-                for (b, lane) in row.iter_mut().enumerate() {
-                    *lane = [0.0; LANES];
-                    images.load(n, (y0 + a as isize, x0 + b as isize), c0, n_ch, lane);
-                }
-            }
-            two_sided_by(V::input, &d, &mut out);
-            for (a, row) in out.iter().enumerate() {
-                for (b, lane) in row.iter().enumerate() {
-                    write(&mut v[((a * A + b) * stride + j) * c + c0..], n_ch, lane);
-                }
-            }
+            by_width(
+                LANES.min(c - c0),
+                #[inline(always)]
+                |n_ch| {
+                    for (a, row) in d.iter_mut().enumerate() {
+                        for (b, lane) in row.iter_mut().enumerate() {
+                            *lane = [0.0; LANES];
+                            images.load(n, (y0 + a as isize, x0 + b as isize), c0, n_ch, lane);
+                        }
+                    }
+                    two_sided_by(V::input, &d, &mut out);
+                    for (a, row) in out.iter().enumerate() {
+                        for (b, lane) in row.iter().enumerate() {
+                            write(&mut v[((a * A + b) * stride + j) * c + c0..], n_ch, lane);
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -565,19 +582,24 @@ fn gradient_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, 
         let (n, ty, tx) = grid.locate(tile);
         let (y0, x0) = ((ty * M) as isize, (tx * M) as isize);
         for f0 in (0..f).step_by(LANES) {
-            let n_ch = LANES.min(f - f0);
-            for (i, row) in g.iter_mut().enumerate() {
-                for (k, lane) in row.iter_mut().enumerate() {
-                    *lane = [0.0; LANES];
-                    dz.load(n, (y0 + i as isize, x0 + k as isize), f0, n_ch, lane);
-                }
-            }
-            two_sided_by(V::gradient, &g, &mut out);
-            for (a, row) in out.iter().enumerate() {
-                for (b, lane) in row.iter().enumerate() {
-                    write(&mut d[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
-                }
-            }
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n_ch| {
+                    for (i, row) in g.iter_mut().enumerate() {
+                        for (k, lane) in row.iter_mut().enumerate() {
+                            *lane = [0.0; LANES];
+                            dz.load(n, (y0 + i as isize, x0 + k as isize), f0, n_ch, lane);
+                        }
+                    }
+                    two_sided_by(V::gradient, &g, &mut out);
+                    for (a, row) in out.iter().enumerate() {
+                        for (b, lane) in row.iter().enumerate() {
+                            write(&mut d[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -613,42 +635,47 @@ fn output_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, R,
         let valid_h = M.min(grid.out_h - oy0);
         let valid_w = M.min(grid.out_w - ox0);
         for f0 in (0..f).step_by(LANES) {
-            let n_ch = LANES.min(f - f0);
-            for (a, row) in p.iter_mut().enumerate() {
-                for (b, lane) in row.iter_mut().enumerate() {
-                    read(&m[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
-                }
-            }
-            two_sided_by(V::output, &p, &mut y);
-            let mut bias = [0.0; LANES];
-            if let Some(b) = sink.bias {
-                read(&b[f0..], n_ch, &mut bias);
-            }
-            for (i, row) in y.iter().enumerate().take(valid_h) {
-                for (k, lane) in row.iter().enumerate().take(valid_w) {
-                    let pixel = (n * grid.out_h + oy0 + i) * grid.out_w + ox0 + k - base;
-                    let at = pixel * sink.ldo + f0;
-                    let mut value = *lane;
-                    for l in 0..LANES {
-                        value[l] += bias[l];
-                    }
-                    let mut extra = [0.0; LANES];
-                    if let Some(r) = sink.residual {
-                        read(&r[at..], n_ch, &mut extra);
-                    }
-                    if sink.accumulate {
-                        let mut old = [0.0; LANES];
-                        read(&sink.out[at..], n_ch, &mut old);
-                        for l in 0..LANES {
-                            extra[l] += old[l];
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n_ch| {
+                    for (a, row) in p.iter_mut().enumerate() {
+                        for (b, lane) in row.iter_mut().enumerate() {
+                            read(&m[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
                         }
                     }
-                    for l in 0..LANES {
-                        value[l] += extra[l];
+                    two_sided_by(V::output, &p, &mut y);
+                    let mut bias = [0.0; LANES];
+                    if let Some(b) = sink.bias {
+                        read(&b[f0..], n_ch, &mut bias);
                     }
-                    write(&mut sink.out[at..], n_ch, &value);
-                }
-            }
+                    for (i, row) in y.iter().enumerate().take(valid_h) {
+                        for (k, lane) in row.iter().enumerate().take(valid_w) {
+                            let pixel = (n * grid.out_h + oy0 + i) * grid.out_w + ox0 + k - base;
+                            let at = pixel * sink.ldo + f0;
+                            let mut value = *lane;
+                            for l in 0..LANES {
+                                value[l] += bias[l];
+                            }
+                            let mut extra = [0.0; LANES];
+                            if let Some(r) = sink.residual {
+                                read(&r[at..], n_ch, &mut extra);
+                            }
+                            if sink.accumulate {
+                                let mut old = [0.0; LANES];
+                                read(&sink.out[at..], n_ch, &mut old);
+                                for l in 0..LANES {
+                                    extra[l] += old[l];
+                                }
+                            }
+                            for l in 0..LANES {
+                                value[l] += extra[l];
+                            }
+                            write(&mut sink.out[at..], n_ch, &value);
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -666,18 +693,23 @@ fn kernel_transform<const M: usize, const R: usize, const A: usize>(
     let mut out = [[[0.0; LANES]; A]; A];
     for ch in 0..c {
         for f0 in (0..f).step_by(LANES) {
-            let n = LANES.min(f - f0);
-            for (ky, row) in g.iter_mut().enumerate() {
-                for (kx, lane) in row.iter_mut().enumerate() {
-                    read(&kernel[((ky * R + kx) * c + ch) * f + f0..], n, lane);
-                }
-            }
-            two_sided(&t.g, &g, &mut out);
-            for (a, row) in out.iter().enumerate() {
-                for (b, lane) in row.iter().enumerate() {
-                    write(&mut u[((a * A + b) * c + ch) * f + f0..], n, lane);
-                }
-            }
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n| {
+                    for (ky, row) in g.iter_mut().enumerate() {
+                        for (kx, lane) in row.iter_mut().enumerate() {
+                            read(&kernel[((ky * R + kx) * c + ch) * f + f0..], n, lane);
+                        }
+                    }
+                    two_sided(&t.g, &g, &mut out);
+                    for (a, row) in out.iter().enumerate() {
+                        for (b, lane) in row.iter().enumerate() {
+                            write(&mut u[((a * A + b) * c + ch) * f + f0..], n, lane);
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -695,21 +727,26 @@ fn kernel_gradient<const M: usize, const R: usize, const A: usize>(
     let mut dg = [[[0.0; LANES]; R]; R];
     for ch in 0..c {
         for f0 in (0..f).step_by(LANES) {
-            let n = LANES.min(f - f0);
-            for (a, row) in p.iter_mut().enumerate() {
-                for (b, lane) in row.iter_mut().enumerate() {
-                    read(&x[((a * A + b) * c + ch) * f + f0..], n, lane);
-                }
-            }
-            two_sided(&t.gt, &p, &mut dg);
-            for (ky, row) in dg.iter().enumerate() {
-                for (kx, lane) in row.iter().enumerate() {
-                    let at = ((ky * R + kx) * c + ch) * f + f0;
-                    for (d, &v) in dkernel[at..at + n].iter_mut().zip(lane) {
-                        *d += v;
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n| {
+                    for (a, row) in p.iter_mut().enumerate() {
+                        for (b, lane) in row.iter_mut().enumerate() {
+                            read(&x[((a * A + b) * c + ch) * f + f0..], n, lane);
+                        }
                     }
-                }
-            }
+                    two_sided(&t.gt, &p, &mut dg);
+                    for (ky, row) in dg.iter().enumerate() {
+                        for (kx, lane) in row.iter().enumerate() {
+                            let at = ((ky * R + kx) * c + ch) * f + f0;
+                            for (d, &v) in dkernel[at..at + n].iter_mut().zip(lane) {
+                                *d += v;
+                            }
+                        }
+                    }
+                },
+            );
         }
     }
 }
