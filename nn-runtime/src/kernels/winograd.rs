@@ -414,6 +414,37 @@ struct Images<'a> {
 }
 
 impl Images<'_> {
+    /// Channels `c0..c0 + n` of the `size x size` pixels at (`y0`, `x0`) of
+    /// image `n` into `tile`, zeros outside the image (the padding). A
+    /// window inside the image (most of them) skips the per-pixel test.
+    #[inline(always)]
+    fn load_window<const S: usize>(
+        &self,
+        image: usize,
+        (y0, x0): (isize, isize),
+        c0: usize,
+        n: usize,
+        tile: &mut [[Lane; S]; S],
+    ) {
+        let inside = y0 >= 0 && x0 >= 0 && y0 as usize + S <= self.h && x0 as usize + S <= self.w;
+        if inside {
+            let origin = image * self.image_stride + (y0 as usize * self.w + x0 as usize) * self.stride + c0;
+            for (a, row) in tile.iter_mut().enumerate() {
+                let start = origin + a * self.w * self.stride;
+                for (b, lane) in row.iter_mut().enumerate() {
+                    read(&self.data[start + b * self.stride..], n, lane);
+                }
+            }
+        } else {
+            for (a, row) in tile.iter_mut().enumerate() {
+                for (b, lane) in row.iter_mut().enumerate() {
+                    *lane = [0.0; LANES];
+                    self.load(image, (y0 + a as isize, x0 + b as isize), c0, n, lane);
+                }
+            }
+        }
+    }
+
     /// Channels `c0..c0 + n` of pixel (`y`, `x`) of image `n` into `lane`;
     /// zeros outside the image (the padding).
     #[inline(always)]
@@ -547,12 +578,7 @@ fn input_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, R, 
                 LANES.min(c - c0),
                 #[inline(always)]
                 |n_ch| {
-                    for (a, row) in d.iter_mut().enumerate() {
-                        for (b, lane) in row.iter_mut().enumerate() {
-                            *lane = [0.0; LANES];
-                            images.load(n, (y0 + a as isize, x0 + b as isize), c0, n_ch, lane);
-                        }
-                    }
+                    images.load_window(n, (y0, x0), c0, n_ch, &mut d);
                     two_sided_by(V::input, &d, &mut out);
                     for (a, row) in out.iter().enumerate() {
                         for (b, lane) in row.iter().enumerate() {
@@ -586,12 +612,7 @@ fn gradient_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, 
                 LANES.min(f - f0),
                 #[inline(always)]
                 |n_ch| {
-                    for (i, row) in g.iter_mut().enumerate() {
-                        for (k, lane) in row.iter_mut().enumerate() {
-                            *lane = [0.0; LANES];
-                            dz.load(n, (y0 + i as isize, x0 + k as isize), f0, n_ch, lane);
-                        }
-                    }
+                    dz.load_window(n, (y0, x0), f0, n_ch, &mut g);
                     two_sided_by(V::gradient, &g, &mut out);
                     for (a, row) in out.iter().enumerate() {
                         for (b, lane) in row.iter().enumerate() {
