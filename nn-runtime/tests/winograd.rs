@@ -416,12 +416,12 @@ fn five_by_five_kernels() {
 
 #[test]
 fn cost_rule_and_environment_values() {
-    let layer = |h, cin, cout, stride| Conv2d {
+    let layer_k = |k, h, cin, cout, stride| Conv2d {
         window: Window2d {
             in_h: h,
             in_w: h,
-            kernel_h: 3,
-            kernel_w: 3,
+            kernel_h: k,
+            kernel_w: k,
             stride_h: stride,
             stride_w: stride,
             padding: Padding::Same,
@@ -430,6 +430,7 @@ fn cost_rule_and_environment_values() {
         filters: cout,
         activation: Activation::Relu,
     };
+    let layer = |h, cin, cout, stride| layer_k(3, h, cin, cout, stride);
     // Strided layers never use Winograd, even when asked to.
     conv_algorithm::force(Some(Choice::Winograd(Tile::F4)));
     assert_eq!(
@@ -444,14 +445,47 @@ fn cost_rule_and_environment_values() {
     conv_algorithm::force(Some(Choice::Auto));
     let auto = |h, cin, cout| conv_algorithm::choose(&layer(h, cin, cout, 1)).unwrap();
     // Few channels: the transforms cost more than the products saved.
-    assert_eq!(auto(64, 16, 16), Algorithm::Direct);
-    assert_eq!(auto(64, 16, 32), Algorithm::Direct);
     assert_eq!(auto(64, 3, 16), Algorithm::Direct);
+    assert_eq!(auto(32, 8, 8), Algorithm::Direct);
+    assert_eq!(auto(32, 12, 12), Algorithm::Direct);
+    // From cin·cout/(cin+cout) = 8: the lecture nets' 16-channel layers.
+    assert_eq!(auto(64, 16, 16), Algorithm::Winograd(Tile::F4));
+    assert_eq!(auto(64, 16, 32), Algorithm::Winograd(Tile::F4));
     assert_eq!(auto(32, 32, 32), Algorithm::Winograd(Tile::F4));
     assert_eq!(auto(7, 512, 512), Algorithm::Winograd(Tile::F4));
     // Small planes: a 6x6 plane needs 4 F(4x4) tiles, 0.44x direct's products.
     assert_eq!(auto(6, 64, 64), Algorithm::Direct);
     assert_eq!(auto(1, 64, 64), Algorithm::Direct);
+    // 5x5: F(2x2,5x5) from a ratio of 16 (inception's 32-channel layers),
+    // not on 16 channels nor on planes whose tiles waste products.
+    let auto5 = |h, cin, cout| conv_algorithm::choose(&layer_k(5, h, cin, cout, 1)).unwrap();
+    assert_eq!(auto5(31, 32, 32), Algorithm::Winograd(Tile::F2));
+    assert_eq!(auto5(64, 16, 16), Algorithm::Direct);
+    assert_eq!(auto5(7, 64, 64), Algorithm::Direct);
+    assert_eq!(auto5(16, 64, 64), Algorithm::Winograd(Tile::F2));
+    // Other kernel sizes and strided 5x5 stay direct, even when forced.
+    assert_eq!(
+        conv_algorithm::choose(&layer_k(7, 32, 64, 64, 1)).unwrap(),
+        Algorithm::Direct
+    );
+    assert_eq!(
+        conv_algorithm::choose(&layer_k(5, 32, 64, 64, 2)).unwrap(),
+        Algorithm::Direct
+    );
+    conv_algorithm::force(Some(Choice::Winograd(Tile::F2)));
+    assert_eq!(
+        conv_algorithm::choose(&layer_k(5, 32, 64, 64, 2)).unwrap(),
+        Algorithm::Direct
+    );
+    assert_eq!(
+        conv_algorithm::choose(&layer_k(7, 32, 8, 8, 1)).unwrap(),
+        Algorithm::Direct
+    );
+    conv_algorithm::force(Some(Choice::Direct));
+    assert_eq!(
+        conv_algorithm::choose(&layer_k(5, 31, 32, 32, 1)).unwrap(),
+        Algorithm::Direct
+    );
     conv_algorithm::force(None);
     assert_eq!(conv_algorithm::parse_env("direct").unwrap(), Choice::Direct);
     // Unset or empty: direct (Winograd is opt-in, see conv_algorithm's docs).

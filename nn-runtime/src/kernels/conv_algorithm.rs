@@ -1,7 +1,8 @@
 //! Which algorithm computes a [`Conv2d`]: the direct gathered GEMM or
 //! Winograd ([`crate::winograd`]). The default is direct. `NN_CONV=auto`
 //! (or, per thread, [`force`]) chooses per layer from its shape by a
-//! measured cost rule; `winograd`/`winograd2` force a tile.
+//! measured cost rule; `winograd`/`winograd2` force a tile (4x4 or 2x2
+//! outputs; 5x5 kernels have the 2x2 tile only).
 //!
 //! Why not `auto` by default: with it, two MPI ranks training the Fashion
 //! residual network end 1.6e-3 away from the single process after 10 SGD
@@ -50,7 +51,7 @@ pub fn parse_env(value: &str) -> Result<Choice, KernelError> {
             kernel: "conv2d",
             message: format!(
                 "environment variable {ENV}={other:?} is not understood; expected `auto`, `direct`, \
-                 `winograd` (= `winograd4`, F(4x4,3x3)) or `winograd2` (F(2x2,3x3))"
+                 `winograd` (= `winograd4`, F(4x4,3x3)) or `winograd2` (F(2x2,3x3), and F(2x2,5x5) on 5x5 layers)"
             ),
         }),
     }
@@ -106,40 +107,64 @@ pub fn winograd_applies(conv: &Conv2d, tile: Tile) -> bool {
 
 /// The cost rule: the algorithm expected to be faster for this layer.
 ///
-/// Winograd trades a GEMM of `9 · cin · cout` products per pixel for one of
-/// `a² / m² · cin · cout` plus transforms costing about `cin + cout` per
-/// pixel, so it pays when `cin · cout / (cin + cout)` is large enough.
-/// Measured with `examples/winograd_bench.rs` (Zen 4, 2 threads, forward
-/// plus both gradients, same run): F(4x4,3x3) was slower than direct at
-/// 16 -> 16 and 16 -> 32 channels (0.85x of direct's speed) and faster from
-/// 32 -> 32 on (1.2x at 32 channels, 1.3x to 1.8x on ResNet-50's 64 to 512),
-/// hence `cin · cout / (cin + cout) >= 16`.
-/// F(2x2,3x3) saves at most 2.25x, F(4x4,3x3) 4x and was faster on every
-/// measured shape, so the rule picks F(4x4) (F(2x2) stays available through
-/// `NN_CONV=winograd2`), and only where the padded plane's tiles need at
-/// most 0.4x direct's products (tiny planes stay direct: 7x7 needs 0.33x,
-/// 6x6 0.44x, 1x1 4x).
+/// Winograd F(m x m, r x r) trades a GEMM of `r² · cin · cout` products per
+/// pixel for one of `a² / m² · cin · cout` (`a = m + r - 1`) plus transforms
+/// costing about `a² / m² · (cin + cout)` per pixel, so it pays when
+/// `cin · cout / (cin + cout)` is large enough, and only where the padded
+/// plane's tiles need at most 0.4x direct's products (tiny planes stay
+/// direct: with F(4x4,3x3), 7x7 needs 0.33x, 6x6 0.44x, 1x1 4x).
+///
+/// Measured with `examples/winograd_bench.rs` (Zen 4, AVX-512, batch 32 for
+/// the lecture shapes and 8 for ResNet-50's, same padding; speed-up of
+/// forward + input gradient + kernel gradient over direct, medians of 15
+/// interleaved runs, 1 thread / 2 threads, load average about 8 from other
+/// builds, so ±15%):
+///
+/// | layer | `cin·cout/(cin+cout)` | F(2x2,3x3) | F(4x4,3x3) | F(2x2,5x5) |
+/// |---|---:|---:|---:|---:|
+/// | 3x3, 64x64, 3→16 | 2.5 | 0.42 / 0.44 | 0.52 / 0.62 | |
+/// | 3x3, 32x32, 8→8 | 4 | 0.57 / 0.35 | 0.74 / 0.57 | |
+/// | 3x3, 64x64, 16→16 | 8 | 0.71 / 0.75 | 1.31 / 1.13 | |
+/// | 3x3, 64x64, 16→32 | 10.7 | 0.74 / 0.92 | 1.12 / 1.23 | |
+/// | 3x3, 32x32, 32→32 | 16 | 1.00 / 0.95 | 1.77 / 1.45 | |
+/// | 3x3, 31x31, 32→32 | 16 | 0.93 / 1.01 | 1.37 / 1.70 | |
+/// | 3x3, 56x56, 64→64 | 32 | 1.56 / 1.58 | 2.21 / 1.93 | |
+/// | 3x3, 28x28, 128→128 | 64 | 1.64 / 1.61 | 2.06 / 1.80 | |
+/// | 3x3, 14x14, 256→256 | 128 | 1.25 / 1.12 | 1.20 / 0.99 | |
+/// | 3x3, 7x7, 512→512 | 256 | 1.14 / 1.15 | 1.08 / 0.93 | |
+/// | 5x5, 64x64, 16→16 | 8 | | | 0.84 / 0.86 |
+/// | 5x5, 31x31, 32→32 | 16 | | | 1.30 / 1.12 |
+///
+/// Hence F(4x4,3x3) from `cin·cout/(cin+cout) >= 8` on 3x3 layers (F(2x2,3x3)
+/// is never clearly ahead of it and stays available through
+/// `NN_CONV=winograd2`) and F(2x2,5x5) from 16 on 5x5 layers. The 14x14 and
+/// 7x7 planes are within the noise of 1.0 at 2 threads; the previous
+/// session's quieter run measured F(4x4) at 1.28x and 1.50x there.
 pub fn auto(conv: &Conv2d) -> Algorithm {
-    if !winograd_applies(conv, Tile::F4) {
+    let r = conv.window.kernel_h;
+    let (tile, m, min_channel_ratio) = match r {
+        3 => (Tile::F4, 4, 8),
+        5 => (Tile::F2, 2, 16),
+        _ => return Algorithm::Direct,
+    };
+    if !winograd_applies(conv, tile) {
         return Algorithm::Direct;
     }
     let (c, f) = (conv.in_channels, conv.filters);
-    if c * f < MIN_CHANNEL_RATIO * (c + f) {
+    if c * f < min_channel_ratio * (c + f) {
         return Algorithm::Direct;
     }
     let (oh, ow) = (conv.out_h(), conv.out_w());
+    let a = m + r - 1;
     // Products per channel pair over the whole plane.
-    let direct = oh * ow * 9;
-    let winograd = oh.div_ceil(4) * ow.div_ceil(4) * 36;
+    let direct = oh * ow * r * r;
+    let winograd = oh.div_ceil(m) * ow.div_ceil(m) * a * a;
     if winograd * 5 <= direct * 2 {
-        Algorithm::Winograd(Tile::F4)
+        Algorithm::Winograd(tile)
     } else {
         Algorithm::Direct
     }
 }
-
-/// `cin · cout / (cin + cout)` from which Winograd pays (see [`auto`]).
-const MIN_CHANNEL_RATIO: usize = 16;
 
 /// The algorithm for `conv` under the current request.
 pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {
