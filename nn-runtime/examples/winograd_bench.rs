@@ -135,7 +135,7 @@ fn choices(spec: &Conv2d, only: Option<Choice>) -> Vec<(Choice, String)> {
     let r = spec.window.kernel_h;
     let mut out = vec![(Choice::Direct, "direct".to_string())];
     for (tile, m) in [(Tile::F2, 2), (Tile::F4, 4)] {
-        if conv_algorithm::winograd_applies(spec, tile) {
+        if conv_algorithm::winograd_applies(spec) {
             out.push((Choice::Winograd(tile), format!("F({m}x{m},{r}x{r})")));
         }
     }

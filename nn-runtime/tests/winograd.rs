@@ -214,16 +214,10 @@ fn check(c: &Case, data: &Data, choice: Choice, algorithm: Algorithm, context: &
 /// tiles, with the direct kernel run beside them.
 fn run(c: Case) {
     let data = data(&c);
-    // 5x5 kernels have F(2x2,5x5) only: F4 asked for falls back to direct.
-    let f4 = if c.kernel == 3 {
-        Algorithm::Winograd(Tile::F4)
-    } else {
-        Algorithm::Direct
-    };
     let algorithms = [
         (Choice::Direct, Algorithm::Direct),
         (Choice::Winograd(Tile::F2), Algorithm::Winograd(Tile::F2)),
-        (Choice::Winograd(Tile::F4), f4),
+        (Choice::Winograd(Tile::F4), Algorithm::Winograd(Tile::F4)),
     ];
     for path in [Path::Portable, Path::Avx2, Path::Avx512] {
         if !gather::supported(path) {
@@ -399,7 +393,7 @@ fn fused_matches_direct(c: Case) {
     }
 }
 
-/// F(2x2,5x5) (forced by `Tile::F2` on a 5x5 layer) over the same kinds of
+/// F(2x2,5x5) and F(4x4,5x5) (`Tile::F2`, `Tile::F4` on a 5x5 layer) over the same kinds of
 /// cases as the 3x3 tiles: odd sizes, 1 to 64 channels, planes smaller than
 /// a tile, valid padding down to a 1x1 output, several bands.
 #[test]

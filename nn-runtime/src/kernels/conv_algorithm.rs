@@ -2,7 +2,7 @@
 //! Winograd ([`crate::winograd`]). The default is direct. `NN_CONV=auto`
 //! (or, per thread, [`force`]) chooses per layer from its shape by a
 //! measured cost rule; `winograd`/`winograd2` force a tile (4x4 or 2x2
-//! outputs; 5x5 kernels have the 2x2 tile only).
+//! outputs, on 3x3 and 5x5 kernels).
 //!
 //! Why not `auto` by default: with it, two MPI ranks training the Fashion
 //! residual network end 1.6e-3 away from the single process after 10 SGD
@@ -51,7 +51,7 @@ pub fn parse_env(value: &str) -> Result<Choice, KernelError> {
             kernel: "conv2d",
             message: format!(
                 "environment variable {ENV}={other:?} is not understood; expected `auto`, `direct`, \
-                 `winograd` (= `winograd4`, F(4x4,3x3)) or `winograd2` (F(2x2,3x3), and F(2x2,5x5) on 5x5 layers)"
+                 `winograd` (= `winograd4`, F(4x4,3x3) and F(4x4,5x5)) or `winograd2` (F(2x2,3x3) and F(2x2,5x5))"
             ),
         }),
     }
@@ -97,12 +97,11 @@ pub fn requested() -> Result<Choice, KernelError> {
         .clone()
 }
 
-/// Whether Winograd with `tile` can compute the layer: stride 1 and a 3x3
-/// kernel (either tile) or a 5x5 kernel (F(2x2,5x5) only).
-pub fn winograd_applies(conv: &Conv2d, tile: Tile) -> bool {
+/// Whether Winograd can compute the layer: a 3x3 or 5x5 kernel at stride 1
+/// (either tile).
+pub fn winograd_applies(conv: &Conv2d) -> bool {
     let w = &conv.window;
-    let square = w.kernel_h == w.kernel_w && w.stride_h == 1 && w.stride_w == 1;
-    square && (w.kernel_h == 3 || (w.kernel_h == 5 && tile == Tile::F2))
+    w.kernel_h == w.kernel_w && matches!(w.kernel_h, 3 | 5) && w.stride_h == 1 && w.stride_w == 1
 }
 
 /// The cost rule: the algorithm expected to be faster for this layer.
@@ -147,7 +146,7 @@ pub fn auto(conv: &Conv2d) -> Algorithm {
         5 => (Tile::F2, 2, 16),
         _ => return Algorithm::Direct,
     };
-    if !winograd_applies(conv, tile) {
+    if !winograd_applies(conv) {
         return Algorithm::Direct;
     }
     let (c, f) = (conv.in_channels, conv.filters);
@@ -171,7 +170,7 @@ pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {
     Ok(match requested()? {
         Choice::Auto => auto(conv),
         Choice::Direct => Algorithm::Direct,
-        Choice::Winograd(tile) if winograd_applies(conv, tile) => Algorithm::Winograd(tile),
+        Choice::Winograd(tile) if winograd_applies(conv) => Algorithm::Winograd(tile),
         Choice::Winograd(_) => Algorithm::Direct,
     })
 }

@@ -1,5 +1,5 @@
 //! Winograd convolution F(m x m, r x r) for stride-1 [`Conv2d`] layers with
-//! 3x3 kernels (F(2x2,3x3), F(4x4,3x3)) and 5x5 kernels (F(2x2,5x5))
+//! 3x3 and 5x5 kernels (F(2x2,3x3), F(4x4,3x3), F(2x2,5x5), F(4x4,5x5))
 //! (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
 //!
 //! An output tile of `m x m` pixels is computed from an `a x a` input tile
@@ -36,10 +36,11 @@ use crate::threads::{self, Chunks, SharedSlice};
 use crate::workspace::lock;
 use crate::workspace::Workspace;
 
-/// Output tile size of a Winograd convolution; the kernel size comes from
-/// the layer. 3x3 kernels have both tiles, 5x5 kernels [`Tile::F2`] only
-/// (F(2x2,5x5): 36 products per tile instead of 100, with the points and
-/// input transform of F(4x4,3x3), so about as accurate).
+/// Output tile size of a Winograd convolution; the kernel size (3x3 or
+/// 5x5) comes from the layer. On 5x5 kernels, [`Tile::F2`] is F(2x2,5x5)
+/// (36 products per tile instead of 100, with the points and input
+/// transform of F(4x4,3x3), so about as accurate) and [`Tile::F4`] is
+/// F(4x4,5x5) (64 instead of 400, with the points ±1/2 added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tile {
     /// F(2x2, 3x3): 16 products per tile instead of 36 (2.25x fewer), with
@@ -340,6 +341,81 @@ fn two_sided_by<const R: usize, const K: usize>(
     }
     for (row, o) in tmp.iter().zip(out.iter_mut()) {
         *o = apply(row);
+    }
+}
+
+/// F(4x4, 5x5): eight points 0, ±1, ±2, ±1/2 and infinity; 64 products
+/// per tile instead of 400. `Bᵀ` row `j` holds the coefficients of
+/// `Π_{k≠j} (x - p_k)` (the last row: of `Π_k (x - p_k)`), `G` row `j` is
+/// `(1, p_j, ..., p_j⁴) / Π_{k≠j} (p_j - p_k)`.
+struct F4x5;
+impl Variant<4, 5, 8> for F4x5 {
+    const T: Transforms<4, 5, 8> = Transforms::new(
+        [
+            [-1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0, 0.0],
+            [0.0, 1.0, 1.0, -17.0 / 4.0, -17.0 / 4.0, 1.0, 1.0, 0.0],
+            [0.0, -1.0, 1.0, 17.0 / 4.0, -17.0 / 4.0, -1.0, 1.0, 0.0],
+            [0.0, 1.0 / 2.0, 1.0 / 4.0, -5.0 / 2.0, -5.0 / 4.0, 2.0, 1.0, 0.0],
+            [0.0, -1.0 / 2.0, 1.0 / 4.0, 5.0 / 2.0, -5.0 / 4.0, -2.0, 1.0, 0.0],
+            [0.0, 2.0, 4.0, -5.0 / 2.0, -5.0, 1.0 / 2.0, 1.0, 0.0],
+            [0.0, -2.0, 4.0, 5.0 / 2.0, -5.0, -1.0 / 2.0, 1.0, 0.0],
+            [0.0, -1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0],
+        ],
+        [
+            [-1.0, 0.0, 0.0, 0.0, 0.0],
+            [-2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0],
+            [-2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0],
+            [1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0, 4.0 / 45.0, 8.0 / 45.0],
+            [1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0, -4.0 / 45.0, 8.0 / 45.0],
+            [32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0],
+            [32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0, -4.0 / 45.0, 2.0 / 45.0],
+            [0.0, 0.0, 0.0, 0.0, 1.0],
+        ],
+        [
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+            [0.0, 1.0, -1.0, 2.0, -2.0, 1.0 / 2.0, -1.0 / 2.0, 0.0],
+            [0.0, 1.0, 1.0, 4.0, 4.0, 1.0 / 4.0, 1.0 / 4.0, 0.0],
+            [0.0, 1.0, -1.0, 8.0, -8.0, 1.0 / 8.0, -1.0 / 8.0, 1.0],
+        ],
+    );
+    #[inline(always)]
+    fn input(x: &[Lane; 8]) -> [Lane; 8] {
+        lanewise(x, |[d0, d1, d2, d3, d4, d5, d6, d7]| {
+            let (e1, o1) = (d2 + d6 - 4.25 * d4, d1 + d5 - 4.25 * d3);
+            let (e2, o2) = (0.25 * d2 - 1.25 * d4 + d6, 0.5 * d1 - 2.5 * d3 + 2.0 * d5);
+            let (e3, o3) = (4.0 * d2 - 5.0 * d4 + d6, 2.0 * d1 - 2.5 * d3 + 0.5 * d5);
+            [
+                (d6 - d0) + 5.25 * (d2 - d4),
+                e1 + o1,
+                e1 - o1,
+                e2 + o2,
+                e2 - o2,
+                e3 + o3,
+                e3 - o3,
+                (d7 - d1) + 5.25 * (d3 - d5),
+            ]
+        })
+    }
+    #[inline(always)]
+    fn output(x: &[Lane; 8]) -> [Lane; 4] {
+        lanewise(x, |[m0, m1, m2, m3, m4, m5, m6, m7]| {
+            let (s12, d12, s34, d34, s56, d56) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4, m5 + m6, m5 - m6);
+            [
+                m0 + s12 + s34 + s56,
+                d12 + 2.0 * d34 + 0.5 * d56,
+                s12 + 4.0 * s34 + 0.25 * s56,
+                d12 + 8.0 * d34 + 0.125 * d56 + m7,
+            ]
+        })
+    }
+    #[inline(always)]
+    fn gradient(x: &[Lane; 4]) -> [Lane; 8] {
+        lanewise(x, |[g0, g1, g2, g3]| {
+            let (e1, o1) = (g0 + g2, g1 + g3);
+            let (e2, o2) = (g0 + 4.0 * g2, 2.0 * g1 + 8.0 * g3);
+            let (e3, o3) = (g0 + 0.25 * g2, 0.5 * g1 + 0.125 * g3);
+            [g0, e1 + o1, e1 - o1, e2 + o2, e2 - o2, e3 + o3, e3 - o3, g3]
+        })
     }
 }
 
@@ -820,8 +896,8 @@ fn unsupported(tile: Tile, conv: &Conv2d) -> KernelError {
     KernelError::InvalidArgument {
         kernel: "conv2d (winograd)",
         message: format!(
-            "no Winograd {tile:?} for a {}x{} kernel at stride {}x{}; implemented: F2 and F4 for 3x3, \
-             F2 for 5x5, stride 1",
+            "no Winograd {tile:?} for a {}x{} kernel at stride {}x{}; implemented: F2 and F4 for 3x3 \
+             and 5x5, stride 1",
             w.kernel_h, w.kernel_w, w.stride_h, w.stride_w
         ),
     }
@@ -857,6 +933,7 @@ pub(crate) fn forward(
         (Tile::F2, 3) => forward_with::<2, 3, 4, F2x3>(&args, y, ws),
         (Tile::F4, 3) => forward_with::<4, 3, 6, F4x3>(&args, y, ws),
         (Tile::F2, 5) => forward_with::<2, 5, 6, F2x5>(&args, y, ws),
+        (Tile::F4, 5) => forward_with::<4, 5, 8, F4x5>(&args, y, ws),
         _ => Err(unsupported(tile, conv)),
     }
 }
@@ -973,6 +1050,7 @@ pub(crate) fn backward(
         (Tile::F2, 3) => backward_with::<2, 3, 4, F2x3>(&args, dy, dkernel, dbias, dx, ws),
         (Tile::F4, 3) => backward_with::<4, 3, 6, F4x3>(&args, dy, dkernel, dbias, dx, ws),
         (Tile::F2, 5) => backward_with::<2, 5, 6, F2x5>(&args, dy, dkernel, dbias, dx, ws),
+        (Tile::F4, 5) => backward_with::<4, 5, 8, F4x5>(&args, dy, dkernel, dbias, dx, ws),
         _ => Err(unsupported(tile, conv)),
     }
 }
@@ -1232,6 +1310,7 @@ mod tests {
         check_variant::<2, 3, 4, F2x3>("F(2x2,3x3)");
         check_variant::<4, 3, 6, F4x3>("F(4x4,3x3)");
         check_variant::<2, 5, 6, F2x5>("F(2x2,5x5)");
+        check_variant::<4, 5, 8, F4x5>("F(4x4,5x5)");
     }
 
     /// `G` and `Gᵀ` against exact rationals, and the 1-D algorithm against a
@@ -1262,5 +1341,6 @@ mod tests {
         check_one_dimension::<2, 3, 4, F2x3>("F(2x2,3x3)");
         check_one_dimension::<4, 3, 6, F4x3>("F(4x4,3x3)");
         check_one_dimension::<2, 5, 6, F2x5>("F(2x2,5x5)");
+        check_one_dimension::<4, 5, 8, F4x5>("F(4x4,5x5)");
     }
 }
