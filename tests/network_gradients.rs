@@ -469,9 +469,9 @@ network! {
 
 /// The same networks with every stride-1 3x3 convolution on Winograd, both
 /// tiles (the cost rule keeps layers this small direct), including one
-/// written into a concatenation and one before batch norm; with `Tile::F2`
-/// the 5x5 convolutions (the inception blocks', [`FiveByFive`]) run
-/// F(2x2,5x5).
+/// written into a concatenation and one before batch norm; the 5x5
+/// convolutions (the inception blocks', [`FiveByFive`]) run F(2x2,5x5) and
+/// F(4x4,5x5).
 #[test]
 fn networks_with_winograd_convolutions_gradients() {
     use nn::runtime::conv_algorithm::{self, Choice};

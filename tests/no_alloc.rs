@@ -118,7 +118,7 @@ fn steady_state_steps_allocate_nothing() {
     );
 
     // The same steady state with the stride-1 convolutions on Winograd:
-    // F(4x4,3x3) (the 5x5 stays direct), then F(2x2,3x3) and F(2x2,5x5)
+    // F(4x4,3x3) and F(4x4,5x5), then F(2x2,3x3) and F(2x2,5x5)
     // (in this test, not a second one: the allocation counter is global).
     use nn::runtime::conv_algorithm::{self, Choice};
     use nn::runtime::winograd::Tile;
