@@ -13,7 +13,7 @@
 //! 4.5e-7 / 3.9e-7 / 4.2e-7; bound 1e-5). The others interpolate at 0, ±1,
 //! ±2 (F(4x4,5x5) also at ±1/2): the output transform multiplies by up to 8
 //! (a row of Aᵀ has absolute sum up to 19 for F(4x4,3x3), 7 for F(2x2,5x5),
-//! 20.25 for F(4x4,5x5)) and the kernel transform divides by 24 (90 for
+//! 19.25 for F(4x4,5x5)) and the kernel transform divides by 24 (90 for
 //! F(4x4,5x5)), so terms of different size cancel and the error grows 5-10x
 //! (measured: F(4x4,3x3) 7.2e-6 / 7.5e-6 / 4.4e-6, F(2x2,5x5) 3.5e-6 /
 //! 3.1e-6 / 7.3e-6, F(4x4,5x5) 8.0e-6 / 5.1e-6 / 8.9e-6, with direct 5x5 at
