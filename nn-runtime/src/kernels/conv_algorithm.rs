@@ -116,30 +116,28 @@ pub fn winograd_applies(conv: &Conv2d) -> bool {
 /// Measured with `examples/winograd_bench.rs` (Zen 4, AVX-512, batch 32 for
 /// the lecture shapes and 8 for ResNet-50's, same padding; speed-up of
 /// forward + input gradient + kernel gradient over direct, medians of 15
-/// interleaved runs, 1 thread / 2 threads, load average about 8 from other
-/// builds, so ±15%):
+/// interleaved runs, 1 thread / 2 threads, load average 9-10 from other
+/// builds on the 2 cores, so ±15%):
 ///
 /// | layer | `cin·cout/(cin+cout)` | F(2x2,r) | F(4x4,r) |
 /// |---|---:|---:|---:|
-/// | 3x3, 64x64, 3→16 | 2.5 | 0.42 / 0.44 | 0.52 / 0.62 |
-/// | 3x3, 32x32, 8→8 | 4 | 0.57 / 0.35 | 0.74 / 0.57 |
-/// | 3x3, 64x64, 16→16 | 8 | 0.71 / 0.75 | 1.31 / 1.13 |
-/// | 3x3, 64x64, 16→32 | 10.7 | 0.74 / 0.92 | 1.12 / 1.23 |
-/// | 3x3, 32x32, 32→32 | 16 | 1.00 / 0.95 | 1.77 / 1.45 |
-/// | 3x3, 31x31, 32→32 | 16 | 0.93 / 1.01 | 1.37 / 1.70 |
-/// | 3x3, 56x56, 64→64 | 32 | 1.56 / 1.58 | 2.21 / 1.93 |
-/// | 3x3, 28x28, 128→128 | 64 | 1.64 / 1.61 | 2.06 / 1.80 |
-/// | 3x3, 14x14, 256→256 | 128 | 1.25 / 1.12 | 1.20 / 0.99 |
-/// | 3x3, 7x7, 512→512 | 256 | 1.14 / 1.15 | 1.08 / 0.93 |
-/// | 5x5, 64x64, 16→16 | 8 | 0.80 | 1.47 |
-/// | 5x5, 31x31, 32→32 | 16 | 1.20 | 2.05 |
+/// | 3x3, 64x64, 3→16 | 2.5 | 0.43 / 0.51 | 0.57 / 0.68 |
+/// | 3x3, 32x32, 8→8 | 4 | 0.25 / 0.39 | 0.31 / 0.55 |
+/// | 3x3, 64x64, 16→16 | 8 | 0.74 / 0.72 | 1.33 / 1.14 |
+/// | 3x3, 64x64, 16→32 | 10.7 | 0.86 / 0.89 | 1.21 / 1.20 |
+/// | 3x3, 32x32, 32→32 | 16 | 0.84 / 1.13 | 1.86 / 1.66 |
+/// | 3x3, 31x31, 32→32 | 16 | 0.88 / 0.95 | 1.43 / 1.55 |
+/// | 3x3, 56x56, 64→64 | 32 | 1.49 / 1.58 | 2.07 / 2.06 |
+/// | 3x3, 28x28, 128→128 | 64 | 1.62 / 1.54 | 2.09 / 1.62 |
+/// | 3x3, 14x14, 256→256 | 128 | 1.14 / 1.12 | 1.21 / 1.04 |
+/// | 3x3, 7x7, 512→512 | 256 | 1.19 / 1.12 | 1.12 / 0.99 |
+/// | 5x5, 64x64, 16→16 | 8 | 0.83 / 0.85 | 1.45 / 1.72 |
+/// | 5x5, 31x31, 32→32 | 16 | 1.20 / 1.09 | 1.83 / 1.98 |
 ///
-/// (The 5x5 rows: 1 thread, `--quick`, 5 runs.) Hence F(4x4,r) from
-/// `cin·cout/(cin+cout) >= 8` on 3x3 and 5x5 layers; F(2x2,r) is never
-/// clearly ahead of it and stays available through `NN_CONV=winograd2`.
-/// The 14x14 and 7x7 planes are within the noise of 1.0 at 2 threads; the
-/// previous session's quieter run measured F(4x4,3x3) at 1.28x and 1.50x
-/// there.
+/// Hence F(4x4,r) from `cin·cout/(cin+cout) >= 8` on 3x3 and 5x5 layers;
+/// F(2x2,r) is never clearly ahead of it and stays available through
+/// `NN_CONV=winograd2`. On the 14x14 and 7x7 planes the two tiles are within
+/// the noise of each other.
 pub fn auto(conv: &Conv2d) -> Algorithm {
     let r = conv.window.kernel_h;
     let (tile, m, min_channel_ratio) = match r {
