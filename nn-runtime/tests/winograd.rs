@@ -485,8 +485,8 @@ fn cost_rule_and_environment_values() {
     );
     conv_algorithm::force(None);
     assert_eq!(conv_algorithm::parse_env("direct").unwrap(), Choice::Direct);
-    // Unset or empty: direct (Winograd is opt-in, see conv_algorithm's docs).
-    assert_eq!(conv_algorithm::parse_env("").unwrap(), Choice::Direct);
+    // Unset or empty: the cost rule.
+    assert_eq!(conv_algorithm::parse_env("").unwrap(), Choice::Auto);
     assert_eq!(conv_algorithm::parse_env("auto").unwrap(), Choice::Auto);
     assert_eq!(
         conv_algorithm::parse_env(" winograd2 ").unwrap(),
