@@ -1,6 +1,7 @@
 //! Inference-mode forward passes run over their own layout, planned by
-//! liveness: outputs equal a forward over the training layout bit for bit,
-//! the planned arena is smaller, a later training call still works, and
+//! liveness: outputs equal a forward over the training layout bit for bit
+//! (within rounding where a batch normalization is folded into the
+//! convolution before it), the planned arena is smaller, a later training call still works, and
 //! predicting in chunks equals predicting at once.
 
 mod common;
@@ -50,6 +51,29 @@ network! {
         output value = Dense(1)(q);
         output features = Dense(4, activation = relu)(j);
         output mixed = Dense(2)(concat(h, w));
+    }
+
+    /// Convolutions followed by batch normalizations, folded in inference
+    /// (with and without the convolution's bias, gamma or beta; a 40-filter
+    /// convolution on the packed-kernel path; strided) and not folded (the
+    /// convolution also read elsewhere, or with its own activation).
+    struct Normalized {
+        input image: [9, 9, 3];
+        let h = Conv2D(40, 3, padding = same)(image);
+        let h = BatchNormalization()(h);
+        let h = relu(h);
+        let s = Conv2D(8, 1, strides = 2, use_bias = false)(h);
+        let s = BatchNormalization(center = false)(s);
+        let t = Conv2D(8, 3, strides = 2, padding = same)(h);
+        let t = BatchNormalization(scale = false, epsilon = 1.001e-5)(t);
+        let u = relu(add(s, t));
+        let v = Conv2D(8, 3, padding = same)(u);
+        let w = BatchNormalization()(v);
+        let z = add(w, v);
+        let q = Conv2D(6, 1, activation = relu)(z);
+        let q = BatchNormalization()(q);
+        let g = GlobalAveragePooling2D()(q);
+        output y = Dense(3)(g);
     }
 
     /// A chain of equal widths: inference needs two activations at a
@@ -124,6 +148,42 @@ fn inference_layout_gives_the_training_layouts_outputs_bit_for_bit() {
     check_layouts_agree::<InceptionNet>("InceptionNet", 2);
     check_layouts_agree::<Branching>("Branching", 5);
     check_layouts_agree::<Chain>("Chain", 7);
+}
+
+/// With batch normalizations folded into convolutions, the inference
+/// layout's outputs differ from the unfolded training-layout forward by
+/// rounding only. Moving statistics, gamma and beta are set to spread-out
+/// values first so the folded scale and shift are far from 1 and 0.
+#[test]
+fn folded_batch_norms_change_inference_outputs_by_rounding_only() {
+    for threads in [1, 2] {
+        nn::runtime::threads::set(threads);
+        let batch = 5;
+        let mut net = Normalized::init(&mut common::rng(13));
+        let mut rng = common::rng(14);
+        for v in net.core_mut().state.iter_mut() {
+            // Moving means start at 0, moving variances at 1: means become
+            // spread around 0, variances spread in [0.25, 1.25].
+            let r = common::random_vec(&mut rng, 1)[0];
+            *v = if *v == 1.0 { 0.25 + r.abs().min(1.0) } else { r };
+        }
+        let perturbation = common::random_vec(&mut rng, net.core().params.len());
+        for (p, d) in net.core_mut().params.iter_mut().zip(perturbation) {
+            *p += 0.5 * d;
+        }
+        let inputs = random_inputs::<Normalized>(batch, 15);
+        let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+        let (planned, reference) = both_layouts(&mut net, batch, &slices);
+        let (a, e) = (&planned[0], &reference[0]);
+        let scale = e.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let gap = a.iter().zip(e).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(a.iter().all(|v| v.is_finite()), "{a:?} vs {e:?}");
+        assert!(gap <= 1e-5 * scale, "{threads} threads: {gap:e} of {scale}");
+        eprintln!(
+            "folded batch norms, {threads} threads: outputs {gap:.2e} apart (largest output {scale:.2})"
+        );
+    }
+    nn::runtime::threads::set(1);
 }
 
 #[test]

@@ -38,13 +38,16 @@ static ALLOCATOR: Counting = Counting;
 
 network! {
     /// Every kind of layer: strided, 1x1 and 5x5 convolutions, both
-    /// poolings, add, concat, batch norm, dropout, dense.
+    /// poolings, add, concat, batch norm (one folded into a convolution in
+    /// inference), dropout, dense.
     struct Everything {
         input x: [16, 16, 3];
         let a = Conv2D(8, 3, padding = same, activation = relu)(x);
         let a = BatchNormalization()(a);
         let b = Conv2D(8, 3, strides = 2, padding = same)(a);
         let s = Conv2D(8, 1, strides = 2)(a);
+        // Folded into the convolution before it in inference.
+        let s = BatchNormalization()(s);
         let r = relu(add(b, s));
         let p = MaxPooling2D(2)(r);
         let p = Conv2D(8, 5, padding = same, activation = relu)(p);

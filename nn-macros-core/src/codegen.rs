@@ -479,6 +479,60 @@ impl Emitter<'_> {
         (act != Activation::Linear).then_some((index, act))
     }
 
+    /// The batch normalization folded into convolution `conv` (only in the
+    /// inference plan; see `inference_plan::batch_norm_folds`).
+    fn folded_batch_norm(&self, conv: usize) -> Option<usize> {
+        self.graph.nodes.iter().enumerate().find_map(|(n, node)| {
+            let is_norm = matches!(
+                self.graph.layers[node.layer].config,
+                LayerConfig::BatchNormalization(_)
+            );
+            (is_norm && self.plan.fused_away[n] && node.inputs == [conv]).then_some(n)
+        })
+    }
+
+    /// Convolution `conv` writing the output of the inference batch
+    /// normalization `norm` folded into it.
+    fn conv_batch_norm_forward(&self, conv: usize, norm: usize, bias: TokenStream) -> TokenStream {
+        let Common {
+            x,
+            first,
+            first_end,
+            weights,
+            ..
+        } = self.common(conv);
+        let norm_node = &self.graph.nodes[norm];
+        let layer = &self.graph.layers[norm_node.layer];
+        let LayerConfig::BatchNormalization(kind::BatchNormalization { center, scale, .. }) = &layer.config
+        else {
+            return TokenStream::new();
+        };
+        let shape = &self.graph.nodes[conv].shape;
+        let c = *shape.last().unwrap_or(&0);
+        let lp = self.plan.layer_params[norm_node.layer];
+        let (s0, s2, cl) = (lit(lp.state), lit(lp.state + 2 * c), lit(c));
+        let (gamma, beta) = gamma_beta(lp.first, c, *scale, *center);
+        let (gamma, beta) = (
+            optional_slice(quote!(params), &gamma),
+            optional_slice(quote!(params), &beta),
+        );
+        let norm_const = layer_const(&layer.config, shape);
+        let y = range(self.plan.slots[norm]);
+        quote! {
+            // The batch normalization after this convolution, folded into it.
+            let norm: ::nn::__private::BatchNorm = { #norm_const L };
+            let (x, y) = ::nn::__private::arena::read_write(acts, #x, #y)?;
+            let (moving_mean, moving_variance) = state[#s0..#s2].split_at_mut(#cl);
+            let p = ::nn::__private::BatchNormParams {
+                gamma: #gamma,
+                beta: #beta,
+                moving_mean,
+                moving_variance,
+            };
+            L.forward_batch_norm(n, x, &#weights[#first..#first_end], #bias, &norm, p, y, ws)?;
+        }
+    }
+
     /// The inputs of concatenation `node` that are copied (not written in
     /// place by a convolution): (input node, channel offset, channels).
     fn copied_concat_inputs(&self, node: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
@@ -599,8 +653,9 @@ impl Emitter<'_> {
                             L.forward_fused(n, x, &#weights[#first..#first_end], #bias, ::core::option::Option::Some(residual), #act, y, ws)?;
                         }
                     }
-                    None => match self.plan.into_concat[i] {
-                        Some(into) => {
+                    None => match (self.plan.into_concat[i], self.folded_batch_norm(i)) {
+                        (None, Some(norm)) => self.conv_batch_norm_forward(i, norm, bias),
+                        (Some(into), _) => {
                             let region = range_from(self.plan.slots[i], into.channel_offset);
                             let total = lit(*self.graph.nodes[into.concat].shape.last().unwrap_or(&0));
                             quote! {
@@ -609,7 +664,7 @@ impl Emitter<'_> {
                                 L.forward_into(n, x, &#weights[#first..#first_end], #bias, ::core::option::Option::None, L.activation, y, #total, ws)?;
                             }
                         }
-                        None => {
+                        (None, None) => {
                             let (z, then) = self.pre_activation_forward(i, &layer.config);
                             quote! {
                                 let (x, y) = ::nn::__private::arena::read_write(acts, #x, #z)?;

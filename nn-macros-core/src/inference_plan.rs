@@ -8,11 +8,13 @@
 //! and concatenations written in place) are those of the training plan and
 //! keep their inner layout; only where each group starts changes. Forward
 //! code is the same code emitted over these offsets, so outputs are
-//! bit-identical to a forward over the training layout.
+//! bit-identical to a forward over the training layout, except where a batch
+//! normalization is folded into the convolution before it
+//! ([`batch_norm_folds`]), which changes them by rounding.
 
 use crate::graph::Graph;
 use crate::plan::{Plan, Slot};
-use nn_vocab::LayerConfig;
+use nn_vocab::{Activation, LayerConfig};
 
 /// One region to place: live from node `first` to node `last` (inclusive;
 /// `usize::MAX` for the end of the pass), `len` floats per sample.
@@ -91,6 +93,14 @@ pub fn inference_plan(graph: &Graph, train: &Plan) -> Plan {
     for output in &graph.outputs {
         last[owners[output.node]] = usize::MAX;
     }
+    // A folded convolution writes its batch normalization's output while it
+    // still reads its own input: both are live at the convolution.
+    let folds = batch_norm_folds(graph, train);
+    for &(conv, norm) in &folds {
+        let input = owners[graph.nodes[conv].inputs[0]];
+        last[input] = last[input].max(norm);
+        first[owners[norm]] = first[owners[norm]].min(conv);
+    }
     // A fused convolution reads its residual before the add it absorbs;
     // the residual is read by that add, so it is live at the convolution.
     let groups: Vec<usize> = (0..count).filter(|&n| owners[n] == n).collect();
@@ -141,5 +151,45 @@ pub fn inference_plan(graph: &Graph, train: &Plan) -> Plan {
         }
     }
     plan.arena_per_sample = total;
+    for &(_, norm) in &folds {
+        plan.fused_away[norm] = true;
+    }
     plan
+}
+
+/// Inference batch normalizations folded into the convolution before them,
+/// as `(convolution, batch normalization)` nodes: the convolution (plain,
+/// linear, not frozen, not fused with anything else, not an output) feeds
+/// that normalization alone, which is not frozen. The convolution's forward
+/// then writes the normalized tensor (`Conv2d::forward_batch_norm`) and the
+/// normalization's own pass is dropped. Training forward keeps both layers.
+pub fn batch_norm_folds(graph: &Graph, train: &Plan) -> Vec<(usize, usize)> {
+    let frozen = |node: usize| train.layer_params[graph.nodes[node].layer].frozen;
+    graph
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(norm, node)| {
+            let LayerConfig::BatchNormalization(_) = graph.layers[node.layer].config else {
+                return None;
+            };
+            let &[conv] = node.inputs.as_slice() else {
+                return None;
+            };
+            let LayerConfig::Conv2D(c) = &graph.layers[graph.nodes[conv].layer].config else {
+                return None;
+            };
+            let readers = graph.nodes.iter().filter(|n| n.inputs.contains(&conv)).count();
+            let foldable = c.is_plain()
+                && c.activation == Activation::Linear
+                && !frozen(conv)
+                && !frozen(norm)
+                && readers == 1
+                && !graph.outputs.iter().any(|o| o.node == conv)
+                && train.fusions[conv].is_none()
+                && train.into_concat[conv].is_none()
+                && !train.fused_away[conv];
+            foldable.then_some((conv, norm))
+        })
+        .collect()
 }

@@ -48,10 +48,10 @@ pub mod report;
 pub mod train;
 
 pub use kernels::{
-    activation, batch_norm, conv2d, conv2d_transpose, conv_algorithm, conv_axis, cropping2d, dense, dropout,
-    elementwise_merge, elementwise_unary, error, gather, gemm, grouped_conv2d, init, layer_norm, merge,
-    permute, pool2d, reshape, separable_conv2d, threads, upsampling2d, window, winograd, workspace,
-    zero_padding2d,
+    activation, batch_norm, conv2d, conv2d_transpose, conv_algorithm, conv_axis, conv_batch_norm, cropping2d,
+    dense, dropout, elementwise_merge, elementwise_unary, error, gather, gemm, grouped_conv2d, init,
+    layer_norm, merge, permute, pool2d, reshape, separable_conv2d, threads, upsampling2d, window, winograd,
+    workspace, zero_padding2d,
 };
 pub(crate) use kernels::{bias, depthwise_conv2d, im2col};
 

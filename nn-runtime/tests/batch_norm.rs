@@ -271,3 +271,101 @@ fn batch_norm_without_gamma_or_beta_is_the_full_layer_with_them_fixed() {
         }
     }
 }
+
+/// Outputs of every pass on one tensor: training forward (y, saved,
+/// moving statistics), training backward (dgamma, dbeta, dx) and inference
+/// forward.
+fn all_passes(rows: usize, c: usize, x: &[f32], gamma: &[f32], beta: &[f32], dy: &[f32]) -> Vec<Vec<f32>> {
+    let spec = BatchNorm::keras(c);
+    let (mut mm, mut mv) = (vec![0.25; c], vec![1.5; c]);
+    let (mut y, mut saved) = (vec![f32::NAN; x.len()], vec![f32::NAN; 2 * c]);
+    let p = BatchNormParams {
+        gamma: Some(gamma),
+        beta: Some(beta),
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    spec.forward_train(rows, x, p, &mut y, &mut saved).unwrap();
+    let (mut dg, mut db, mut dx) = (vec![0.5; c], vec![0.5; c], vec![0.5; x.len()]);
+    let mut ws = Workspace::new();
+    spec.backward_train(
+        rows,
+        x,
+        Some(gamma),
+        &saved,
+        dy,
+        Some(&mut dg),
+        Some(&mut db),
+        Some(&mut dx),
+        &mut ws,
+    )
+    .unwrap();
+    let mut inferred = vec![f32::NAN; x.len()];
+    let p = BatchNormParams {
+        gamma: Some(gamma),
+        beta: Some(beta),
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    spec.forward_infer(rows, x, p, &mut inferred).unwrap();
+    vec![y, saved, mm, mv, dg, db, dx, inferred]
+}
+
+/// A tensor large enough to be split over threads (by rows and by groups of
+/// channels, 70 channels making a partial group): two threads give exactly
+/// the one-thread results, and those match an f64 reference.
+#[test]
+fn batch_norm_on_a_large_tensor_is_the_same_on_one_and_two_threads_and_matches_f64() {
+    let (rows, c) = (2500, 70);
+    let mut rng = rng(11);
+    let x: Vec<f32> = random_vec(&mut rng, rows * c)
+        .iter()
+        .map(|v| v * 2.0 + 0.5)
+        .collect();
+    let gamma: Vec<f32> = random_vec(&mut rng, c).iter().map(|v| v + 1.0).collect();
+    let beta = random_vec(&mut rng, c);
+    let dy = random_vec(&mut rng, rows * c);
+    nn_runtime::threads::set(1);
+    let one = all_passes(rows, c, &x, &gamma, &beta, &dy);
+    nn_runtime::threads::set(2);
+    let two = all_passes(rows, c, &x, &gamma, &beta, &dy);
+    nn_runtime::threads::set(1);
+    assert_eq!(one, two, "two threads differ from one");
+
+    let [y, _, mm, mv, dg, db, dx, inferred] = &one[..] else {
+        unreachable!()
+    };
+    for ch in 0..c {
+        let col = |v: &[f32]| -> Vec<f64> { (0..rows).map(|r| v[r * c + ch] as f64).collect() };
+        let (xs, gs) = (col(&x), col(&dy));
+        let mean = xs.iter().sum::<f64>() / rows as f64;
+        let var = xs.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows as f64;
+        let inv_std = 1.0 / (var + 1e-3).sqrt();
+        let xhat: Vec<f64> = xs.iter().map(|v| (v - mean) * inv_std).collect();
+        let sum_g: f64 = gs.iter().sum();
+        let sum_gx: f64 = gs.iter().zip(&xhat).map(|(g, h)| g * h).sum();
+        let (moving_mean, moving_var) = (0.99 * 0.25 + 0.01 * mean, 0.99 * 1.5 + 0.01 * var);
+        assert!((mm[ch] as f64 - moving_mean).abs() < 1e-6, "moving mean {ch}");
+        assert!((mv[ch] as f64 - moving_var).abs() < 1e-5, "moving variance {ch}");
+        assert!((db[ch] as f64 - (0.5 + sum_g)).abs() < 1e-3, "dbeta {ch}");
+        assert!((dg[ch] as f64 - (0.5 + sum_gx)).abs() < 1e-3, "dgamma {ch}");
+        let g = gamma[ch] as f64;
+        for r in 0..rows {
+            let i = r * c + ch;
+            let expected_y = g * xhat[r] + beta[ch] as f64;
+            assert!((y[i] as f64 - expected_y).abs() < 1e-5, "y row {r} channel {ch}");
+            let centred = gs[r] - (sum_g + xhat[r] * sum_gx) / rows as f64;
+            let expected_dx = 0.5 + g * inv_std * centred;
+            assert!(
+                (dx[i] as f64 - expected_dx).abs() < 1e-5,
+                "dx row {r} channel {ch}"
+            );
+            let scale = g / (moving_var + 1e-3).sqrt();
+            let expected_inferred = (xs[r] - moving_mean) * scale + beta[ch] as f64;
+            assert!(
+                (inferred[i] as f64 - expected_inferred).abs() < 1e-5,
+                "inference row {r} channel {ch}"
+            );
+        }
+    }
+}

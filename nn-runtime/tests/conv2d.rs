@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use nn_runtime::gather::{self, Path};
 use nn_runtime::threads;
-use nn_runtime::{activation, Activation, Conv2d, Padding, Window2d, Workspace};
+use nn_runtime::{activation, Activation, BatchNorm, BatchNormParams, Conv2d, Padding, Window2d, Workspace};
 
 #[derive(Clone, Copy)]
 struct Case {
@@ -315,6 +315,13 @@ conv_case!(conv2d_1x1_stride2_projection: batch 2, in 6 x 5 x 4 -> 3, kernel 1 x
 conv_case!(conv2d_1x7_asymmetric_same: batch 2, in 4 x 9 x 2 -> 3, kernel 1 x 7, strides (1, 1), Same);
 conv_case!(conv2d_7x1_asymmetric_valid: batch 1, in 9 x 4 x 2 -> 2, kernel 7 x 1, strides (1, 1), Valid);
 conv_case!(conv2d_3x2_asymmetric_strides_2_1: batch 2, in 7 x 6 x 2 -> 3, kernel 3 x 2, strides (2, 1), Same);
+// More filters than one packed kernel panel (32): two full panels and a partial one.
+conv_case!(conv2d_3x3_filters_in_three_panels: batch 3, in 5 x 4 x 3 -> 70, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_1x1_stride2_filters_in_two_panels: batch 2, in 5 x 6 x 5 -> 33, kernel 1 x 1, strides (2, 2), Valid);
+// Input gradients whose kernel operand is packed: more than 32 input
+// channels (stride 1, flipped kernel) and a strided patch of 36 values.
+conv_case!(conv2d_3x3_input_gradient_in_two_panels: batch 2, in 4 x 3 x 35 -> 4, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_3x3_stride2_patch_in_two_panels: batch 2, in 5 x 6 x 4 -> 3, kernel 3 x 3, strides (2, 2), Same);
 conv_case!(conv2d_kernel_larger_than_input_same: batch 1, in 2 x 3 x 2 -> 2, kernel 5 x 5, strides (1, 1), Same);
 
 #[test]
@@ -374,4 +381,189 @@ fn conv2d_rejects_wrong_buffer_lengths_and_bad_geometry() {
         .forward(1, &[0.0; 50], &k, None, &mut [0.0; 75], &mut ws)
         .unwrap_err();
     assert!(err.to_string().contains("vertical stride is zero"), "{err}");
+}
+
+fn bn_params<'a>(
+    gamma: Option<&'a [f32]>,
+    beta: Option<&'a [f32]>,
+    moving_mean: &'a mut [f32],
+    moving_variance: &'a mut [f32],
+) -> BatchNormParams<'a> {
+    BatchNormParams {
+        gamma,
+        beta,
+        moving_mean,
+        moving_variance,
+    }
+}
+
+/// Largest difference relative to the largest expected magnitude.
+fn relative_gap(actual: &[f32], expected: &[f64]) -> f64 {
+    let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let gap = actual
+        .iter()
+        .zip(expected)
+        .fold(0.0f64, |m, (&a, e)| m.max((a as f64 - e).abs()));
+    gap / scale
+}
+
+/// A convolution with an inference batch normalization folded into its
+/// weights, on every micro-kernel path and on 2 threads, against the same
+/// convolution followed by `BatchNorm::forward_infer` and against an f64
+/// reference; with and without gamma, beta and the convolution's bias.
+#[test]
+fn conv2d_with_a_folded_batch_norm_matches_conv_then_batch_norm() {
+    let cases = [
+        Case {
+            batch: 3,
+            h: 7,
+            w: 5,
+            cin: 3,
+            cout: 5,
+            k: (3, 3),
+            s: (1, 1),
+            padding: Padding::Same,
+        },
+        Case {
+            batch: 2,
+            h: 6,
+            w: 7,
+            cin: 6,
+            cout: 37,
+            k: (1, 1),
+            s: (2, 2),
+            padding: Padding::Valid,
+        },
+        Case {
+            batch: 1,
+            h: 9,
+            w: 9,
+            cin: 3,
+            cout: 70,
+            k: (7, 7),
+            s: (2, 2),
+            padding: Padding::Valid,
+        },
+    ];
+    let mut worst = [0.0f64; 2];
+    for (i, c) in cases.iter().enumerate() {
+        let mut rng = rng(20 + i as u64);
+        let spec = c.spec(Activation::Linear);
+        let x = random_vec(&mut rng, c.batch * spec.in_len());
+        let kernel = random_vec(&mut rng, spec.kernel_len());
+        let bias = random_vec(&mut rng, c.cout);
+        let gamma: Vec<f32> = random_vec(&mut rng, c.cout).iter().map(|v| v * 3.0).collect();
+        let beta = random_vec(&mut rng, c.cout);
+        let mean = random_vec(&mut rng, c.cout);
+        let variance: Vec<f32> = random_vec(&mut rng, c.cout).iter().map(|v| v + 0.6).collect();
+        let norm = BatchNorm {
+            channels: c.cout,
+            momentum: 0.99,
+            epsilon: 1.001e-5,
+        };
+        for (with_gamma, with_beta, with_bias) in
+            [(true, true, true), (false, true, false), (true, false, true)]
+        {
+            let gamma = with_gamma.then_some(&gamma[..]);
+            let beta = with_beta.then_some(&beta[..]);
+            let bias = with_bias.then_some(&bias[..]);
+            let (mut mm, mut mv) = (mean.clone(), variance.clone());
+            let zero_bias = vec![0.0; c.cout];
+            let (_, _, conv) = reference_forward(c, &x, &kernel, bias.unwrap_or(&zero_bias));
+            let expected: Vec<f64> = conv
+                .iter()
+                .enumerate()
+                .map(|(i, &z)| {
+                    let ch = i % c.cout;
+                    let s = gamma.map_or(1.0, |g| g[ch] as f64) / (variance[ch] as f64 + 1.001e-5).sqrt();
+                    (z as f64 - mean[ch] as f64) * s + beta.map_or(0.0, |b| b[ch] as f64)
+                })
+                .collect();
+            let mut ws = Workspace::new();
+            let mut z = vec![0.0; expected.len()];
+            spec.forward(c.batch, &x, &kernel, bias, &mut z, &mut ws).unwrap();
+            let mut unfused = vec![f32::NAN; z.len()];
+            norm.forward_infer(
+                z.len() / c.cout,
+                &z,
+                bn_params(gamma, beta, &mut mm, &mut mv),
+                &mut unfused,
+            )
+            .unwrap();
+            let mut runs = Vec::new();
+            for path in [Path::Portable, Path::Avx2, Path::Avx512] {
+                if gather::supported(path) {
+                    gather::force(Some(path));
+                    runs.push((format!("{path:?}"), 1));
+                }
+            }
+            runs.push(("detected".into(), 2));
+            for (label, threads_n) in runs {
+                if threads_n == 2 {
+                    gather::force(None);
+                }
+                threads::set(threads_n);
+                let mut folded = vec![f32::NAN; z.len()];
+                spec.forward_batch_norm(
+                    c.batch,
+                    &x,
+                    &kernel,
+                    bias,
+                    &norm,
+                    bn_params(gamma, beta, &mut mm, &mut mv),
+                    &mut folded,
+                    &mut ws,
+                )
+                .unwrap();
+                let unfused_f64: Vec<f64> = unfused.iter().map(|&v| v as f64).collect();
+                let (to_unfused, to_f64) = (
+                    relative_gap(&folded, &unfused_f64),
+                    relative_gap(&folded, &expected),
+                );
+                worst = [worst[0].max(to_unfused), worst[1].max(to_f64)];
+                assert!(
+                    to_unfused < 1e-5,
+                    "case {i} {label}: {to_unfused:e} from the unfused path"
+                );
+                assert!(to_f64 < 1e-5, "case {i} {label}: {to_f64:e} from f64");
+            }
+            threads::set(1);
+            gather::force(None);
+            assert_eq!(
+                (mm.as_slice(), mv.as_slice()),
+                (mean.as_slice(), variance.as_slice()),
+                "statistics untouched"
+            );
+        }
+    }
+    eprintln!(
+        "folded batch norm: worst gap {:.2e} to the unfused path, {:.2e} to f64",
+        worst[0], worst[1]
+    );
+
+    let spec = cases[0].spec(Activation::Linear);
+    let (mut mm, mut mv) = (vec![0.0; 4], vec![1.0; 4]);
+    let params = BatchNormParams {
+        gamma: None,
+        beta: None,
+        moving_mean: &mut mm,
+        moving_variance: &mut mv,
+    };
+    let err = spec
+        .forward_batch_norm(
+            1,
+            &[0.0; 105],
+            &vec![0.0; spec.kernel_len()],
+            None,
+            &BatchNorm::keras(4),
+            params,
+            &mut [0.0; 175],
+            &mut Workspace::new(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("batch normalization over 4 channels after a convolution with 5 filters"),
+        "{err}"
+    );
 }

@@ -102,8 +102,78 @@ fn case(
             &expected,
             1e-4,
         );
+
+        // The same product with `b` packed into column panels.
+        let mut packed = vec![f32::NAN; gather::packed_len(k * run, cols)];
+        gather::pack(&b, ldb, k * run, cols, &mut packed);
+        let packed_g = Gather {
+            x: &x,
+            row_off: &row_off,
+            k_off: &k_off,
+            k_run: run,
+            b: &packed,
+            ldb: 0,
+            cols,
+        };
+        let mut out = start.clone();
+        gather::run_packed(
+            &packed_g,
+            &mut Output {
+                out: &mut out,
+                ldo,
+                accumulate,
+                bias: bias_arg,
+                addend,
+            },
+        )
+        .unwrap();
+        for r in 0..rows {
+            for n in cols..ldo {
+                assert_eq!(
+                    out[r * ldo + n],
+                    start[r * ldo + n],
+                    "packed {path:?} wrote outside"
+                );
+            }
+        }
+        assert_close(
+            &format!("packed {path:?} rows {rows} k {k} run {run} cols {cols}"),
+            &out,
+            &expected,
+            1e-4,
+        );
     }
     gather::force(None);
+}
+
+#[test]
+fn packed_b_shorter_than_its_panels_is_an_error() {
+    let x = vec![1.0; 8];
+    let g = Gather {
+        x: &x,
+        row_off: &[0],
+        k_off: &[0, 1],
+        k_run: 1,
+        b: &[0.0; 63],
+        ldb: 0,
+        cols: 33,
+    };
+    let mut out = vec![0.0; 33];
+    let err = gather::run_packed(
+        &g,
+        &mut Output {
+            out: &mut out,
+            ldo: 33,
+            accumulate: false,
+            bias: None,
+            addend: None,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("packed b of 63 floats, expected 128"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -117,6 +187,7 @@ fn gather_tiles_and_remainders_on_every_path() {
         (9, 12, 33),
         (30, 7, 48),
         (5, 4, 70),
+        (11, 6, 97),
     ] {
         for run in [1, 3] {
             case(rows, k, run, cols, false, false, false);

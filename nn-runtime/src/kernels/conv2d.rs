@@ -32,6 +32,10 @@ pub struct Conv2d {
 /// Images per group in backward: each group sums its own kernel gradient.
 const GROUP: usize = 4;
 
+/// Input channels from which a stride-1 input gradient is a direct gathered
+/// product (below, the im2col path fills more of each vector).
+const DIRECT_DX_MIN_CHANNELS: usize = 8;
+
 /// A zero-padded plane that contains every window of the convolution.
 #[derive(Clone, Copy)]
 pub(crate) struct Padded {
@@ -198,10 +202,21 @@ impl Conv2d {
         // Scratch per thread that can get a task, not per configured thread.
         let (shared, slots) = ws.split(threads_wanted.min(batch * parts));
         let taps_n = w.kernel_h * w.kernel_w;
-        let ([], [rows, taps]) = shared.parts([], [pixels, taps_n]);
+        // A kernel wider than one panel is packed (see `gather::pack`).
+        let packed = self.filters > gather::PANEL;
+        let packed_len = if packed {
+            gather::packed_len(self.patch_len(), self.filters)
+        } else {
+            0
+        };
+        let ([panels], [rows, taps]) = shared.parts([packed_len], [pixels, taps_n]);
         pixel_offsets(rows, self.out_h(), self.out_w(), w.stride_h, w.stride_w, p.w, c);
         tap_starts(taps, w.kernel_h, w.kernel_w, p.w, c);
+        if packed {
+            gather::pack(kernel, self.filters, self.patch_len(), self.filters, panels);
+        }
         let (rows, taps) = (&*rows, &*taps);
+        let kernel: &[f32] = if packed { panels } else { kernel };
         // Size every thread's scratch now, not when (or whether) a thread
         // first gets an image, so later calls never allocate.
         for slot in slots {
@@ -230,16 +245,18 @@ impl Conv2d {
                 ldb: self.filters,
                 cols: self.filters,
             };
-            let result = gather::run(
-                &g,
-                &mut Output {
-                    out: &mut *out,
-                    ldo: ldy,
-                    accumulate: false,
-                    bias,
-                    addend: residual.map(|r| &r[span]),
-                },
-            )
+            let mut o = Output {
+                out: &mut *out,
+                ldo: ldy,
+                accumulate: false,
+                bias,
+                addend: residual.map(|r| &r[span]),
+            };
+            let result = if packed {
+                gather::run_packed(&g, &mut o)
+            } else {
+                gather::run(&g, &mut o)
+            }
             .and_then(|()| activation::forward_rows(activation, out, self.filters, ldy));
             record(&failure, result);
         });
@@ -334,6 +351,7 @@ impl Conv2d {
         }
         let has_dkernel = dkernel.is_some();
         let has_dbias = dbias.is_some();
+        let has_dx = dx.is_some();
         if let Some(dx) = dx.as_deref() {
             expect_len(NAME, "dx", dx, batch * self.in_len())?;
         }
@@ -347,7 +365,10 @@ impl Conv2d {
         let mut dbias = dbias;
 
         let (w, c, f) = (&self.window, self.in_channels, self.filters);
-        let direct_dx = w.stride_h == 1 && w.stride_w == 1;
+        // The direct input gradient has one column per input channel: with
+        // few channels (an RGB first layer) most vector lanes would be idle,
+        // so those go through im2col columns (one per patch value) instead.
+        let direct_dx = w.stride_h == 1 && w.stride_w == 1 && c >= DIRECT_DX_MIN_CHANNELS;
         let p = self.padded_input();
         let q = self.padded_output_grad();
         let dz_in_place = needs_no_padding(self.out_h(), self.out_w(), &q);
@@ -359,8 +380,21 @@ impl Conv2d {
         let (shared, slots) = ws.split(threads::current().min(groups));
         // `flipped` holds the flipped kernel (stride 1) or the transposed one
         // (strided); `in_rows`/`grad_taps` the matching gather tables.
-        let ([flipped, partials], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(
-            [self.kernel_len(), groups * (self.kernel_len() + f)],
+        // The input gradient's right operand (flipped or transposed kernel):
+        // `steps` rows of `dx_cols`, packed into panels when wider than one.
+        let (dx_steps, dx_cols) = if direct_dx {
+            (taps_n * f, c)
+        } else {
+            (f, self.patch_len())
+        };
+        let pack_dx = has_dx && dx_cols > gather::PANEL;
+        let packed_dx_len = if pack_dx {
+            gather::packed_len(dx_steps, dx_cols)
+        } else {
+            0
+        };
+        let ([flipped, partials, packed_dx], [tap_rows, out_pixels, in_rows, grad_taps]) = shared.parts(
+            [self.kernel_len(), groups * (self.kernel_len() + f), packed_dx_len],
             [
                 self.patch_len(),
                 pixels,
@@ -406,8 +440,11 @@ impl Conv2d {
             }
             grad_taps[0] = 0;
         }
-        let (flipped, tap_rows, out_pixels, in_rows, grad_taps) =
-            (&*flipped, &*tap_rows, &*out_pixels, &*in_rows, &*grad_taps);
+        if pack_dx {
+            gather::pack(flipped, dx_cols, dx_steps, dx_cols, packed_dx);
+        }
+        let flipped: &[f32] = if pack_dx { packed_dx } else { flipped };
+        let (tap_rows, out_pixels, in_rows, grad_taps) = (&*tap_rows, &*out_pixels, &*in_rows, &*grad_taps);
 
         // Partial kernel and bias gradients per fixed group of images, added
         // up in group order: the result does not depend on how many threads
@@ -416,21 +453,24 @@ impl Conv2d {
         partials.fill(0.0);
         let plane_len = (p.h * p.w * c).max(if direct_dx { q.h * q.w * f } else { 0 });
         let cols_len = if direct_dx { 0 } else { pixels * self.patch_len() };
+        // The kernel gradient's right operand is one image's output gradient,
+        // packed into panels when wider than one.
+        let pack_dz = has_dkernel && f > gather::PANEL;
+        let packed_dz_len = if pack_dz { gather::packed_len(pixels, f) } else { 0 };
         for slot in slots {
-            lock(slot).parts([plane_len, cols_len], []);
+            lock(slot).parts([plane_len, cols_len, packed_dz_len], []);
         }
         // One image's output rows span `image_span` floats, images `pixels * ldy` apart.
         let image_stride = pixels * ldy;
         let image_span = (pixels - 1) * ldy + f;
         let grads = SharedSlice::new(dy);
         let mut no_dx: [f32; 0] = [];
-        let has_dx = dx.is_some();
         let input_grads = Chunks::new(dx.unwrap_or(&mut no_dx), GROUP * self.in_len());
         let partial_chunks = Chunks::new(&mut *partials, partial_len);
         let failure = Mutex::new(None);
         threads::run_on(slots.len(), groups, &|group, slot| {
             let mut scratch = lock(&slots[slot]);
-            let ([plane, cols], []) = scratch.parts([plane_len, cols_len], []);
+            let ([plane, cols, packed_dz], []) = scratch.parts([plane_len, cols_len, packed_dz_len], []);
             // SAFETY: `threads::run` runs each group index once, and groups
             // cover disjoint images.
             let first = group * GROUP;
@@ -457,25 +497,30 @@ impl Conv2d {
                     if has_dkernel {
                         // Kernel gradient: rows (tap, c), steps over output pixels.
                         let source = padded(image, w.in_h, w.in_w, c, c, &p, &mut plane[..p.h * p.w * c]);
+                        if pack_dz {
+                            gather::pack(dz, ldy, pixels, f, packed_dz);
+                        }
                         let g = Gather {
                             x: source,
                             row_off: tap_rows,
                             k_off: out_pixels,
                             k_run: 1,
-                            b: dz,
+                            b: if pack_dz { packed_dz } else { dz },
                             ldb: ldy,
                             cols: f,
                         };
-                        gather::run(
-                            &g,
-                            &mut Output {
-                                out: dk,
-                                ldo: f,
-                                accumulate: true,
-                                bias: None,
-                                addend: None,
-                            },
-                        )?;
+                        let mut o = Output {
+                            out: dk,
+                            ldo: f,
+                            accumulate: true,
+                            bias: None,
+                            addend: None,
+                        };
+                        if pack_dz {
+                            gather::run_packed(&g, &mut o)?;
+                        } else {
+                            gather::run(&g, &mut o)?;
+                        }
                     }
                     if !has_dx {
                         continue;
@@ -493,36 +538,41 @@ impl Conv2d {
                             ldb: c,
                             cols: c,
                         };
-                        gather::run(
-                            &g,
-                            &mut Output {
-                                out: dimage,
-                                ldo: c,
-                                accumulate: true,
-                                bias: None,
-                                addend: None,
-                            },
-                        )?;
+                        let mut o = Output {
+                            out: dimage,
+                            ldo: c,
+                            accumulate: true,
+                            bias: None,
+                            addend: None,
+                        };
+                        if pack_dx {
+                            gather::run_packed(&g, &mut o)?;
+                        } else {
+                            gather::run(&g, &mut o)?;
+                        }
                     } else {
                         let kk = self.patch_len();
-                        gather::run(
-                            &Gather {
-                                x: dz,
-                                row_off: in_rows,
-                                k_off: grad_taps,
-                                k_run: f,
-                                b: flipped,
-                                ldb: kk,
-                                cols: kk,
-                            },
-                            &mut Output {
-                                out: cols,
-                                ldo: kk,
-                                accumulate: false,
-                                bias: None,
-                                addend: None,
-                            },
-                        )?;
+                        let g = Gather {
+                            x: dz,
+                            row_off: in_rows,
+                            k_off: grad_taps,
+                            k_run: f,
+                            b: flipped,
+                            ldb: kk,
+                            cols: kk,
+                        };
+                        let mut o = Output {
+                            out: cols,
+                            ldo: kk,
+                            accumulate: false,
+                            bias: None,
+                            addend: None,
+                        };
+                        if pack_dx {
+                            gather::run_packed(&g, &mut o)?;
+                        } else {
+                            gather::run(&g, &mut o)?;
+                        }
                         im2col::fold_add(&self.window, c, cols, dimage);
                     }
                 }

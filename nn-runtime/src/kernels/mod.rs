@@ -11,6 +11,7 @@ pub mod conv2d;
 pub mod conv2d_transpose;
 pub mod conv_algorithm;
 pub mod conv_axis;
+pub mod conv_batch_norm;
 pub mod cropping2d;
 pub mod dense;
 pub(crate) mod depthwise_conv2d;

@@ -66,6 +66,9 @@ impl Scratch {
 pub struct Workspace {
     shared: Scratch,
     per_thread: Vec<Mutex<Scratch>>,
+    /// Weights a kernel derives and then hands, with this workspace, to
+    /// another kernel (a convolution with a batch normalization folded in).
+    derived: Scratch,
 }
 
 impl Workspace {
@@ -84,7 +87,18 @@ impl Workspace {
 
     /// Bytes held by the shared part and every thread's part.
     pub fn bytes(&self) -> usize {
-        self.shared.bytes() + self.per_thread.iter().map(|s| lock(s).bytes()).sum::<usize>()
+        self.shared.bytes()
+            + self.derived.bytes()
+            + self.per_thread.iter().map(|s| lock(s).bytes()).sum::<usize>()
+    }
+
+    /// Runs `f` with `len` floats of derived-weight scratch and the rest of
+    /// the workspace, for a kernel that prepares weights for another.
+    pub fn with_derived<R>(&mut self, len: usize, f: impl FnOnce(&mut [f32], &mut Workspace) -> R) -> R {
+        let mut derived = std::mem::take(&mut self.derived);
+        let result = f(derived.take(len), self);
+        self.derived = derived;
+        result
     }
 
     /// A shared scratch slice of exactly `len` floats.

@@ -23,7 +23,10 @@
 
 mod avx2;
 mod avx512;
+mod panels;
 mod portable;
+
+pub use panels::{pack, packed_len, run_packed, PANEL};
 
 use std::cell::Cell;
 
