@@ -181,7 +181,7 @@ impl Conv2d {
         }
         // Rejects a bad activation argument before any thread starts.
         activation::forward_in_place(activation, &mut [], self.filters)?;
-        if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+        if let Algorithm::Winograd(tile) = conv_algorithm::choose_over(self, &[x])? {
             return winograd::forward(
                 tile, self, batch, x, kernel, bias, residual, activation, y, ldy, ws,
             );
@@ -359,7 +359,7 @@ impl Conv2d {
             expect_len(NAME, "dbias", db, self.filters)?;
         }
         activation::backward_in_place(self.activation, &[], &mut [], self.filters)?;
-        if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+        if let Algorithm::Winograd(tile) = conv_algorithm::choose_over(self, &[x, dy])? {
             return winograd::backward(tile, self, batch, x, kernel, y, dy, ldy, dkernel, dbias, dx, ws);
         }
         let mut dbias = dbias;
