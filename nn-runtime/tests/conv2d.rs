@@ -322,6 +322,16 @@ conv_case!(conv2d_1x1_stride2_filters_in_two_panels: batch 2, in 5 x 6 x 5 -> 33
 // channels (stride 1, flipped kernel) and a strided patch of 36 values.
 conv_case!(conv2d_3x3_input_gradient_in_two_panels: batch 2, in 4 x 3 x 35 -> 4, kernel 3 x 3, strides (1, 1), Same);
 conv_case!(conv2d_3x3_stride2_patch_in_two_panels: batch 2, in 5 x 6 x 4 -> 3, kernel 3 x 3, strides (2, 2), Same);
+// Odd panel edges and channel counts around the 8-lane input-gradient
+// switch: exactly two panels, one column past two, one past one, a
+// 2048-wide 1x1, and 1, 2, 7, 8, 9 input channels (batch 1 also runs on 2
+// threads, splitting one image's pixels).
+conv_case!(conv2d_3x3_one_channel_two_full_panels: batch 1, in 5 x 5 x 1 -> 64, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_3x3_valid_seven_channels_65_filters: batch 2, in 5 x 6 x 7 -> 65, kernel 3 x 3, strides (1, 1), Valid);
+conv_case!(conv2d_3x3_stride2_eight_channels_33_filters: batch 1, in 6 x 5 x 8 -> 33, kernel 3 x 3, strides (2, 2), Same);
+conv_case!(conv2d_3x3_nine_channels_40_filters: batch 1, in 4 x 4 x 9 -> 40, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_2x2_even_kernel_two_channels_34_filters: batch 2, in 4 x 5 x 2 -> 34, kernel 2 x 2, strides (1, 1), Same);
+conv_case!(conv2d_1x1_2048_filters: batch 1, in 2 x 2 x 2 -> 2048, kernel 1 x 1, strides (1, 1), Valid);
 conv_case!(conv2d_kernel_larger_than_input_same: batch 1, in 2 x 3 x 2 -> 2, kernel 5 x 5, strides (1, 1), Same);
 
 #[test]
