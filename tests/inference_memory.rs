@@ -393,3 +393,29 @@ fn folding_keeps_nans_where_the_unfolded_forward_has_them() {
     }
     assert!(planned[0].iter().any(|v| v.is_nan()) && planned[0].iter().any(|v| v.is_finite()));
 }
+
+/// Two threads predicting at once on two networks with folded batch
+/// normalizations (the runtime set to 2 threads, so both share its pool)
+/// get the outputs each gets alone, bit for bit.
+#[test]
+fn two_threads_predicting_at_once_get_their_outputs_alone() {
+    nn::runtime::threads::set(2);
+    let predict = |seed: u64| {
+        let mut net = Normalized::init(&mut common::rng(seed));
+        let inputs = random_inputs::<Normalized>(6, seed + 1);
+        let image = ArrayViewD::from_shape(vec![6, 9, 9, 3], &inputs[0][..]).unwrap();
+        let out = nn::runtime::train::predict(&mut net, &[image], 4).unwrap();
+        out[0].as_slice().unwrap().to_vec()
+    };
+    let alone = (predict(41), predict(51));
+    for _ in 0..3 {
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| predict(41));
+            let b = s.spawn(|| predict(51));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert_same_bits("first network", &a, &alone.0);
+        assert_same_bits("second network", &b, &alone.1);
+    }
+    nn::runtime::threads::set(1);
+}
