@@ -311,7 +311,8 @@ network! {
     /// is also a network output, frozen convolution and frozen batch
     /// normalization, a batch normalization over a Dense, one after a
     /// convolution with its own activation, one that is itself an output,
-    /// a large epsilon, and a convolution also written into a concatenation.
+    /// a large epsilon, a convolution also written into a concatenation, and
+    /// a 33 -> 32 convolution that the cost rule computes with Winograd.
     struct FoldEdges {
         input left: [7, 7, 2];
         input right: [7, 7, 2];
@@ -336,6 +337,8 @@ network! {
         let d = BatchNormalization()(Dense(6)(concat(p, q)));
         output y = Dense(3)(d);
         output z = BatchNormalization(scale = false)(Conv2D(2, 3)(l));
+        let w = BatchNormalization()(Conv2D(32, 3, padding = same)(l));
+        output wide = GlobalAveragePooling2D()(w);
     }
 }
 
