@@ -453,9 +453,25 @@ fn convolution_family_graph_drawing() {
     );
 }
 
+network! {
+    /// 5x5 convolutions: valid padding on a plane that is not a multiple of
+    /// the tile, same padding with a residual shortcut, and one written into
+    /// a concatenation.
+    struct FiveByFive {
+        input x: [9, 8, 2];
+        let a = Conv2D(3, 5, activation = tanh)(x);
+        let b = Conv2D(3, 5, padding = same)(a);
+        let s = tanh(add(b, a));
+        let c = concat([Conv2D(2, 5, padding = same, activation = tanh)(s), s]);
+        output y = Dense(2, activation = softmax)(flatten(c));
+    }
+}
+
 /// The same networks with every stride-1 3x3 convolution on Winograd, both
 /// tiles (the cost rule keeps layers this small direct), including one
-/// written into a concatenation and one before batch norm.
+/// written into a concatenation and one before batch norm; the 5x5
+/// convolutions (the inception blocks', [`FiveByFive`]) run F(2x2,5x5) and
+/// F(4x4,5x5).
 #[test]
 fn networks_with_winograd_convolutions_gradients() {
     use nn::runtime::conv_algorithm::{self, Choice};
@@ -466,6 +482,7 @@ fn networks_with_winograd_convolutions_gradients() {
         common::check_network(&mut SmallInception::new(&mut common::rng(2)), 2, 20);
         common::check_network(&mut ConcatHeads::new(&mut common::rng(6)), 2, 60);
         common::check_network(&mut TwoHeads::new(&mut common::rng(4)), 3, 40);
+        common::check_network(&mut FiveByFive::new(&mut common::rng(7)), 2, 70);
     }
     conv_algorithm::force(None);
 }

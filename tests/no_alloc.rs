@@ -37,9 +37,9 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 network! {
-    /// Every kind of layer: strided and 1x1 convolutions, both poolings,
-    /// add, concat, batch norm (one folded into a convolution in inference),
-    /// dropout, dense.
+    /// Every kind of layer: strided, 1x1 and 5x5 convolutions, both
+    /// poolings, add, concat, batch norm (one folded into a convolution in
+    /// inference), dropout, dense.
     struct Everything {
         input x: [16, 16, 3];
         let a = Conv2D(8, 3, padding = same, activation = relu)(x);
@@ -50,6 +50,7 @@ network! {
         let s = BatchNormalization()(s);
         let r = relu(add(b, s));
         let p = MaxPooling2D(2)(r);
+        let p = Conv2D(8, 5, padding = same, activation = relu)(p);
         let q = AveragePooling2D(2)(r);
         let j = concat(p, q);
         let g = GlobalAveragePooling2D()(j);
@@ -119,18 +120,25 @@ fn steady_state_steps_allocate_nothing() {
         "allocations of a fit call grow with its steps ({two_steps} for 2 steps, {ten_steps} for 10)"
     );
 
-    // The same steady state with the stride-1 3x3 convolution on Winograd
+    // The same steady state with the stride-1 convolutions on Winograd:
+    // F(4x4,3x3) and F(4x4,5x5), then F(2x2,3x3) and F(2x2,5x5)
     // (in this test, not a second one: the allocation counter is global).
     use nn::runtime::conv_algorithm::{self, Choice};
-    conv_algorithm::force(Some(Choice::Winograd(nn::runtime::winograd::Tile::F4)));
-    for _ in 0..2 {
-        step(&mut net, &mut trainer);
+    use nn::runtime::winograd::Tile;
+    for tile in [Tile::F4, Tile::F2] {
+        conv_algorithm::force(Some(Choice::Winograd(tile)));
+        for _ in 0..2 {
+            step(&mut net, &mut trainer);
+        }
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for _ in 0..5 {
+            step(&mut net, &mut trainer);
+        }
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        conv_algorithm::force(None);
+        assert_eq!(
+            allocations, 0,
+            "allocations in 5 steady-state steps on Winograd {tile:?}"
+        );
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..5 {
-        step(&mut net, &mut trainer);
-    }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    conv_algorithm::force(None);
-    assert_eq!(allocations, 0, "allocations in 5 steady-state steps on Winograd");
 }

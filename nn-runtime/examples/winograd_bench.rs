@@ -1,14 +1,16 @@
-//! Winograd against direct convolution on the stride-1 3x3 layers of the
-//! lecture's residual and inception networks (batch 32) and of ResNet-50 at
-//! 224x224 (batch 8): forward, input gradient and kernel gradient, in one
-//! run, medians of interleaved repetitions.
+//! Winograd against direct convolution on the stride-1 3x3 and 5x5 layers
+//! of the lecture's residual and inception networks (batch 32) and the 3x3
+//! layers of ResNet-50 at 224x224 (batch 8): forward, input gradient and
+//! kernel gradient, in one run, medians of interleaved repetitions.
 //!
-//! GFLOP/s count the direct algorithm's FLOPs (`2 · pixels · 9 · cin · cout`
+//! GFLOP/s count the direct algorithm's FLOPs (`2 · pixels · r² · cin · cout`
 //! per product) for every algorithm, so the figures compare times directly.
 //! The input gradient's time is backward-with-dx minus backward-without-dx.
 //!
 //! Run: `cargo run --release -p nn-runtime --example winograd_bench`
-//! (`NN_NUM_THREADS=1` for one thread; `-- --quick` for fewer repetitions).
+//! (`NN_NUM_THREADS=1` for one thread; `-- --quick` for fewer repetitions;
+//! `-- --shape N` for the N-th shape only; `-- --only winograd4` times one
+//! algorithm alone, for a profiler, and its speed-up column is then 1).
 
 use nn_runtime::conv_algorithm::{self, Choice};
 use nn_runtime::winograd::Tile;
@@ -25,15 +27,17 @@ struct Shape {
     size: usize,
     cin: usize,
     cout: usize,
+    kernel: usize,
 }
 
-const SHAPES: [Shape; 10] = [
+const SHAPES: [Shape; 12] = [
     Shape {
         net: "residual/inception stem",
         batch: 32,
         size: 64,
         cin: 3,
         cout: 16,
+        kernel: 3,
     },
     Shape {
         net: "residual block, inception(16)",
@@ -41,6 +45,7 @@ const SHAPES: [Shape; 10] = [
         size: 64,
         cin: 16,
         cout: 16,
+        kernel: 3,
     },
     Shape {
         net: "residual",
@@ -48,6 +53,7 @@ const SHAPES: [Shape; 10] = [
         size: 64,
         cin: 16,
         cout: 32,
+        kernel: 3,
     },
     Shape {
         net: "residual block",
@@ -55,6 +61,7 @@ const SHAPES: [Shape; 10] = [
         size: 32,
         cin: 32,
         cout: 32,
+        kernel: 3,
     },
     Shape {
         net: "inception(32)",
@@ -62,6 +69,7 @@ const SHAPES: [Shape; 10] = [
         size: 31,
         cin: 32,
         cout: 32,
+        kernel: 3,
     },
     Shape {
         net: "ResNet-50 conv2",
@@ -69,6 +77,7 @@ const SHAPES: [Shape; 10] = [
         size: 56,
         cin: 64,
         cout: 64,
+        kernel: 3,
     },
     Shape {
         net: "ResNet-50 conv3",
@@ -76,6 +85,7 @@ const SHAPES: [Shape; 10] = [
         size: 28,
         cin: 128,
         cout: 128,
+        kernel: 3,
     },
     Shape {
         net: "ResNet-50 conv4",
@@ -83,6 +93,7 @@ const SHAPES: [Shape; 10] = [
         size: 14,
         cin: 256,
         cout: 256,
+        kernel: 3,
     },
     Shape {
         net: "ResNet-50 conv5",
@@ -90,6 +101,7 @@ const SHAPES: [Shape; 10] = [
         size: 7,
         cin: 512,
         cout: 512,
+        kernel: 3,
     },
     Shape {
         net: "small channels",
@@ -97,14 +109,41 @@ const SHAPES: [Shape; 10] = [
         size: 32,
         cin: 8,
         cout: 8,
+        kernel: 3,
+    },
+    Shape {
+        net: "inception 5x5(16)",
+        batch: 32,
+        size: 64,
+        cin: 16,
+        cout: 16,
+        kernel: 5,
+    },
+    Shape {
+        net: "inception 5x5(32)",
+        batch: 32,
+        size: 31,
+        cin: 32,
+        cout: 32,
+        kernel: 5,
     },
 ];
 
-const CHOICES: [(Choice, &str); 3] = [
-    (Choice::Direct, "direct"),
-    (Choice::Winograd(Tile::F2), "F(2,3)"),
-    (Choice::Winograd(Tile::F4), "F(4,3)"),
-];
+/// The algorithms worth timing on `spec` (direct first: the baseline),
+/// or only `only` (`--only VALUE`, values as `NN_CONV`; for profiling).
+fn choices(spec: &Conv2d, only: Option<Choice>) -> Vec<(Choice, String)> {
+    let r = spec.window.kernel_h;
+    let mut out = vec![(Choice::Direct, "direct".to_string())];
+    for (tile, m) in [(Tile::F2, 2), (Tile::F4, 4)] {
+        if conv_algorithm::winograd_applies(spec) {
+            out.push((Choice::Winograd(tile), format!("F({m}x{m},{r}x{r})")));
+        }
+    }
+    if let Some(only) = only {
+        out.retain(|(c, _)| *c == only);
+    }
+    out
+}
 
 /// Times of one algorithm: forward, backward without and with dx.
 #[derive(Default)]
@@ -125,13 +164,13 @@ fn timed(f: impl FnOnce()) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn measure(s: &Shape, repeats: usize) {
+fn measure(s: &Shape, repeats: usize, only: Option<Choice>) {
     let spec = Conv2d {
         window: Window2d {
             in_h: s.size,
             in_w: s.size,
-            kernel_h: 3,
-            kernel_w: 3,
+            kernel_h: s.kernel,
+            kernel_w: s.kernel,
             stride_h: 1,
             stride_w: 1,
             padding: Padding::Same,
@@ -148,11 +187,12 @@ fn measure(s: &Shape, repeats: usize) {
     let mut y = vec![0.0; b * spec.out_len()];
     let mut dy = dy0.clone();
     let (mut dk, mut db, mut dx) = (vec![0.0; kernel.len()], vec![0.0; s.cout], vec![0.0; x.len()]);
-    let mut workspaces: Vec<Workspace> = CHOICES.iter().map(|_| Workspace::new()).collect();
-    let mut times: Vec<Times> = CHOICES.iter().map(|_| Times::default()).collect();
+    let choices = choices(&spec, only);
+    let mut workspaces: Vec<Workspace> = choices.iter().map(|_| Workspace::new()).collect();
+    let mut times: Vec<Times> = choices.iter().map(|_| Times::default()).collect();
     // Repetition 0 warms up (workspace sizing, page faults) and is dropped.
     for rep in 0..=repeats {
-        for (i, &(choice, _)) in CHOICES.iter().enumerate() {
+        for (i, &(choice, _)) in choices.iter().enumerate() {
             conv_algorithm::force(Some(choice));
             let ws = &mut workspaces[i];
             let f = timed(|| {
@@ -186,7 +226,8 @@ fn measure(s: &Shape, repeats: usize) {
         }
     }
     conv_algorithm::force(None);
-    let flops = 2.0 * (b * spec.out_h() * spec.out_w() * 9 * s.cin * s.cout) as f64;
+    let taps = s.kernel * s.kernel;
+    let flops = 2.0 * (b * spec.out_h() * spec.out_w() * taps * s.cin * s.cout) as f64;
     let gflops = |t: f64| flops / t / 1e9;
     let mut medians = Vec::new();
     for t in times {
@@ -196,10 +237,11 @@ fn measure(s: &Shape, repeats: usize) {
         medians.push((fwd, ig, kg));
     }
     let (df, di, dk) = medians[0];
+    let k = s.kernel;
     for (i, &(fwd, ig, kg)) in medians.iter().enumerate() {
-        let label = CHOICES[i].1;
+        let label = &choices[i].1;
         println!(
-            "| {}x{}x{}->{} b{} ({}) | {label} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} |",
+            "| {}x{}x{}->{} {k}x{k} b{} ({}) | {label} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} |",
             s.size,
             s.size,
             s.cin,
@@ -230,13 +272,13 @@ fn main() {
     );
     println!("| layer (net) | algorithm | fwd ms | fwd GFLOP/s | input-grad ms | input-grad GFLOP/s | kernel-grad ms | kernel-grad GFLOP/s | speed-up vs direct (all three) |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    let only: Option<usize> = std::env::args()
-        .skip_while(|a| a != "--shape")
-        .nth(1)
-        .and_then(|v| v.parse().ok());
+    let value_of = |flag: &str| std::env::args().skip_while(|a| a != flag).nth(1);
+    let shape: Option<usize> = value_of("--shape").and_then(|v| v.parse().ok());
+    let only =
+        value_of("--only").map(|v| conv_algorithm::parse_env(&v).expect("--only takes a value of NN_CONV"));
     for (i, s) in SHAPES.iter().enumerate() {
-        if only.is_none_or(|o| o == i) {
-            measure(s, repeats);
+        if shape.is_none_or(|o| o == i) {
+            measure(s, repeats, only);
         }
     }
 }

@@ -2,17 +2,21 @@
 //! Winograd ([`crate::winograd`]). By default a measured cost rule
 //! ([`auto`]) chooses per layer from its shape. `NN_CONV=direct` (or, per
 //! thread, [`force`]) forces the direct kernel, `winograd`/`winograd2` a
-//! tile.
+//! tile (4x4 or 2x2 outputs, on 3x3 and 5x5 kernels).
 //!
 //! Besides its larger fp32 error, F(4x4) computes an output whose exact
 //! value is zero (a window over a ReLU's zeros) or equal to its
 //! neighbour's as a cancellation of larger terms, so rounding, not the
 //! data, decides a ReLU or max-pooling kink there, where the direct kernel
-//! computes the tie exactly. The lecture examples train as well (test
-//! accuracy, one release run each: residual 0.8840 with the rule, 0.8825
-//! direct; inception 0.8885 both), but two summation orders of one computation (one process
-//! against MPI ranks) part sooner on a ReLU network: see
-//! `SmoothResidualNet` in `mpi-tests` and `tools/probes/`.
+//! computes the tie exactly. The lecture examples train about as well
+//! (test accuracy after the default epochs, one run each, `--profile test`):
+//! with the rule that also puts the 16-channel 3x3 and the 5x5 layers on
+//! F(4x4), residual 0.8895 against 0.8825 direct, inception 0.8805 against
+//! 0.8885 direct and 0.8825 with F(2x2) everywhere (`NN_CONV=winograd2`), so
+//! the algorithms differ by up to 0.8 points in either direction, as two
+//! rounding orders of one training run do. Two summation orders of one
+//! computation (one process against MPI ranks) part sooner on a ReLU
+//! network: see `SmoothResidualNet` in `mpi-tests` and `tools/probes/`.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -37,7 +41,7 @@ pub enum Choice {
     Auto,
     /// Always the direct kernel.
     Direct,
-    /// Winograd with this tile wherever the layer allows it (stride-1 3x3),
+    /// Winograd with this tile wherever the layer allows it ([`winograd_applies`]),
     /// whatever the cost rule says; direct elsewhere.
     Winograd(Tile),
 }
@@ -56,7 +60,7 @@ pub fn parse_env(value: &str) -> Result<Choice, KernelError> {
             kernel: "conv2d",
             message: format!(
                 "environment variable {ENV}={other:?} is not understood; expected `auto`, `direct`, \
-                 `winograd` (= `winograd4`, F(4x4,3x3)) or `winograd2` (F(2x2,3x3))"
+                 `winograd` (= `winograd4`, F(4x4,3x3) and F(4x4,5x5)) or `winograd2` (F(2x2,3x3) and F(2x2,5x5))"
             ),
         }),
     }
@@ -102,48 +106,72 @@ pub fn requested() -> Result<Choice, KernelError> {
         .clone()
 }
 
-/// Whether Winograd can compute the layer at all: a 3x3 kernel at stride 1.
+/// Whether Winograd can compute the layer: a 3x3 or 5x5 kernel at stride 1
+/// (either tile).
 pub fn winograd_applies(conv: &Conv2d) -> bool {
     let w = &conv.window;
-    w.kernel_h == 3 && w.kernel_w == 3 && w.stride_h == 1 && w.stride_w == 1
+    w.kernel_h == w.kernel_w && matches!(w.kernel_h, 3 | 5) && w.stride_h == 1 && w.stride_w == 1
 }
 
 /// The cost rule: the algorithm expected to be faster for this layer.
 ///
-/// Winograd trades a GEMM of `9 · cin · cout` products per pixel for one of
-/// `a² / m² · cin · cout` plus transforms costing about `cin + cout` per
-/// pixel, so it pays when `cin · cout / (cin + cout)` is large enough.
-/// Measured with `examples/winograd_bench.rs` (Zen 4, 2 threads, forward
-/// plus both gradients, same run): F(4x4,3x3) was slower than direct at
-/// 16 -> 16 and 16 -> 32 channels (0.85x of direct's speed) and faster from
-/// 32 -> 32 on (1.2x at 32 channels, 1.3x to 1.8x on ResNet-50's 64 to 512),
-/// hence `cin · cout / (cin + cout) >= 16`.
-/// F(2x2,3x3) saves at most 2.25x, F(4x4,3x3) 4x and was faster on every
-/// measured shape, so the rule picks F(4x4) (F(2x2) stays available through
-/// `NN_CONV=winograd2`), and only where the padded plane's tiles need at
-/// most 0.4x direct's products (tiny planes stay direct: 7x7 needs 0.33x,
-/// 6x6 0.44x, 1x1 4x).
+/// Winograd F(m x m, r x r) trades a GEMM of `r² · cin · cout` products per
+/// pixel for one of `a² / m² · cin · cout` (`a = m + r - 1`) plus transforms
+/// costing about `a² / m² · (cin + cout)` per pixel, so it pays when
+/// `cin · cout / (cin + cout)` is large enough, and only where the padded
+/// plane's tiles need at most 0.4x direct's products (tiny planes stay
+/// direct: with F(4x4,3x3), 7x7 needs 0.33x, 6x6 0.44x, 1x1 4x).
+///
+/// Measured with `examples/winograd_bench.rs` (Zen 4, AVX-512, batch 32 for
+/// the lecture shapes and 8 for ResNet-50's, same padding; speed-up of
+/// forward + input gradient + kernel gradient over direct, medians of 15
+/// interleaved runs, 1 thread / 2 threads, load average 9-10 from other
+/// builds on the 2 cores, so ±15%):
+///
+/// | layer | `cin·cout/(cin+cout)` | F(2x2,r) | F(4x4,r) |
+/// |---|---:|---:|---:|
+/// | 3x3, 64x64, 3→16 | 2.5 | 0.43 / 0.51 | 0.57 / 0.68 |
+/// | 3x3, 32x32, 8→8 | 4 | 0.25 / 0.39 | 0.31 / 0.55 |
+/// | 3x3, 64x64, 16→16 | 8 | 0.74 / 0.72 | 1.33 / 1.14 |
+/// | 3x3, 64x64, 16→32 | 10.7 | 0.86 / 0.89 | 1.21 / 1.20 |
+/// | 3x3, 32x32, 32→32 | 16 | 0.84 / 1.13 | 1.86 / 1.66 |
+/// | 3x3, 31x31, 32→32 | 16 | 0.88 / 0.95 | 1.43 / 1.55 |
+/// | 3x3, 56x56, 64→64 | 32 | 1.49 / 1.58 | 2.07 / 2.06 |
+/// | 3x3, 28x28, 128→128 | 64 | 1.62 / 1.54 | 2.09 / 1.62 |
+/// | 3x3, 14x14, 256→256 | 128 | 1.14 / 1.12 | 1.21 / 1.04 |
+/// | 3x3, 7x7, 512→512 | 256 | 1.19 / 1.12 | 1.12 / 0.99 |
+/// | 5x5, 64x64, 16→16 | 8 | 0.83 / 0.85 | 1.45 / 1.72 |
+/// | 5x5, 31x31, 32→32 | 16 | 1.20 / 1.09 | 1.83 / 1.98 |
+///
+/// Hence F(4x4,r) from `cin·cout/(cin+cout) >= 8` on 3x3 and 5x5 layers;
+/// F(2x2,r) is never clearly ahead of it and stays available through
+/// `NN_CONV=winograd2`. On the 14x14 and 7x7 planes the two tiles are within
+/// the noise of each other.
 pub fn auto(conv: &Conv2d) -> Algorithm {
+    let r = conv.window.kernel_h;
+    let (tile, m, min_channel_ratio) = match r {
+        3 => (Tile::F4, 4, 8),
+        5 => (Tile::F4, 4, 8),
+        _ => return Algorithm::Direct,
+    };
     if !winograd_applies(conv) {
         return Algorithm::Direct;
     }
     let (c, f) = (conv.in_channels, conv.filters);
-    if c * f < MIN_CHANNEL_RATIO * (c + f) {
+    if c * f < min_channel_ratio * (c + f) {
         return Algorithm::Direct;
     }
     let (oh, ow) = (conv.out_h(), conv.out_w());
+    let a = m + r - 1;
     // Products per channel pair over the whole plane.
-    let direct = oh * ow * 9;
-    let winograd = oh.div_ceil(4) * ow.div_ceil(4) * 36;
+    let direct = oh * ow * r * r;
+    let winograd = oh.div_ceil(m) * ow.div_ceil(m) * a * a;
     if winograd * 5 <= direct * 2 {
-        Algorithm::Winograd(Tile::F4)
+        Algorithm::Winograd(tile)
     } else {
         Algorithm::Direct
     }
 }
-
-/// `cin · cout / (cin + cout)` from which Winograd pays (see [`auto`]).
-const MIN_CHANNEL_RATIO: usize = 16;
 
 /// The algorithm for `conv` under the current request.
 pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {

@@ -1,9 +1,10 @@
-//! Winograd convolution F(m x m, 3 x 3) for stride-1 3x3 [`Conv2d`] layers
+//! Winograd convolution F(m x m, r x r) for stride-1 [`Conv2d`] layers with
+//! 3x3 and 5x5 kernels (F(2x2,3x3), F(4x4,3x3), F(2x2,5x5), F(4x4,5x5))
 //! (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
 //!
 //! An output tile of `m x m` pixels is computed from an `a x a` input tile
-//! (`a = m + 2`) with `a²` multiplications per channel pair instead of
-//! `9 m²`: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Over channels, the element-wise
+//! (`a = m + r - 1`) with `a²` multiplications per channel pair instead of
+//! `r² m²`: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Over channels, the element-wise
 //! product becomes `a²` independent matrix products
 //! `M[pos] = V[pos] · U[pos]` (tiles x cin times cin x cout), which run on the
 //! gathered GEMM ([`crate::gather`]) like the direct kernel. So a layer is:
@@ -35,7 +36,11 @@ use crate::threads::{self, Chunks, SharedSlice};
 use crate::workspace::lock;
 use crate::workspace::Workspace;
 
-/// Output tile size of a Winograd convolution.
+/// Output tile size of a Winograd convolution; the kernel size (3x3 or
+/// 5x5) comes from the layer. On 5x5 kernels, [`Tile::F2`] is F(2x2,5x5)
+/// (36 products per tile instead of 100, with the points and input
+/// transform of F(4x4,3x3), so about as accurate) and [`Tile::F4`] is
+/// F(4x4,5x5) (64 instead of 400, with the points ±1/2 added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tile {
     /// F(2x2, 3x3): 16 products per tile instead of 36 (2.25x fewer), with
@@ -59,18 +64,83 @@ const BAND_BYTES: usize = 512 * 1024;
 /// Fewest tiles per band (see [`Grid::new`]).
 const MIN_BAND_TILES: usize = 32;
 
-/// The transform matrices of F(m x m, 3 x 3) with `a = m + 2` points.
-struct Transforms<const M: usize, const A: usize> {
+/// The transform matrices of F(m x m, r x r) with `a = m + r - 1` points.
+/// The kernel transforms use `g` and `gt`; `bt`, `at` and `a` are what
+/// [`Variant`]'s formulas compute, and the unit tests compare the two.
+#[cfg_attr(not(test), allow(dead_code))]
+struct Transforms<const M: usize, const R: usize, const A: usize> {
     /// Input: `V = Bᵀ d B`.
     bt: [[f32; A]; A],
     /// Kernel: `U = G g Gᵀ`.
-    g: [[f32; 3]; A],
+    g: [[f32; R]; A],
     /// Kernel-gradient back-transform: `dg = Gᵀ X G`.
-    gt: [[f32; A]; 3],
+    gt: [[f32; A]; R],
     /// Output: `Y = Aᵀ M A`.
     at: [[f32; A]; M],
     /// Output-gradient transform: `A dY Aᵀ`.
     a: [[f32; M]; A],
+}
+
+impl<const M: usize, const R: usize, const A: usize> Transforms<M, R, A> {
+    const fn new(bt: [[f32; A]; A], g: [[f32; R]; A], at: [[f32; A]; M]) -> Self {
+        Transforms {
+            bt,
+            g,
+            gt: transpose(g),
+            at,
+            a: transpose(at),
+        }
+    }
+}
+
+/// One Winograd algorithm as a type: every kernel monomorphised for it sees
+/// the transform matrices as constants, so the compiler drops the zero
+/// coefficients, turns ±1 into additions and unrolls the tile loops (passed
+/// as run-time values they cost a compare and a multiply each).
+///
+/// The three transforms applied to every tile are also written out as
+/// formulas (`input`, `output`, `gradient`: `Bᵀ x`, `Aᵀ x`, `A x`) with
+/// shared partial sums: a generic loop over the matrix entries is not
+/// unrolled by the compiler and was slower than the products it feeds. The
+/// unit tests check each formula against the matrix.
+trait Variant<const M: usize, const R: usize, const A: usize> {
+    const T: Transforms<M, R, A>;
+    /// `Bᵀ x`.
+    fn input(x: &[Lane; A]) -> [Lane; A];
+    /// `Aᵀ x`.
+    fn output(x: &[Lane; A]) -> [Lane; M];
+    /// `A x`.
+    fn gradient(x: &[Lane; M]) -> [Lane; A];
+}
+
+/// Lane by lane, `f` of the lanes' values at that index (a loop the
+/// compiler turns into vector operations).
+#[inline(always)]
+fn lanewise<const K: usize, const N: usize>(x: &[Lane; K], f: impl Fn([f32; K]) -> [f32; N]) -> [Lane; N] {
+    let mut out = [[0.0; LANES]; N];
+    for l in 0..LANES {
+        let values = f(std::array::from_fn(|k| x[k][l]));
+        for (o, v) in out.iter_mut().zip(values) {
+            o[l] = v;
+        }
+    }
+    out
+}
+
+/// `Bᵀ x` for the six points 0, 1, -1, 2, -2, infinity ([`BT6`]).
+#[inline(always)]
+fn input6(x: &[Lane; 6]) -> [Lane; 6] {
+    lanewise(x, |[d0, d1, d2, d3, d4, d5]| {
+        let (d42, d31) = (d4 - d2, d3 - d1);
+        [
+            4.0 * d0 - 5.0 * d2 + d4,
+            (d3 + d4) - 4.0 * (d1 + d2),
+            (d4 - d3) + 4.0 * (d1 - d2),
+            d42 + 2.0 * d31,
+            d42 - 2.0 * d31,
+            4.0 * d1 - 5.0 * d3 + d5,
+        ]
+    })
 }
 
 const fn transpose<const R: usize, const K: usize>(m: [[f32; K]; R]) -> [[f32; R]; K] {
@@ -87,100 +157,277 @@ const fn transpose<const R: usize, const K: usize>(m: [[f32; K]; R]) -> [[f32; R
     t
 }
 
-/// Interpolation points 0, 1, -1 and infinity.
-const F2: Transforms<2, 4> = {
-    let g = [
-        [1.0, 0.0, 0.0],
-        [0.5, 0.5, 0.5],
-        [0.5, -0.5, 0.5],
-        [0.0, 0.0, 1.0],
-    ];
-    let at = [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
-    Transforms {
-        bt: [
+/// F(2x2, 3x3): interpolation points 0, 1, -1 and infinity.
+struct F2x3;
+impl Variant<2, 3, 4> for F2x3 {
+    const T: Transforms<2, 3, 4> = Transforms::new(
+        [
             [1.0, 0.0, -1.0, 0.0],
             [0.0, 1.0, 1.0, 0.0],
             [0.0, -1.0, 1.0, 0.0],
             [0.0, 1.0, 0.0, -1.0],
         ],
-        g,
-        gt: transpose(g),
-        at,
-        a: transpose(at),
-    }
-};
-
-/// Interpolation points 0, ±1, ±2 and infinity.
-const F4: Transforms<4, 6> = {
-    let g = [
-        [1.0 / 4.0, 0.0, 0.0],
-        [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
-        [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
-        [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
-        [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
-        [0.0, 0.0, 1.0],
-    ];
-    let at = [
-        [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
-        [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
-        [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
-        [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
-    ];
-    Transforms {
-        bt: [
-            [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
-            [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
-            [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
-            [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
-            [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
-            [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+        [
+            [1.0, 0.0, 0.0],
+            [0.5, 0.5, 0.5],
+            [0.5, -0.5, 0.5],
+            [0.0, 0.0, 1.0],
         ],
-        g,
-        gt: transpose(g),
-        at,
-        a: transpose(at),
+        [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]],
+    );
+    #[inline(always)]
+    fn input(x: &[Lane; 4]) -> [Lane; 4] {
+        lanewise(x, |[d0, d1, d2, d3]| [d0 - d2, d1 + d2, d2 - d1, d1 - d3])
     }
-};
+    #[inline(always)]
+    fn output(x: &[Lane; 4]) -> [Lane; 2] {
+        lanewise(x, |[m0, m1, m2, m3]| [m0 + m1 + m2, m1 - m2 - m3])
+    }
+    #[inline(always)]
+    fn gradient(x: &[Lane; 2]) -> [Lane; 4] {
+        lanewise(x, |[g0, g1]| [g0, g0 + g1, g0 - g1, -g1])
+    }
+}
 
-/// `out = L d Lᵀ` for a `K x K` tile of lanes and an `R x K` matrix `L`.
-/// Zero coefficients are skipped (with the constant matrices inlined, the
-/// test folds away).
+/// `Bᵀ` for the six points 0, 1, -1, 2, -2 and infinity: row `j` holds the
+/// coefficients of `Π_{k≠j} (x - p_k)` (the last row: of `Π_k (x - p_k)`).
+/// It depends on the points only, so F(4x4,3x3) and F(2x2,5x5) share it.
+const BT6: [[f32; 6]; 6] = [
+    [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+    [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+    [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+    [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+    [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+    [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+];
+
+/// `G` row scales for the six points: `1 / Π_{k≠j} (p_j - p_k)`, i.e.
+/// 1/4, -1/6, -1/6, 1/24, 1/24 (and 1 for infinity).
+const G6_SCALE: [f32; 5] = [1.0 / 4.0, -1.0 / 6.0, -1.0 / 6.0, 1.0 / 24.0, 1.0 / 24.0];
+
+/// F(4x4, 3x3): points 0, ±1, ±2 and infinity.
+struct F4x3;
+impl Variant<4, 3, 6> for F4x3 {
+    const T: Transforms<4, 3, 6> = Transforms::new(
+        BT6,
+        [
+            [G6_SCALE[0], 0.0, 0.0],
+            [G6_SCALE[1], G6_SCALE[1], G6_SCALE[1]],
+            [G6_SCALE[2], -G6_SCALE[2], G6_SCALE[2]],
+            [G6_SCALE[3], 2.0 * G6_SCALE[3], 4.0 * G6_SCALE[3]],
+            [G6_SCALE[4], -2.0 * G6_SCALE[4], 4.0 * G6_SCALE[4]],
+            [0.0, 0.0, 1.0],
+        ],
+        [
+            [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+            [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
+            [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
+            [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
+        ],
+    );
+    #[inline(always)]
+    fn input(x: &[Lane; 6]) -> [Lane; 6] {
+        input6(x)
+    }
+    #[inline(always)]
+    fn output(x: &[Lane; 6]) -> [Lane; 4] {
+        lanewise(x, |[m0, m1, m2, m3, m4, m5]| {
+            let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+            [
+                m0 + s12 + s34,
+                d12 + 2.0 * d34,
+                s12 + 4.0 * s34,
+                d12 + 8.0 * d34 + m5,
+            ]
+        })
+    }
+    #[inline(always)]
+    fn gradient(x: &[Lane; 4]) -> [Lane; 6] {
+        lanewise(x, |[g0, g1, g2, g3]| {
+            let (even1, odd1) = (g0 + g2, g1 + g3);
+            let (even2, odd2) = (g0 + 4.0 * g2, 2.0 * g1 + 8.0 * g3);
+            [g0, even1 + odd1, even1 - odd1, even2 + odd2, even2 - odd2, g3]
+        })
+    }
+}
+
+/// F(2x2, 5x5): the same six points as F(4x4, 3x3); 36 products per tile
+/// instead of 100.
+struct F2x5;
+impl Variant<2, 5, 6> for F2x5 {
+    const T: Transforms<2, 5, 6> = Transforms::new(
+        BT6,
+        [
+            [G6_SCALE[0], 0.0, 0.0, 0.0, 0.0],
+            [G6_SCALE[1], G6_SCALE[1], G6_SCALE[1], G6_SCALE[1], G6_SCALE[1]],
+            [G6_SCALE[2], -G6_SCALE[2], G6_SCALE[2], -G6_SCALE[2], G6_SCALE[2]],
+            [
+                G6_SCALE[3],
+                2.0 * G6_SCALE[3],
+                4.0 * G6_SCALE[3],
+                8.0 * G6_SCALE[3],
+                16.0 * G6_SCALE[3],
+            ],
+            [
+                G6_SCALE[4],
+                -2.0 * G6_SCALE[4],
+                4.0 * G6_SCALE[4],
+                -8.0 * G6_SCALE[4],
+                16.0 * G6_SCALE[4],
+            ],
+            [0.0, 0.0, 0.0, 0.0, 1.0],
+        ],
+        [[1.0, 1.0, 1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, 2.0, -2.0, 1.0]],
+    );
+    #[inline(always)]
+    fn input(x: &[Lane; 6]) -> [Lane; 6] {
+        input6(x)
+    }
+    #[inline(always)]
+    fn output(x: &[Lane; 6]) -> [Lane; 2] {
+        lanewise(x, |[m0, m1, m2, m3, m4, m5]| {
+            [m0 + (m1 + m2) + (m3 + m4), (m1 - m2) + 2.0 * (m3 - m4) + m5]
+        })
+    }
+    #[inline(always)]
+    fn gradient(x: &[Lane; 2]) -> [Lane; 6] {
+        lanewise(x, |[g0, g1]| {
+            [g0, g0 + g1, g0 - g1, g0 + 2.0 * g1, g0 - 2.0 * g1, g1]
+        })
+    }
+}
+
+/// `out = L d Lᵀ` for a `K x K` tile of lanes and an `R x K` matrix `L`,
+/// by the matrix's entries: for the kernel transforms, once per call.
 #[inline(always)]
 fn two_sided<const R: usize, const K: usize>(
     left: &[[f32; K]; R],
     d: &[[Lane; K]; K],
     out: &mut [[Lane; R]; R],
 ) {
-    // Columns first: tmp[i][b] = Σ_a L[i][a] d[a][b].
-    let mut tmp = [[[0.0; LANES]; K]; R];
-    for i in 0..R {
-        for b in 0..K {
-            let mut acc = [0.0; LANES];
-            for a in 0..K {
-                let w = left[i][a];
-                if w != 0.0 {
-                    for l in 0..LANES {
-                        acc[l] += w * d[a][b][l];
-                    }
+    two_sided_by(|x: &[Lane; K]| matrix_times(left, x), d, out);
+}
+
+/// `L x` for a vector of lanes.
+#[inline(always)]
+fn matrix_times<const R: usize, const K: usize>(left: &[[f32; K]; R], x: &[Lane; K]) -> [Lane; R] {
+    let mut out = [[0.0; LANES]; R];
+    for (o, row) in out.iter_mut().zip(left) {
+        for (&w, v) in row.iter().zip(x) {
+            if w != 0.0 {
+                for l in 0..LANES {
+                    o[l] += w * v[l];
                 }
             }
-            tmp[i][b] = acc;
         }
     }
-    // Then rows: out[i][j] = Σ_b L[j][b] tmp[i][b].
-    for i in 0..R {
-        for j in 0..R {
-            let mut acc = [0.0; LANES];
-            for b in 0..K {
-                let w = left[j][b];
-                if w != 0.0 {
-                    for l in 0..LANES {
-                        acc[l] += w * tmp[i][b][l];
-                    }
-                }
-            }
-            out[i][j] = acc;
+    out
+}
+
+/// `out = L d Lᵀ` where `apply(x) = L x`: `L` applied to every column of
+/// `d`, then to every row of the result.
+#[inline(always)]
+fn two_sided_by<const R: usize, const K: usize>(
+    apply: impl Fn(&[Lane; K]) -> [Lane; R],
+    d: &[[Lane; K]; K],
+    out: &mut [[Lane; R]; R],
+) {
+    let mut tmp = [[[0.0; LANES]; K]; R];
+    for b in 0..K {
+        let column: [Lane; K] = std::array::from_fn(|a| d[a][b]);
+        for (i, value) in apply(&column).iter().enumerate() {
+            tmp[i][b] = *value;
         }
+    }
+    for (row, o) in tmp.iter().zip(out.iter_mut()) {
+        *o = apply(row);
+    }
+}
+
+/// F(4x4, 5x5): eight points 0, ±1, ±2, ±1/2 and infinity; 64 products
+/// per tile instead of 400. `Bᵀ` row `j` holds the coefficients of
+/// `Π_{k≠j} (x - p_k)` (the last row: of `Π_k (x - p_k)`), `G` row `j` is
+/// `(1, p_j, ..., p_j⁴) / Π_{k≠j} (p_j - p_k)`.
+struct F4x5;
+impl Variant<4, 5, 8> for F4x5 {
+    const T: Transforms<4, 5, 8> = Transforms::new(
+        [
+            [-1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0, 0.0],
+            [0.0, 1.0, 1.0, -17.0 / 4.0, -17.0 / 4.0, 1.0, 1.0, 0.0],
+            [0.0, -1.0, 1.0, 17.0 / 4.0, -17.0 / 4.0, -1.0, 1.0, 0.0],
+            [0.0, 1.0 / 2.0, 1.0 / 4.0, -5.0 / 2.0, -5.0 / 4.0, 2.0, 1.0, 0.0],
+            [0.0, -1.0 / 2.0, 1.0 / 4.0, 5.0 / 2.0, -5.0 / 4.0, -2.0, 1.0, 0.0],
+            [0.0, 2.0, 4.0, -5.0 / 2.0, -5.0, 1.0 / 2.0, 1.0, 0.0],
+            [0.0, -2.0, 4.0, 5.0 / 2.0, -5.0, -1.0 / 2.0, 1.0, 0.0],
+            [0.0, -1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0],
+        ],
+        [
+            [-1.0, 0.0, 0.0, 0.0, 0.0],
+            [-2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0],
+            [-2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0],
+            [1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0, 4.0 / 45.0, 8.0 / 45.0],
+            [1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0, -4.0 / 45.0, 8.0 / 45.0],
+            [32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0],
+            [32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0, -4.0 / 45.0, 2.0 / 45.0],
+            [0.0, 0.0, 0.0, 0.0, 1.0],
+        ],
+        [
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+            [0.0, 1.0, -1.0, 2.0, -2.0, 1.0 / 2.0, -1.0 / 2.0, 0.0],
+            [0.0, 1.0, 1.0, 4.0, 4.0, 1.0 / 4.0, 1.0 / 4.0, 0.0],
+            [0.0, 1.0, -1.0, 8.0, -8.0, 1.0 / 8.0, -1.0 / 8.0, 1.0],
+        ],
+    );
+    #[inline(always)]
+    fn input(x: &[Lane; 8]) -> [Lane; 8] {
+        lanewise(x, |[d0, d1, d2, d3, d4, d5, d6, d7]| {
+            let (e1, o1) = (d2 + d6 - 4.25 * d4, d1 + d5 - 4.25 * d3);
+            let (e2, o2) = (0.25 * d2 - 1.25 * d4 + d6, 0.5 * d1 - 2.5 * d3 + 2.0 * d5);
+            let (e3, o3) = (4.0 * d2 - 5.0 * d4 + d6, 2.0 * d1 - 2.5 * d3 + 0.5 * d5);
+            [
+                (d6 - d0) + 5.25 * (d2 - d4),
+                e1 + o1,
+                e1 - o1,
+                e2 + o2,
+                e2 - o2,
+                e3 + o3,
+                e3 - o3,
+                (d7 - d1) + 5.25 * (d3 - d5),
+            ]
+        })
+    }
+    #[inline(always)]
+    fn output(x: &[Lane; 8]) -> [Lane; 4] {
+        lanewise(x, |[m0, m1, m2, m3, m4, m5, m6, m7]| {
+            let (s12, d12, s34, d34, s56, d56) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4, m5 + m6, m5 - m6);
+            [
+                m0 + s12 + s34 + s56,
+                d12 + 2.0 * d34 + 0.5 * d56,
+                s12 + 4.0 * s34 + 0.25 * s56,
+                d12 + 8.0 * d34 + 0.125 * d56 + m7,
+            ]
+        })
+    }
+    #[inline(always)]
+    fn gradient(x: &[Lane; 4]) -> [Lane; 8] {
+        lanewise(x, |[g0, g1, g2, g3]| {
+            let (e1, o1) = (g0 + g2, g1 + g3);
+            let (e2, o2) = (g0 + 4.0 * g2, 2.0 * g1 + 8.0 * g3);
+            let (e3, o3) = (g0 + 0.25 * g2, 0.5 * g1 + 0.125 * g3);
+            [g0, e1 + o1, e1 - o1, e2 + o2, e2 - o2, e3 + o3, e3 - o3, g3]
+        })
+    }
+}
+
+/// Runs `body` for a channel block of `n` lanes; a full block gets the
+/// constant [`LANES`], so its loads and stores compile to whole vectors
+/// (with `n` unknown, each became a call to `memcpy`).
+#[inline(always)]
+fn by_width(n: usize, mut body: impl FnMut(usize)) {
+    if n == LANES {
+        body(LANES)
+    } else {
+        body(n)
     }
 }
 
@@ -243,6 +490,37 @@ struct Images<'a> {
 }
 
 impl Images<'_> {
+    /// Channels `c0..c0 + n` of the `size x size` pixels at (`y0`, `x0`) of
+    /// image `n` into `tile`, zeros outside the image (the padding). A
+    /// window inside the image (most of them) skips the per-pixel test.
+    #[inline(always)]
+    fn load_window<const S: usize>(
+        &self,
+        image: usize,
+        (y0, x0): (isize, isize),
+        c0: usize,
+        n: usize,
+        tile: &mut [[Lane; S]; S],
+    ) {
+        let inside = y0 >= 0 && x0 >= 0 && y0 as usize + S <= self.h && x0 as usize + S <= self.w;
+        if inside {
+            let origin = image * self.image_stride + (y0 as usize * self.w + x0 as usize) * self.stride + c0;
+            for (a, row) in tile.iter_mut().enumerate() {
+                let start = origin + a * self.w * self.stride;
+                for (b, lane) in row.iter_mut().enumerate() {
+                    read(&self.data[start + b * self.stride..], n, lane);
+                }
+            }
+        } else {
+            for (a, row) in tile.iter_mut().enumerate() {
+                for (b, lane) in row.iter_mut().enumerate() {
+                    *lane = [0.0; LANES];
+                    self.load(image, (y0 + a as isize, x0 + b as isize), c0, n, lane);
+                }
+            }
+        }
+    }
+
     /// Channels `c0..c0 + n` of pixel (`y`, `x`) of image `n` into `lane`;
     /// zeros outside the image (the padding).
     #[inline(always)]
@@ -356,8 +634,7 @@ impl Grid {
 /// The input tiles of `tiles` (origins `m` apart, shifted by the padding
 /// `top`/`left`) into `v[pos][tile][c]`, `stride` tiles per position.
 #[inline(always)]
-fn input_tiles<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn input_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(
     images: &Images,
     (top, left): (usize, usize),
     grid: &Grid,
@@ -373,19 +650,19 @@ fn input_tiles<const M: usize, const A: usize>(
         let y0 = (ty * M) as isize - top as isize;
         let x0 = (tx * M) as isize - left as isize;
         for c0 in (0..c).step_by(LANES) {
-            let n_ch = LANES.min(c - c0);
-            for (a, row) in d.iter_mut().enumerate() {
-                for (b, lane) in row.iter_mut().enumerate() {
-                    *lane = [0.0; LANES];
-                    images.load(n, (y0 + a as isize, x0 + b as isize), c0, n_ch, lane);
-                }
-            }
-            two_sided(&t.bt, &d, &mut out);
-            for (a, row) in out.iter().enumerate() {
-                for (b, lane) in row.iter().enumerate() {
-                    write(&mut v[((a * A + b) * stride + j) * c + c0..], n_ch, lane);
-                }
-            }
+            by_width(
+                LANES.min(c - c0),
+                #[inline(always)]
+                |n_ch| {
+                    images.load_window(n, (y0, x0), c0, n_ch, &mut d);
+                    two_sided_by(V::input, &d, &mut out);
+                    for (a, row) in out.iter().enumerate() {
+                        for (b, lane) in row.iter().enumerate() {
+                            write(&mut v[((a * A + b) * stride + j) * c + c0..], n_ch, lane);
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -393,8 +670,7 @@ fn input_tiles<const M: usize, const A: usize>(
 /// `A dY Aᵀ` of the output-gradient tiles `tiles` into `d[pos][tile][f]`;
 /// pixels beyond the plane count as zero.
 #[inline(always)]
-fn gradient_tiles<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn gradient_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(
     dz: &Images,
     grid: &Grid,
     tiles: std::ops::Range<usize>,
@@ -408,19 +684,19 @@ fn gradient_tiles<const M: usize, const A: usize>(
         let (n, ty, tx) = grid.locate(tile);
         let (y0, x0) = ((ty * M) as isize, (tx * M) as isize);
         for f0 in (0..f).step_by(LANES) {
-            let n_ch = LANES.min(f - f0);
-            for (i, row) in g.iter_mut().enumerate() {
-                for (k, lane) in row.iter_mut().enumerate() {
-                    *lane = [0.0; LANES];
-                    dz.load(n, (y0 + i as isize, x0 + k as isize), f0, n_ch, lane);
-                }
-            }
-            two_sided(&t.a, &g, &mut out);
-            for (a, row) in out.iter().enumerate() {
-                for (b, lane) in row.iter().enumerate() {
-                    write(&mut d[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
-                }
-            }
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n_ch| {
+                    dz.load_window(n, (y0, x0), f0, n_ch, &mut g);
+                    two_sided_by(V::gradient, &g, &mut out);
+                    for (a, row) in out.iter().enumerate() {
+                        for (b, lane) in row.iter().enumerate() {
+                            write(&mut d[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -439,8 +715,7 @@ struct Sink<'a> {
 /// `Aᵀ M A` of the products `m[pos][tile][f]` of `tiles`, written to the
 /// pixels of each tile that lie inside the plane.
 #[inline(always)]
-fn output_tiles<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn output_tiles<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(
     m: &[f32],
     f: usize,
     grid: &Grid,
@@ -457,103 +732,118 @@ fn output_tiles<const M: usize, const A: usize>(
         let valid_h = M.min(grid.out_h - oy0);
         let valid_w = M.min(grid.out_w - ox0);
         for f0 in (0..f).step_by(LANES) {
-            let n_ch = LANES.min(f - f0);
-            for (a, row) in p.iter_mut().enumerate() {
-                for (b, lane) in row.iter_mut().enumerate() {
-                    read(&m[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
-                }
-            }
-            two_sided(&t.at, &p, &mut y);
-            let mut bias = [0.0; LANES];
-            if let Some(b) = sink.bias {
-                read(&b[f0..], n_ch, &mut bias);
-            }
-            for (i, row) in y.iter().enumerate().take(valid_h) {
-                for (k, lane) in row.iter().enumerate().take(valid_w) {
-                    let pixel = (n * grid.out_h + oy0 + i) * grid.out_w + ox0 + k - base;
-                    let at = pixel * sink.ldo + f0;
-                    let mut value = *lane;
-                    for l in 0..LANES {
-                        value[l] += bias[l];
-                    }
-                    let mut extra = [0.0; LANES];
-                    if let Some(r) = sink.residual {
-                        read(&r[at..], n_ch, &mut extra);
-                    }
-                    if sink.accumulate {
-                        let mut old = [0.0; LANES];
-                        read(&sink.out[at..], n_ch, &mut old);
-                        for l in 0..LANES {
-                            extra[l] += old[l];
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n_ch| {
+                    for (a, row) in p.iter_mut().enumerate() {
+                        for (b, lane) in row.iter_mut().enumerate() {
+                            read(&m[((a * A + b) * stride + j) * f + f0..], n_ch, lane);
                         }
                     }
-                    for l in 0..LANES {
-                        value[l] += extra[l];
+                    two_sided_by(V::output, &p, &mut y);
+                    let mut bias = [0.0; LANES];
+                    if let Some(b) = sink.bias {
+                        read(&b[f0..], n_ch, &mut bias);
                     }
-                    write(&mut sink.out[at..], n_ch, &value);
-                }
-            }
+                    for (i, row) in y.iter().enumerate().take(valid_h) {
+                        for (k, lane) in row.iter().enumerate().take(valid_w) {
+                            let pixel = (n * grid.out_h + oy0 + i) * grid.out_w + ox0 + k - base;
+                            let at = pixel * sink.ldo + f0;
+                            let mut value = *lane;
+                            for l in 0..LANES {
+                                value[l] += bias[l];
+                            }
+                            let mut extra = [0.0; LANES];
+                            if let Some(r) = sink.residual {
+                                read(&r[at..], n_ch, &mut extra);
+                            }
+                            if sink.accumulate {
+                                let mut old = [0.0; LANES];
+                                read(&sink.out[at..], n_ch, &mut old);
+                                for l in 0..LANES {
+                                    extra[l] += old[l];
+                                }
+                            }
+                            for l in 0..LANES {
+                                value[l] += extra[l];
+                            }
+                            write(&mut sink.out[at..], n_ch, &value);
+                        }
+                    }
+                },
+            );
         }
     }
 }
 
-/// `U = G g Gᵀ` of a kernel `[3][3][c][f]` into `u[pos][c][f]`.
+/// `U = G g Gᵀ` of a kernel `[r][r][c][f]` into `u[pos][c][f]`.
 #[inline(always)]
-fn kernel_transform<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn kernel_transform<const M: usize, const R: usize, const A: usize>(
+    t: &Transforms<M, R, A>,
     kernel: &[f32],
     c: usize,
     f: usize,
     u: &mut [f32],
 ) {
-    let mut g = [[[0.0; LANES]; 3]; 3];
+    let mut g = [[[0.0; LANES]; R]; R];
     let mut out = [[[0.0; LANES]; A]; A];
     for ch in 0..c {
         for f0 in (0..f).step_by(LANES) {
-            let n = LANES.min(f - f0);
-            for (ky, row) in g.iter_mut().enumerate() {
-                for (kx, lane) in row.iter_mut().enumerate() {
-                    read(&kernel[((ky * 3 + kx) * c + ch) * f + f0..], n, lane);
-                }
-            }
-            two_sided(&t.g, &g, &mut out);
-            for (a, row) in out.iter().enumerate() {
-                for (b, lane) in row.iter().enumerate() {
-                    write(&mut u[((a * A + b) * c + ch) * f + f0..], n, lane);
-                }
-            }
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n| {
+                    for (ky, row) in g.iter_mut().enumerate() {
+                        for (kx, lane) in row.iter_mut().enumerate() {
+                            read(&kernel[((ky * R + kx) * c + ch) * f + f0..], n, lane);
+                        }
+                    }
+                    two_sided(&t.g, &g, &mut out);
+                    for (a, row) in out.iter().enumerate() {
+                        for (b, lane) in row.iter().enumerate() {
+                            write(&mut u[((a * A + b) * c + ch) * f + f0..], n, lane);
+                        }
+                    }
+                },
+            );
         }
     }
 }
 
 /// `dkernel += Gᵀ X G` for the summed products `x[pos][c][f]`.
 #[inline(always)]
-fn kernel_gradient<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn kernel_gradient<const M: usize, const R: usize, const A: usize>(
+    t: &Transforms<M, R, A>,
     x: &[f32],
     c: usize,
     f: usize,
     dkernel: &mut [f32],
 ) {
     let mut p = [[[0.0; LANES]; A]; A];
-    let mut dg = [[[0.0; LANES]; 3]; 3];
+    let mut dg = [[[0.0; LANES]; R]; R];
     for ch in 0..c {
         for f0 in (0..f).step_by(LANES) {
-            let n = LANES.min(f - f0);
-            for (a, row) in p.iter_mut().enumerate() {
-                for (b, lane) in row.iter_mut().enumerate() {
-                    read(&x[((a * A + b) * c + ch) * f + f0..], n, lane);
-                }
-            }
-            two_sided(&t.gt, &p, &mut dg);
-            for (ky, row) in dg.iter().enumerate() {
-                for (kx, lane) in row.iter().enumerate() {
-                    let at = ((ky * 3 + kx) * c + ch) * f + f0;
-                    for (d, &v) in dkernel[at..at + n].iter_mut().zip(lane) {
-                        *d += v;
+            by_width(
+                LANES.min(f - f0),
+                #[inline(always)]
+                |n| {
+                    for (a, row) in p.iter_mut().enumerate() {
+                        for (b, lane) in row.iter_mut().enumerate() {
+                            read(&x[((a * A + b) * c + ch) * f + f0..], n, lane);
+                        }
                     }
-                }
-            }
+                    two_sided(&t.gt, &p, &mut dg);
+                    for (ky, row) in dg.iter().enumerate() {
+                        for (kx, lane) in row.iter().enumerate() {
+                            let at = ((ky * R + kx) * c + ch) * f + f0;
+                            for (d, &v) in dkernel[at..at + n].iter_mut().zip(lane) {
+                                *d += v;
+                            }
+                        }
+                    }
+                },
+            );
         }
     }
 }
@@ -599,8 +889,22 @@ fn strided(out: &mut [usize], step: usize) {
     }
 }
 
+/// The error for a tile and kernel size without an implementation (the
+/// caller's [`crate::conv_algorithm::winograd_applies`] rules them out).
+fn unsupported(tile: Tile, conv: &Conv2d) -> KernelError {
+    let w = &conv.window;
+    KernelError::InvalidArgument {
+        kernel: "conv2d (winograd)",
+        message: format!(
+            "no Winograd {tile:?} for a {}x{} kernel at stride {}x{}; implemented: F2 and F4 for 3x3 \
+             and 5x5, stride 1",
+            w.kernel_h, w.kernel_w, w.stride_h, w.stride_w
+        ),
+    }
+}
+
 /// Forward of [`Conv2d::forward_into`] by Winograd; the caller has checked
-/// every buffer and that the layer is a stride-1 3x3 convolution.
+/// every buffer and that [`crate::conv_algorithm::winograd_applies`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward(
     tile: Tile,
@@ -625,9 +929,12 @@ pub(crate) fn forward(
         activation,
         ldy,
     };
-    match tile {
-        Tile::F2 => forward_with(&F2, &args, y, ws),
-        Tile::F4 => forward_with(&F4, &args, y, ws),
+    match (tile, conv.window.kernel_h) {
+        (Tile::F2, 3) => forward_with::<2, 3, 4, F2x3>(&args, y, ws),
+        (Tile::F4, 3) => forward_with::<4, 3, 6, F4x3>(&args, y, ws),
+        (Tile::F2, 5) => forward_with::<2, 5, 6, F2x5>(&args, y, ws),
+        (Tile::F4, 5) => forward_with::<4, 5, 8, F4x5>(&args, y, ws),
+        _ => Err(unsupported(tile, conv)),
     }
 }
 
@@ -642,12 +949,12 @@ struct ForwardArgs<'a> {
     ldy: usize,
 }
 
-fn forward_with<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn forward_with<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(
     args: &ForwardArgs,
     y: &mut [f32],
     ws: &mut Workspace,
 ) -> Result<(), KernelError> {
+    let t = &V::T;
     let conv = args.conv;
     let (c, f, ldy) = (conv.in_channels, conv.filters, args.ldy);
     let w = &conv.window;
@@ -688,7 +995,7 @@ fn forward_with<const M: usize, const A: usize>(
         on_path(
             path,
             #[inline(always)]
-            || input_tiles(t, &images, pads, &grid, tiles.clone(), band_tiles, v),
+            || input_tiles::<M, R, A, V>(&images, pads, &grid, tiles.clone(), band_tiles, v),
         );
         let result = tile_products(A * A, v, u, m, (band_tiles, count), (c, f), tile_rows).and_then(|()| {
             let pixels = grid.pixels(&tiles);
@@ -705,7 +1012,7 @@ fn forward_with<const M: usize, const A: usize>(
             on_path(
                 path,
                 #[inline(always)]
-                || output_tiles(t, m, f, &grid, tiles.clone(), band_tiles, &mut sink),
+                || output_tiles::<M, R, A, V>(m, f, &grid, tiles.clone(), band_tiles, &mut sink),
             );
             activation::forward_rows(args.activation, sink.out, f, ldy)
         });
@@ -715,7 +1022,7 @@ fn forward_with<const M: usize, const A: usize>(
 }
 
 /// Backward of [`Conv2d::backward_from`] by Winograd; the caller has checked
-/// every buffer and that the layer is a stride-1 3x3 convolution.
+/// every buffer and that [`crate::conv_algorithm::winograd_applies`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
     tile: Tile,
@@ -739,9 +1046,12 @@ pub(crate) fn backward(
         y,
         ldy,
     };
-    match tile {
-        Tile::F2 => backward_with(&F2, &args, dy, dkernel, dbias, dx, ws),
-        Tile::F4 => backward_with(&F4, &args, dy, dkernel, dbias, dx, ws),
+    match (tile, conv.window.kernel_h) {
+        (Tile::F2, 3) => backward_with::<2, 3, 4, F2x3>(&args, dy, dkernel, dbias, dx, ws),
+        (Tile::F4, 3) => backward_with::<4, 3, 6, F4x3>(&args, dy, dkernel, dbias, dx, ws),
+        (Tile::F2, 5) => backward_with::<2, 5, 6, F2x5>(&args, dy, dkernel, dbias, dx, ws),
+        (Tile::F4, 5) => backward_with::<4, 5, 8, F4x5>(&args, dy, dkernel, dbias, dx, ws),
+        _ => Err(unsupported(tile, conv)),
     }
 }
 
@@ -754,8 +1064,7 @@ struct BackwardArgs<'a> {
     ldy: usize,
 }
 
-fn backward_with<const M: usize, const A: usize>(
-    t: &Transforms<M, A>,
+fn backward_with<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(
     args: &BackwardArgs,
     dy: &mut [f32],
     dkernel: Option<&mut [f32]>,
@@ -763,6 +1072,7 @@ fn backward_with<const M: usize, const A: usize>(
     dx: Option<&mut [f32]>,
     ws: &mut Workspace,
 ) -> Result<(), KernelError> {
+    let t = &V::T;
     let conv = args.conv;
     let (c, f, ldy, batch) = (conv.in_channels, conv.filters, args.ldy, args.batch);
     let w = &conv.window;
@@ -782,7 +1092,7 @@ fn backward_with<const M: usize, const A: usize>(
     let (shared, slots) = ws.split(threads::current().min(groups));
     let ([flipped, u_flipped, partials], [rows_c, rows_f, channels]) = shared.parts(
         [
-            if has_dx { 9 * c * f } else { 0 },
+            if has_dx { R * R * c * f } else { 0 },
             if has_dx { positions * c * f } else { 0 },
             groups * partial_len,
         ],
@@ -792,9 +1102,9 @@ fn backward_with<const M: usize, const A: usize>(
     strided(rows_f, f);
     strided(channels, 1);
     if has_dx {
-        // flipped[ky][kx][f][c] = kernel[2-ky][2-kx][c][f]
-        for tap in 0..9 {
-            let source = 8 - tap;
+        // flipped[ky][kx][f][c] = kernel[r-1-ky][r-1-kx][c][f]
+        for tap in 0..R * R {
+            let source = R * R - 1 - tap;
             for ch in 0..c {
                 for o in 0..f {
                     flipped[(tap * f + o) * c + ch] = args.kernel[(source * c + ch) * f + o];
@@ -873,8 +1183,8 @@ fn backward_with<const M: usize, const A: usize>(
                     path,
                     #[inline(always)]
                     || {
-                        input_tiles(t, &inputs, (pt, pl), &out_grid, tiles.clone(), band_tiles, v);
-                        gradient_tiles(t, &grads, &out_grid, tiles.clone(), band_tiles, m);
+                        input_tiles::<M, R, A, V>(&inputs, (pt, pl), &out_grid, tiles.clone(), band_tiles, v);
+                        gradient_tiles::<M, R, A, V>(&grads, &out_grid, tiles.clone(), band_tiles, m);
                     },
                 );
                 for pos in 0..positions {
@@ -902,7 +1212,7 @@ fn backward_with<const M: usize, const A: usize>(
                 return Ok(());
             }
             // Input gradient: the output gradient convolved with the flipped
-            // kernel, padded by 2 - pad on each side.
+            // kernel, padded by r - 1 - pad on each side.
             let in_grid = Grid { images, ..in_grid };
             for band in 0..in_grid.bands() {
                 let tiles = in_grid.band(band);
@@ -911,10 +1221,9 @@ fn backward_with<const M: usize, const A: usize>(
                     path,
                     #[inline(always)]
                     || {
-                        input_tiles(
-                            t,
+                        input_tiles::<M, R, A, V>(
                             &grads,
-                            (2 - pt, 2 - pl),
+                            (R - 1 - pt, R - 1 - pl),
                             &in_grid,
                             tiles.clone(),
                             band_tiles,
@@ -934,7 +1243,7 @@ fn backward_with<const M: usize, const A: usize>(
                 on_path(
                     path,
                     #[inline(always)]
-                    || output_tiles(t, m, c, &in_grid, tiles.clone(), band_tiles, &mut sink),
+                    || output_tiles::<M, R, A, V>(m, c, &in_grid, tiles.clone(), band_tiles, &mut sink),
                 );
             }
             Ok(())
@@ -960,4 +1269,78 @@ fn backward_with<const M: usize, const A: usize>(
         dbias.iter_mut().zip(db).for_each(|(d, s)| *d += s);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each lane of a unit vector through `f`, compared with the matrix.
+    fn check<const R: usize, const K: usize>(
+        name: &str,
+        f: impl Fn(&[Lane; K]) -> [Lane; R],
+        matrix: &[[f32; K]; R],
+    ) {
+        for k in 0..K {
+            let mut x = [[0.0; LANES]; K];
+            for (l, v) in x[k].iter_mut().enumerate() {
+                *v = 1.0 + l as f32;
+            }
+            let y = f(&x);
+            for (r, row) in y.iter().enumerate() {
+                for (l, &value) in row.iter().enumerate() {
+                    assert_eq!(
+                        value,
+                        matrix[r][k] * (1.0 + l as f32),
+                        "{name}: entry ({r}, {k}), lane {l}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_variant<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(name: &str) {
+        check(&format!("{name} input"), V::input, &V::T.bt);
+        check(&format!("{name} output"), V::output, &V::T.at);
+        check(&format!("{name} gradient"), V::gradient, &V::T.a);
+    }
+
+    #[test]
+    fn transform_formulas_are_the_matrices() {
+        check_variant::<2, 3, 4, F2x3>("F(2x2,3x3)");
+        check_variant::<4, 3, 6, F4x3>("F(4x4,3x3)");
+        check_variant::<2, 5, 6, F2x5>("F(2x2,5x5)");
+        check_variant::<4, 5, 8, F4x5>("F(4x4,5x5)");
+    }
+
+    /// `G` and `Gᵀ` against exact rationals, and the 1-D algorithm against a
+    /// correlation in f64: `Aᵀ[(G g) ⊙ (Bᵀ d)] = d ⋆ g`.
+    fn check_one_dimension<const M: usize, const R: usize, const A: usize, V: Variant<M, R, A>>(name: &str) {
+        let t = &V::T;
+        let d: [f64; A] = std::array::from_fn(|i| 0.37 * i as f64 - 0.9 + (i * i) as f64 * 0.11);
+        let g: [f64; R] = std::array::from_fn(|i| 1.3 - 0.41 * i as f64);
+        let gg: [f64; A] = std::array::from_fn(|a| (0..R).map(|k| t.g[a][k] as f64 * g[k]).sum());
+        let bd: [f64; A] = std::array::from_fn(|a| (0..A).map(|k| t.bt[a][k] as f64 * d[k]).sum());
+        for i in 0..M {
+            let y: f64 = (0..A).map(|a| t.at[i][a] as f64 * gg[a] * bd[a]).sum();
+            let expected: f64 = (0..R).map(|k| d[i + k] * g[k]).sum();
+            assert!(
+                (y - expected).abs() < 1e-6,
+                "{name}: output {i} is {y}, expected {expected}"
+            );
+        }
+        for a in 0..A {
+            for k in 0..R {
+                assert_eq!(t.gt[k][a], t.g[a][k], "{name}: Gᵀ");
+            }
+        }
+    }
+
+    #[test]
+    fn transforms_compute_a_correlation() {
+        check_one_dimension::<2, 3, 4, F2x3>("F(2x2,3x3)");
+        check_one_dimension::<4, 3, 6, F4x3>("F(4x4,3x3)");
+        check_one_dimension::<2, 5, 6, F2x5>("F(2x2,5x5)");
+        check_one_dimension::<4, 5, 8, F4x5>("F(4x4,5x5)");
+    }
 }
