@@ -349,3 +349,121 @@ fn predicting_in_chunks_equals_predicting_at_once() {
     net.release_memory();
     assert_eq!(net.memory_bytes(), 0);
 }
+
+network! {
+    /// Where folding must not happen or must still be right: a convolution
+    /// and a batch normalization shared by two branches, a convolution that
+    /// is also a network output, frozen convolution and frozen batch
+    /// normalization, a batch normalization over a Dense, one after a
+    /// convolution with its own activation, one that is itself an output,
+    /// a large epsilon, a convolution also written into a concatenation, and
+    /// a 33 -> 32 convolution that the cost rule computes with Winograd.
+    struct FoldEdges {
+        input left: [7, 7, 2];
+        input right: [7, 7, 2];
+        let shared_conv = Conv2D(33, 3, padding = same, use_bias = false);
+        let shared_norm = BatchNormalization(epsilon = 0.5);
+        let l = shared_norm(shared_conv(left));
+        let r = shared_norm(shared_conv(right));
+        let raw = Conv2D(4, 1)(left);
+        output conv_out = raw;
+        let n = BatchNormalization()(raw);
+        let f = Conv2D(5, 3, strides = 2, trainable = false)(l);
+        let f = BatchNormalization()(f);
+        let g = Conv2D(5, 3, strides = 2)(r);
+        let g = BatchNormalization(trainable = false, center = false, scale = false)(g);
+        let a = Conv2D(5, 3, strides = 2, activation = tanh)(l);
+        let a = BatchNormalization()(a);
+        let c = Conv2D(3, 1)(r);
+        let k = concat(c, r);
+        let c = BatchNormalization()(c);
+        let p = GlobalAveragePooling2D()(concat(f, g, a));
+        let q = GlobalAveragePooling2D()(concat(n, c, k));
+        let d = BatchNormalization()(Dense(6)(concat(p, q)));
+        output y = Dense(3)(d);
+        output z = BatchNormalization(scale = false)(Conv2D(2, 3)(l));
+        let w = BatchNormalization()(Conv2D(32, 3, padding = same)(l));
+        output wide = GlobalAveragePooling2D()(w);
+    }
+}
+
+/// Every edge of `FoldEdges`: the inference layout (with folds where they
+/// are allowed) agrees with the unfolded training-layout forward within
+/// rounding, on 1 and 2 threads, after moving statistics are spread out.
+#[test]
+fn folding_edge_cases_agree_with_the_unfolded_forward() {
+    for threads in [1, 2] {
+        nn::runtime::threads::set(threads);
+        let batch = 3;
+        let mut net = FoldEdges::init(&mut common::rng(21));
+        let mut rng = common::rng(22);
+        for v in net.core_mut().state.iter_mut() {
+            let r = common::random_vec(&mut rng, 1)[0];
+            *v = if *v == 1.0 {
+                0.25 + r.abs().min(1.0)
+            } else {
+                *v + 0.5 * r
+            };
+        }
+        let perturbation = common::random_vec(&mut rng, net.core().params.len());
+        for (p, d) in net.core_mut().params.iter_mut().zip(perturbation) {
+            *p += 0.5 * d;
+        }
+        let inputs = random_inputs::<FoldEdges>(batch, 23);
+        let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+        let (planned, reference) = both_layouts(&mut net, batch, &slices);
+        for (i, (a, e)) in planned.iter().zip(&reference).enumerate() {
+            let scale = e.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let gap = a.iter().zip(e).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(a.iter().all(|v| v.is_finite()), "output {i}: {a:?} vs {e:?}");
+            assert!(
+                gap <= 1e-5 * scale.max(1.0),
+                "{threads} threads, output {i}: {gap:e} of {scale}"
+            );
+        }
+    }
+    nn::runtime::threads::set(1);
+}
+
+/// A NaN in one input pixel and a NaN moving variance in one channel: the
+/// folded forward puts NaN exactly where the unfolded one does.
+#[test]
+fn folding_keeps_nans_where_the_unfolded_forward_has_them() {
+    nn::runtime::threads::set(1);
+    let batch = 2;
+    let mut net = Normalized::init(&mut common::rng(31));
+    let mut inputs = random_inputs::<Normalized>(batch, 32);
+    inputs[0][40] = f32::NAN;
+    let slices: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+    let (planned, reference) = both_layouts(&mut net, batch, &slices);
+    for (a, e) in planned[0].iter().zip(&reference[0]) {
+        assert_eq!(a.is_nan(), e.is_nan(), "{:?} vs {:?}", planned[0], reference[0]);
+    }
+    assert!(planned[0].iter().any(|v| v.is_nan()) && planned[0].iter().any(|v| v.is_finite()));
+}
+
+/// Two threads predicting at once on two networks with folded batch
+/// normalizations (the runtime set to 2 threads, so both share its pool)
+/// get the outputs each gets alone, bit for bit.
+#[test]
+fn two_threads_predicting_at_once_get_their_outputs_alone() {
+    nn::runtime::threads::set(2);
+    let predict = |seed: u64| {
+        let mut net = Normalized::init(&mut common::rng(seed));
+        let inputs = random_inputs::<Normalized>(6, seed + 1);
+        let image = ArrayViewD::from_shape(vec![6, 9, 9, 3], &inputs[0][..]).unwrap();
+        let out = nn::runtime::train::predict(&mut net, &[image], 4).unwrap();
+        out[0].as_slice().unwrap().to_vec()
+    };
+    let alone = (predict(41), predict(51));
+    for _ in 0..3 {
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| predict(41));
+            let b = s.spawn(|| predict(51));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert_same_bits("first network", &a, &alone.0);
+        assert_same_bits("second network", &b, &alone.1);
+    }
+    nn::runtime::threads::set(1);
+}

@@ -14,6 +14,12 @@ network! {
         input x: [3];
         output y = Dense(2)(x);
     }
+
+    /// A 32 -> 32 3x3 convolution on 8x8: Winograd under the cost rule.
+    struct WideConv {
+        input x: [8, 8, 32];
+        output y = Conv2D(32, 3, padding = same)(x);
+    }
 }
 
 /// The child: one prediction, its outcome printed for the parent.
@@ -29,6 +35,77 @@ fn threads_env_child() {
         Err(e) => format!("error {e:?} / {e}"),
     };
     println!("OUTCOME: {outcome}");
+}
+
+/// The `NN_CONV` child: one convolution's prediction, printed.
+#[test]
+#[ignore = "run by its parent test in a child process"]
+fn conv_env_child() {
+    if std::env::var_os("NN_CONV_CHILD").is_none() {
+        return;
+    }
+    let mut net = WideConv::new(&mut <nn::rand::rngs::StdRng as nn::rand::SeedableRng>::seed_from_u64(1));
+    let x = nn::ndarray::Array4::from_shape_fn((2, 8, 8, 32), |(n, i, j, c)| {
+        ((n * 7 + i * 5 + j * 3 + c) % 11) as f32 / 11.0 - 0.5
+    });
+    let outcome = match net.predict(x.view()) {
+        Ok(y) => format!("ok {:?}", y.iter().step_by(97).collect::<Vec<_>>()),
+        Err(e) => format!("error {e}"),
+    };
+    println!("OUTCOME: {outcome}");
+}
+
+fn run_conv_child(value: &str) -> String {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "conv_env_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("NN_CONV_CHILD", "1")
+        .env("NN_CONV", value)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "child failed for {value:?}: {stdout}");
+    stdout
+        .lines()
+        .find_map(|l| l.split_once("OUTCOME: ").map(|(_, o)| o))
+        .unwrap_or_else(|| panic!("no outcome for {value:?}: {stdout}"))
+        .to_string()
+}
+
+/// Every accepted `NN_CONV` value (empty meaning the cost rule) gives the
+/// same outputs within Winograd's rounding; an unknown one is an error
+/// naming the variable from the first call, not a panic.
+#[test]
+fn conv_algorithm_environment_values() {
+    let values = |outcome: &str| -> Vec<f32> {
+        let list = outcome.strip_prefix("ok [").and_then(|o| o.strip_suffix(']'));
+        let list = list.unwrap_or_else(|| panic!("not ok: {outcome}"));
+        list.split(", ").map(|v| v.parse().unwrap()).collect()
+    };
+    let direct = values(&run_conv_child("direct"));
+    assert!(direct.len() > 10);
+    for value in ["", "auto", " winograd ", "winograd4", "winograd2"] {
+        let got = values(&run_conv_child(value));
+        let scale = direct.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (a, d) in got.iter().zip(&direct) {
+            assert!(
+                (a - d).abs() <= 5e-5 * scale,
+                "NN_CONV={value:?}: {a} vs direct {d}"
+            );
+        }
+    }
+    for bad in ["fast", "Direct", "winograd3"] {
+        let outcome = run_conv_child(bad);
+        assert!(
+            outcome.starts_with("error") && outcome.contains(&format!("NN_CONV={bad:?}")),
+            "{bad:?}: {outcome}"
+        );
+    }
 }
 
 fn run_child(value: &str) -> String {

@@ -386,6 +386,16 @@ conv_case!(conv2d_1x1_stride2_filters_in_two_panels: batch 2, in 5 x 6 x 5 -> 33
 // channels (stride 1, flipped kernel) and a strided patch of 36 values.
 conv_case!(conv2d_3x3_input_gradient_in_two_panels: batch 2, in 4 x 3 x 35 -> 4, kernel 3 x 3, strides (1, 1), Same);
 conv_case!(conv2d_3x3_stride2_patch_in_two_panels: batch 2, in 5 x 6 x 4 -> 3, kernel 3 x 3, strides (2, 2), Same);
+// Odd panel edges and channel counts around the 8-lane input-gradient
+// switch: exactly two panels, one column past two, one past one, a
+// 2048-wide 1x1, and 1, 2, 7, 8, 9 input channels (batch 1 also runs on 2
+// threads, splitting one image's pixels).
+conv_case!(conv2d_3x3_one_channel_two_full_panels: batch 1, in 5 x 5 x 1 -> 64, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_3x3_valid_seven_channels_65_filters: batch 2, in 5 x 6 x 7 -> 65, kernel 3 x 3, strides (1, 1), Valid);
+conv_case!(conv2d_3x3_stride2_eight_channels_33_filters: batch 1, in 6 x 5 x 8 -> 33, kernel 3 x 3, strides (2, 2), Same);
+conv_case!(conv2d_3x3_nine_channels_40_filters: batch 1, in 4 x 4 x 9 -> 40, kernel 3 x 3, strides (1, 1), Same);
+conv_case!(conv2d_2x2_even_kernel_two_channels_34_filters: batch 2, in 4 x 5 x 2 -> 34, kernel 2 x 2, strides (1, 1), Same);
+conv_case!(conv2d_1x1_2048_filters: batch 1, in 2 x 2 x 2 -> 2048, kernel 1 x 1, strides (1, 1), Valid);
 conv_case!(conv2d_kernel_larger_than_input_same: batch 1, in 2 x 3 x 2 -> 2, kernel 5 x 5, strides (1, 1), Same);
 
 #[test]
@@ -630,4 +640,82 @@ fn conv2d_with_a_folded_batch_norm_matches_conv_then_batch_norm() {
             .contains("batch normalization over 4 channels after a convolution with 5 filters"),
         "{err}"
     );
+}
+
+/// Non-finite values through the fold: a NaN and an infinite input value,
+/// and statistics a hostile file could hold (an infinite variance, so a zero
+/// scale; a NaN variance; an infinite mean; a zero gamma). Folding turns no
+/// NaN into a number and no number into a NaN: every output is NaN, infinite
+/// or finite exactly where convolution-then-normalization's is, and the
+/// finite ones agree.
+#[test]
+fn conv2d_folded_batch_norm_keeps_non_finite_values_where_they_were() {
+    let c = Case {
+        batch: 2,
+        h: 6,
+        w: 5,
+        cin: 4,
+        cout: 40,
+        k: (3, 3),
+        s: (1, 1),
+        padding: Padding::Same,
+    };
+    let spec = c.spec(Activation::Linear);
+    let mut rng = rng(61);
+    let mut x = random_vec(&mut rng, c.batch * spec.in_len());
+    x[(2 * 5 + 1) * 4 + 2] = f32::NAN;
+    x[spec.in_len() + (4 * 5 + 3) * 4 + 1] = f32::INFINITY;
+    let kernel = random_vec(&mut rng, spec.kernel_len());
+    let bias = random_vec(&mut rng, c.cout);
+    let mut gamma: Vec<f32> = random_vec(&mut rng, c.cout).iter().map(|v| v * 3.0).collect();
+    let beta = random_vec(&mut rng, c.cout);
+    let mut mean = random_vec(&mut rng, c.cout);
+    let mut variance: Vec<f32> = random_vec(&mut rng, c.cout).iter().map(|v| v + 0.6).collect();
+    variance[0] = f32::INFINITY;
+    variance[1] = f32::NAN;
+    mean[2] = f32::INFINITY;
+    mean[33] = f32::NEG_INFINITY;
+    gamma[3] = 0.0;
+    gamma[35] = 0.0;
+    let norm = BatchNorm::keras(c.cout);
+    let mut ws = Workspace::new();
+    let mut z = vec![0.0; c.batch * spec.out_len()];
+    spec.forward(c.batch, &x, &kernel, Some(&bias), &mut z, &mut ws)
+        .unwrap();
+    let (mut mm, mut mv) = (mean.clone(), variance.clone());
+    let mut unfused = vec![0.0; z.len()];
+    norm.forward_infer(
+        z.len() / c.cout,
+        &z,
+        bn_params(Some(&gamma), Some(&beta), &mut mm, &mut mv),
+        &mut unfused,
+    )
+    .unwrap();
+    for threads_n in [1, 2] {
+        threads::set(threads_n);
+        let mut folded = vec![0.0; z.len()];
+        spec.forward_batch_norm(
+            c.batch,
+            &x,
+            &kernel,
+            Some(&bias),
+            &norm,
+            bn_params(Some(&gamma), Some(&beta), &mut mm, &mut mv),
+            &mut folded,
+            &mut ws,
+        )
+        .unwrap();
+        for (i, (&a, &e)) in folded.iter().zip(&unfused).enumerate() {
+            let what = format!("{threads_n} threads, output {i} (channel {})", i % c.cout);
+            assert_eq!(a.is_nan(), e.is_nan(), "{what}: {a} vs {e}");
+            assert_eq!(a.is_infinite(), e.is_infinite(), "{what}: {a} vs {e}");
+            if a.is_finite() {
+                assert!((a - e).abs() <= 1e-4 * (1.0 + e.abs()), "{what}: {a} vs {e}");
+            } else if a.is_infinite() {
+                assert_eq!(a, e, "{what}");
+            }
+        }
+        assert!(folded.iter().any(|v| v.is_nan()) && folded.iter().any(|v| v.is_infinite()));
+    }
+    threads::set(1);
 }

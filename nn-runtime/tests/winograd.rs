@@ -495,3 +495,66 @@ fn cost_rule_and_environment_values() {
     let err = conv_algorithm::parse_env("fast").unwrap_err().to_string();
     assert!(err.contains("NN_CONV") && err.contains("direct"), "{err}");
 }
+
+/// A NaN and an infinity in one input pixel each: Winograd (now the
+/// default for such layers) gives non-finite outputs exactly where the
+/// direct kernel does, i.e. only within the 3x3 neighbourhood of those
+/// pixels, not over the whole tile; likewise the input and kernel
+/// gradients of a NaN in one output-gradient pixel.
+#[test]
+fn non_finite_input_pixels_stay_local() {
+    let c = case(1, 12, 12, 32, 32, Padding::Same);
+    let spec = c.spec(Activation::Linear);
+    let mut rng = rng(77);
+    let mut x = random_vec(&mut rng, spec.in_len());
+    x[(2 * 12 + 2) * 32 + 5] = f32::NAN;
+    x[(9 * 12 + 9) * 32 + 7] = f32::INFINITY;
+    let k = random_vec(&mut rng, spec.kernel_len());
+    // Backward: a NaN in one output-gradient pixel, a finite input.
+    let finite_x = random_vec(&mut rng, spec.in_len());
+    let mut dy = random_vec(&mut rng, spec.out_len());
+    dy[(6 * 12 + 5) * 32 + 3] = f32::NAN;
+    let mut outputs = Vec::new();
+    for choice in [
+        Choice::Direct,
+        Choice::Winograd(Tile::F4),
+        Choice::Winograd(Tile::F2),
+    ] {
+        conv_algorithm::force(Some(choice));
+        let mut ws = Workspace::new();
+        let mut y = vec![0.0; spec.out_len()];
+        spec.forward(1, &x, &k, None, &mut y, &mut ws).unwrap();
+        let mut dx = vec![0.0; spec.in_len()];
+        let mut dk = vec![0.0; spec.kernel_len()];
+        let mut y_finite = vec![0.0; spec.out_len()];
+        spec.forward(1, &finite_x, &k, None, &mut y_finite, &mut ws)
+            .unwrap();
+        let mut g = dy.clone();
+        spec.backward(
+            1,
+            &finite_x,
+            &k,
+            &y_finite,
+            &mut g,
+            &mut dk,
+            None,
+            Some(&mut dx),
+            &mut ws,
+        )
+        .unwrap();
+        y.extend(dx);
+        y.extend(dk);
+        outputs.push((choice, y));
+    }
+    conv_algorithm::force(None);
+    let (_, direct) = &outputs[0];
+    for (choice, y) in &outputs[1..] {
+        for (i, (a, d)) in y.iter().zip(direct).enumerate() {
+            assert_eq!(
+                a.is_finite(),
+                d.is_finite(),
+                "{choice:?}: value {i} (output, then dx, then dkernel) is {a}, direct {d}"
+            );
+        }
+    }
+}

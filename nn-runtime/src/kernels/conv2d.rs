@@ -182,7 +182,7 @@ impl Conv2d {
         }
         // Rejects a bad activation argument before any thread starts.
         activation::forward_in_place(activation, &mut [], self.filters)?;
-        if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+        if let Algorithm::Winograd(tile) = conv_algorithm::choose_over(self, &[x])? {
             return winograd::forward(
                 tile, self, batch, x, kernel, bias, residual, activation, y, ldy, ws,
             );
@@ -389,7 +389,7 @@ impl Conv2d {
             expect_len(NAME, "dbias", db, self.filters)?;
         }
         activation::backward_in_place(self.activation, &[], &mut [], self.filters)?;
-        if let Algorithm::Winograd(tile) = conv_algorithm::choose(self)? {
+        if let Algorithm::Winograd(tile) = conv_algorithm::choose_over(self, &[x, dy])? {
             // The Winograd input gradient accumulates.
             if let (Some(dx), GradWrite::Overwrite) = (dx.as_deref_mut(), dx_write) {
                 threads::for_chunks_mut(dx, 1, &|chunk| chunk.fill(0.0));

@@ -182,3 +182,18 @@ pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {
         Choice::Winograd(_) => Algorithm::Direct,
     })
 }
+
+/// The algorithm for `conv` over these operands (the input, and for
+/// backward the output gradient): [`choose`], except that operands holding a
+/// NaN or an infinity go through the direct kernel. Winograd's transforms
+/// mix every value of a tile, so one non-finite pixel would make the whole
+/// tile's outputs NaN (and `inf - inf` gives NaN where direct gives inf),
+/// while direct keeps it within the kernel's window, as Keras does.
+pub fn choose_over(conv: &Conv2d, operands: &[&[f32]]) -> Result<Algorithm, KernelError> {
+    let algorithm = choose(conv)?;
+    let finite = || operands.iter().all(|values| values.iter().all(|v| v.is_finite()));
+    Ok(match algorithm {
+        Algorithm::Winograd(_) if !finite() => Algorithm::Direct,
+        other => other,
+    })
+}
