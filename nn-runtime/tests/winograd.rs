@@ -447,7 +447,14 @@ fn cost_rule_and_environment_values() {
     assert_eq!(auto(64, 16, 16), Algorithm::Winograd(Tile::F4));
     assert_eq!(auto(64, 16, 32), Algorithm::Winograd(Tile::F4));
     assert_eq!(auto(32, 32, 32), Algorithm::Winograd(Tile::F4));
-    assert_eq!(auto(7, 512, 512), Algorithm::Winograd(Tile::F4));
+    assert_eq!(auto(31, 32, 32), Algorithm::Winograd(Tile::F4));
+    assert_eq!(auto(28, 128, 128), Algorithm::Winograd(Tile::F4));
+    // Planes that F(4x4)'s tiles overhang by a third (0.33x direct's
+    // products): F(2x2) where it fits whole and the layer is wide (ResNet-50's
+    // 14x14 256-channel layers), else direct (its 7x7 512-channel layers).
+    assert_eq!(auto(14, 256, 256), Algorithm::Winograd(Tile::F2));
+    assert_eq!(auto(14, 32, 32), Algorithm::Direct);
+    assert_eq!(auto(7, 512, 512), Algorithm::Direct);
     // Small planes: a 6x6 plane needs 4 F(4x4) tiles, 0.44x direct's products.
     assert_eq!(auto(6, 64, 64), Algorithm::Direct);
     assert_eq!(auto(1, 64, 64), Algorithm::Direct);

@@ -119,8 +119,10 @@ pub fn winograd_applies(conv: &Conv2d) -> bool {
 /// pixel for one of `a² / m² · cin · cout` (`a = m + r - 1`) plus transforms
 /// costing about `a² / m² · (cin + cout)` per pixel, so it pays when
 /// `cin · cout / (cin + cout)` is large enough, and only where the padded
-/// plane's tiles need at most 0.4x direct's products (tiny planes stay
-/// direct: with F(4x4,3x3), 7x7 needs 0.33x, 6x6 0.44x, 1x1 4x).
+/// plane's tiles need at most 0.3x direct's products with F(4x4,r) (whole
+/// tiles need 0.25x for 3x3; a 14x14 or 7x7 plane needs 0.33x, 6x6 0.44x,
+/// 1x1 4x), or 0.45x with F(2x2,3x3) (whole tiles 0.44x; 14x14 qualifies,
+/// 7x7 needs 0.58x).
 ///
 /// Measured with `examples/winograd_bench.rs` (Zen 4, AVX-512, batch 32 for
 /// the lecture shapes and 8 for ResNet-50's, same padding; speed-up of
@@ -143,35 +145,43 @@ pub fn winograd_applies(conv: &Conv2d) -> bool {
 /// | 5x5, 64x64, 16→16 | 8 | 0.83 / 0.85 | 1.45 / 1.72 |
 /// | 5x5, 31x31, 32→32 | 16 | 1.20 / 1.09 | 1.83 / 1.98 |
 ///
-/// Hence F(4x4,r) from `cin·cout/(cin+cout) >= 8` on 3x3 and 5x5 layers;
-/// F(2x2,r) is never clearly ahead of it and stays available through
-/// `NN_CONV=winograd2`. On the 14x14 and 7x7 planes the two tiles are within
-/// the noise of each other.
+/// Hence F(4x4,r) from `cin·cout/(cin+cout) >= 8` on 3x3 and 5x5 layers.
+///
+/// A rerun on a quiet machine (`--quick`, medians of 5, 1 / 2 threads)
+/// agreed on the planes of 28x28 and more, but not on the smallest ones,
+/// where F(4x4)'s tiles overhang the plane by a third: 14x14 256→256
+/// F(2x2) 1.38 / 1.24, F(4x4) 1.14 / 0.94; 7x7 512→512 F(2x2) 0.90 / 0.84,
+/// F(4x4) 0.84 / 0.61. Hence the 0.3x bound on F(4x4)'s products, and
+/// F(2x2,3x3) on planes like 14x14 from `cin·cout/(cin+cout) >= 64` (it
+/// lost at 32 channels and below: 0.84-0.89).
 pub fn auto(conv: &Conv2d) -> Algorithm {
-    let r = conv.window.kernel_h;
-    let (tile, m, min_channel_ratio) = match r {
-        3 => (Tile::F4, 4, 8),
-        5 => (Tile::F4, 4, 8),
-        _ => return Algorithm::Direct,
-    };
     if !winograd_applies(conv) {
         return Algorithm::Direct;
     }
+    let r = conv.window.kernel_h;
     let (c, f) = (conv.in_channels, conv.filters);
-    if c * f < min_channel_ratio * (c + f) {
-        return Algorithm::Direct;
-    }
+    let wide_enough = |min_ratio: usize| c * f >= min_ratio * (c + f);
     let (oh, ow) = (conv.out_h(), conv.out_w());
-    let a = m + r - 1;
     // Products per channel pair over the whole plane.
     let direct = oh * ow * r * r;
-    let winograd = oh.div_ceil(m) * ow.div_ceil(m) * a * a;
-    if winograd * 5 <= direct * 2 {
-        Algorithm::Winograd(tile)
+    let winograd = |m: usize| {
+        let a = m + r - 1;
+        oh.div_ceil(m) * ow.div_ceil(m) * a * a
+    };
+    if wide_enough(F4_MIN_CHANNEL_RATIO) && winograd(4) * 10 <= direct * 3 {
+        Algorithm::Winograd(Tile::F4)
+    } else if r == 3 && wide_enough(F2_MIN_CHANNEL_RATIO) && winograd(2) * 20 <= direct * 9 {
+        Algorithm::Winograd(Tile::F2)
     } else {
         Algorithm::Direct
     }
 }
+
+/// `cin · cout / (cin + cout)` from which F(4x4,r) pays (see [`auto`]).
+const F4_MIN_CHANNEL_RATIO: usize = 8;
+/// `cin · cout / (cin + cout)` from which F(2x2,3x3) pays where F(4x4)'s
+/// tiles waste too much of the plane (see [`auto`]).
+const F2_MIN_CHANNEL_RATIO: usize = 64;
 
 /// The algorithm for `conv` under the current request.
 pub fn choose(conv: &Conv2d) -> Result<Algorithm, KernelError> {
