@@ -253,12 +253,8 @@ impl Conv2d {
                 bias,
                 addend: residual.map(|r| &r[span]),
             };
-            let result = if packed {
-                gather::run_packed(&g, &mut o)
-            } else {
-                gather::run(&g, &mut o)
-            }
-            .and_then(|()| activation::forward_rows(activation, out, self.filters, ldy));
+            let result = gather::run_maybe_packed(&g, &mut o, packed)
+                .and_then(|()| activation::forward_rows(activation, out, self.filters, ldy));
             record(&failure, result);
         });
         take_failure(failure)
@@ -551,11 +547,7 @@ impl Conv2d {
                             bias: None,
                             addend: None,
                         };
-                        if pack_dz {
-                            gather::run_packed(&g, &mut o)?;
-                        } else {
-                            gather::run(&g, &mut o)?;
-                        }
+                        gather::run_maybe_packed(&g, &mut o, pack_dz)?;
                     }
                     if !has_dx {
                         continue;
@@ -580,11 +572,7 @@ impl Conv2d {
                             bias: None,
                             addend: None,
                         };
-                        if pack_dx {
-                            gather::run_packed(&g, &mut o)?;
-                        } else {
-                            gather::run(&g, &mut o)?;
-                        }
+                        gather::run_maybe_packed(&g, &mut o, pack_dx)?;
                     } else {
                         let kk = self.patch_len();
                         let g = Gather {
@@ -603,11 +591,7 @@ impl Conv2d {
                             bias: None,
                             addend: None,
                         };
-                        if pack_dx {
-                            gather::run_packed(&g, &mut o)?;
-                        } else {
-                            gather::run(&g, &mut o)?;
-                        }
+                        gather::run_maybe_packed(&g, &mut o, pack_dx)?;
                         if !accumulate_dx {
                             dimage.fill(0.0);
                         }

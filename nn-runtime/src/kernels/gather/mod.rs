@@ -26,7 +26,7 @@ mod avx512;
 mod panels;
 mod portable;
 
-pub use panels::{pack, packed_len, run_packed, PANEL};
+pub use panels::{pack, packed_len, run_maybe_packed, run_packed, PANEL};
 
 use std::cell::Cell;
 

@@ -39,6 +39,17 @@ pub fn pack(b: &[f32], ldb: usize, steps: usize, cols: usize, packed: &mut [f32]
     }
 }
 
+/// [`run_packed`] when `packed` (`g.b` came from [`pack`]), else
+/// [`super::run`]: the one switch every caller that packs only wide
+/// operands needs.
+pub fn run_maybe_packed(g: &Gather, o: &mut Output, packed: bool) -> Result<(), KernelError> {
+    if packed {
+        run_packed(g, o)
+    } else {
+        super::run(g, o)
+    }
+}
+
 /// [`super::run`] with `g.b` packed by [`pack`] (`g.ldb` is ignored; `g.cols`
 /// is the unpacked width): one product per panel, each writing its columns.
 pub fn run_packed(g: &Gather, o: &mut Output) -> Result<(), KernelError> {
