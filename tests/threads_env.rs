@@ -56,25 +56,7 @@ fn conv_env_child() {
 }
 
 fn run_conv_child(value: &str) -> String {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "conv_env_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("NN_CONV_CHILD", "1")
-        .env("NN_CONV", value)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "child failed for {value:?}: {stdout}");
-    stdout
-        .lines()
-        .find_map(|l| l.split_once("OUTCOME: ").map(|(_, o)| o))
-        .unwrap_or_else(|| panic!("no outcome for {value:?}: {stdout}"))
-        .to_string()
+    run_child_process("conv_env_child", "NN_CONV_CHILD", "NN_CONV", value)
 }
 
 /// Every accepted `NN_CONV` value (empty meaning the cost rule) gives the
@@ -109,16 +91,17 @@ fn conv_algorithm_environment_values() {
 }
 
 fn run_child(value: &str) -> String {
+    run_child_process("threads_env_child", "NN_THREADS_CHILD", "NN_NUM_THREADS", value)
+}
+
+/// Runs the ignored test `child` of this binary in a child process with
+/// `marker` set (so it does its work) and `variable=value`, and returns the
+/// `OUTCOME: ` line it printed.
+fn run_child_process(child: &str, marker: &str, variable: &str, value: &str) -> String {
     let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "threads_env_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("NN_THREADS_CHILD", "1")
-        .env("NN_NUM_THREADS", value)
+        .args([child, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(marker, "1")
+        .env(variable, value)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
